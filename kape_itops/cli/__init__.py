@@ -1,0 +1,56 @@
+"""The ``itops`` command line: a thin layer over the Python API."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from kape_itops import __version__
+from kape_itops.cli.app import App, handle_errors, make_settings, pass_app
+from kape_itops.cli.inventory import inventory
+from kape_itops.cli.render import console
+from kape_itops.store.db import safe_url
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="itops")
+@click.option(
+    "--db", metavar="URL", help="Database URL or SQLite file [env ITOPS_DB; default ./itops.db]."
+)
+@click.option(
+    "--secrets",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Secrets file, mode 0600 [env ITOPS_SECRETS].",
+)
+@click.option(
+    "--actor", help="Who is recorded in the change log [env ITOPS_ACTOR; default: OS user]."
+)
+@click.pass_context
+def cli(ctx: click.Context, db: str | None, secrets: Path | None, actor: str | None) -> None:
+    """kape-itops: school IT inventory, health probes, quotation scoring and reports."""
+    ctx.obj = App(make_settings(db, secrets, actor))
+
+
+@cli.command()
+@pass_app
+@handle_errors()
+def init(app: App) -> None:
+    """Create or upgrade the database schema (safe to run again)."""
+    store = app.store(require_schema=False)
+    before, after = store.upgrade()
+    where = safe_url(store.url)
+    if before == after:
+        console.print(f"database {where} is up to date (revision {after})")
+    elif before is None:
+        console.print(f"created database {where} (revision {after})")
+    else:
+        console.print(f"upgraded database {where} from {before} to {after}")
+
+
+cli.add_command(inventory)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="itops")

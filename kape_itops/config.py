@@ -1,0 +1,50 @@
+"""Settings, each with its ``ITOPS_*`` environment variable and default."""
+
+from __future__ import annotations
+
+import getpass
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_DB = "sqlite:///itops.db"
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def default_actor() -> str:
+    """The OS user name, used when ``--actor`` is not given."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def normalise_db_url(value: str) -> str:
+    """Accept a SQLAlchemy URL or a plain file path (taken as SQLite)."""
+    if "://" in value:
+        if value.startswith("postgresql://") or value.startswith("postgres://"):
+            return "postgresql+psycopg://" + value.split("://", 1)[1]
+        return value
+    return f"sqlite:///{Path(value).expanduser()}"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Process-wide settings. Fields name their environment variable."""
+
+    db_url: str = field(
+        default_factory=lambda: normalise_db_url(_env("ITOPS_DB", DEFAULT_DB) or DEFAULT_DB)
+    )
+    """``ITOPS_DB``: SQLAlchemy URL or SQLite path."""
+    secrets_path: Path | None = field(
+        default_factory=lambda: Path(p) if (p := _env("ITOPS_SECRETS")) else None
+    )
+    """``ITOPS_SECRETS``: the secrets file (mode 0600)."""
+    actor: str = field(default_factory=lambda: _env("ITOPS_ACTOR") or default_actor())
+    """``ITOPS_ACTOR``: who is recorded in the change log."""
+    data_dir: Path = field(default_factory=lambda: Path(_env("ITOPS_DATA", ".") or "."))
+    """``ITOPS_DATA``: the folder holding ``inventory/``, ``probes/``, ``specs/``, ``quotes/``."""

@@ -1,0 +1,89 @@
+"""The one exception tree of kape-itops.
+
+::
+
+    ItopsError                      base of everything raised on purpose
+    ├── UsageError                  bad command-line or API arguments (exit 2, Nagios commands 3)
+    ├── ConfigError                 settings, profiles or templates that cannot be used
+    │   └── SecretsError            secrets file missing, unreadable, too open, or a bad reference
+    ├── StoreError                  the database cannot be reached, migrated or written
+    ├── NotFoundError               an asset tag, school or record that does not exist
+    ├── DataError                   input files with bad content (exit 1)
+    │   └── ValidationFailed        carries every ``Issue`` found, all at once
+    └── ProbeError                  a probe could not even be set up (never a device's fault)
+
+Third-party exceptions are translated at the edge that calls the library, with ``from exc``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+class ItopsError(Exception):
+    """Base class of every error kape-itops raises on purpose."""
+
+    exit_code = 1
+
+
+class UsageError(ItopsError):
+    """The caller asked for something that cannot be done as asked."""
+
+    exit_code = 2
+
+
+class ConfigError(ItopsError):
+    """A setting, profile or template cannot be used."""
+
+    exit_code = 2
+
+
+class SecretsError(ConfigError):
+    """The secrets file is missing, unreadable, too open, or lacks a referenced entry."""
+
+
+class StoreError(ItopsError):
+    """The database cannot be reached, migrated or written."""
+
+
+class NotFoundError(ItopsError):
+    """A referenced record does not exist."""
+
+
+class DataError(ItopsError):
+    """Input data is malformed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """One problem found in an input file, located to the cell."""
+
+    file: str
+    row: int | None
+    column: str | None
+    value: str | None
+    reason: str
+    severity: str = "error"
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.row is not None:
+            where += f", row {self.row}"
+        if self.column:
+            where += f", column '{self.column}'"
+        shown = f" (value {self.value!r})" if self.value not in (None, "") else ""
+        return f"{where}: {self.reason}{shown}"
+
+
+class ValidationFailed(DataError):
+    """Input was rejected; ``issues`` lists every problem found."""
+
+    def __init__(self, issues: Sequence[Issue], summary: str = "validation failed") -> None:
+        self.issues = list(issues)
+        errors = sum(1 for i in self.issues if i.severity == "error")
+        super().__init__(f"{summary}: {errors} error(s)")
+
+
+class ProbeError(ItopsError):
+    """A probe could not be set up (bad arguments, missing capability)."""

@@ -1,0 +1,183 @@
+"""The inventory API: queries and single-device edits, each write through the change log."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from kape_itops.domain.enums import DeviceStatus, EntityType
+from kape_itops.domain.fields import CLEAR_MARKER, DEVICE_FIELD, FieldError, parse_code
+from kape_itops.domain.inventory import (
+    Change,
+    ChangeContext,
+    Device,
+    DeviceFilter,
+    DeviceUpsert,
+    School,
+    Summary,
+)
+from kape_itops.errors import NotFoundError, UsageError
+from kape_itops.store.db import Store
+from kape_itops.store.inventory_repo import InventoryRepo
+
+EDITABLE = (*tuple(f for f in DEVICE_FIELD if f not in ("asset_tag",)), "new_asset_tag")
+
+
+@dataclass(frozen=True, slots=True)
+class WarrantyReport:
+    """Devices whose warranty has run out, and those running out within the window."""
+
+    today: dt.date
+    within_days: int
+    expired: list[Device]
+    expiring: list[Device]
+
+
+def now() -> dt.datetime:
+    """The current UTC time (one place, so tests can reason about it)."""
+    return dt.datetime.now(dt.UTC)
+
+
+class Inventory:
+    """Inventory operations on a store, attributed to ``actor``."""
+
+    def __init__(self, store: Store, actor: str) -> None:
+        self.store = store
+        self.actor = actor
+
+    def context(self, source: str, sha256: str | None = None) -> ChangeContext:
+        """A change context for this actor, now."""
+        return ChangeContext(actor=self.actor, source=source, at=now(), source_sha256=sha256)
+
+    # -- queries ---------------------------------------------------------------------------
+    def schools(self) -> list[School]:
+        """Every school."""
+        with self.store.session() as s:
+            return InventoryRepo(s).schools()
+
+    def devices(self, flt: DeviceFilter | None = None) -> list[Device]:
+        """Devices matching the filter."""
+        with self.store.session() as s:
+            return list(InventoryRepo(s).iter_devices(flt))
+
+    def device(self, tag: str) -> Device:
+        """One device; NotFoundError when the tag is unknown."""
+        with self.store.session() as s:
+            found = InventoryRepo(s).device(tag)
+        if found is None:
+            raise NotFoundError(f"no device with asset tag '{tag}'")
+        return found
+
+    def summary(self, flt: DeviceFilter | None = None) -> Summary:
+        """Counts per school × kind, funding project and status."""
+        with self.store.session() as s:
+            return InventoryRepo(s).summary(flt)
+
+    def history(
+        self, tag: str | None = None, since: dt.datetime | None = None, limit: int | None = None
+    ) -> list[Change]:
+        """Change-log entries (of one device when ``tag`` is given), oldest first."""
+        with self.store.session() as s:
+            entity = EntityType.DEVICE if tag else None
+            return InventoryRepo(s).history(entity, tag, since, limit)
+
+    def warranty(
+        self, within_days: int, today: dt.date | None = None, flt: DeviceFilter | None = None
+    ) -> WarrantyReport:
+        """Warranties already expired and expiring within ``within_days`` (retired/lost left out)."""
+        if within_days < 0:
+            raise UsageError("--within must not be negative")
+        today = today or dt.date.today()
+        horizon = today + dt.timedelta(days=within_days)
+        expired: list[Device] = []
+        expiring: list[Device] = []
+        for d in self.devices(flt):
+            if d.warranty_until is None or d.status in (DeviceStatus.RETIRED, DeviceStatus.LOST):
+                continue
+            if d.warranty_until < today:
+                expired.append(d)
+            elif d.warranty_until <= horizon:
+                expiring.append(d)
+        key = lambda d: (d.warranty_until or today, d.asset_tag)  # noqa: E731
+        return WarrantyReport(
+            today, within_days, sorted(expired, key=key), sorted(expiring, key=key)
+        )
+
+    # -- edits -----------------------------------------------------------------------------
+    def set(
+        self, tag: str, assignments: Mapping[str, str], source: str = "cli: inventory set"
+    ) -> list[Change]:
+        """Change fields from text values (``-`` clears a field); returns the changes logged."""
+        if not assignments:
+            raise UsageError("nothing to set: give field=value pairs")
+        values: dict[str, object] = {}
+        new_tag: str | None = None
+        for name, text in assignments.items():
+            name = name.strip().lower()
+            if name not in EDITABLE:
+                raise UsageError(
+                    f"'{name}' is not an editable field; editable: {', '.join(EDITABLE)}"
+                )
+            spec = DEVICE_FIELD["asset_tag" if name == "new_asset_tag" else name]
+            if text.strip() in ("", CLEAR_MARKER):
+                if spec.required or name in ("status", "new_asset_tag"):
+                    raise UsageError(f"field '{name}' cannot be cleared")
+                values[name] = None
+                continue
+            try:
+                parsed = spec.parse(text)
+            except FieldError as exc:
+                raise UsageError(f"{name}={text!r}: {exc}") from exc
+            if name == "new_asset_tag":
+                new_tag = str(parsed)
+            else:
+                values[name] = parsed
+        return self._apply(tag, values, new_tag, source)
+
+    def move(self, tag: str, school: str | None, room: str | None) -> list[Change]:
+        """Move a device to another school and/or room."""
+        if school is None and room is None:
+            raise UsageError("give --school and/or --room")
+        values: dict[str, object] = {}
+        if school is not None:
+            try:
+                values["school"] = parse_code(school)
+            except FieldError as exc:
+                raise UsageError(f"--school {school!r}: {exc}") from exc
+        if room is not None:
+            values["room"] = room.strip() or None
+        return self._apply(tag, values, None, "cli: inventory move")
+
+    def retire(self, tag: str, reason: str) -> list[Change]:
+        """Mark a device retired, keeping the reason in its notes."""
+        if not reason.strip():
+            raise UsageError("--reason is required to retire a device")
+        current = self.device(tag)
+        if current.status == DeviceStatus.RETIRED:
+            raise UsageError(f"device '{tag}' is already retired")
+        line = f"Retired {dt.date.today().isoformat()}: {reason.strip()}"
+        notes = f"{current.notes}\n{line}" if current.notes else line
+        return self._apply(
+            tag, {"status": DeviceStatus.RETIRED, "notes": notes}, None, "cli: inventory retire"
+        )
+
+    def _apply(
+        self, tag: str, values: dict[str, object], new_tag: str | None, source: str
+    ) -> list[Change]:
+        ctx = self.context(source)
+        with self.store.session() as s:
+            repo = InventoryRepo(s)
+            if repo.device(tag) is None:
+                raise NotFoundError(f"no device with asset tag '{tag}'")
+            if "school" in values and repo.school(str(values["school"])) is None:
+                raise NotFoundError(f"school '{values['school']}' does not exist")
+            if new_tag and new_tag != tag and repo.device(new_tag) is not None:
+                raise UsageError(f"asset tag '{new_tag}' is already in use")
+            repo.apply_devices([DeviceUpsert(tag, values, new_tag)], ctx)
+        with self.store.session() as s:
+            return [
+                c
+                for c in InventoryRepo(s).history(EntityType.DEVICE, new_tag or tag, ctx.at)
+                if c.at == ctx.at
+            ]

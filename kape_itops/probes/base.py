@@ -1,0 +1,102 @@
+"""The async probe protocol and its typed result, shared by every probe kind.
+
+A probe never raises for a device's fault: timeouts, refusals, garbage answers and
+authentication failures are results with status ``unknown`` (or ``crit``) and a reason.
+Exceptions are for the caller's own mistakes (:class:`kape_itops.errors.ProbeError`).
+
+Metric names (``ProbeResult.metrics``) are shared with reports; keep to these where they apply:
+
+- ping: ``sent``, ``received``, ``loss_pct``, ``rtt_min_ms``, ``rtt_avg_ms``, ``rtt_max_ms``,
+  ``rtt_stddev_ms``, ``jitter_ms``
+- snmp: ``uptime_s``, ``rebooted`` (bool), ``sys_name``, ``sys_descr``, ``supplies`` (list of
+  ``{"name", "level", "max", "pct"}``), ``page_count``, ``disk_used_pct``, ``if_down`` (list of
+  names), ``clients``
+- onvif: ``clock_drift_s``, ``layer`` (the last layer passed), ``manufacturer``, ``model``,
+  ``firmware``, ``serial``, ``recording`` (bool)
+- ssh: ``config_sha256``, ``config_changed`` (bool), ``uptime_s``, ``cpu_pct``, ``mem_pct``
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from kape_itops.domain.enums import SEVERITY, ProbeStatus
+from kape_itops.domain.inventory import Device
+from kape_itops.secrets import SecretStore
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What one probe is pointed at: an address, optionally an inventory device."""
+
+    address: str
+    port: int | None = None
+    device: Device | None = None
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    """The merged profile settings for this probe kind (thresholds, timeouts, OIDs …)."""
+    credential: str | None = None
+    """Name of an entry in the secrets file, never the secret itself."""
+
+    @property
+    def label(self) -> str:
+        """The asset tag when known, else ``address[:port]``."""
+        if self.device is not None:
+            return self.device.asset_tag
+        return f"{self.address}:{self.port}" if self.port else self.address
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeResult:
+    """One probe of one target."""
+
+    probe: str
+    target: str
+    status: ProbeStatus
+    reason: str
+    started_at: dt.datetime
+    duration_ms: float
+    metrics: Mapping[str, Any] = field(default_factory=dict)
+    method: str | None = None
+    asset_tag: str | None = None
+    attempts: int = 1
+
+    @property
+    def exit_code(self) -> int:
+        """The Nagios plugin exit code of this result."""
+        return SEVERITY[self.status]
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeContext:
+    """What every probe of a run shares: secrets and the run-wide limits."""
+
+    secrets: SecretStore = field(default_factory=SecretStore.empty)
+    timeout_s: float = 2.0
+    retries: int = 1
+
+
+@runtime_checkable
+class Probe(Protocol):
+    """One probe kind. ``start``/``stop`` bracket a run so expensive objects are shared."""
+
+    name: str
+
+    async def start(self, ctx: ProbeContext) -> None:
+        """Create run-wide resources (an SNMP engine, an HTTP session …)."""
+
+    async def check(self, target: Target) -> ProbeResult:
+        """Probe one target; never raises for the device's fault."""
+
+    async def stop(self) -> None:
+        """Release run-wide resources."""
+
+
+_RANK = {ProbeStatus.OK: 0, ProbeStatus.UNKNOWN: 1, ProbeStatus.WARN: 2, ProbeStatus.CRIT: 3}
+
+
+def worst(statuses: list[ProbeStatus]) -> ProbeStatus:
+    """The overall status, as Nagios aggregates: crit > warn > unknown > ok."""
+    return max(statuses, key=_RANK.__getitem__, default=ProbeStatus.OK)

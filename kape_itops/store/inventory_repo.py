@@ -1,0 +1,498 @@
+"""Reads and writes of schools, rooms and devices; every write appends to the change log."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Select, func, insert, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from kape_itops.domain.enums import (
+    ChangeAction,
+    Currency,
+    DeviceKind,
+    DeviceStatus,
+    EntityType,
+    SchoolLevel,
+)
+from kape_itops.domain.fields import DEVICE_COLUMNS, SCHOOL_COLUMNS, to_text
+from kape_itops.domain.inventory import (
+    ApplyStats,
+    Change,
+    ChangeContext,
+    Device,
+    DeviceFilter,
+    DeviceUpsert,
+    School,
+    SchoolUpsert,
+    Summary,
+)
+from kape_itops.errors import NotFoundError, UsageError
+from kape_itops.store.models import ChangeRow, DeviceRow, RoomRow, SchoolRow
+
+_PLAIN_DEVICE_FIELDS = tuple(c for c in DEVICE_COLUMNS if c not in ("asset_tag", "school", "room"))
+_SCHOOL_FIELDS = tuple(c for c in SCHOOL_COLUMNS if c != "code")
+_CHUNK = 500
+
+
+def _school(row: SchoolRow) -> School:
+    return School(
+        code=row.code,
+        name=row.name,
+        name_km=row.name_km,
+        province=row.province,
+        district=row.district,
+        level=SchoolLevel(row.level) if row.level else None,
+        subnets=tuple(row.subnets.split()) if row.subnets else (),
+        contact=row.contact,
+        credential=row.credential,
+    )
+
+
+def _device(row: DeviceRow, school_code: str, room: str | None) -> Device:
+    return Device(
+        asset_tag=row.asset_tag,
+        kind=DeviceKind(row.kind),
+        school=school_code,
+        status=DeviceStatus(row.status),
+        manufacturer=row.manufacturer,
+        model=row.model,
+        serial=row.serial,
+        mac=row.mac,
+        ip=row.ip,
+        hostname=row.hostname,
+        room=room,
+        funding=row.funding,
+        purchase_date=row.purchase_date,
+        vendor=row.vendor,
+        unit_price=Decimal(row.unit_price).quantize(Decimal("0.01"))
+        if row.unit_price is not None
+        else None,
+        currency=Currency(row.currency) if row.currency else None,
+        warranty_until=row.warranty_until,
+        notes=row.notes,
+        platform=row.platform,
+        probes=tuple(row.probes.split()) if row.probes else (),
+        credential=row.credential,
+    )
+
+
+def _to_column(value: object) -> Any:
+    """A domain value as stored in its column."""
+    if isinstance(value, tuple):
+        return " ".join(value) if value else None
+    if hasattr(value, "value") and isinstance(value.value, str):  # StrEnum
+        return str(value)
+    return value
+
+
+def _change(row: ChangeRow) -> Change:
+    return Change(
+        id=row.id,
+        at=row.at,
+        actor=row.actor,
+        entity=EntityType(row.entity),
+        key=row.key,
+        action=ChangeAction(row.action),
+        field=row.field,
+        old=row.old,
+        new=row.new,
+        source=row.source,
+        source_sha256=row.source_sha256,
+    )
+
+
+class InventoryRepo:
+    """Inventory access on one session. The only write methods are the ``apply_*`` ones."""
+
+    def __init__(self, session: Session) -> None:
+        self.s = session
+        self._school_ids: dict[str, int] | None = None
+        self._rooms: dict[tuple[int, str], int] | None = None
+
+    # -- reads -----------------------------------------------------------------------------
+    def schools(self) -> list[School]:
+        """Every school, by code."""
+        return [_school(r) for r in self.s.scalars(select(SchoolRow).order_by(SchoolRow.code))]
+
+    def school(self, code: str) -> School | None:
+        """One school, or None."""
+        row = self.s.scalar(select(SchoolRow).where(SchoolRow.code == code))
+        return _school(row) if row else None
+
+    def _device_query(self) -> Select[tuple[DeviceRow, str, str]]:
+        room = aliased(RoomRow)
+        return (
+            select(DeviceRow, SchoolRow.code, room.name)
+            .join(SchoolRow, DeviceRow.school_id == SchoolRow.id)
+            .outerjoin(room, DeviceRow.room_id == room.id)
+        )
+
+    def device(self, tag: str) -> Device | None:
+        """One device by asset tag, or None."""
+        got = self.s.execute(self._device_query().where(DeviceRow.asset_tag == tag)).first()
+        return _device(*got) if got else None
+
+    def devices_by_tag(self, tags: Sequence[str]) -> dict[str, Device]:
+        """The devices among ``tags`` that exist, keyed by tag."""
+        out: dict[str, Device] = {}
+        for i in range(0, len(tags), _CHUNK):
+            q = self._device_query().where(DeviceRow.asset_tag.in_(tags[i : i + _CHUNK]))
+            for got in self.s.execute(q):
+                out[got[0].asset_tag] = _device(*got)
+        return out
+
+    def owners(self, column: str, values: Sequence[str]) -> dict[str, str]:
+        """For ``serial`` or ``mac`` values, which asset tag holds each one in the database."""
+        col = {"serial": DeviceRow.serial, "mac": DeviceRow.mac}[column]
+        out: dict[str, str] = {}
+        for i in range(0, len(values), _CHUNK):
+            q = select(col, DeviceRow.asset_tag).where(col.in_(values[i : i + _CHUNK]))
+            out.update({str(v): t for v, t in self.s.execute(q)})
+        return out
+
+    def iter_devices(self, flt: DeviceFilter | None = None) -> Iterator[Device]:
+        """Devices matching ``flt``, by school then asset tag, streamed."""
+        q = self._device_query()
+        flt = flt or DeviceFilter()
+        if flt.schools:
+            q = q.where(SchoolRow.code.in_(flt.schools))
+        if flt.kinds:
+            q = q.where(DeviceRow.kind.in_([str(k) for k in flt.kinds]))
+        if flt.statuses:
+            q = q.where(DeviceRow.status.in_([str(s) for s in flt.statuses]))
+        if flt.fundings:
+            q = q.where(func.lower(DeviceRow.funding).in_([f.lower() for f in flt.fundings]))
+        if flt.tags:
+            q = q.where(DeviceRow.asset_tag.in_(flt.tags))
+        if flt.search:
+            pattern = f"%{flt.search.lower()}%"
+            q = q.where(
+                or_(
+                    *(
+                        func.lower(c).like(pattern)
+                        for c in (
+                            DeviceRow.asset_tag,
+                            DeviceRow.model,
+                            DeviceRow.manufacturer,
+                            DeviceRow.serial,
+                            DeviceRow.mac,
+                            DeviceRow.ip,
+                            DeviceRow.hostname,
+                            DeviceRow.notes,
+                        )
+                    )
+                )
+            )
+        q = q.order_by(SchoolRow.code, DeviceRow.asset_tag).execution_options(yield_per=1000)
+        for got in self.s.execute(q):
+            yield _device(*got)
+
+    def summary(self, flt: DeviceFilter | None = None) -> Summary:
+        """Counts per school × kind, per funding project and per status."""
+        out = Summary()
+        for d in self.iter_devices(flt):
+            out.by_school_kind.setdefault(d.school, {}).setdefault(d.kind.value, 0)
+            out.by_school_kind[d.school][d.kind.value] += 1
+            key = d.funding or "(none)"
+            out.by_funding[key] = out.by_funding.get(key, 0) + 1
+            out.by_status[d.status.value] = out.by_status.get(d.status.value, 0) + 1
+            out.total += 1
+        return out
+
+    def history(
+        self,
+        entity: EntityType | None = None,
+        key: str | None = None,
+        since: dt.datetime | None = None,
+        limit: int | None = None,
+    ) -> list[Change]:
+        """Change-log entries, oldest first."""
+        q = select(ChangeRow)
+        if entity is not None:
+            q = q.where(ChangeRow.entity == entity.value)
+        if key is not None:
+            q = q.where(ChangeRow.key == key)
+        if since is not None:
+            q = q.where(ChangeRow.at >= since)
+        q = q.order_by(ChangeRow.id)
+        if limit is not None:
+            q = q.order_by(None).order_by(ChangeRow.id.desc()).limit(limit)
+            return [_change(r) for r in reversed(list(self.s.scalars(q)))]
+        return [_change(r) for r in self.s.scalars(q)]
+
+    def count_devices(self) -> int:
+        """How many devices exist."""
+        return int(self.s.scalar(select(func.count(DeviceRow.id))) or 0)
+
+    # -- writes ----------------------------------------------------------------------------
+    def _log(self, ctx: ChangeContext, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            for r in rows:
+                r.update(
+                    at=ctx.at, actor=ctx.actor, source=ctx.source, source_sha256=ctx.source_sha256
+                )
+            self.s.execute(insert(ChangeRow), rows)
+
+    def _school_id(self, code: str) -> int:
+        if self._school_ids is None or code not in self._school_ids:
+            self._school_ids = {c: i for c, i in self.s.execute(select(SchoolRow.code, SchoolRow.id))}
+        if code not in self._school_ids:
+            raise NotFoundError(f"school '{code}' does not exist")
+        return self._school_ids[code]
+
+    def _room_id(
+        self,
+        school_id: int,
+        name: str | None,
+        ctx: ChangeContext,
+        stats: ApplyStats,
+        log: list[dict[str, Any]],
+        school_code: str,
+    ) -> int | None:
+        if not name:
+            return None
+        if self._rooms is None:
+            self._rooms = {
+                (s, n): i
+                for i, s, n in self.s.execute(select(RoomRow.id, RoomRow.school_id, RoomRow.name))
+            }
+        key = (school_id, name)
+        if key not in self._rooms:
+            room = RoomRow(school_id=school_id, name=name)
+            self.s.add(room)
+            self.s.flush()
+            self._rooms[key] = room.id
+            stats.rooms_created += 1
+            log.append(
+                {
+                    "entity": "room",
+                    "key": f"{school_code}/{name}",
+                    "action": "create",
+                    "field": None,
+                    "old": None,
+                    "new": name,
+                }
+            )
+        return self._rooms[key]
+
+    def apply_schools(self, upserts: Iterable[SchoolUpsert], ctx: ChangeContext) -> ApplyStats:
+        """Create or update schools, logging every field that changes."""
+        stats = ApplyStats()
+        log: list[dict[str, Any]] = []
+        for up in upserts:
+            row = self.s.scalar(select(SchoolRow).where(SchoolRow.code == up.code))
+            if row is None:
+                if not up.values.get("name"):
+                    raise UsageError(f"school '{up.code}' does not exist and no name was given")
+                row = SchoolRow(
+                    code=up.code, **{f: _to_column(up.values.get(f)) for f in _SCHOOL_FIELDS}
+                )
+                self.s.add(row)
+                stats.created += 1
+                snapshot = {
+                    f: to_text(up.values.get(f))
+                    for f in _SCHOOL_FIELDS
+                    if up.values.get(f) not in (None, ())
+                }
+                log.append(
+                    {
+                        "entity": "school",
+                        "key": up.code,
+                        "action": "create",
+                        "field": None,
+                        "old": None,
+                        "new": json.dumps(snapshot, ensure_ascii=False, sort_keys=True),
+                    }
+                )
+                continue
+            current = _school(row)
+            changed = False
+            for f, value in up.values.items():
+                if f not in _SCHOOL_FIELDS:
+                    raise UsageError(f"'{f}' is not a school field")
+                old = getattr(current, f)
+                if (old or None) == (value or None):
+                    continue
+                setattr(row, f, _to_column(value))
+                log.append(
+                    {
+                        "entity": "school",
+                        "key": up.code,
+                        "action": "update",
+                        "field": f,
+                        "old": to_text(old) or None,
+                        "new": to_text(value) or None,
+                    }
+                )
+                changed = True
+            if changed:
+                stats.updated += 1
+            else:
+                stats.unchanged += 1
+        self.s.flush()
+        self._school_ids = None
+        self._log(ctx, log)
+        stats.changes += len(log)
+        return stats
+
+    def apply_devices(self, upserts: Sequence[DeviceUpsert], ctx: ChangeContext) -> ApplyStats:
+        """Create, update or rename devices, logging every field that changes.
+
+        New devices are inserted in bulk; callers validate first (unknown schools and
+        duplicate keys raise here and roll the whole transaction back).
+        """
+        stats = ApplyStats()
+        log: list[dict[str, Any]] = []
+        tags = [u.asset_tag for u in upserts]
+        existing: dict[str, DeviceRow] = {}
+        for i in range(0, len(tags), _CHUNK):
+            for found in self.s.scalars(
+                select(DeviceRow).where(DeviceRow.asset_tag.in_(tags[i : i + _CHUNK]))
+            ):
+                existing[found.asset_tag] = found
+        current = self.devices_by_tag(list(existing))
+        inserts: list[dict[str, Any]] = []
+        for up in upserts:
+            row = existing.get(up.asset_tag)
+            if row is None:
+                inserts.append(self._new_device(up, ctx, stats, log))
+                continue
+            self._update_device(row, current[up.asset_tag], up, ctx, stats, log)
+        if inserts:
+            self.s.execute(insert(DeviceRow), inserts)
+        self.s.flush()
+        self._log(ctx, log)
+        stats.changes += len(log)
+        return stats
+
+    def _new_device(
+        self, up: DeviceUpsert, ctx: ChangeContext, stats: ApplyStats, log: list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        v = up.values
+        if not v.get("kind") or not v.get("school"):
+            raise UsageError(
+                f"device '{up.asset_tag}' does not exist; kind and school are required to create it"
+            )
+        tag = up.new_tag or up.asset_tag
+        school_code = str(v["school"])
+        school_id = self._school_id(school_code)
+        values = {f: _to_column(v.get(f)) for f in _PLAIN_DEVICE_FIELDS}
+        values["status"] = values.get("status") or DeviceStatus.IN_STOCK.value
+        values.update(
+            asset_tag=tag,
+            school_id=school_id,
+            room_id=self._room_id(school_id, _opt(v.get("room")), ctx, stats, log, school_code),
+        )
+        stats.created += 1
+        snapshot = {
+            f: to_text(v.get(f))
+            for f in DEVICE_COLUMNS
+            if f != "asset_tag" and v.get(f) not in (None, ())
+        }
+        snapshot.setdefault("status", values["status"])
+        log.append(
+            {
+                "entity": "device",
+                "key": tag,
+                "action": "create",
+                "field": None,
+                "old": None,
+                "new": json.dumps(snapshot, ensure_ascii=False, sort_keys=True),
+            }
+        )
+        return values
+
+    def _update_device(
+        self,
+        row: DeviceRow,
+        cur: Device,
+        up: DeviceUpsert,
+        ctx: ChangeContext,
+        stats: ApplyStats,
+        log: list[dict[str, Any]],
+    ) -> None:
+        before = len(log)
+        if up.new_tag and up.new_tag != row.asset_tag:
+            log.append(
+                {
+                    "entity": "device",
+                    "key": up.new_tag,
+                    "action": "rename",
+                    "field": "asset_tag",
+                    "old": row.asset_tag,
+                    "new": up.new_tag,
+                }
+            )
+            row.asset_tag = up.new_tag
+            stats.renamed += 1
+        key = row.asset_tag
+        school_code = cur.school
+        for f, value in up.values.items():
+            if f in ("asset_tag",):
+                continue
+            old = getattr(cur, f)
+            if f == "school":
+                if value is None:
+                    raise UsageError("a device's school cannot be cleared")
+                if value == old:
+                    continue
+                school_code = str(value)
+                row.school_id = self._school_id(school_code)
+            elif f == "room":
+                continue
+            elif f in ("kind", "status") and value is None:
+                raise UsageError(f"a device's {f} cannot be cleared")
+            else:
+                if _same(old, value):
+                    continue
+                setattr(row, f, _to_column(value))
+            log.append(
+                {
+                    "entity": "device",
+                    "key": key,
+                    "action": _action(f, value),
+                    "field": f,
+                    "old": to_text(old) or None,
+                    "new": to_text(value) or None,
+                }
+            )
+        if "room" in up.values or school_code != cur.school:
+            room = _opt(up.values["room"]) if "room" in up.values else cur.room
+            if school_code != cur.school or room != cur.room:
+                row.room_id = self._room_id(row.school_id, room, ctx, stats, log, school_code)
+                if room != cur.room:
+                    log.append(
+                        {
+                            "entity": "device",
+                            "key": key,
+                            "action": "update",
+                            "field": "room",
+                            "old": cur.room,
+                            "new": room,
+                        }
+                    )
+        if len(log) > before:
+            stats.updated += 1
+        else:
+            stats.unchanged += 1
+
+
+def _opt(value: object) -> str | None:
+    return str(value) if value not in (None, "") else None
+
+
+def _same(old: object, new: object) -> bool:
+    if old in (None, (), "") and new in (None, (), ""):
+        return True
+    return old == new
+
+
+def _action(field: str, value: object) -> str:
+    if field == "status" and value == DeviceStatus.RETIRED:
+        return ChangeAction.RETIRE.value
+    return ChangeAction.UPDATE.value

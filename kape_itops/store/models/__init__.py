@@ -1,0 +1,20 @@
+"""All ORM classes; importing this package registers every table on ``Base.metadata``."""
+
+from kape_itops.store.models.base import Base, UTCDateTime
+from kape_itops.store.models.inventory import ChangeRow, DeviceRow, RoomRow, SchoolRow
+from kape_itops.store.models.probes import ProbeResultRow, ProbeRunRow
+from kape_itops.store.models.quotes import EvaluationRow
+from kape_itops.store.models.ssh import ConfigBackupRow
+
+__all__ = [
+    "Base",
+    "ChangeRow",
+    "ConfigBackupRow",
+    "DeviceRow",
+    "EvaluationRow",
+    "ProbeResultRow",
+    "ProbeRunRow",
+    "RoomRow",
+    "SchoolRow",
+    "UTCDateTime",
+]

@@ -1,0 +1,1 @@
+"""Helpers shared by the tests: real servers started and stopped by the tests themselves."""
