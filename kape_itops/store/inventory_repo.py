@@ -240,7 +240,7 @@ class InventoryRepo:
 
     def _school_id(self, code: str) -> int:
         if self._school_ids is None or code not in self._school_ids:
-            self._school_ids = {c: i for c, i in self.s.execute(select(SchoolRow.code, SchoolRow.id))}
+            self._school_ids = dict(self.s.execute(select(SchoolRow.code, SchoolRow.id)).tuples().all())
         if code not in self._school_ids:
             raise NotFoundError(f"school '{code}' does not exist")
         return self._school_ids[code]
