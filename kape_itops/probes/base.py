@@ -39,6 +39,8 @@ class Target:
     """The merged profile settings for this probe kind (thresholds, timeouts, OIDs …)."""
     credential: str | None = None
     """Name of an entry in the secrets file, never the secret itself."""
+    previous: ProbeResult | None = None
+    """The last stored result of the same probe for this device (counters, uptime), if any."""
 
     @property
     def label(self) -> str:
