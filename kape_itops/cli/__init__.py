@@ -29,7 +29,9 @@ from kape_itops.store.db import safe_url
 @click.pass_context
 def cli(ctx: click.Context, db: str | None, secrets: Path | None, actor: str | None) -> None:
     """kape-itops: school IT inventory, health probes, quotation scoring and reports."""
-    ctx.obj = App(make_settings(db, secrets, actor))
+    app = App(make_settings(db, secrets, actor))
+    ctx.obj = app
+    ctx.call_on_close(app.close)
 
 
 @cli.command()

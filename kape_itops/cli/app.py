@@ -41,6 +41,12 @@ class App:
             self._secrets = SecretStore.from_settings(self.settings.secrets_path)
         return self._secrets
 
+    def close(self) -> None:
+        """Release database connections (called when the command ends)."""
+        if self._store is not None:
+            self._store.dispose()
+            self._store = None
+
     @property
     def actor(self) -> str:
         """Who is recorded in the change log."""
