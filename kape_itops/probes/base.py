@@ -25,6 +25,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from kape_itops.domain.enums import SEVERITY, ProbeStatus
 from kape_itops.domain.inventory import Device
+from kape_itops.probes.ratelimit import RateLimiter, Unlimited
 from kape_itops.secrets import SecretStore
 
 
@@ -78,6 +79,8 @@ class ProbeContext:
     secrets: SecretStore = field(default_factory=SecretStore.empty)
     timeout_s: float = 2.0
     retries: int = 1
+    budget: RateLimiter = field(default_factory=Unlimited)
+    """The run-wide packets-per-second budget: ``await ctx.budget.acquire(n)`` before sending."""
 
 
 @runtime_checkable
