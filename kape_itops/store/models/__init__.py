@@ -4,15 +4,19 @@ from kape_itops.store.models.base import Base, UTCDateTime
 from kape_itops.store.models.inventory import ChangeRow, DeviceRow, RoomRow, SchoolRow
 from kape_itops.store.models.probes import ProbeResultRow, ProbeRunRow
 from kape_itops.store.models.quotes import EvaluationRow
+from kape_itops.store.models.rollups import AlertCursorRow, AlertStateRow, ProbeRollupRow
 from kape_itops.store.models.ssh import ConfigBackupRow
 
 __all__ = [
+    "AlertCursorRow",
+    "AlertStateRow",
     "Base",
     "ChangeRow",
     "ConfigBackupRow",
     "DeviceRow",
     "EvaluationRow",
     "ProbeResultRow",
+    "ProbeRollupRow",
     "ProbeRunRow",
     "RoomRow",
     "SchoolRow",

@@ -211,10 +211,73 @@ def upgrade() -> None:
         )
         batch_op.create_index("ix_probe_results_run", ["run_id"], unique=False)
         batch_op.create_index("ix_probe_results_started_at", ["started_at"], unique=False)
+    # -- reports: rollups and alert state ---------------------------------------------------
+    op.create_table(
+        "probe_rollups",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("grain", sa.String(length=8), nullable=False),
+        sa.Column("device_id", sa.Integer(), nullable=False),
+        sa.Column("probe", sa.String(length=16), nullable=False),
+        sa.Column("bucket_start", sa.BigInteger(), nullable=False),
+        sa.Column("n_ok", sa.Integer(), nullable=False),
+        sa.Column("n_warn", sa.Integer(), nullable=False),
+        sa.Column("n_crit", sa.Integer(), nullable=False),
+        sa.Column("n_unknown", sa.Integer(), nullable=False),
+        sa.Column("rtt_count", sa.Integer(), nullable=False),
+        sa.Column("rtt_sum", sa.Float(), nullable=False),
+        sa.Column("loss_count", sa.Integer(), nullable=False),
+        sa.Column("loss_sum", sa.Float(), nullable=False),
+        sa.Column("rtt_sketch", sa.JSON(), nullable=False),
+        sa.Column("last_up_at", sa.BigInteger(), nullable=True),
+        sa.Column("last_at", sa.BigInteger(), nullable=False),
+        sa.Column("last_status", sa.String(length=16), nullable=False),
+        sa.Column("last_reason", sa.Text(), nullable=False),
+        sa.Column("last_metrics", sa.JSON(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["device_id"],
+            ["devices.id"],
+            name=op.f("fk_probe_rollups_device_id_devices"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_probe_rollups")),
+        sa.UniqueConstraint(
+            "grain", "device_id", "probe", "bucket_start", name="uq_probe_rollups_bucket"
+        ),
+    )
+    with op.batch_alter_table("probe_rollups", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_probe_rollups_grain_start", ["grain", "bucket_start"], unique=False
+        )
+    op.create_table(
+        "alert_state",
+        sa.Column("key", sa.String(length=300), nullable=False),
+        sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("severity", sa.String(length=16), nullable=False),
+        sa.Column("asset_tag", sa.String(length=64), nullable=True),
+        sa.Column("probe", sa.String(length=16), nullable=True),
+        sa.Column("consecutive", sa.Integer(), nullable=False),
+        sa.Column("first_seen", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_seen", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("notified", sa.Boolean(), nullable=False),
+        sa.Column("detail", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("key", name=op.f("pk_alert_state")),
+    )
+    op.create_table(
+        "alert_cursor",
+        sa.Column("name", sa.String(length=32), nullable=False),
+        sa.Column("last_run_id", sa.Integer(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_alert_cursor")),
+    )
     _append_only()
 
 
 def downgrade() -> None:
+    op.drop_table("alert_cursor")
+    op.drop_table("alert_state")
+    with op.batch_alter_table("probe_rollups", schema=None) as batch_op:
+        batch_op.drop_index("ix_probe_rollups_grain_start")
+    op.drop_table("probe_rollups")
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP TRIGGER IF EXISTS changes_no_update_delete ON changes")
         op.execute("DROP FUNCTION IF EXISTS changes_append_only()")
