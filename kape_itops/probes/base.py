@@ -81,6 +81,8 @@ class ProbeContext:
     retries: int = 1
     budget: RateLimiter = field(default_factory=Unlimited)
     """The run-wide packets-per-second budget: ``await ctx.budget.acquire(n)`` before sending."""
+    pps: float | None = None
+    """The rate behind ``budget`` (None: unlimited), for probes that pace inside an engine."""
 
 
 @runtime_checkable
