@@ -372,3 +372,4 @@ def history(
             _change_rows(changes),
         )
     )
+from kape_itops.cli import inventory_io  # noqa: E402, F401  (registers import/export/labels)

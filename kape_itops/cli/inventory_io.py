@@ -1,0 +1,167 @@
+"""``itops inventory import | export | labels``: files in and out of the inventory."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from kape_itops.cli.app import App, handle_errors, pass_app
+from kape_itops.cli.inventory import filter_options, inventory, make_filter
+from kape_itops.cli.render import console, print_json, safe, table
+from kape_itops.errors import Issue, ValidationFailed
+from kape_itops.inventory.exporter import ExportFormat, export_inventory
+from kape_itops.inventory.importer import ImportReport, Mode, import_inventory
+from kape_itops.inventory.labels import write_labels
+
+
+def _issue_table(title: str, issues: list[Issue]) -> None:
+    console.print(
+        table(
+            title,
+            ["severity", "file", "row", "column", "value", "reason"],
+            (
+                [i.severity, i.file, i.row or "", i.column or "", i.value or "", i.reason]
+                for i in issues
+            ),
+        )
+    )
+
+
+def _render(report: ImportReport) -> None:
+    console.print(
+        table(
+            f"import {report.path}" + (" (dry run)" if report.dry_run else ""),
+            ["file", "rows", "created", "updated", "unchanged", "renamed", "skipped", "changes"],
+            (
+                [
+                    f.file,
+                    f.rows,
+                    f.stats.created,
+                    f.stats.updated,
+                    f.stats.unchanged,
+                    f.stats.renamed,
+                    f.skipped,
+                    f.stats.changes,
+                ]
+                for f in report.files
+            ),
+        )
+    )
+    if report.issues:
+        _issue_table(f"{report.errors} error(s), {report.warnings} warning(s)", report.issues)
+    skipped = sum(f.skipped for f in report.files)
+    if report.dry_run:
+        verdict = f"dry run: nothing written; the import would record {report.changes} change(s)"
+    elif report.changes == 0:
+        verdict = "no changes: the database already matches the file(s)"
+    else:
+        verdict = f"imported: {report.changes} change(s) recorded"
+    if skipped:
+        verdict += f"; {skipped} invalid row(s) skipped"
+    console.print(safe(verdict))
+
+
+@inventory.command("import")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Validate and show what would change; write nothing.")
+@click.option(
+    "--mode",
+    type=click.Choice([m.value for m in Mode]),
+    default=Mode.ALL_OR_NOTHING.value,
+    show_default=True,
+    help="On rows with errors: write nothing, or write the valid rows only.",
+)
+@click.option("--json", "as_json", is_flag=True, help="The report as JSON on stdout.")
+@pass_app
+@handle_errors()
+def import_cmd(app: App, path: Path, dry_run: bool, mode: str, as_json: bool) -> None:
+    """Import schools.csv/devices.csv (a folder or one file), an XLSX workbook or a JSON export.
+
+    A blank cell means no change; a cell holding only '-' clears the field. Exit 1 when any
+    row has an error (nothing is written in all-or-nothing mode).
+    """
+    try:
+        report = import_inventory(app.store(), path, app.actor, Mode(mode), dry_run)
+    except ValidationFailed as exc:
+        if not as_json:
+            raise
+        print_json({"ok": False, "error": str(exc), "issues": exc.issues})
+        sys.exit(exc.exit_code)
+    if as_json:
+        print_json({"ok": report.errors == 0, **report.as_dict()})
+    else:
+        _render(report)
+    if report.errors:
+        sys.exit(1)
+
+
+@inventory.command("export")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice([f.value for f in ExportFormat]),
+    help="csv (a folder), xlsx or json [default: from the suffix of PATH, else csv].",
+)
+@filter_options
+@click.option("--json", "as_json", is_flag=True, help="The report as JSON on stdout.")
+@pass_app
+@handle_errors()
+def export_cmd(
+    app: App,
+    path: Path,
+    fmt: str | None,
+    schools: tuple[str, ...],
+    kinds: tuple[str, ...],
+    statuses: tuple[str, ...],
+    fundings: tuple[str, ...],
+    search: str | None,
+    as_json: bool,
+) -> None:
+    """Write the inventory in the import format (export → edit → import round-trips)."""
+    chosen = ExportFormat(fmt) if fmt else _format_from(path)
+    flt = make_filter(schools, kinds, statuses, fundings, search)
+    report = export_inventory(app.store(), path, chosen, flt)
+    if as_json:
+        print_json(report)
+        return
+    console.print(
+        safe(
+            f"exported {report.schools} school(s) and {report.devices} device(s) to "
+            + ", ".join(report.files)
+        )
+    )
+
+
+def _format_from(path: Path) -> ExportFormat:
+    suffix = path.suffix.lower().lstrip(".")
+    return ExportFormat(suffix) if suffix in ("xlsx", "json") else ExportFormat.CSV
+
+
+@inventory.command("labels")
+@filter_options
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="HTML file to write (print it on A4).",
+)
+@pass_app
+@handle_errors()
+def labels_cmd(
+    app: App,
+    schools: tuple[str, ...],
+    kinds: tuple[str, ...],
+    statuses: tuple[str, ...],
+    fundings: tuple[str, ...],
+    search: str | None,
+    output: Path,
+) -> None:
+    """A printable A4 sheet of QR labels (the plain asset tag, with tag and school below)."""
+    count = write_labels(
+        app.store(), output, make_filter(schools, kinds, statuses, fundings, search)
+    )
+    console.print(safe(f"wrote {count} label(s) to {output}"))
