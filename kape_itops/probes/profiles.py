@@ -196,7 +196,9 @@ def load_profiles(probes_dir: Path) -> Profiles:
             kind=kind,
             probes=tuple(doc["probes"]),
             sections={
-                k: v for k, v in doc.items() if k not in ("kind", "description", "probes", "deadline_s")
+                k: v
+                for k, v in doc.items()
+                if k not in ("kind", "description", "probes", "deadline_s")
             },
             deadline_s=float(doc["deadline_s"]) if "deadline_s" in doc else None,
             description=doc.get("description", ""),
@@ -211,6 +213,8 @@ def load_profiles(probes_dir: Path) -> Profiles:
         found = _check(over_validator, doc, str(over_path))
         problems += found
         if not found:
-            overrides = Overrides(schools=doc.get("schools") or {}, devices=doc.get("devices") or {})
+            overrides = Overrides(
+                schools=doc.get("schools") or {}, devices=doc.get("devices") or {}
+            )
     _fail(problems)
     return Profiles(kinds=kinds, overrides=overrides, source=str(probes_dir))

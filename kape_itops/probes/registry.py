@@ -42,9 +42,7 @@ def parse_extra(text: str | None) -> dict[str, str]:
         name, sep, path = part.partition("=")
         name, path = name.strip(), path.strip()
         if not sep or not name or ":" not in path:
-            raise ConfigError(
-                f"{ENV_VAR}: '{part}' is not of the form name=package.module:Class"
-            )
+            raise ConfigError(f"{ENV_VAR}: '{part}' is not of the form name=package.module:Class")
         out[name] = path
     return out
 

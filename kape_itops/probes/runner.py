@@ -121,7 +121,7 @@ def unknown(
     device = check.target.device
     return ProbeResult(
         probe=check.probe,
-        target=check.target.address,
+        target=_where(check.target),
         status=ProbeStatus.UNKNOWN,
         reason=reason,
         started_at=started,
@@ -129,6 +129,10 @@ def unknown(
         asset_tag=device.asset_tag if device is not None else None,
         attempts=attempts,
     )
+
+
+def _where(target: Target) -> str:
+    return f"{target.address}:{target.port}" if target.port else target.address
 
 
 def _describe(exc: BaseException) -> str:
@@ -235,6 +239,7 @@ class Runner:
         return dataclasses.replace(
             result,
             probe=check.probe,
+            target=_where(check.target),
             attempts=attempts,
             asset_tag=result.asset_tag or (device.asset_tag if device is not None else None),
         )

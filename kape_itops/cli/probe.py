@@ -1,0 +1,365 @@
+"""``itops probe …``: health probes with Nagios plugin exit codes.
+
+Exit codes: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN; every usage or setup error is 3 too.
+
+The ``probe`` group is shared: other modules add their subcommands to it (kape_itops/cli/
+__init__.py does ``from kape_itops.cli.probe_ping import ping`` and ``probe.add_command(ping)``).
+Every subcommand of this group gets exit code 3 for click usage errors automatically; wrap the
+command body with ``@handle_errors(NAGIOS_ERRORS)`` for our own errors and end with
+``sys.exit(nagios_code(statuses))``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from kape_itops.cli.app import App, handle_errors, pass_app
+from kape_itops.cli.render import console, err_console, print_json, table
+from kape_itops.domain.enums import SEVERITY, DeviceKind, ProbeStatus
+from kape_itops.domain.inventory import Device
+from kape_itops.domain.timespan import parse_duration
+from kape_itops.errors import ItopsError, UsageError
+from kape_itops.probes import prom
+from kape_itops.probes.addressmap import lab_state_path
+from kape_itops.probes.base import ProbeResult, worst
+from kape_itops.probes.profiles import load_profiles
+from kape_itops.probes.runner import Job, RunnerConfig
+from kape_itops.probes.selection import Plan
+from kape_itops.probes.service import ProbeService, RunReport, RunRequest, run_rounds
+
+NAGIOS_UNKNOWN = 3
+NAGIOS_ERRORS: dict[type[BaseException], int] = {ItopsError: NAGIOS_UNKNOWN}
+"""``handle_errors`` mapping for probe commands: any error of ours is UNKNOWN (3)."""
+
+_ORDER = {ProbeStatus.CRIT: 0, ProbeStatus.WARN: 1, ProbeStatus.UNKNOWN: 2, ProbeStatus.OK: 3}
+
+
+def nagios_code(statuses: Sequence[ProbeStatus]) -> int:
+    """The plugin exit code of a set of results (UNKNOWN when there are none)."""
+    if not statuses:
+        return NAGIOS_UNKNOWN
+    return SEVERITY[worst(list(statuses))]
+
+
+def _nagios(exc: click.UsageError) -> click.UsageError:
+    """The same error, exiting 3 instead of click's 2 (an instance attribute, so every
+    subclass keeps its own message and help output)."""
+    vars(exc)["exit_code"] = NAGIOS_UNKNOWN
+    return exc
+
+
+class NagiosGroup(click.Group):
+    """A group whose click usage errors (and those of its subcommands) exit 3."""
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as exc:
+            raise _nagios(exc)  # noqa: B904 - the same exception, re-raised
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as exc:
+            raise _nagios(exc)  # noqa: B904 - the same exception, re-raised
+
+
+@click.group(cls=NagiosGroup)
+def probe() -> None:
+    """Health probes (ping, SNMP, ONVIF, SSH) with Nagios exit codes 0/1/2/3."""
+
+
+def _split(values: Sequence[str]) -> tuple[str, ...]:
+    out: list[str] = []
+    for v in values:
+        out += [p.strip() for p in v.split(",") if p.strip()]
+    return tuple(dict.fromkeys(out))
+
+
+def _duration(_ctx: click.Context, _param: click.Parameter, value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        seconds = parse_duration(value).total_seconds()
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+    if seconds <= 0:
+        raise click.BadParameter("must be longer than 0 s")
+    return seconds
+
+
+class _Live:
+    """The progress bar with live ok/warn/crit/unknown counts (on stderr, terminals only)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.progress: Progress | None = None
+        self.task: Any = None
+        self.counts = dict.fromkeys(ProbeStatus, 0)
+
+    def _text(self) -> str:
+        c = self.counts
+        return (
+            f"[green]ok {c[ProbeStatus.OK]}[/] [yellow]warn {c[ProbeStatus.WARN]}[/] "
+            f"[red]crit {c[ProbeStatus.CRIT]}[/] [magenta]unknown {c[ProbeStatus.UNKNOWN]}[/]"
+        )
+
+    def plan(self, plan: Plan) -> None:
+        self.stop()
+        self.counts = dict.fromkeys(ProbeStatus, 0)
+        if not self.enabled:
+            return
+        self.progress = Progress(
+            TextColumn("probing"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=True,
+        )
+        self.progress.start()
+        self.task = self.progress.add_task(self._text(), total=plan.checks)
+
+    def result(self, result: ProbeResult, _job: Job) -> None:
+        self.counts[result.status] += 1
+        if self.progress is not None:
+            self.progress.update(self.task, advance=1, description=self._text())
+
+    def stop(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None
+
+
+def _result_json(result: ProbeResult, device: Device | None) -> dict[str, Any]:
+    return {
+        "asset_tag": result.asset_tag,
+        "school": device.school if device else None,
+        "kind": device.kind.value if device else None,
+        "probe": result.probe,
+        "target": result.target,
+        "status": result.status.value,
+        "reason": result.reason,
+        "method": result.method,
+        "metrics": dict(result.metrics),
+        "started_at": result.started_at,
+        "duration_ms": round(result.duration_ms, 3),
+        "attempts": result.attempts,
+    }
+
+
+def _report_json(report: RunReport) -> dict[str, Any]:
+    return {
+        "run": {
+            "id": report.run_id,
+            "status": report.status.value,
+            "counts": report.outcome.counts,
+            "exit_code": nagios_code([r.status for r in report.results]),
+        },
+        "results": [_result_json(r, report.devices.get(r.asset_tag or "")) for r in report.results],
+        "skipped": [
+            {"asset_tag": d.asset_tag, "school": d.school, "reason": why}
+            for d, why in report.plan.skipped
+        ],
+    }
+
+
+def _show(report: RunReport) -> None:
+    counts = report.outcome.counts
+    overall = report.outcome.overall if report.results else ProbeStatus.UNKNOWN
+    console.print(
+        f"run {report.run_id}: {len(report.plan.jobs)} device(s), {len(report.results)} "
+        f"result(s): ok {counts['ok']}, warn {counts['warn']}, crit {counts['crit']}, "
+        f"unknown {counts['unknown']} -> {overall.value.upper()}"
+    )
+    problems = sorted(
+        (r for r in report.results if r.status != ProbeStatus.OK),
+        key=lambda r: (_ORDER[r.status], r.asset_tag or "", r.probe),
+    )
+    if problems:
+        rows = []
+        for r in problems:
+            d = report.devices.get(r.asset_tag or "")
+            rows.append(
+                (
+                    r.status.value,
+                    r.asset_tag,
+                    d.school if d else "",
+                    d.kind.value if d else "",
+                    r.probe,
+                    r.target,
+                    r.reason,
+                )
+            )
+        console.print(
+            table(
+                "Problems",
+                ("status", "asset tag", "school", "kind", "probe", "target", "reason"),
+                rows,
+            )
+        )
+    if report.plan.skipped:
+        console.print(
+            f"{len(report.plan.skipped)} device(s) not probed (no address or retired/lost)."
+        )
+
+
+@probe.command("run")
+@click.option("--school", "schools", multiple=True, help="School code (repeatable).")
+@click.option("--kind", "kinds", multiple=True, type=click.Choice([k.value for k in DeviceKind]))
+@click.option("--tag", "tags", multiple=True, help="Asset tag (repeatable).")
+@click.option("--only", "only", multiple=True, help="Probe kinds to run, e.g. ping,snmp.")
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 10_000),
+    default=64,
+    show_default=True,
+    help="Devices probed at once.",
+)
+@click.option(
+    "--per-school",
+    type=click.IntRange(1, 10_000),
+    default=16,
+    show_default=True,
+    help="Devices of one school probed at once.",
+)
+@click.option(
+    "--pps",
+    type=click.FloatRange(0),
+    default=500.0,
+    show_default=True,
+    help="Packets-per-second budget of the whole run (0: unlimited).",
+)
+@click.option(
+    "--retries",
+    type=click.IntRange(0, 10),
+    default=1,
+    show_default=True,
+    help="Extra attempts after an unknown result (with backoff).",
+)
+@click.option("--lab", is_flag=True, help="Probe the simulated lab (its address map).")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@click.option("--every", callback=_duration, help="Run rounds this often (5m) until stopped.")
+@click.option(
+    "--grace",
+    callback=_duration,
+    default="30s",
+    show_default=True,
+    help="With --every: how long a signal lets the current round finish.",
+)
+@click.option(
+    "--prom",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write the latest results to this Prometheus textfile.",
+)
+@click.option(
+    "--profiles",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Probe profile folder [default: ITOPS_DATA/probes].",
+)
+@pass_app
+@handle_errors(NAGIOS_ERRORS)
+def run_cmd(
+    app: App,
+    schools: tuple[str, ...],
+    kinds: tuple[str, ...],
+    tags: tuple[str, ...],
+    only: tuple[str, ...],
+    concurrency: int,
+    per_school: int,
+    pps: float,
+    retries: int,
+    lab: bool,
+    as_json: bool,
+    every: float | None,
+    grace: float,
+    prom: Path | None,
+    profiles: Path | None,
+) -> None:
+    """Probe the inventory's devices; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN."""
+    probes_dir = profiles or app.settings.data_dir / "probes"
+    service = ProbeService(
+        app.store(),
+        app.actor,
+        load_profiles(probes_dir),
+        config=RunnerConfig(concurrency=concurrency, per_school=per_school, retries=retries),
+        secrets=app.secrets(),
+        pps=pps or None,
+    )
+    request = RunRequest(
+        schools=tuple(schools),
+        kinds=tuple(DeviceKind(k) for k in kinds),
+        tags=tuple(tags),
+        only=_split(only),
+        lab_state=lab_state_path(lab, app.settings.data_dir),
+    )
+    service.validate(request)
+    live = _Live(enabled=err_console.is_terminal and not as_json)
+    codes: list[int] = []
+
+    def round_done(report: RunReport | None, run_id: int | None) -> None:
+        live.stop()
+        if report is None:
+            where = f"run {run_id}" if run_id is not None else "the run"
+            err_console.print(
+                f"{where} interrupted: every result measured so far is stored ({live_total()})"
+            )
+            codes.append(NAGIOS_UNKNOWN)
+            return
+        if as_json:
+            print_json(_report_json(report))
+        else:
+            _show(report)
+            if not report.plan.jobs:
+                err_console.print("no devices to probe in this selection")
+        codes.append(nagios_code([r.status for r in report.results]))
+        if prom is not None:
+            _write_prom(service, prom)
+
+    def live_total() -> str:
+        return ", ".join(f"{s.value} {n}" for s, n in live.counts.items())
+
+    try:
+        asyncio.run(
+            run_rounds(
+                service,
+                request,
+                every_s=every,
+                grace_s=grace,
+                on_result=live.result,
+                on_round=round_done,
+                on_plan=live.plan,
+            )
+        )
+    finally:
+        live.stop()
+        service.store.dispose()
+    sys.exit(codes[-1] if codes else NAGIOS_UNKNOWN)
+
+
+def _write_prom(service: ProbeService, path: Path) -> None:
+    samples = [
+        prom.PromSample(result, {"school": device.school, "kind": device.kind.value})
+        for result, device in service.latest()
+    ]
+    try:
+        prom.write(path, samples)
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc}") from exc
+
+
+__all__ = ["NAGIOS_ERRORS", "NagiosGroup", "nagios_code", "probe"]

@@ -1,0 +1,197 @@
+"""Probe runs and results: open a run, add results as they complete, close it, read back."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from kape_itops.domain.enums import ProbeStatus, RunStatus
+from kape_itops.probes.base import ProbeResult
+from kape_itops.store.models import DeviceRow, ProbeResultRow, ProbeRunRow
+
+_CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeRun:
+    """One probe run as stored."""
+
+    id: int
+    started_at: dt.datetime
+    finished_at: dt.datetime | None
+    status: RunStatus
+    actor: str
+    selection: Mapping[str, Any]
+    counts: Mapping[str, Any] | None
+    note: str | None
+
+
+def _run(row: ProbeRunRow) -> ProbeRun:
+    return ProbeRun(
+        id=row.id,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        status=RunStatus(row.status),
+        actor=row.actor,
+        selection=row.selection,
+        counts=row.counts,
+        note=row.note,
+    )
+
+
+def _result(row: ProbeResultRow, tag: str | None) -> ProbeResult:
+    return ProbeResult(
+        probe=row.probe,
+        target=row.target,
+        status=ProbeStatus(row.status),
+        reason=row.reason,
+        started_at=row.started_at,
+        duration_ms=row.duration_ms,
+        metrics=row.metrics,
+        method=row.method,
+        asset_tag=tag,
+        attempts=row.attempts,
+    )
+
+
+def _clip(text: str, size: int) -> str:
+    return text if len(text) <= size else text[: size - 1] + "…"
+
+
+class ProbeRepo:
+    """Probe run and result access on one session."""
+
+    def __init__(self, session: Session) -> None:
+        self.s = session
+
+    # -- writes ----------------------------------------------------------------------------
+    def start_run(
+        self, actor: str, selection: Mapping[str, Any], started_at: dt.datetime | None = None
+    ) -> int:
+        """Open a run in state ``running``; returns its id."""
+        row = ProbeRunRow(
+            started_at=started_at or dt.datetime.now(dt.UTC),
+            finished_at=None,
+            status=RunStatus.RUNNING.value,
+            actor=actor,
+            selection=dict(selection),
+            counts=None,
+            note=None,
+        )
+        self.s.add(row)
+        self.s.flush()
+        return row.id
+
+    def add_results(self, run_id: int, results: Iterable[tuple[ProbeResult, int | None]]) -> int:
+        """Append results (each with its device id, if any); returns how many."""
+        rows = [
+            {
+                "run_id": run_id,
+                "device_id": device_id,
+                "target": _clip(r.target, 255),
+                "probe": r.probe,
+                "status": r.status.value,
+                "reason": r.reason,
+                "method": _clip(r.method, 64) if r.method else None,
+                "metrics": dict(r.metrics),
+                "started_at": r.started_at,
+                "duration_ms": float(r.duration_ms),
+                "attempts": r.attempts,
+            }
+            for r, device_id in results
+        ]
+        if rows:
+            self.s.execute(insert(ProbeResultRow), rows)
+        return len(rows)
+
+    def finish_run(
+        self,
+        run_id: int,
+        status: RunStatus,
+        counts: Mapping[str, Any] | None = None,
+        note: str | None = None,
+        finished_at: dt.datetime | None = None,
+    ) -> None:
+        """Close a run with its final status and counts."""
+        self.s.execute(
+            update(ProbeRunRow)
+            .where(ProbeRunRow.id == run_id)
+            .values(
+                status=status.value,
+                finished_at=finished_at or dt.datetime.now(dt.UTC),
+                counts=dict(counts) if counts is not None else None,
+                note=note,
+            )
+        )
+
+    # -- reads -----------------------------------------------------------------------------
+    def device_ids(self, tags: Sequence[str]) -> dict[str, int]:
+        """Database ids of the devices among ``tags``."""
+        out: dict[str, int] = {}
+        for i in range(0, len(tags), _CHUNK):
+            q = select(DeviceRow.asset_tag, DeviceRow.id).where(
+                DeviceRow.asset_tag.in_(tags[i : i + _CHUNK])
+            )
+            out.update(self.s.execute(q).tuples().all())
+        return out
+
+    def latest_results(
+        self, probes: Sequence[str], tags: Sequence[str] | None = None
+    ) -> dict[tuple[str, str], ProbeResult]:
+        """The newest stored result per (asset tag, probe), of the given devices or all.
+
+        One indexed look-up per (device, probe) pair, so it stays fast on years of results.
+        """
+        out: dict[tuple[str, str], ProbeResult] = {}
+        if tags is None:
+            chunks: list[Sequence[str] | None] = [None]
+        else:
+            chunks = [tags[i : i + _CHUNK] for i in range(0, len(tags), _CHUNK)]
+        for probe in probes:
+            newest = (
+                select(ProbeResultRow.id)
+                .where(ProbeResultRow.device_id == DeviceRow.id, ProbeResultRow.probe == probe)
+                .order_by(ProbeResultRow.started_at.desc(), ProbeResultRow.id.desc())
+                .limit(1)
+                .correlate(DeviceRow)
+                .scalar_subquery()
+            )
+            for chunk in chunks:
+                ids = select(newest)
+                if chunk is not None:
+                    ids = ids.where(DeviceRow.asset_tag.in_(chunk))
+                q = (
+                    select(ProbeResultRow, DeviceRow.asset_tag)
+                    .join(DeviceRow, ProbeResultRow.device_id == DeviceRow.id)
+                    .where(ProbeResultRow.id.in_(ids.scalar_subquery()))
+                )
+                for row, tag in self.s.execute(q):
+                    out[(tag, row.probe)] = _result(row, tag)
+        return out
+
+    def runs(self, limit: int = 20, status: RunStatus | None = None) -> list[ProbeRun]:
+        """The newest runs first."""
+        q = select(ProbeRunRow).order_by(ProbeRunRow.id.desc()).limit(limit)
+        if status is not None:
+            q = q.where(ProbeRunRow.status == status.value)
+        return [_run(r) for r in self.s.scalars(q)]
+
+    def run(self, run_id: int) -> ProbeRun | None:
+        """One run, or None."""
+        row = self.s.get(ProbeRunRow, run_id)
+        return _run(row) if row is not None else None
+
+    def results(self, run_id: int) -> list[ProbeResult]:
+        """The results of one run, in the order they were written."""
+        q = (
+            select(ProbeResultRow, DeviceRow.asset_tag)
+            .outerjoin(DeviceRow, ProbeResultRow.device_id == DeviceRow.id)
+            .where(ProbeResultRow.run_id == run_id)
+            .order_by(ProbeResultRow.id)
+        )
+        return [_result(row, tag) for row, tag in self.s.execute(q)]
