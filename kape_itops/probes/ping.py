@@ -1,0 +1,297 @@
+"""The ping probe: RTT min/avg/max/stddev, jitter and loss through one shared ICMP engine.
+
+Settings (``Target.settings``, from the kind profile's ``ping:`` section), all optional:
+
+- ``count`` (3), ``interval_s`` (0.2, between echoes to one host), ``timeout_s`` (the run's
+  ``ProbeContext.timeout_s``)
+- ``thresholds``: ``{metric: {warn, crit}}`` over the ping metrics (default
+  ``rtt_avg_ms`` 150/500 and ``loss_pct`` 20/60); 100 % loss is always ``crit`` (host down)
+- ``tcp_ports``: ports tried by the TCP-connect fallback (default per device kind);
+  ``lab_ports`` (from the lab address map) redirects them, keyed by the port as a string
+
+The method (``icmp-raw``, ``icmp-dgram``, ``tcp-connect``) is named on every result. Packets
+wait for the run's budget (``ProbeContext.budget``); when the runner gives none, the ``pps``
+passed to the constructor applies (default 500 packets/s).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import errno
+import itertools
+import math
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from kape_itops.domain.enums import DeviceKind, ProbeStatus
+from kape_itops.errors import ProbeError
+from kape_itops.probes.base import ProbeContext, ProbeResult, Target
+from kape_itops.probes.icmp import EchoOutcome, IcmpEngine, Method, open_engine
+from kape_itops.probes.ratelimit import RateLimiter, Unlimited, make_budget
+from kape_itops.probes.thresholds import judge
+
+DEFAULTS: dict[str, Any] = {
+    "count": 3,
+    "interval_s": 0.2,
+    "thresholds": {"rtt_avg_ms": {"warn": 150, "crit": 500}, "loss_pct": {"warn": 20, "crit": 60}},
+}
+DEFAULT_PPS = 500.0
+TCP_PORTS: dict[DeviceKind | None, tuple[int, ...]] = {
+    DeviceKind.PRINTER: (9100, 631, 80, 443),
+    DeviceKind.CAMERA: (80, 554, 443, 8000),
+    DeviceKind.NVR: (80, 554, 443, 8000),
+    DeviceKind.ROUTER: (22, 80, 443, 8291, 23),
+    DeviceKind.SWITCH: (22, 80, 443, 23),
+    DeviceKind.HOTSPOT: (22, 80, 443, 8080),
+    DeviceKind.DESKTOP: (445, 3389, 22, 135),
+    DeviceKind.LAPTOP: (445, 3389, 22, 135),
+    None: (80, 443, 22, 445, 3389, 161),
+}
+"""Ports tried by the TCP-connect fallback; a refusal (RST) proves the host is up too."""
+
+
+@dataclass(frozen=True, slots=True)
+class PingStats:
+    """Statistics of a series of echoes (RTTs in ms; None for a lost echo)."""
+
+    sent: int
+    received: int
+    loss_pct: float
+    rtt_min_ms: float | None
+    rtt_avg_ms: float | None
+    rtt_max_ms: float | None
+    rtt_stddev_ms: float | None
+    jitter_ms: float | None
+
+    def metrics(self) -> dict[str, Any]:
+        """The metric names of the probe contract."""
+        return {
+            "sent": self.sent,
+            "received": self.received,
+            "loss_pct": self.loss_pct,
+            "rtt_min_ms": self.rtt_min_ms,
+            "rtt_avg_ms": self.rtt_avg_ms,
+            "rtt_max_ms": self.rtt_max_ms,
+            "rtt_stddev_ms": self.rtt_stddev_ms,
+            "jitter_ms": self.jitter_ms,
+        }
+
+
+def summarize(rtts: Sequence[float | None]) -> PingStats:
+    """Min/avg/max, population stddev, jitter (mean |difference| of consecutive RTTs) and loss."""
+    got = [r for r in rtts if r is not None]
+    sent = len(rtts)
+    loss = round(100.0 * (sent - len(got)) / sent, 2) if sent else 0.0
+    if not got:
+        return PingStats(sent, 0, loss, None, None, None, None, None)
+    avg = sum(got) / len(got)
+    std = math.sqrt(sum((r - avg) ** 2 for r in got) / len(got))
+    diffs = [abs(b - a) for a, b in itertools.pairwise(got)]
+    jitter = sum(diffs) / len(diffs) if diffs else 0.0
+    return PingStats(sent, len(got), loss, _r(min(got)), _r(avg), _r(max(got)), _r(std), _r(jitter))
+
+
+def _r(value: float) -> float:
+    return round(value, 3)
+
+
+def classify(stats: PingStats, settings: Mapping[str, Any]) -> tuple[ProbeStatus, str]:
+    """Status and reason from the statistics and the ``thresholds`` in ``settings``."""
+    if stats.received == 0:
+        return ProbeStatus.CRIT, f"down: no reply to {stats.sent} echo(es)"
+    summary = (
+        f"{stats.received}/{stats.sent} replies, {stats.loss_pct:g}% loss, "
+        f"rtt avg {stats.rtt_avg_ms or 0:.1f} ms, jitter {stats.jitter_ms or 0:.1f} ms"
+    )
+    thresholds = settings.get("thresholds") or DEFAULTS["thresholds"]
+    status, breaches = judge(stats.metrics(), thresholds)
+    return status, "; ".join([*breaches, summary])
+
+
+def tcp_ports(target: Target) -> tuple[int, ...]:
+    """The fallback's port list: settings ``tcp_ports``, else the kind's default; lab-mapped."""
+    configured = target.settings.get("tcp_ports")
+    if configured:
+        ports = tuple(int(p) for p in configured)
+    else:
+        kind = target.device.kind if target.device is not None else None
+        ports = TCP_PORTS.get(kind, TCP_PORTS[None])
+    lab = target.settings.get("lab_ports") or {}
+    return tuple(int(lab.get(str(p), p)) for p in ports)
+
+
+async def tcp_echo(address: str, ports: Sequence[int], timeout: float) -> EchoOutcome:
+    """One TCP-connect 'echo': the first port that accepts or refuses gives the RTT."""
+    start = time.perf_counter()
+    errors: list[str] = []
+
+    async def one(port: int) -> float:
+        t0 = time.perf_counter()
+        try:
+            _reader, writer = await asyncio.open_connection(address.split("%", 1)[0], port)
+        except ConnectionRefusedError:
+            return (time.perf_counter() - t0) * 1000
+        except OSError as exc:
+            if exc.errno in (errno.ECONNRESET,):
+                return (time.perf_counter() - t0) * 1000
+            errors.append(exc.strerror or str(exc))
+            raise
+        writer.close()
+        return (time.perf_counter() - t0) * 1000
+
+    tasks = [asyncio.ensure_future(one(p)) for p in ports]
+    try:
+        for fut in asyncio.as_completed(tasks, timeout=timeout):
+            try:
+                return EchoOutcome(await fut)
+            except TimeoutError:
+                break
+            except OSError:
+                continue
+    finally:
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    waited = time.perf_counter() - start
+    reason = errors[0] if errors and waited < timeout else "timeout"
+    return EchoOutcome(None, reason)
+
+
+class PingProbe:
+    """ICMP echo reachability with RTT statistics, jitter and loss."""
+
+    name = "ping"
+
+    def __init__(self, pps: float | None = DEFAULT_PPS, method: Method | str | None = None) -> None:
+        self._pps = pps
+        self._preferred = Method(method) if method else None
+        self._engine: IcmpEngine | None = None
+        self._budget: RateLimiter = make_budget(pps, max(1.0, (pps or 1) / 100))
+        self._timeout = 2.0
+        self.notes: list[str] = []
+        """Why a less preferred method is used (e.g. no permission for raw sockets)."""
+        self.method = Method.TCP
+        """The method this run uses (set by :meth:`start`)."""
+
+    async def start(self, ctx: ProbeContext) -> None:
+        """Open the best ICMP socket this process may use, or settle for TCP connect."""
+        self._timeout = ctx.timeout_s
+        if not isinstance(ctx.budget, Unlimited):
+            self._budget = ctx.budget
+        if self._preferred is Method.TCP:
+            return
+        self._engine, notes = open_engine(self._preferred, self._budget)
+        self.notes.extend(notes)
+        if self._engine is not None:
+            self.method = self._engine.method
+        if self._engine is None:
+            self.notes.append("no ICMP socket allowed: falling back to TCP connect")
+
+    async def stop(self) -> None:
+        """Close the sockets."""
+        if self._engine is not None:
+            self._engine.close()
+            self._engine = None
+
+    async def check(self, target: Target) -> ProbeResult:
+        """Send ``count`` echoes ``interval_s`` apart (replies awaited concurrently)."""
+        started = dt.datetime.now(dt.UTC)
+        t0 = time.perf_counter()
+        s = {**DEFAULTS, **target.settings}
+        count = max(1, int(s["count"]))
+        interval = max(0.0, float(s["interval_s"]))
+        timeout = float(s.get("timeout_s") or self._timeout)
+        method = self.method
+        try:
+            outcomes = await self._series(target, method, count, interval, timeout)
+        except (ProbeError, OSError, ValueError) as exc:
+            return ProbeResult(
+                self.name,
+                target.label,
+                ProbeStatus.UNKNOWN,
+                f"cannot ping: {exc}",
+                started,
+                (time.perf_counter() - t0) * 1000,
+                {},
+                str(method),
+                _tag(target),
+            )
+        stats = summarize([o.rtt_ms for o in outcomes])
+        status, reason = classify(stats, s)
+        if stats.received == 0:
+            errors = sorted({o.error for o in outcomes if o.error and o.error != "timeout"})
+            if errors:
+                reason += f" ({', '.join(errors)})"
+        metrics = stats.metrics()
+        if method is Method.TCP:
+            metrics["tcp_ports"] = list(tcp_ports(target))
+        return ProbeResult(
+            self.name,
+            target.label,
+            status,
+            reason,
+            started,
+            (time.perf_counter() - t0) * 1000,
+            metrics,
+            str(method),
+            _tag(target),
+        )
+
+    async def _series(
+        self, target: Target, method: Method, count: int, interval: float, timeout: float
+    ) -> list[EchoOutcome]:
+        engine = self._engine
+        waits: list[asyncio.Future[EchoOutcome]] = []
+        for i in range(count):
+            if i:
+                await asyncio.sleep(interval)
+            if engine is None:
+                await self._budget.acquire(1)
+                coro = tcp_echo(target.address, tcp_ports(target), timeout)
+                waits.append(asyncio.ensure_future(coro))
+            else:
+                handle = await engine.send(target.address, timeout)
+                waits.append(asyncio.ensure_future(engine.wait(target.address, handle)))
+        return list(await asyncio.gather(*waits))
+
+
+def _tag(target: Target) -> str | None:
+    return target.device.asset_tag if target.device is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class PingRun:
+    """The results of one ``ping_targets`` call and the method the run used."""
+
+    results: list[ProbeResult]
+    method: Method
+    notes: list[str]
+
+
+async def ping_targets(
+    targets: Sequence[Target],
+    *,
+    timeout_s: float = 1.0,
+    pps: float | None = DEFAULT_PPS,
+    method: Method | str | None = None,
+    budget: RateLimiter | None = None,
+    concurrency: int = 4096,
+) -> PingRun:
+    """Ping many targets through one engine; results in the order of ``targets``."""
+    probe = PingProbe(pps=pps, method=method)
+    ctx = ProbeContext(timeout_s=timeout_s, budget=budget or Unlimited())
+    await probe.start(ctx)
+    gate = asyncio.Semaphore(max(1, concurrency))
+
+    async def one(target: Target) -> ProbeResult:
+        async with gate:
+            return await probe.check(target)
+
+    try:
+        results = await asyncio.gather(*(one(t) for t in targets))
+    finally:
+        await probe.stop()
+    return PingRun(list(results), probe.method, list(probe.notes))
