@@ -20,6 +20,8 @@ from kape_itops.probes.icmp import Method
 from kape_itops.probes.ping import PingRun, ping_targets
 from kape_itops.probes.targets import DeviceLookup, TargetSpec, resolve_targets
 
+__all__ = ["ping", "probe"]
+
 _STYLE = {"ok": "green", "warn": "yellow", "crit": "red", "unknown": "magenta"}
 
 
