@@ -1,0 +1,53 @@
+"""Plain data handed from the store to the report computations (no I/O, no ORM)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+HOUR = 3600
+DAY = 86400
+
+
+@dataclass(frozen=True, slots=True)
+class StatusCounts:
+    """How many results of each status."""
+
+    ok: float = 0
+    warn: float = 0
+    crit: float = 0
+    unknown: float = 0
+
+    @property
+    def total(self) -> float:
+        """All results counted."""
+        return self.ok + self.warn + self.crit + self.unknown
+
+    def __add__(self, other: StatusCounts) -> StatusCounts:
+        return StatusCounts(
+            self.ok + other.ok,
+            self.warn + other.warn,
+            self.crit + other.crit,
+            self.unknown + other.unknown,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Bucket:
+    """One rollup bucket of one device × probe (``start`` in Unix seconds, UTC)."""
+
+    device_id: int
+    probe: str
+    start: int
+    counts: StatusCounts
+    rtt_count: int = 0
+    rtt_sum: float = 0.0
+    loss_count: int = 0
+    loss_sum: float = 0.0
+    sketch: Mapping[int, int] = field(default_factory=dict)
+    last_at: int = 0
+    last_status: str = "unknown"
+    last_reason: str = ""
+    last_metrics: Mapping[str, Any] = field(default_factory=dict)
+    last_up_at: int | None = None

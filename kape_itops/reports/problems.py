@@ -1,0 +1,227 @@
+"""Problems found in the newest results, the period's events and the inventory, by severity."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from kape_itops.domain.enums import DeviceStatus, ProbeStatus
+from kape_itops.domain.inventory import Device
+
+
+class ProblemKind(StrEnum):
+    """What is wrong; the order here is the tie-break after severity."""
+
+    DOWN = "down"
+    DISK_FULL = "disk_full"
+    TONER_LOW = "toner_low"
+    NOT_RECORDING = "not_recording"
+    CLOCK_DRIFT = "clock_drift"
+    REBOOTED = "rebooted"
+    INTERFACE_DOWN = "interface_down"
+    CONFIG_CHANGED = "config_changed"
+    UNKNOWN_DEVICE = "unknown_device"
+    WARRANTY_EXPIRED = "warranty_expired"
+    WARRANTY_EXPIRING = "warranty_expiring"
+
+
+EVENT_KINDS = frozenset({ProblemKind.REBOOTED, ProblemKind.CONFIG_CHANGED})
+"""Kinds that happen once rather than hold: the alert hook reports them at once."""
+
+
+class Severity(StrEnum):
+    """How urgent a problem is."""
+
+    CRIT = "crit"
+    WARN = "warn"
+    INFO = "info"
+
+
+SEVERITY_RANK = {Severity.CRIT: 0, Severity.WARN: 1, Severity.INFO: 2}
+_KIND_RANK = {k: i for i, k in enumerate(ProblemKind)}
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """When a reading becomes a problem."""
+
+    toner_warn_pct: float = 10.0
+    toner_crit_pct: float = 3.0
+    disk_warn_pct: float = 85.0
+    disk_crit_pct: float = 95.0
+    drift_warn_s: float = 5.0
+    drift_crit_s: float = 60.0
+    warranty_days: int = 60
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One problem of one device (``asset_tag`` is None for unknown devices)."""
+
+    kind: ProblemKind
+    severity: Severity
+    school: str
+    asset_tag: str | None
+    detail: str
+    since: dt.datetime | None = None
+    probe: str | None = None
+    part: str = ""
+    """What inside the device (a toner colour, an interface name), part of the key."""
+
+    @property
+    def key(self) -> str:
+        """Identity across runs, for the alert hook."""
+        return ":".join((self.kind.value, self.asset_tag or "-", self.part))
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """The newest result of one probe of one device."""
+
+    asset_tag: str
+    school: str
+    probe: str
+    status: ProbeStatus
+    reason: str
+    at: dt.datetime
+    metrics: Mapping[str, Any]
+
+
+def from_observation(
+    obs: Observation, th: Thresholds, down_since: dt.datetime | None = None
+) -> list[Problem]:
+    """The state problems a single probe result shows (down, toner, disk, drift, interfaces)."""
+    out: list[Problem] = []
+    m = obs.metrics
+
+    def add(kind: ProblemKind, sev: Severity, detail: str, part: str = "") -> None:
+        out.append(Problem(kind, sev, obs.school, obs.asset_tag, detail, None, obs.probe, part))
+
+    if obs.probe == "ping" and obs.status == ProbeStatus.CRIT:
+        since = down_since or obs.at
+        out.append(
+            Problem(
+                ProblemKind.DOWN,
+                Severity.CRIT,
+                obs.school,
+                obs.asset_tag,
+                f"not answering: {obs.reason}" if obs.reason else "not answering",
+                since,
+                obs.probe,
+            )
+        )
+    for supply in m.get("supplies") or []:
+        pct = _num(supply.get("pct")) if isinstance(supply, Mapping) else None
+        if pct is None or pct > th.toner_warn_pct:
+            continue
+        name = str(supply.get("name") or "supply")
+        sev = Severity.CRIT if pct <= th.toner_crit_pct else Severity.WARN
+        add(ProblemKind.TONER_LOW, sev, f"{name} at {pct:.0f} %", name)
+    disk = _num(m.get("disk_used_pct"))
+    if disk is not None and disk >= th.disk_warn_pct:
+        sev = Severity.CRIT if disk >= th.disk_crit_pct else Severity.WARN
+        add(ProblemKind.DISK_FULL, sev, f"disk {disk:.0f} % used")
+    drift = _num(m.get("clock_drift_s"))
+    if drift is not None and abs(drift) >= th.drift_warn_s:
+        sev = Severity.CRIT if abs(drift) >= th.drift_crit_s else Severity.WARN
+        add(ProblemKind.CLOCK_DRIFT, sev, f"clock off by {drift:+.0f} s")
+    if m.get("recording") is False:
+        add(ProblemKind.NOT_RECORDING, Severity.WARN, "camera is not recording")
+    for name in m.get("if_down") or []:
+        add(ProblemKind.INTERFACE_DOWN, Severity.WARN, f"interface {name} is down", str(name))
+    if m.get("rebooted") is True:
+        up = _num(m.get("uptime_s"))
+        detail = f"rebooted (up {_duration(up)})" if up is not None else "rebooted"
+        add(ProblemKind.REBOOTED, Severity.WARN, detail)
+    if m.get("config_changed") is True:
+        add(ProblemKind.CONFIG_CHANGED, Severity.INFO, "configuration changed")
+    return out
+
+
+def reboot_problem(tag: str, school: str, count: int, last: dt.datetime | None) -> Problem | None:
+    """A device that rebooted ``count`` times in the period."""
+    if count <= 0:
+        return None
+    detail = f"rebooted {count}× in the period" if count > 1 else "rebooted once in the period"
+    return Problem(ProblemKind.REBOOTED, Severity.WARN, school, tag, detail, last, "snmp")
+
+
+def config_change_problem(
+    tag: str, school: str, count: int, last: dt.datetime | None
+) -> Problem | None:
+    """A device whose configuration changed ``count`` times in the period."""
+    if count <= 0:
+        return None
+    detail = f"configuration changed {count}× in the period"
+    return Problem(ProblemKind.CONFIG_CHANGED, Severity.INFO, school, tag, detail, last, "ssh")
+
+
+def warranty_problems(devices: Iterable[Device], today: dt.date, within_days: int) -> list[Problem]:
+    """Warranties expired, and expiring within ``within_days`` (retired and lost left out)."""
+    out: list[Problem] = []
+    horizon = today + dt.timedelta(days=within_days)
+    for d in devices:
+        w = d.warranty_until
+        if w is None or d.status in (DeviceStatus.RETIRED, DeviceStatus.LOST):
+            continue
+        since = dt.datetime.combine(w, dt.time(), dt.UTC)
+        if w < today:
+            out.append(
+                Problem(
+                    ProblemKind.WARRANTY_EXPIRED,
+                    Severity.INFO,
+                    d.school,
+                    d.asset_tag,
+                    f"warranty ended {w.isoformat()}",
+                    since,
+                )
+            )
+        elif w <= horizon:
+            out.append(
+                Problem(
+                    ProblemKind.WARRANTY_EXPIRING,
+                    Severity.INFO,
+                    d.school,
+                    d.asset_tag,
+                    f"warranty ends {w.isoformat()} (in {(w - today).days} days)",
+                    since,
+                )
+            )
+    return out
+
+
+def sort_problems(problems: Iterable[Problem]) -> list[Problem]:
+    """Most severe first; then by kind, school, device and part."""
+    return sorted(
+        problems,
+        key=lambda p: (
+            SEVERITY_RANK[p.severity],
+            _KIND_RANK[p.kind],
+            p.school,
+            p.asset_tag or "",
+            p.part,
+        ),
+    )
+
+
+def _num(value: object) -> float | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    try:
+        return float(str(value))
+    except ValueError:
+        return None
+
+
+def _duration(seconds: float) -> str:
+    s = int(seconds)
+    if s >= 86400:
+        return f"{s // 86400} d {s % 86400 // 3600} h"
+    if s >= 3600:
+        return f"{s // 3600} h {s % 3600 // 60} min"
+    return f"{s // 60} min"

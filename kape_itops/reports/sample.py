@@ -1,0 +1,364 @@
+"""Deterministic sample schools, devices and probe history for demos, tests and benchmarks.
+
+The history follows the probe metric conventions (:mod:`kape_itops.probes.base`) and contains
+one of every problem a report shows: an outage, a device down now, a gap with no data, low
+toner, a nearly full NVR disk, clock drift, a camera not recording, an interface down, a
+reboot, a configuration change and a device-supplied string with HTML in it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from kape_itops.domain.enums import DeviceKind, DeviceStatus, SchoolLevel
+from kape_itops.domain.inventory import ChangeContext, DeviceUpsert, SchoolUpsert
+from kape_itops.store.db import Store
+from kape_itops.store.inventory_repo import InventoryRepo
+from kape_itops.store.report_repo import ReportRepo
+
+SCHOOLS = (
+    ("KPT-PSP", "Prey Speu Primary School", SchoolLevel.PRIMARY),
+    ("KPT-PSH", "Prek Sdey High School", SchoolLevel.SECONDARY),
+    ("KPT-TKP", "Trapeang Kak Primary School", SchoolLevel.PRIMARY),
+    ("KPT-CHS", "Chhouk High School", SchoolLevel.SECONDARY),
+    ("KPT-BKP", "Boeng Kak Primary School", SchoolLevel.PRIMARY),
+    ("KPT-KSH", "Kampong Seila High School", SchoolLevel.SECONDARY),
+    ("KPT-AKP", "Angkor Chey Primary School", SchoolLevel.PRIMARY),
+    ("KPT-DTH", "Dang Tong High School", SchoolLevel.SECONDARY),
+    ("KPT-TBP", "Tuk Meas Primary School", SchoolLevel.PRIMARY),
+    ("KPT-BNH", "Banteay Meas High School", SchoolLevel.SECONDARY),
+    ("KPT-KTP", "Kampong Trach Primary School", SchoolLevel.PRIMARY),
+    ("KPT-LKH", "Lbaeng Khmer High School", SchoolLevel.SECONDARY),
+)
+FIXED = (
+    (DeviceKind.ROUTER, 1, 1),
+    (DeviceKind.SWITCH, 2, 2),
+    (DeviceKind.HOTSPOT, 4, 6),
+    (DeviceKind.PRINTER, 20, 4),
+    (DeviceKind.NVR, 30, 1),
+    (DeviceKind.CAMERA, 31, 29),
+)
+"""(kind, first host number, how many at most) per school, by the shared address plan."""
+SUPPLY_NAMES = ("Black Toner", 'Cyan <Toner> "CX-1"')
+FUNDING = ("IDEAL", "ICT4E-2025", None)
+MODELS = {
+    DeviceKind.ROUTER: ("MikroTik", "hEX S"),
+    DeviceKind.SWITCH: ("Cisco", "CBS250-24T"),
+    DeviceKind.HOTSPOT: ("TP-Link", "EAP225"),
+    DeviceKind.PRINTER: ("HP", "LaserJet M404dn"),
+    DeviceKind.NVR: ("Hikvision", "DS-7616NI"),
+    DeviceKind.CAMERA: ("Hikvision", "DS-2CD1043"),
+    DeviceKind.DESKTOP: ("Dell", "OptiPlex 3000"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SampleDevice:
+    """A device in the sample history."""
+
+    id: int
+    tag: str
+    kind: DeviceKind
+    ip: str
+    index: int
+
+
+@dataclass(frozen=True, slots=True)
+class GenStats:
+    """What the generator wrote."""
+
+    runs: int
+    results: int
+    seconds: float
+
+
+def seed_inventory(
+    store: Store, schools: int = 3, devices_per_school: int = 20, today: dt.date | None = None
+) -> int:
+    """Create sample schools and devices (deployed, with addresses); returns devices created."""
+    if not 1 <= schools <= len(SCHOOLS):
+        raise ValueError(f"schools must be 1..{len(SCHOOLS)}")
+    today = today or dt.date.today()
+    ctx = ChangeContext("sample", "kape_itops.reports.sample", dt.datetime.now(dt.UTC))
+    school_ups: list[SchoolUpsert] = []
+    device_ups: list[DeviceUpsert] = []
+    n = 0
+    for i, (code, name, level) in enumerate(SCHOOLS[:schools], start=1):
+        school_ups.append(
+            SchoolUpsert(code, {"name": name, "level": level, "subnets": (f"10.30.{i}.0/24",)})
+        )
+        for kind, host, ip in _plan(i, devices_per_school):
+            n += 1
+            maker, model = MODELS.get(kind, ("Generic", "Device"))
+            warranty = today + dt.timedelta(days=(n * 37) % 900 - 200)
+            device_ups.append(
+                DeviceUpsert(
+                    f"KAPE-{i:02d}-{host:03d}",
+                    {
+                        "school": code,
+                        "kind": kind,
+                        "status": DeviceStatus.DEPLOYED,
+                        "ip": ip,
+                        "manufacturer": maker,
+                        "model": model,
+                        "funding": FUNDING[n % len(FUNDING)],
+                        "warranty_until": warranty,
+                        "room": "Lab 1" if kind == DeviceKind.DESKTOP else "Office",
+                    },
+                )
+            )
+    with store.session() as s:
+        repo = InventoryRepo(s)
+        repo.apply_schools(school_ups, ctx)
+        repo.apply_devices(device_ups, ctx)
+    return n
+
+
+def _plan(school: int, count: int) -> list[tuple[DeviceKind, int, str]]:
+    out: list[tuple[DeviceKind, int, str]] = []
+    scale = max(1, count // 20)
+    for kind, first, most in FIXED:
+        take = min(most, {DeviceKind.CAMERA: 4, DeviceKind.HOTSPOT: 2}.get(kind, 1) * scale)
+        take = min(take, most) if kind not in (DeviceKind.ROUTER, DeviceKind.NVR) else 1
+        out.extend((kind, first + k, f"10.30.{school}.{first + k}") for k in range(take))
+    host = 100
+    while len(out) < count and host < 255:
+        out.append((DeviceKind.DESKTOP, host, f"10.30.{school}.{host}"))
+        host += 1
+    return out[:count]
+
+
+def generate_history(
+    store: Store,
+    start: dt.datetime,
+    end: dt.datetime,
+    interval: dt.timedelta = dt.timedelta(minutes=5),
+    *,
+    extra_every: int = 12,
+    seed: int = 1,
+    progress: Callable[[int, int], None] | None = None,
+) -> GenStats:
+    """Write one probe run per ``interval`` over ``[start, end)`` for every deployed device.
+
+    Ping runs every tick; SNMP (printers, NVRs, switches, routers, hotspots), ONVIF (cameras)
+    and SSH (routers) every ``extra_every`` ticks.
+    """
+    t0 = time.perf_counter()
+    step = int(interval.total_seconds())
+    with store.session() as s:
+        devices = _sample_devices(s)
+    if not devices or step <= 0:
+        return GenStats(0, 0, 0.0)
+    rng = random.Random(seed)  # noqa: S311 (reproducible sample data)
+    ticks = int((end - start).total_seconds()) // step
+    world = _World(devices, start, ticks, step, rng)
+    runs = results = 0
+    batch: list[dict[str, Any]] = []
+    with store.session() as s:
+        repo = ReportRepo(s)
+        for k in range(ticks):
+            at = start + dt.timedelta(seconds=k * step)
+            run_id = repo.add_run(at, at + dt.timedelta(seconds=20), "sample")
+            runs += 1
+            for d in devices:
+                batch.extend(world.results(d, k, at, run_id, k % extra_every == 0))
+            for d, changed_at in world.config_changes(k, at):
+                repo.add_config_backup(d.id, changed_at, _sha(d.tag, k), changed=True)
+            if len(batch) >= 20000:
+                results += repo.add_results(batch)
+                batch = []
+                if progress:
+                    progress(k + 1, ticks)
+        results += repo.add_results(batch)
+    return GenStats(runs, results, time.perf_counter() - t0)
+
+
+def _sample_devices(s: Any) -> list[SampleDevice]:
+    inv = InventoryRepo(s)
+    ids = {r.asset_tag: r.id for r in ReportRepo(s).device_refs()}
+    out = []
+    for i, d in enumerate(inv.iter_devices()):
+        if d.status == DeviceStatus.DEPLOYED and d.ip:
+            out.append(SampleDevice(ids[d.asset_tag], d.asset_tag, d.kind, d.ip, i))
+    return out
+
+
+def _sha(tag: str, k: int) -> str:
+    return hashlib.sha256(f"{tag}:{k}".encode()).hexdigest()
+
+
+class _World:
+    """The scripted behaviour of every sample device over the ticks."""
+
+    def __init__(
+        self,
+        devices: list[SampleDevice],
+        start: dt.datetime,
+        ticks: int,
+        step: int,
+        rng: random.Random,
+    ) -> None:
+        self.rng = rng
+        self.ticks = ticks
+        self.step = step
+        self.start = start
+        by_kind: dict[DeviceKind, list[SampleDevice]] = {}
+        for d in devices:
+            by_kind.setdefault(d.kind, []).append(d)
+        first = {k: v[0].tag for k, v in by_kind.items()}
+        self.down_now = by_kind.get(DeviceKind.HOTSPOT, devices)[0].tag
+        self.low_toner = first.get(DeviceKind.PRINTER)
+        self.full_nvr = first.get(DeviceKind.NVR)
+        cams = by_kind.get(DeviceKind.CAMERA, [])
+        self.drift_cam = cams[0].tag if cams else None
+        self.idle_cam = cams[1].tag if len(cams) > 1 else None
+        self.if_switch = first.get(DeviceKind.SWITCH)
+        self.reboot_router = first.get(DeviceKind.ROUTER)
+        self.down_ticks = max(1, 3 * 3600 // step)
+        self.outage = (ticks // 2, ticks // 2 + max(1, 6 * 3600 // step))
+        self.gap = (ticks // 4, ticks // 4 + max(1, ticks // 8))
+        self.reboot_tick = ticks * 2 // 3
+        self.pages: dict[str, int] = {}
+        routers = by_kind.get(DeviceKind.ROUTER, [])
+        self.router = routers[0] if routers else None
+        self.change_tick = ticks // 3 // 12 * 12
+
+    def config_changes(self, k: int, at: dt.datetime) -> list[tuple[SampleDevice, dt.datetime]]:
+        """The router's configuration is changed once, a third into the period."""
+        if k != self.change_tick or self.router is None:
+            return []
+        return [(self.router, at)]
+
+    def _down(self, d: SampleDevice, k: int) -> bool:
+        if d.tag == self.down_now and k >= self.ticks - self.down_ticks:
+            return True
+        return d.index % 17 == 3 and self.outage[0] <= k < self.outage[1]
+
+    def results(
+        self, d: SampleDevice, k: int, at: dt.datetime, run_id: int, extra: bool
+    ) -> list[dict[str, Any]]:
+        if d.index % 29 == 5 and self.gap[0] <= k < self.gap[1]:
+            return []
+        down = self._down(d, k)
+        out = [self._ping(d, at, run_id, down)]
+        if extra and not down:
+            if d.kind in (
+                DeviceKind.PRINTER,
+                DeviceKind.NVR,
+                DeviceKind.SWITCH,
+                DeviceKind.ROUTER,
+                DeviceKind.HOTSPOT,
+            ):
+                out.append(self._snmp(d, k, at, run_id))
+            if d.kind == DeviceKind.CAMERA:
+                out.append(self._onvif(d, at, run_id))
+            if d.kind == DeviceKind.ROUTER:
+                out.append(self._ssh(d, k, at, run_id))
+        return out
+
+    def _row(
+        self,
+        d: SampleDevice,
+        probe: str,
+        status: str,
+        reason: str,
+        at: dt.datetime,
+        run_id: int,
+        metrics: dict[str, Any],
+    ) -> dict[str, Any]:
+        return {
+            "run_id": run_id,
+            "device_id": d.id,
+            "target": d.ip,
+            "probe": probe,
+            "status": status,
+            "reason": reason,
+            "method": {"ping": "icmp", "snmp": "snmp-v2c", "onvif": "onvif", "ssh": "ssh"}[probe],
+            "metrics": metrics,
+            "started_at": at,
+            "duration_ms": round(self.rng.uniform(2, 40), 1),
+            "attempts": 1,
+        }
+
+    def _ping(self, d: SampleDevice, at: dt.datetime, run_id: int, down: bool) -> dict[str, Any]:
+        if down:
+            m = {"sent": 3, "received": 0, "loss_pct": 100.0}
+            return self._row(d, "ping", "crit", "0/3 replies", at, run_id, m)
+        base = 1.5 + (d.index % 12) * 2.5
+        rtt = round(base * self.rng.uniform(0.7, 1.6), 2)
+        lost = 1 if self.rng.random() < 0.02 else 0
+        status = "warn" if lost else "ok"
+        if self.rng.random() < 0.003:
+            m = {"sent": 3, "received": 0}
+            return self._row(d, "ping", "unknown", "no route to host", at, run_id, m)
+        m = {
+            "sent": 3,
+            "received": 3 - lost,
+            "loss_pct": round(100 * lost / 3, 1),
+            "rtt_min_ms": round(rtt * 0.8, 2),
+            "rtt_avg_ms": rtt,
+            "rtt_max_ms": round(rtt * 1.3, 2),
+            "rtt_stddev_ms": round(rtt * 0.1, 2),
+            "jitter_ms": round(rtt * 0.05, 2),
+        }
+        return self._row(d, "ping", status, f"{3 - lost}/3 replies, {rtt} ms avg", at, run_id, m)
+
+    def _snmp(self, d: SampleDevice, k: int, at: dt.datetime, run_id: int) -> dict[str, Any]:
+        frac = k / max(1, self.ticks - 1)
+        uptime = 86400 * 40 + k * self.step
+        m: dict[str, Any] = {"sys_name": d.tag.lower(), "uptime_s": uptime, "rebooted": False}
+        status, reason = "ok", "all readings normal"
+        if d.tag == self.reboot_router and k >= self.reboot_tick:
+            m["uptime_s"] = (k - self.reboot_tick) * self.step + 60
+            if k - self.reboot_tick < 12:
+                m["rebooted"] = True
+                status, reason = "warn", "rebooted"
+        if d.kind == DeviceKind.PRINTER:
+            start = 80 - (d.index % 5) * 8
+            end = 4 if d.tag == self.low_toner else start - 25
+            black = round(start + (end - start) * frac)
+            cyan = round(60 - 20 * frac)
+            m["supplies"] = [
+                {"name": SUPPLY_NAMES[0], "level": black * 50, "max": 5000, "pct": black},
+                {"name": SUPPLY_NAMES[1], "level": cyan * 30, "max": 3000, "pct": cyan},
+            ]
+            if at.hour <= 10:  # school hours in Cambodia (UTC+7)
+                self.pages[d.tag] = self.pages.get(d.tag, 10000) + self.rng.randint(0, 400)
+            m["page_count"] = self.pages.setdefault(d.tag, 10000)
+            if black <= 10:
+                status, reason = "warn", f"{SUPPLY_NAMES[0]} at {black} %"
+        if d.kind == DeviceKind.NVR:
+            top = 93 if d.tag == self.full_nvr else 78
+            m["disk_used_pct"] = round(top - 12 * (1 - frac), 1)
+        if d.kind == DeviceKind.SWITCH:
+            m["if_down"] = ["Gi0/7"] if d.tag == self.if_switch else []
+        if d.kind == DeviceKind.HOTSPOT:
+            m["clients"] = self.rng.randint(0, 35)
+        return self._row(d, "snmp", status, reason, at, run_id, m)
+
+    def _onvif(self, d: SampleDevice, at: dt.datetime, run_id: int) -> dict[str, Any]:
+        drift = 92.0 if d.tag == self.drift_cam else round(self.rng.uniform(-1.5, 1.5), 1)
+        recording = d.tag != self.idle_cam
+        status = "crit" if abs(drift) >= 60 else ("warn" if not recording else "ok")
+        m = {
+            "clock_drift_s": drift,
+            "layer": "media",
+            "manufacturer": "Hikvision",
+            "model": "DS-2CD1043",
+            "recording": recording,
+        }
+        return self._row(d, "onvif", status, "camera answered", at, run_id, m)
+
+    def _ssh(self, d: SampleDevice, k: int, at: dt.datetime, run_id: int) -> dict[str, Any]:
+        changed = k == self.ticks // 3 // 12 * 12
+        m = {
+            "config_sha256": _sha(d.tag, 1 if k >= self.ticks // 3 else 0),
+            "config_changed": changed,
+        }
+        return self._row(d, "ssh", "ok", "configuration saved", at, run_id, m)

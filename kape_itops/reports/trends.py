@@ -1,0 +1,129 @@
+"""Time series for the trend charts, regrouped into fixed steps over the report period."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from kape_itops.reports.availability import availability
+from kape_itops.reports.data import StatusCounts
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    """One value at ``t`` (Unix seconds, the start of its step); None when there is no data."""
+
+    t: int
+    v: float | None
+
+
+def steps(start: int, end: int, step_s: int) -> list[int]:
+    """The step starts covering ``[start, end)``."""
+    if step_s <= 0:
+        raise ValueError("step must be positive")
+    return list(range(start, end, step_s))
+
+
+def _slot(t: int, start: int, step_s: int) -> int:
+    return start + (t - start) // step_s * step_s
+
+
+def availability_series(
+    rows: Iterable[tuple[str, int, StatusCounts]],
+    devices: dict[str, int],
+    *,
+    start: int,
+    end: int,
+    step_s: int,
+    bucket_s: int,
+    interval_s: int,
+) -> dict[str, list[Point]]:
+    """Availability % per group and step; ``devices`` says how many devices each group owes.
+
+    ``rows`` are (group, bucket start, counts); steps with nothing are 0 % up (all unknown).
+    """
+    grid = steps(start, end, step_s)
+    acc: dict[str, dict[int, list[StatusCounts]]] = {g: {} for g in devices}
+    for group, t, counts in rows:
+        if start <= t < end and group in acc:
+            acc[group].setdefault(_slot(t, start, step_s), []).append(counts)
+    out: dict[str, list[Point]] = {}
+    for group, n in devices.items():
+        pts: list[Point] = []
+        for s in grid:
+            length = min(step_s, end - s)
+            if n == 0:
+                pts.append(Point(s, None))
+                continue
+            a = availability(
+                acc[group].get(s, []),
+                period_s=length * n,
+                bucket_s=bucket_s,
+                interval_s=interval_s,
+            )
+            pts.append(Point(s, a.pct_up))
+        out[group] = pts
+    return out
+
+
+def mean_series(
+    rows: Iterable[tuple[str, int, float, float]], *, start: int, end: int, step_s: int
+) -> dict[str, list[Point]]:
+    """Mean per group and step from (group, t, sum, count) rows (e.g. RTT sums)."""
+    acc: dict[str, dict[int, list[float]]] = {}
+    for group, t, total, count in rows:
+        if start <= t < end and count:
+            cell = acc.setdefault(group, {}).setdefault(_slot(t, start, step_s), [0.0, 0.0])
+            cell[0] += total
+            cell[1] += count
+    grid = steps(start, end, step_s)
+    return {
+        g: [Point(s, c[s][0] / c[s][1] if s in c else None) for s in grid]
+        for g, c in sorted(acc.items())
+    }
+
+
+def last_value_series(
+    rows: Iterable[tuple[str, int, float]], *, start: int, end: int, step_s: int
+) -> dict[str, list[Point]]:
+    """The newest value per group and step (e.g. a printer's lowest toner level)."""
+    acc: dict[str, dict[int, tuple[int, float]]] = {}
+    for group, t, value in rows:
+        if start <= t < end:
+            cells = acc.setdefault(group, {})
+            s = _slot(t, start, step_s)
+            if s not in cells or t >= cells[s][0]:
+                cells[s] = (t, value)
+    grid = steps(start, end, step_s)
+    return {
+        g: [Point(s, c[s][1] if s in c else None) for s in grid] for g, c in sorted(acc.items())
+    }
+
+
+def counter_increase_series(
+    rows: Iterable[tuple[str, str, int, float]], *, start: int, end: int, step_s: int
+) -> dict[str, list[Point]]:
+    """Sum of counter increases per group and step from (group, counter id, t, value) rows.
+
+    Each increase is booked in the step of the later reading; a counter that goes down (a
+    replaced printer board) starts again from its new value and adds nothing.
+    """
+    by_counter: dict[tuple[str, str], list[tuple[int, float]]] = {}
+    for group, cid, t, value in rows:
+        by_counter.setdefault((group, cid), []).append((t, value))
+    grid = steps(start, end, step_s)
+    acc: dict[str, dict[int, float]] = {}
+    for (group, _cid), readings in sorted(by_counter.items()):
+        readings.sort()
+        cells = acc.setdefault(group, {})
+        for (_t0, v0), (t1, v1) in itertools.pairwise(readings):
+            if v1 > v0 and start <= t1 < end:
+                s = _slot(t1, start, step_s)
+                cells[s] = cells.get(s, 0.0) + (v1 - v0)
+    return {g: [Point(s, c.get(s, 0.0)) for s in grid] for g, c in sorted(acc.items())}
+
+
+def total(points: Iterable[Point]) -> float:
+    """The sum of the known values."""
+    return sum(p.v for p in points if p.v is not None)

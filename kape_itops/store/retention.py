@@ -1,0 +1,73 @@
+"""Data retention: roll raw results up into hourly/daily buckets, then prune old raw results.
+
+Raw results are kept ``ITOPS_RETENTION_DAYS`` days (default 30); rollups are kept for years.
+Pruning is idempotent and never deletes a raw result before it has been rolled up.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+
+from kape_itops.errors import ConfigError, UsageError
+from kape_itops.store.db import Store
+from kape_itops.store.report_repo import ReportRepo, RollupStats, from_epoch
+
+DEFAULT_RETENTION_DAYS = 30
+MIN_RETENTION = dt.timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class PruneStats:
+    """What one retention pass did."""
+
+    rollup: RollupStats
+    cutoff: dt.datetime
+    results_deleted: int
+    runs_deleted: int
+
+
+def retention_from_env() -> dt.timedelta:
+    """``ITOPS_RETENTION_DAYS`` (whole days, at least 1), default 30."""
+    raw = os.environ.get("ITOPS_RETENTION_DAYS", "").strip()
+    if not raw:
+        return dt.timedelta(days=DEFAULT_RETENTION_DAYS)
+    try:
+        days = int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"ITOPS_RETENTION_DAYS={raw!r} is not a whole number of days") from exc
+    if days < 1:
+        raise ConfigError(f"ITOPS_RETENTION_DAYS={raw!r} must be at least 1")
+    return dt.timedelta(days=days)
+
+
+def rollup(store: Store) -> RollupStats:
+    """Bring the hourly and daily rollups up to date with the raw results."""
+    with store.session() as s:
+        return ReportRepo(s).rollup()
+
+
+def prune(
+    store: Store, keep: dt.timedelta | None = None, now: dt.datetime | None = None
+) -> PruneStats:
+    """Roll up, then delete raw results older than ``keep`` (default from the environment)."""
+    keep = retention_from_env() if keep is None else keep
+    if keep < MIN_RETENTION:
+        raise UsageError("raw results must be kept at least 1 day (--keep 1d or more)")
+    now = now or dt.datetime.now(dt.UTC)
+    with store.session() as s:
+        repo = ReportRepo(s)
+        stats = repo.rollup()
+        mark = repo.rollup_watermark()
+        cutoff = now - keep
+        if mark is None:
+            return PruneStats(stats, cutoff, 0, 0)
+        cutoff = min(cutoff, from_epoch(mark))
+        results, runs = repo.prune_raw(cutoff)
+    return PruneStats(stats, cutoff, results, runs)
+
+
+def after_run(store: Store) -> PruneStats:
+    """What the probe runner calls after each round: roll up and prune with the defaults."""
+    return prune(store)
