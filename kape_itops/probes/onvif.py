@@ -1,0 +1,568 @@
+"""The ONVIF camera/NVR probe: a layered check that stops at the first failing layer.
+
+1. reachability: TCP connect to the ONVIF port (80) and the RTSP port (554);
+2. clock: GetSystemDateAndTime without credentials (with them when the device insists, else the
+   HTTP ``Date`` header) → clock drift, its own finding (warn > 5 s, crit > 300 s);
+3. device information: GetDeviceInformation signed with the camera's clock offset, compared with
+   the inventory (a swapped camera is flagged);
+4. media profiles: GetServices/GetCapabilities, GetProfiles, GetStreamUri for the main profile;
+5. snapshot and stream: GetSnapshotUri + an authenticated GET that must return a real JPEG, and
+   RTSP OPTIONS/DESCRIBE on the stream URI;
+6. recording (NVRs): the ONVIF Recording service's recordings and job states.
+
+Metrics: ``layer`` (the last layer passed), ``failed_layer`` and ``layer_name`` when one failed,
+``clock_drift_s``, ``clock_source``, ``manufacturer``, ``model``, ``firmware``, ``serial``,
+``recording``, ``layer_ms`` (time spent per layer) and a few details. Snapshots are only written
+when the ``save_snapshot_dir`` setting is given (the CLI's ``--save-snapshot DIR``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import os
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from kape_itops.domain.enums import DeviceKind, ProbeStatus
+from kape_itops.errors import ProbeError, SecretsError
+from kape_itops.probes.base import ProbeContext, ProbeResult, Target, worst
+from kape_itops.probes.onvif_client import (
+    MEDIA_NS,
+    RECORDING_NS,
+    OnvifCallError,
+    OnvifClient,
+    fetch_snapshot,
+)
+from kape_itops.probes.onvif_eval import (
+    LAYERS,
+    Finding,
+    SnapshotLimits,
+    choose_main_profile,
+    compare_identity,
+    drift_finding,
+    firmware_change,
+    inspect_jpeg,
+    recording_finding,
+    strip_userinfo,
+)
+from kape_itops.probes.rtsp import check_stream
+
+PROTOCOL = "onvif"
+
+DEFAULTS: dict[str, Any] = {
+    "onvif_port": 80,
+    "rtsp_port": 554,
+    "timeout_s": None,
+    "drift_warn_s": 5,
+    "drift_crit_s": 300,
+    "snapshot": {
+        "enabled": True,
+        "min_bytes": 1024,
+        "max_bytes": 16777216,
+        "min_width": 64,
+        "min_height": 48,
+    },
+    "stream_check": True,
+    "recording": "auto",
+    "manufacturer_aliases": {
+        "Hikvision": ["HIKVISION", "Hangzhou Hikvision Digital Technology"],
+        "Dahua": ["Dahua Technology", "Zhejiang Dahua Technology"],
+        "EZVIZ": ["Ezviz"],
+        "TP-Link": ["TP-LINK", "Tapo", "VIGI"],
+        "Uniview": ["UNV", "Zhejiang Uniview Technologies"],
+        "Axis": ["AXIS", "Axis Communications"],
+    },
+}
+"""Built-in settings; ``probes/onvif.yaml`` ships the same values (a test keeps them equal)."""
+
+
+@dataclass(frozen=True, slots=True)
+class OnvifSettings:
+    """The settings of one check, from :data:`DEFAULTS` overlaid with ``Target.settings``."""
+
+    onvif_port: int = 80
+    rtsp_port: int | None = 554
+    timeout_s: float | None = None
+    drift_warn_s: float = 5.0
+    drift_crit_s: float = 300.0
+    snapshot_enabled: bool = True
+    snapshot: SnapshotLimits = field(default_factory=SnapshotLimits)
+    stream_check: bool = True
+    recording: str = "auto"
+    manufacturer_aliases: Mapping[str, list[str]] = field(default_factory=dict)
+    save_snapshot_dir: Path | None = None
+
+    @classmethod
+    def from_mapping(cls, raw: Mapping[str, Any]) -> OnvifSettings:
+        """Parse merged settings; :class:`ProbeError` names the bad key."""
+        merged = merge_settings(DEFAULTS, raw)
+        known = set(DEFAULTS) | {"save_snapshot_dir"}
+        unknown = sorted(set(merged) - known)
+        if unknown:
+            raise ProbeError(f"onvif settings: unknown key(s) {', '.join(unknown)}")
+
+        def number(key: str, value: Any, minimum: float = 0) -> float:
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < minimum:
+                raise ProbeError(
+                    f"onvif settings: {key} must be a number >= {minimum:g}, not {value!r}"
+                )
+            return float(value)
+
+        def port(key: str, value: Any) -> int:
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 65536:
+                raise ProbeError(
+                    f"onvif settings: {key} must be a TCP port (1-65535), not {value!r}"
+                )
+            return value
+
+        snap = merged["snapshot"]
+        if not isinstance(snap, Mapping):
+            raise ProbeError("onvif settings: snapshot must be a mapping")
+        recording = merged["recording"]
+        if recording not in ("auto", True, False):
+            raise ProbeError(
+                f"onvif settings: recording must be auto, true or false, not {recording!r}"
+            )
+        timeout = merged["timeout_s"]
+        save = merged.get("save_snapshot_dir")
+        return cls(
+            onvif_port=port("onvif_port", merged["onvif_port"]),
+            rtsp_port=None
+            if merged["rtsp_port"] is None
+            else port("rtsp_port", merged["rtsp_port"]),
+            timeout_s=None if timeout is None else number("timeout_s", timeout, 0.01),
+            drift_warn_s=number("drift_warn_s", merged["drift_warn_s"]),
+            drift_crit_s=number("drift_crit_s", merged["drift_crit_s"]),
+            snapshot_enabled=bool(snap.get("enabled", True)),
+            snapshot=SnapshotLimits(
+                min_bytes=int(number("snapshot.min_bytes", snap["min_bytes"])),
+                max_bytes=int(number("snapshot.max_bytes", snap["max_bytes"], 1)),
+                min_width=int(number("snapshot.min_width", snap["min_width"])),
+                min_height=int(number("snapshot.min_height", snap["min_height"])),
+            ),
+            stream_check=bool(merged["stream_check"]),
+            recording="auto" if recording == "auto" else ("yes" if recording else "no"),
+            manufacturer_aliases={
+                str(k): [str(x) for x in v] for k, v in merged["manufacturer_aliases"].items()
+            },
+            save_snapshot_dir=Path(save) if save else None,
+        )
+
+
+def merge_settings(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """``over`` laid on ``base``; nested mappings are merged key by key."""
+    result = dict(base)
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(result.get(key), Mapping):
+            result[key] = merge_settings(result[key], value)
+        else:
+            result[key] = value
+    return result
+
+
+class _LayerFailed(Exception):
+    def __init__(self, layer: int, status: ProbeStatus, message: str) -> None:
+        super().__init__(message)
+        self.layer = layer
+        self.status = status
+        self.message = message
+
+
+_CALL_STATUS = {"auth": ProbeStatus.UNKNOWN}
+
+
+def _fail(layer: int, exc: OnvifCallError) -> _LayerFailed:
+    message = exc.message
+    if exc.kind == "auth" and layer >= 3:
+        message += (
+            " — the request was signed with the camera's own clock, so this is not clock drift"
+        )
+    return _LayerFailed(layer, _CALL_STATUS.get(exc.kind, ProbeStatus.CRIT), message)
+
+
+async def _tcp_open(host: str, port: int, timeout_s: float) -> str | None:
+    """None when a TCP connection succeeds, else why not."""
+    try:
+        async with asyncio.timeout(timeout_s):
+            _reader, writer = await asyncio.open_connection(host, port)
+    except TimeoutError:
+        return f"no answer within {timeout_s:g} s"
+    except ConnectionRefusedError:
+        return "refused"
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    writer.close()
+    with contextlib.suppress(OSError):
+        await writer.wait_closed()
+    return None
+
+
+_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+@dataclass
+class _Check:
+    """The state of one target's check while its layers run."""
+
+    target: Target
+    settings: OnvifSettings
+    timeout_s: float
+    http: aiohttp.ClientSession
+    username: str | None
+    password: str | None
+    credential_problem: str | None
+    metrics: dict[str, Any] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+    layer_ms: dict[str, float] = field(default_factory=dict)
+    client: OnvifClient | None = None
+    addresses: dict[str, str] = field(default_factory=dict)
+    media_xaddr: str = ""
+    main_token: str = ""
+    stream_uri: str = ""
+
+    @property
+    def port(self) -> int:
+        return self.target.port or self.settings.onvif_port
+
+    async def run(self) -> None:
+        layers = [
+            self._reachability,
+            self._clock,
+            self._identity,
+            self._media,
+            self._snapshot_and_stream,
+        ]
+        if self._wants_recording():
+            layers.append(self._recording)
+        self.metrics["layer"] = 0
+        for number, layer in enumerate(layers, start=1):
+            t0 = time.perf_counter()
+            try:
+                await layer()
+            finally:
+                self.layer_ms[str(number)] = round((time.perf_counter() - t0) * 1000, 2)
+            self.metrics["layer"] = number
+
+    def _wants_recording(self) -> bool:
+        if self.settings.recording == "auto":
+            device = self.target.device
+            return device is not None and device.kind == DeviceKind.NVR
+        return self.settings.recording == "yes"
+
+    async def _reachability(self) -> None:
+        host = self.target.address
+        ports = {"onvif": self.port}
+        if self.settings.rtsp_port is not None and self.settings.stream_check:
+            ports["rtsp"] = self.settings.rtsp_port
+        outcomes = await asyncio.gather(
+            *(_tcp_open(host, p, self.timeout_s) for p in ports.values())
+        )
+        problems = [
+            f"TCP {host}:{port} ({name}) {why}"
+            for (name, port), why in zip(ports.items(), outcomes, strict=True)
+            if why is not None
+        ]
+        if problems:
+            raise _LayerFailed(1, ProbeStatus.CRIT, "; ".join(problems))
+
+    async def _clock(self) -> None:
+        client = self.client = OnvifClient(
+            self.target.address, self.port, self.username, self.password, self.timeout_s
+        )
+        before = time.time()
+        source = "soap"
+        camera: dt.datetime | None = None
+        try:
+            camera = await client.system_time(authenticated=False)
+        except OnvifCallError as exc:
+            if exc.kind in {"timeout", "unreachable", "invalid_xml"}:
+                raise _LayerFailed(2, ProbeStatus.CRIT, exc.message) from exc
+            first = exc
+            if self.username and self.password is not None:
+                before = time.time()
+                with contextlib.suppress(OnvifCallError):
+                    camera = await client.system_time(authenticated=True)
+                    source = "soap-auth"
+            if camera is None:
+                camera = client.last_http_date
+                source = "http-date"
+            if camera is None:
+                raise _LayerFailed(
+                    2, ProbeStatus.CRIT, f"{first.message}; no HTTP Date header either"
+                ) from exc
+        after = time.time()
+        local_mid = dt.datetime.fromtimestamp((before + after) / 2, dt.UTC)
+        # The device reports whole seconds: its clock is on average half a second later.
+        drift = (camera - local_mid).total_seconds() + 0.5
+        client.set_clock_offset(dt.timedelta(seconds=drift))
+        self.metrics["clock_drift_s"] = round(drift, 1)
+        self.metrics["clock_source"] = source
+        self.findings.append(
+            drift_finding(drift, self.settings.drift_warn_s, self.settings.drift_crit_s)
+        )
+
+    async def _identity(self) -> None:
+        if self.credential_problem:
+            raise _LayerFailed(3, ProbeStatus.UNKNOWN, self.credential_problem)
+        assert self.client is not None
+        try:
+            identity = await self.client.device_information()
+        except OnvifCallError as exc:
+            raise _fail(3, exc) from exc
+        self.metrics.update(
+            manufacturer=identity.manufacturer,
+            model=identity.model,
+            firmware=identity.firmware,
+            serial=identity.serial,
+        )
+        if self.client.repaired_utf8:
+            self.metrics["invalid_utf8"] = True
+            self.findings.append(
+                Finding(ProbeStatus.WARN, "device strings are not valid UTF-8 (shown with U+FFFD)")
+            )
+        self.findings += compare_identity(
+            self.target.device, identity, self.settings.manufacturer_aliases
+        )
+        previous = self.target.previous.metrics if self.target.previous else None
+        change = firmware_change(previous, identity.firmware)
+        if change:
+            self.findings.append(change)
+
+    async def _media(self) -> None:
+        assert self.client is not None
+        try:
+            addresses, via = await self.client.service_addresses()
+            self.addresses = addresses
+            self.metrics["services_via"] = via
+            media = addresses.get(MEDIA_NS)
+            if not media:
+                raise _LayerFailed(4, ProbeStatus.CRIT, f"{via} lists no media service")
+            profiles = await self.client.profiles(media)
+            main = choose_main_profile(profiles)
+            if main is None:
+                raise _LayerFailed(4, ProbeStatus.CRIT, "GetProfiles returned no media profile")
+            self.metrics["profiles"] = len(profiles)
+            self.metrics["main_profile"] = main.token
+            if main.width and main.height:
+                self.metrics["resolution"] = f"{main.width}x{main.height}"
+            if main.encoding:
+                self.metrics["encoding"] = main.encoding
+            self.stream_uri = await self.client.stream_uri(media, main.token)
+            self.main_token = main.token
+            self.media_xaddr = media
+            self.metrics["stream_uri"] = strip_userinfo(self.stream_uri)
+        except OnvifCallError as exc:
+            raise _fail(4, exc) from exc
+
+    async def _snapshot_and_stream(self) -> None:
+        problems: list[tuple[ProbeStatus, str]] = []
+        jobs = []
+        if self.settings.snapshot_enabled:
+            jobs.append(self._snapshot())
+        if self.settings.stream_check:
+            jobs.append(self._stream())
+        for outcome in await asyncio.gather(*jobs):
+            if outcome is not None:
+                problems.append(outcome)
+        if problems:
+            raise _LayerFailed(
+                5, worst([s for s, _ in problems]), "; ".join(m for _, m in problems)
+            )
+
+    async def _snapshot(self) -> tuple[ProbeStatus, str] | None:
+        assert self.client is not None
+        try:
+            uri = await self.client.snapshot_uri(self.media_xaddr, self.main_token)
+            status, body, auth, _ctype = await fetch_snapshot(
+                self.http,
+                uri,
+                self.username,
+                self.password,
+                self.timeout_s,
+                self.settings.snapshot.max_bytes,
+            )
+        except OnvifCallError as exc:
+            failed = _fail(5, exc)
+            return failed.status, failed.message
+        if auth:
+            self.metrics["snapshot_auth"] = auth
+        if status == 401:
+            return ProbeStatus.UNKNOWN, "snapshot credentials rejected (HTTP 401)"
+        if status == 404:
+            return ProbeStatus.CRIT, "snapshot URL answered HTTP 404 (no snapshot)"
+        if status != 200:
+            return ProbeStatus.CRIT, f"snapshot URL answered HTTP {status}"
+        jpeg = inspect_jpeg(body, self.settings.snapshot)
+        self.metrics["snapshot_bytes"] = jpeg.size
+        if jpeg.width:
+            self.metrics["snapshot_size"] = f"{jpeg.width}x{jpeg.height}"
+        if not jpeg.ok:
+            return ProbeStatus.CRIT, jpeg.reason
+        if self.settings.save_snapshot_dir is not None:
+            self.metrics["snapshot_path"] = str(self._save(body))
+        return None
+
+    def _save(self, body: bytes) -> Path:
+        folder = self.settings.save_snapshot_dir
+        assert folder is not None
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+        path = folder / f"{_UNSAFE_NAME.sub('_', self.target.label)}-{stamp}.jpg"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(body)
+        return path
+
+    async def _stream(self) -> tuple[ProbeStatus, str] | None:
+        result = await check_stream(self.stream_uri, self.username, self.password, self.timeout_s)
+        if result.status is not None:
+            self.metrics["rtsp_status"] = result.status
+        if not result.ok:
+            status = (
+                ProbeStatus.UNKNOWN
+                if "authentication rejected" in result.reason
+                else ProbeStatus.CRIT
+            )
+            return status, result.reason
+        return None
+
+    async def _recording(self) -> None:
+        assert self.client is not None
+        xaddr = self.addresses.get(RECORDING_NS)
+        if not xaddr:
+            raise _LayerFailed(
+                6,
+                ProbeStatus.WARN,
+                "the device exposes no ONVIF Recording service (check recording by SNMP)",
+            )
+        try:
+            state = await self.client.recording_state(xaddr)
+        except OnvifCallError as exc:
+            raise _fail(6, exc) from exc
+        finding = recording_finding(state)
+        self.metrics.update(
+            recording=state.active_jobs > 0, recordings=state.recordings, recording_jobs=state.jobs
+        )
+        if finding.status != ProbeStatus.OK:
+            raise _LayerFailed(6, finding.status, finding.message)
+        self.findings.append(finding)
+
+
+def _summary(check: _Check) -> str:
+    m = check.metrics
+    parts = [f"layers 1-{m['layer']} passed"]
+    ident = " ".join(str(m[k]) for k in ("manufacturer", "model") if m.get(k))
+    if ident:
+        parts.append(ident + (f" fw {m['firmware']}" if m.get("firmware") else ""))
+    if "snapshot_size" in m:
+        parts.append(f"JPEG {m['snapshot_size']}")
+    if "rtsp_status" in m:
+        parts.append("RTSP answers")
+    return ", ".join(parts)
+
+
+class OnvifProbe:
+    """ONVIF camera and NVR health (see the module docstring for the layers)."""
+
+    name = PROTOCOL
+
+    def __init__(self) -> None:
+        self._ctx = ProbeContext()
+        self._http: aiohttp.ClientSession | None = None
+
+    async def start(self, ctx: ProbeContext) -> None:
+        """Keep the context and open the HTTP session shared by every snapshot GET."""
+        self._ctx = ctx
+        self._http = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=0, force_close=True), trust_env=False
+        )
+
+    async def stop(self) -> None:
+        """Close the snapshot session."""
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
+
+    def _credentials(self, target: Target) -> tuple[str | None, str | None, str | None]:
+        name = target.credential
+        if not name:
+            return (
+                None,
+                None,
+                "no ONVIF credential configured for this device (secrets file [NAME.onvif])",
+            )
+        try:
+            cred = self._ctx.secrets.credential(name, PROTOCOL)
+        except SecretsError as exc:
+            return None, None, str(exc)
+        user = cred.get("username") or cred.get("user")
+        secret = cred.secret("password")
+        if not user or secret is None:
+            return None, None, f"credential '{name}' needs username and password in [{name}.onvif]"
+        return user, secret.reveal(), None
+
+    async def check(self, target: Target) -> ProbeResult:
+        """Run the layers on one target; never raises for the device's fault."""
+        settings = OnvifSettings.from_mapping(target.settings)
+        started = dt.datetime.now(dt.UTC)
+        t0 = time.perf_counter()
+        own_session = self._http is None
+        http = self._http or aiohttp.ClientSession(trust_env=False)
+        user, password, problem = self._credentials(target)
+        check = _Check(
+            target=target,
+            settings=settings,
+            timeout_s=settings.timeout_s or self._ctx.timeout_s,
+            http=http,
+            username=user,
+            password=password,
+            credential_problem=problem,
+        )
+        failure: _LayerFailed | None = None
+        try:
+            await check.run()
+        except _LayerFailed as exc:
+            failure = exc
+        finally:
+            if check.client is not None:
+                await check.client.close()
+            if own_session:
+                await http.close()
+        metrics = dict(check.metrics)
+        metrics["layer_ms"] = check.layer_ms
+        notes = [f.message for f in check.findings if f.status != ProbeStatus.OK]
+        statuses = [f.status for f in check.findings]
+        if failure is not None:
+            metrics["failed_layer"] = failure.layer
+            metrics["layer_name"] = LAYERS[failure.layer]
+            statuses.append(failure.status)
+            reason = f"layer {failure.layer} ({LAYERS[failure.layer]}) failed: {failure.message}"
+        else:
+            metrics["layer_name"] = LAYERS[check.metrics["layer"]]
+            reason = _summary(check)
+            notes += [
+                f.message
+                for f in check.findings
+                if f.status == ProbeStatus.OK and "drift" not in f.message
+            ]
+        if notes:
+            reason += "; " + "; ".join(notes)
+        return ProbeResult(
+            probe=PROTOCOL,
+            target=target.label,
+            status=worst(statuses),
+            reason=reason,
+            started_at=started,
+            duration_ms=round((time.perf_counter() - t0) * 1000, 2),
+            metrics=metrics,
+            method="onvif",
+            asset_tag=target.device.asset_tag if target.device else None,
+        )
