@@ -145,7 +145,7 @@ def open_table(source: Source) -> Iterator[Table]:
     if source.fmt == "csv":
         with source.path.open("rb") as fh:
             records = _csv_records(_csv_lines(fh, source.label), source.label)
-            yield _table(source, ((r, [from_cell(c) for c in cells]) for r, cells in records))
+            yield _table(source, ((r, [_csv_cell(c) for c in cells]) for r, cells in records))
     elif source.fmt == "xlsx":
         wb = _xlsx_open(source.path)
         try:
@@ -233,6 +233,11 @@ def _csv_records(lines: Iterator[str], label: str) -> Iterator[tuple[int, list[s
         except csv.Error as exc:
             raise _reject(label, reader.line_num, f"not valid CSV: {exc}") from exc
         yield start, cells
+
+
+def _csv_cell(text: str) -> str:
+    """A CSV cell as text: CRLF line breaks inside a quoted cell become LF."""
+    return from_cell(text.replace("\r\n", "\n") if "\r" in text else text)
 
 
 # -- XLSX --------------------------------------------------------------------------------------
