@@ -8,6 +8,7 @@ import click
 
 from kape_itops import __version__
 from kape_itops.cli.app import App, handle_errors, make_settings, pass_app
+from kape_itops.cli.doctor import doctor
 from kape_itops.cli.inventory import inventory
 from kape_itops.cli.probe_ping import probe
 from kape_itops.cli.render import console
@@ -53,6 +54,7 @@ def init(app: App) -> None:
 
 cli.add_command(inventory)
 cli.add_command(probe)
+cli.add_command(doctor)
 
 
 def main() -> None:

@@ -25,6 +25,7 @@ import struct
 import time
 from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
 
 from kape_itops.errors import ProbeError
 from kape_itops.probes.ratelimit import RateLimiter, Unlimited
@@ -173,7 +174,7 @@ def _open_socket(family: int, kind: int) -> socket.socket:
 def ping_group_range() -> tuple[int, int] | None:
     """``net.ipv4.ping_group_range`` of this network namespace, or None if unreadable."""
     try:
-        low, high = open("/proc/sys/net/ipv4/ping_group_range").read().split()  # noqa: PTH123, SIM115
+        low, high = Path("/proc/sys/net/ipv4/ping_group_range").read_text().split()
         return int(low), int(high)
     except (OSError, ValueError):
         return None
