@@ -86,7 +86,10 @@ class ProbeRegistry:
         cls = getattr(module, attr, None)
         if cls is None:
             raise ProbeUnavailable(f"probe not available: {module_name} has no {attr}")
-        probe = cls()
+        try:
+            probe = cls()
+        except Exception as exc:
+            raise ProbeUnavailable(f"probe not available: cannot create {path}: {exc}") from exc
         if not isinstance(probe, Probe):
             raise ProbeUnavailable(f"probe not available: {path} does not implement Probe")
         return probe
