@@ -40,6 +40,7 @@ from kape_itops.probes.onvif_client import (
     OnvifCallError,
     OnvifClient,
     fetch_snapshot,
+    preload_wsdl,
 )
 from kape_itops.probes.onvif_eval import (
     LAYERS,
@@ -61,8 +62,7 @@ DEFAULTS: dict[str, Any] = {
     "onvif_port": 80,
     "rtsp_port": 554,
     "timeout_s": None,
-    "drift_warn_s": 5,
-    "drift_crit_s": 300,
+    "thresholds": {"clock_drift_s": {"warn": 5, "crit": 300}},
     "snapshot": {
         "enabled": True,
         "min_bytes": 1024,
@@ -82,6 +82,9 @@ DEFAULTS: dict[str, Any] = {
     },
 }
 """Built-in settings; ``probes/onvif.yaml`` ships the same values (a test keeps them equal)."""
+
+RUNNER_KEYS = frozenset({"port", "check_timeout_s", "lab_ports"})
+"""Keys the probe engine puts into every probe's settings (``thresholds`` is in DEFAULTS)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +107,7 @@ class OnvifSettings:
     def from_mapping(cls, raw: Mapping[str, Any]) -> OnvifSettings:
         """Parse merged settings; :class:`ProbeError` names the bad key."""
         merged = merge_settings(DEFAULTS, raw)
-        known = set(DEFAULTS) | {"save_snapshot_dir"}
+        known = set(DEFAULTS) | RUNNER_KEYS | {"save_snapshot_dir"}
         unknown = sorted(set(merged) - known)
         if unknown:
             raise ProbeError(f"onvif settings: unknown key(s) {', '.join(unknown)}")
@@ -132,15 +135,22 @@ class OnvifSettings:
                 f"onvif settings: recording must be auto, true or false, not {recording!r}"
             )
         timeout = merged["timeout_s"]
+        thresholds = merged.get("thresholds") or {}
+        drift = thresholds.get("clock_drift_s") or {} if isinstance(thresholds, Mapping) else {}
+        if not isinstance(drift, Mapping):
+            raise ProbeError("onvif settings: thresholds.clock_drift_s must be {warn, crit}")
+        lab_ports = merged.get("lab_ports") or {}
+        rtsp = merged["rtsp_port"]
+        if "rtsp_port" not in raw and isinstance(lab_ports, Mapping) and "rtsp" in lab_ports:
+            rtsp = lab_ports["rtsp"]
+        onvif_port = merged.get("port", merged["onvif_port"])
         save = merged.get("save_snapshot_dir")
         return cls(
-            onvif_port=port("onvif_port", merged["onvif_port"]),
-            rtsp_port=None
-            if merged["rtsp_port"] is None
-            else port("rtsp_port", merged["rtsp_port"]),
+            onvif_port=port("onvif_port", onvif_port),
+            rtsp_port=None if rtsp is None else port("rtsp_port", rtsp),
             timeout_s=None if timeout is None else number("timeout_s", timeout, 0.01),
-            drift_warn_s=number("drift_warn_s", merged["drift_warn_s"]),
-            drift_crit_s=number("drift_crit_s", merged["drift_crit_s"]),
+            drift_warn_s=number("thresholds.clock_drift_s.warn", drift.get("warn", 5)),
+            drift_crit_s=number("thresholds.clock_drift_s.crit", drift.get("crit", 300)),
             snapshot_enabled=bool(snap.get("enabled", True)),
             snapshot=SnapshotLimits(
                 min_bytes=int(number("snapshot.min_bytes", snap["min_bytes"])),
@@ -481,6 +491,7 @@ class OnvifProbe:
     async def start(self, ctx: ProbeContext) -> None:
         """Keep the context and open the HTTP session shared by every snapshot GET."""
         self._ctx = ctx
+        await preload_wsdl()
         self._http = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=0, force_close=True), trust_env=False
         )

@@ -228,6 +228,27 @@ def parse_http_date(value: str | None) -> dt.datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
+async def preload_wsdl(wsdl_dir: Path = WSDL_DIR) -> None:
+    """Parse the WSDLs once, up front, so concurrent first checks do not each parse them.
+
+    Building a service without calling it sends nothing; the library caches parsed documents.
+    """
+    for name in ("devicemgmt", "media", "recording"):
+        spec = SERVICES[name]
+        service = ONVIFService(
+            "http://127.0.0.1:9/onvif/unused",
+            None,
+            None,
+            str(wsdl_dir / spec["wsdl"]),
+            no_cache=True,
+            binding_name=f"{{{spec['ns']}}}{spec['binding']}",
+        )
+        try:
+            await service.setup()
+        finally:
+            await service.close()
+
+
 def _bind(fn: Callable[[Any], Awaitable[Any]], arg: Any) -> Callable[[], Awaitable[Any]]:
     return lambda: fn(arg)
 
