@@ -8,10 +8,13 @@ import click
 
 from kape_itops import __version__
 from kape_itops.cli.app import App, handle_errors, make_settings, pass_app
+from kape_itops.cli.db import db
 from kape_itops.cli.doctor import doctor
 from kape_itops.cli.inventory import inventory
 from kape_itops.cli.probe_ping import probe
 from kape_itops.cli.render import console
+from kape_itops.cli.report import report
+from kape_itops.cli.schedule import schedule
 from kape_itops.store.db import safe_url
 
 
@@ -53,6 +56,9 @@ def init(app: App) -> None:
 
 
 cli.add_command(inventory)
+cli.add_command(report)
+cli.add_command(db)
+cli.add_command(schedule)
 cli.add_command(probe)
 cli.add_command(doctor)
 

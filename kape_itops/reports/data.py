@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,3 +52,19 @@ class Bucket:
     last_reason: str = ""
     last_metrics: Mapping[str, Any] = field(default_factory=dict)
     last_up_at: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AlertState:
+    """A problem the alert hook is tracking across probe runs."""
+
+    key: str
+    kind: str
+    severity: str
+    asset_tag: str | None
+    probe: str | None
+    consecutive: int
+    first_seen: dt.datetime
+    last_seen: dt.datetime
+    notified: bool
+    detail: str

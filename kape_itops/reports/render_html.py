@@ -7,35 +7,14 @@ could make.
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from kape_itops.reports import charts
+from kape_itops.reports import charts, fmt
 from kape_itops.reports.model import HealthReport
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
-
-
-def _pct(v: float | None, digits: int = 1) -> str:
-    return "—" if v is None else f"{v:.{digits}f} %"
-
-
-def _ms(v: float | None) -> str:
-    return "—" if v is None else f"{v:.1f} ms"
-
-
-def _num(v: float | None, digits: int = 0) -> str:
-    return "—" if v is None else f"{v:,.{digits}f}"
-
-
-def _when(v: dt.datetime | None) -> str:
-    return "—" if v is None else v.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
-def _day(v: dt.datetime) -> str:
-    return v.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M")
 
 
 def environment() -> Environment:
@@ -47,7 +26,7 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(pct=_pct, ms=_ms, num=_num, when=_when, day=_day)
+    env.filters.update(pct=fmt.pct, ms=fmt.ms, num=fmt.num, when=fmt.when, day=fmt.day)
     return env
 
 

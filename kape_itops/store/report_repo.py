@@ -11,7 +11,7 @@ from sqlalchemy import and_, delete, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from kape_itops.reports import sketch
-from kape_itops.reports.data import DAY, HOUR, Bucket, StatusCounts
+from kape_itops.reports.data import DAY, HOUR, AlertState, Bucket, StatusCounts
 from kape_itops.store.models import (
     AlertCursorRow,
     AlertStateRow,
@@ -178,22 +178,6 @@ class RunResult:
     reason: str
     at: dt.datetime
     metrics: Mapping[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class AlertState:
-    """A problem the alert hook is tracking."""
-
-    key: str
-    kind: str
-    severity: str
-    asset_tag: str | None
-    probe: str | None
-    consecutive: int
-    first_seen: dt.datetime
-    last_seen: dt.datetime
-    notified: bool
-    detail: str
 
 
 class ReportRepo:
@@ -400,6 +384,16 @@ class ReportRepo:
         return out
 
     # -- runs, for the alert hook ------------------------------------------------------------
+    def last_run_ids(self, n: int) -> list[int]:
+        """The newest ``n`` finished probe runs, oldest first."""
+        q = (
+            select(ProbeRunRow.id)
+            .where(ProbeRunRow.finished_at.is_not(None))
+            .order_by(ProbeRunRow.id.desc())
+            .limit(n)
+        )
+        return sorted(int(i) for i in self.s.scalars(q))
+
     def run_ids_after(self, run_id: int, limit: int = 1000) -> list[int]:
         """Finished probe runs newer than ``run_id``, oldest first."""
         q = (

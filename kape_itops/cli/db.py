@@ -1,0 +1,75 @@
+"""``itops db …``: retention (roll up and prune raw results) and storage statistics."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import click
+
+from kape_itops.cli.app import App, handle_errors, pass_app
+from kape_itops.cli.render import console, print_json, table
+from kape_itops.domain.timespan import parse_duration
+from kape_itops.reports import fmt
+from kape_itops.store import retention
+from kape_itops.store.db import safe_url
+from kape_itops.store.report_repo import ReportRepo
+
+
+def _keep(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt.timedelta | None:
+    if value is None:
+        return None
+    try:
+        return parse_duration(value if value[-1:].isalpha() else value + "d")
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+
+
+@click.group()
+def db() -> None:
+    """Database maintenance: prune old raw results, show sizes."""
+
+
+@db.command("prune")
+@click.option(
+    "--keep",
+    callback=_keep,
+    help="Keep raw results this long (default ITOPS_RETENTION_DAYS or 30d).",
+)
+@click.option("--json", "as_json", is_flag=True, help="JSON on stdout.")
+@pass_app
+@handle_errors()
+def prune(app: App, keep: dt.timedelta | None, as_json: bool) -> None:
+    """Roll raw results up into hourly/daily aggregates, then delete raw results older than --keep."""
+    stats = retention.prune(app.store(), keep)
+    if as_json:
+        print_json(stats)
+        return
+    console.print(
+        f"rolled up {stats.rollup.results_read} result(s) into {stats.rollup.hourly_written} "
+        f"hourly and {stats.rollup.daily_written} daily bucket(s); deleted "
+        f"{stats.results_deleted} raw result(s) and {stats.runs_deleted} run(s) "
+        f"older than {fmt.when(stats.cutoff)}"
+    )
+
+
+@db.command("stats")
+@click.option("--json", "as_json", is_flag=True, help="JSON on stdout.")
+@pass_app
+@handle_errors()
+def stats(app: App, as_json: bool) -> None:
+    """Row counts, time ranges and size of the database."""
+    store = app.store()
+    with store.session() as s:
+        got = ReportRepo(s).stats()
+    got["database"] = safe_url(store.url)
+    if as_json:
+        print_json(got)
+        return
+    rows = []
+    for k, v in got.items():
+        if isinstance(v, dt.datetime):
+            v = fmt.when(v)
+        elif k == "size_bytes":
+            v = f"{v / 1e6:.1f} MB"
+        rows.append([k, v])
+    console.print(table("database", ["what", "value"], rows))

@@ -1,0 +1,220 @@
+"""``itops report …``: the health report (HTML, Markdown, JSON, CSV) and the problems hook."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import click
+
+from kape_itops.cli.app import App, handle_errors, pass_app
+from kape_itops.cli.render import console, print_json, safe, table
+from kape_itops.domain.timespan import parse_duration
+from kape_itops.errors import UsageError
+from kape_itops.reports import alerts, fmt
+from kape_itops.reports.model import (
+    HealthReport,
+    ReportOptions,
+    build_report,
+    resolve_period,
+    to_dict,
+)
+from kape_itops.reports.problems import Problem
+from kape_itops.reports.render_csv import write_csv
+from kape_itops.reports.render_html import write_html
+from kape_itops.reports.render_md import render_md
+
+
+def _duration(
+    _ctx: click.Context, param: click.Parameter, value: str | None
+) -> dt.timedelta | None:
+    if value is None:
+        return None
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+
+
+def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"'{value}' is not a date (YYYY-MM-DD)") from exc
+
+
+@click.group()
+def report() -> None:
+    """Health reports over a period, and the problems hook for alerts."""
+
+
+@report.command("health")
+@click.option("--since", callback=_duration, help="Period ending now, e.g. 7d (default 7d).")
+@click.option("--from", "date_from", callback=_date, metavar="DATE", help="First day (UTC).")
+@click.option("--to", "date_to", callback=_date, metavar="DATE", help="Last day, inclusive.")
+@click.option("--school", help="Only this school (code).")
+@click.option(
+    "--html",
+    "html",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write one self-contained HTML file.",
+)
+@click.option("--md", "md", type=click.Path(path_type=Path, dir_okay=False), help="Write Markdown.")
+@click.option("--json", "as_json", is_flag=True, help="JSON on stdout.")
+@click.option(
+    "--csv",
+    "csv_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Write CSV files into DIR.",
+)
+@click.option("--title", help="Report title.")
+@click.option(
+    "--interval",
+    default="5m",
+    show_default=True,
+    callback=_duration,
+    help="Probe interval the availability expects.",
+)
+@pass_app
+@handle_errors()
+def health(
+    app: App,
+    since: dt.timedelta | None,
+    date_from: dt.date | None,
+    date_to: dt.date | None,
+    school: str | None,
+    html: Path | None,
+    md: Path | None,
+    as_json: bool,
+    csv_dir: Path | None,
+    title: str | None,
+    interval: dt.timedelta,
+) -> None:
+    """Availability, latency, supplies, problems, trends and inventory for a period."""
+    outputs = [o for o in (html, md, csv_dir) if o is not None] + ([True] if as_json else [])
+    if len(outputs) > 1:
+        raise UsageError("choose one of --html, --md, --json, --csv")
+    period = resolve_period(since, date_from, date_to)
+    opts = ReportOptions(school=school.upper() if school else None, title=title, interval=interval)
+    rep = build_report(app.store(), period, opts)
+    if as_json:
+        print(json.dumps(to_dict(rep), ensure_ascii=False, indent=2))
+    elif html is not None:
+        write_html(rep, html)
+        console.print(f"wrote {safe(html)}")
+    elif md is not None:
+        md.write_text(render_md(rep), encoding="utf-8")
+        console.print(f"wrote {safe(md)}")
+    elif csv_dir is not None:
+        files = write_csv(rep, csv_dir)
+        console.print(f"wrote {len(files)} CSV files into {safe(csv_dir)}")
+    else:
+        _print_summary(rep)
+
+
+def _print_summary(rep: HealthReport) -> None:
+    a = rep.availability
+    console.print(
+        f"[bold]{safe(rep.title)}[/bold] {fmt.when(rep.period.start)} – {fmt.when(rep.period.end)}: "
+        f"availability {fmt.pct(a.pct_up)}, unknown {fmt.pct(a.pct_unknown)}"
+    )
+    console.print(
+        table(
+            "Schools",
+            ["school", "availability", "down", "unknown", "p50", "p95", "loss", "cameras rec."],
+            (
+                [
+                    s.code,
+                    fmt.pct(s.availability.pct_up),
+                    fmt.pct(s.availability.pct_down),
+                    fmt.pct(s.availability.pct_unknown),
+                    fmt.ms(s.rtt_p50_ms),
+                    fmt.ms(s.rtt_p95_ms),
+                    fmt.pct(s.loss_pct, 2),
+                    f"{s.cameras_recording}/{s.cameras_reporting}",
+                ]
+                for s in rep.schools
+            ),
+        )
+    )
+    _print_problems(rep.problems, f"{len(rep.problems)} problem(s)")
+
+
+def _print_problems(problems: list[Problem], title: str) -> None:
+    console.print(
+        table(
+            title,
+            ["severity", "problem", "school", "device", "detail", "since"],
+            (
+                [
+                    p.severity,
+                    p.kind.value.replace("_", " "),
+                    p.school,
+                    p.asset_tag or "-",
+                    p.detail,
+                    fmt.when(p.since),
+                ]
+                for p in problems
+            ),
+        )
+    )
+
+
+@report.command("problems")
+@click.option(
+    "--new-since-last",
+    is_flag=True,
+    help="Only problems that appeared since the last call (for an alert hook).",
+)
+@click.option(
+    "--consecutive",
+    default=2,
+    show_default=True,
+    type=int,
+    help="Runs a problem must hold before it is reported.",
+)
+@click.option(
+    "--since", default="1d", show_default=True, callback=_duration, help="Period for the full list."
+)
+@click.option("--school", help="Only this school (code), for the full list.")
+@click.option("--json", "as_json", is_flag=True, help="JSON on stdout.")
+@pass_app
+@handle_errors()
+def problems(
+    app: App,
+    new_since_last: bool,
+    consecutive: int,
+    since: dt.timedelta,
+    school: str | None,
+    as_json: bool,
+) -> None:
+    """Current problems by severity; with --new-since-last, only new ones (flap-suppressed)."""
+    if consecutive < 1:
+        raise UsageError("--consecutive must be at least 1")
+    if new_since_last:
+        outcome = alerts.evaluate(app.store(), consecutive=consecutive)
+        found = outcome.new
+    else:
+        rep = build_report(
+            app.store(),
+            resolve_period(since, None, None),
+            ReportOptions(school=school.upper() if school else None),
+        )
+        found = rep.problems
+    if as_json:
+        print_json([to_dict(p) for p in found])
+        return
+    if new_since_last:
+        for p in found:
+            click.echo(_line(p))
+        return
+    _print_problems(found, f"{len(found)} problem(s)")
+
+
+def _line(p: Problem) -> str:
+    since = f" (since {fmt.when(p.since)})" if p.since else ""
+    text = f"{p.severity.value.upper()} {p.kind.value} {p.school} {p.asset_tag or '-'}: {p.detail}{since}"
+    return "".join(ch if ch.isprintable() else " " for ch in text)

@@ -1,0 +1,173 @@
+"""The health report as CSV files in a folder, with spreadsheet formulas neutralised."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from kape_itops.inventory.sanitize import neutralise_formula
+from kape_itops.reports.model import HealthReport
+from kape_itops.reports.trends import Point
+from kape_itops.store.report_repo import from_epoch
+
+FILES = ("schools.csv", "devices.csv", "problems.csv", "inventory.csv", "changes.csv", "trends.csv")
+
+
+def cell(value: object) -> str:
+    """A value as a CSV cell: floats rounded, None empty, formulas neutralised."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:.3f}".rstrip("0").rstrip(".")
+    if hasattr(value, "isoformat"):
+        return str(value.isoformat())
+    return neutralise_formula(str(value))
+
+
+def _write(path: Path, head: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
+    with path.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(head)
+        for r in rows:
+            w.writerow([cell(v) for v in r])
+
+
+def write_csv(report: HealthReport, folder: Path) -> list[Path]:
+    """Write one CSV per table into ``folder`` (created if needed); returns the files."""
+    folder.mkdir(parents=True, exist_ok=True)
+    r = report
+    _write(
+        folder / "schools.csv",
+        [
+            "school",
+            "name",
+            "availability_pct",
+            "down_pct",
+            "unknown_pct",
+            "rtt_p50_ms",
+            "rtt_p95_ms",
+            "loss_pct",
+            "cameras_recording",
+            "cameras_reporting",
+        ],
+        (
+            [
+                s.code,
+                s.name,
+                s.availability.pct_up,
+                s.availability.pct_down,
+                s.availability.pct_unknown,
+                s.rtt_p50_ms,
+                s.rtt_p95_ms,
+                s.loss_pct,
+                s.cameras_recording,
+                s.cameras_reporting,
+            ]
+            for s in r.schools
+        ),
+    )
+    _write(
+        folder / "devices.csv",
+        [
+            "school",
+            "asset_tag",
+            "kind",
+            "status",
+            "model",
+            "ip",
+            "monitored",
+            "availability_pct",
+            "down_pct",
+            "unknown_pct",
+            "rtt_avg_ms",
+            "rtt_p50_ms",
+            "rtt_p95_ms",
+            "loss_pct",
+            "last_status",
+            "last_seen",
+            "supplies",
+            "pages_printed",
+            "disk_used_pct",
+            "recording",
+            "clock_drift_s",
+        ],
+        (
+            [
+                s.code,
+                d.asset_tag,
+                d.kind.value,
+                d.status.value,
+                d.model,
+                d.ip,
+                d.monitored,
+                d.availability.pct_up if d.availability else None,
+                d.availability.pct_down if d.availability else None,
+                d.availability.pct_unknown if d.availability else None,
+                d.rtt_avg_ms,
+                d.rtt_p50_ms,
+                d.rtt_p95_ms,
+                d.loss_pct,
+                d.last_status,
+                d.last_seen,
+                "; ".join(f"{x.name}={'' if x.pct is None else round(x.pct)}" for x in d.supplies),
+                d.pages_printed,
+                d.disk_used_pct,
+                d.recording,
+                d.clock_drift_s,
+            ]
+            for s in r.schools
+            for d in s.devices
+        ),
+    )
+    _write(
+        folder / "problems.csv",
+        ["severity", "kind", "school", "asset_tag", "detail", "since", "probe", "key"],
+        (
+            [
+                p.severity.value,
+                p.kind.value,
+                p.school,
+                p.asset_tag,
+                p.detail,
+                p.since,
+                p.probe,
+                p.key,
+            ]
+            for p in r.problems
+        ),
+    )
+    kinds = sorted({k for c in r.inventory.by_school_kind.values() for k in c})
+    _write(
+        folder / "inventory.csv",
+        ["school", *kinds, "total"],
+        (
+            [code, *(c.get(k, 0) for k in kinds), sum(c.values())]
+            for code, c in sorted(r.inventory.by_school_kind.items())
+        ),
+    )
+    _write(
+        folder / "changes.csv",
+        ["at", "actor", "entity", "key", "action", "field", "old", "new", "source"],
+        (
+            [c.at, c.actor, c.entity.value, c.key, c.action.value, c.field, c.old, c.new, c.source]
+            for c in r.inventory.changes
+        ),
+    )
+    _write(folder / "trends.csv", ["series", "name", "t", "value"], _trend_rows(r))
+    return [folder / f for f in FILES]
+
+
+def _trend_rows(r: HealthReport) -> Iterable[Sequence[object]]:
+    named: dict[str, dict[str, list[Point]]] = {
+        "availability_pct": r.trends.availability,
+        "rtt_mean_ms": r.trends.latency,
+        "toner_min_pct": r.trends.toner,
+        "pages_printed": r.trends.pages,
+    }
+    for series, groups in named.items():
+        for name, pts in groups.items():
+            for p in pts:
+                yield [series, name, from_epoch(p.t), p.v]

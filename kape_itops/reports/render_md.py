@@ -1,0 +1,146 @@
+"""The health report as Markdown (for a wiki, an e-mail or a chat message).
+
+Device-supplied text is escaped for Markdown and HTML, so a name cannot break a table or
+inject markup when the Markdown is turned into HTML.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from html import escape as html_escape
+
+from kape_itops.reports.fmt import ms as _ms
+from kape_itops.reports.fmt import num as _num
+from kape_itops.reports.fmt import pct as _pct
+from kape_itops.reports.fmt import when as _when
+from kape_itops.reports.model import HealthReport
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
+
+
+def md(value: object) -> str:
+    """Escape text for a Markdown table cell."""
+    if value is None:
+        return ""
+    text = html_escape(str(value), quote=False).replace("\r", " ").replace("\n", " ")
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def _table(head: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
+    out = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
+    out += ["| " + " | ".join(r) + " |" for r in rows]
+    out.append("")
+    return out
+
+
+def render_md(report: HealthReport) -> str:
+    """The report as a Markdown document."""
+    r = report
+    counts = r.problem_counts()
+    lines = [
+        f"# {md(r.title)}",
+        "",
+        f"Period {_when(r.period.start)} – {_when(r.period.end)}"
+        + (f" · school {md(r.school_filter)}" if r.school_filter else "")
+        + f" · generated {_when(r.generated_at)}",
+        "",
+        f"**Availability {_pct(r.availability.pct_up)}** (unknown or no data "
+        f"{_pct(r.availability.pct_unknown)}) · {r.inventory.total} devices · "
+        f"{counts['crit']} critical, {counts['warn']} warnings, {counts['info']} for information",
+        "",
+        "## Problems",
+        "",
+    ]
+    if r.problems:
+        lines += _table(
+            ["Severity", "Problem", "School", "Device", "Detail", "Since / last"],
+            (
+                [
+                    p.severity.value,
+                    p.kind.value.replace("_", " "),
+                    md(p.school),
+                    md(p.asset_tag or "—"),
+                    md(p.detail),
+                    _when(p.since),
+                ]
+                for p in r.problems
+            ),
+        )
+    else:
+        lines += ["No problems found.", ""]
+    lines += ["Unknown devices from discovery: none listed.", ""]
+    lines += ["## Schools", ""]
+    lines += _table(
+        [
+            "School",
+            "Availability",
+            "Down",
+            "Unknown",
+            "RTT p50",
+            "RTT p95",
+            "Loss",
+            "Cameras recording",
+        ],
+        (
+            [
+                f"{md(s.code)} {md(s.name)}",
+                _pct(s.availability.pct_up),
+                _pct(s.availability.pct_down),
+                _pct(s.availability.pct_unknown),
+                _ms(s.rtt_p50_ms),
+                _ms(s.rtt_p95_ms),
+                _pct(s.loss_pct, 2),
+                f"{s.cameras_recording} / {s.cameras_reporting}",
+            ]
+            for s in r.schools
+        ),
+    )
+    for s in r.schools:
+        lines += [f"### {md(s.code)} — {md(s.name)}", ""]
+        lines += _table(
+            ["Device", "Kind", "Availability", "Unknown", "p50", "p95", "Loss", "Last"],
+            (
+                [
+                    md(d.asset_tag),
+                    d.kind.value,
+                    _pct(d.availability.pct_up) if d.availability else "not monitored",
+                    _pct(d.availability.pct_unknown) if d.availability else "",
+                    _ms(d.rtt_p50_ms),
+                    _ms(d.rtt_p95_ms),
+                    _pct(d.loss_pct),
+                    md(d.last_status or "—"),
+                ]
+                for d in s.devices
+            ),
+        )
+        if s.printers:
+            lines += _table(
+                ["Printer", "Supplies", "Pages printed"],
+                (
+                    [
+                        md(d.asset_tag),
+                        "; ".join(f"{md(x.name)} {_pct(x.pct, 0)}" for x in d.supplies) or "—",
+                        _num(d.pages_printed),
+                    ]
+                    for d in s.printers
+                ),
+            )
+        if s.nvrs:
+            lines += _table(
+                ["NVR", "Disk used"], ([md(d.asset_tag), _pct(d.disk_used_pct, 0)] for d in s.nvrs)
+            )
+    inv = r.inventory
+    kinds = sorted({k for c in inv.by_school_kind.values() for k in c})
+    lines += ["## Inventory", ""]
+    lines += _table(
+        ["School", *kinds, "Total"],
+        (
+            [md(code), *(str(c.get(k, 0)) for k in kinds), str(sum(c.values()))]
+            for code, c in sorted(inv.by_school_kind.items())
+        ),
+    )
+    lines += _table(["Funding", "Devices"], ([md(f), str(n)] for f, n in inv.by_funding.items()))
+    lines += [f"Changes in the period: {len(inv.changes)}", ""]
+    lines += [f"- {md(n)}" for n in r.notes]
+    return "\n".join(lines).rstrip() + "\n"
