@@ -15,6 +15,7 @@ from kape_itops.cli.probe_ping import probe
 from kape_itops.cli.render import console
 from kape_itops.cli.report import report
 from kape_itops.cli.schedule import schedule
+from kape_itops.cli.ssh import ssh
 from kape_itops.store.db import safe_url
 
 
@@ -61,6 +62,7 @@ cli.add_command(db)
 cli.add_command(schedule)
 cli.add_command(probe)
 cli.add_command(doctor)
+cli.add_command(ssh)
 
 
 def main() -> None:

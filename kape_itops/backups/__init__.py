@@ -1,0 +1,1 @@
+"""Versioned, secret-scrubbed configuration backups of network gear over SSH."""

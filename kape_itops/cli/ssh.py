@@ -1,0 +1,509 @@
+"""``itops ssh …``: health checks, configuration backups, diffs and ad-hoc commands over SSH.
+
+Host keys are verified against the known-hosts file (``--known-hosts``, default
+``$ITOPS_KNOWN_HOSTS`` or ``~/.config/itops/known_hosts``): a new key is refused unless
+``--trust-new`` pins it; a changed key is always refused. Passwords never appear on the
+command line: ``--user`` takes the password from ``ITOPS_SSH_PASSWORD`` or a prompt (or use
+``--key-file``), ``--credential NAME`` takes the ``[NAME.ssh]`` entry of the secrets file, and
+without either each device uses its own (or its school's) credential.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from kape_itops.backups.model import BackupOutcome, BackupStatus
+from kape_itops.backups.service import BackupService, BackupSettings
+from kape_itops.cli.app import App, handle_errors, pass_app
+from kape_itops.cli.render import console, err_console, print_json, safe, table
+from kape_itops.domain.enums import SEVERITY, DeviceKind, ProbeStatus
+from kape_itops.domain.inventory import DeviceFilter
+from kape_itops.errors import ConfigError, ItopsError, NotFoundError, UsageError
+from kape_itops.inventory.service import Inventory
+from kape_itops.probes.addressmap import AddressMap, lab_state_path, load_address_map
+from kape_itops.probes.base import ProbeResult, worst
+from kape_itops.probes.knownhosts import KnownHosts
+from kape_itops.probes.profiles import load_profiles
+from kape_itops.probes.registry import ProbeRegistry
+from kape_itops.probes.runner import RunnerConfig
+from kape_itops.probes.service import ProbeService, RunRequest
+from kape_itops.probes.ssh import DEFAULT_CONCURRENCY, SshProbe
+from kape_itops.probes.ssh_client import (
+    SshFailure,
+    SshLogin,
+    SshOptions,
+    connect,
+    login_from_credential,
+)
+from kape_itops.probes.ssh_commands import CommandSets, load_command_sets
+from kape_itops.secrets import Secret, env_secret
+
+PASSWORD_ENV = "ITOPS_SSH_PASSWORD"  # noqa: S105 - a variable name, not a password
+_CONTROL = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|[\x00-\x08\x0b-\x1f\x7f]")
+
+
+@click.group()
+def ssh() -> None:
+    """SSH health checks, configuration backups and diffs of network gear."""
+
+
+# -- shared options ------------------------------------------------------------------------
+def host_key_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """--known-hosts, --trust-new, --insecure-no-host-key-check."""
+    for opt in reversed(
+        [
+            click.option(
+                "--known-hosts",
+                type=click.Path(path_type=Path, dir_okay=False),
+                help="Known-hosts file [env ITOPS_KNOWN_HOSTS; default ~/.config/itops/known_hosts].",
+            ),
+            click.option(
+                "--trust-new", is_flag=True, help="Pin host keys seen for the first time."
+            ),
+            click.option(
+                "--insecure-no-host-key-check",
+                "insecure",
+                is_flag=True,
+                help="Do not verify host keys at all (lab use only).",
+            ),
+        ]
+    ):
+        fn = opt(fn)
+    return fn
+
+
+def login_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """--user, --key-file, --credential."""
+    for opt in reversed(
+        [
+            click.option("--user", help=f"Login name (password from {PASSWORD_ENV} or a prompt)."),
+            click.option(
+                "--key-file",
+                type=click.Path(path_type=Path, dir_okay=False, exists=True),
+                help="Private key for --user (key-based login).",
+            ),
+            click.option("--credential", help="Entry [NAME.ssh] of the secrets file."),
+        ]
+    ):
+        fn = opt(fn)
+    return fn
+
+
+def selection_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """--school, --tag, --lab, --concurrency, --json."""
+    for opt in reversed(
+        [
+            click.option("--school", "schools", multiple=True, help="School code (repeatable)."),
+            click.option("--tag", "tags", multiple=True, help="Asset tag (repeatable)."),
+            click.option(
+                "--lab", is_flag=True, help="Use the simulated lab's address map (itops lab up)."
+            ),
+            click.option(
+                "--concurrency",
+                type=click.IntRange(1, 256),
+                default=DEFAULT_CONCURRENCY,
+                show_default=True,
+                help="SSH sessions open at once.",
+            ),
+            click.option("--json", "as_json", is_flag=True, help="JSON output."),
+        ]
+    ):
+        fn = opt(fn)
+    return fn
+
+
+def _known_hosts(path: Path | None, trust_new: bool, insecure: bool) -> KnownHosts | None:
+    if insecure:
+        if trust_new:
+            raise UsageError("--trust-new and --insecure-no-host-key-check exclude each other")
+        err_console.print(
+            "warning: host keys are NOT verified (--insecure-no-host-key-check)", markup=False
+        )
+        return None
+    return KnownHosts(path, trust_new=trust_new)
+
+
+def _login(
+    app: App, user: str | None, key_file: Path | None, credential: str | None
+) -> SshLogin | None:
+    if credential and user:
+        raise UsageError("give --user or --credential, not both")
+    if credential:
+        return login_from_credential(app.secrets().credential(credential, "ssh"))
+    if key_file and not user:
+        raise UsageError("--key-file needs --user")
+    if not user:
+        return None
+    if key_file:
+        return SshLogin(user, key_file=str(key_file))
+    password = env_secret(PASSWORD_ENV)
+    if password is None:
+        if not sys.stdin.isatty():
+            raise UsageError(
+                f"no password for --user {user}: set {PASSWORD_ENV}, use --key-file or --credential"
+            )
+        password = Secret(click.prompt(f"SSH password for {user}", hide_input=True))
+    enable = env_secret("ITOPS_SSH_ENABLE_SECRET")
+    return SshLogin(user, password=password, enable_secret=enable)
+
+
+def _command_sets(app: App) -> CommandSets:
+    return load_command_sets(app.settings.data_dir / "probes")
+
+
+def _address_map(app: App, lab: bool) -> AddressMap | None:
+    path = lab_state_path(lab, app.settings.data_dir)
+    return load_address_map(path) if path else None
+
+
+def _clean(text: str) -> str:
+    """Device output for the terminal: no escape sequences or control characters."""
+    return _CONTROL.sub("", text.replace("\r\n", "\n"))
+
+
+# -- check ---------------------------------------------------------------------------------
+@ssh.command("check")
+@selection_options
+@login_options
+@host_key_options
+@pass_app
+@handle_errors({ItopsError: 3})
+def check_cmd(
+    app: App,
+    schools: tuple[str, ...],
+    tags: tuple[str, ...],
+    lab: bool,
+    concurrency: int,
+    as_json: bool,
+    user: str | None,
+    key_file: Path | None,
+    credential: str | None,
+    known_hosts: Path | None,
+    trust_new: bool,
+    insecure: bool,
+) -> None:
+    """Run the health commands; results are stored like every probe result.
+
+    Exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (Nagios).
+    """
+    probes_dir = app.settings.data_dir / "probes"
+    sets = load_command_sets(probes_dir)
+    kh = _known_hosts(known_hosts, trust_new, insecure)
+    login = _login(app, user, key_file, credential)
+
+    def factory() -> SshProbe:
+        return SshProbe(
+            command_sets=sets,
+            known_hosts=kh,
+            insecure_no_host_key_check=insecure,
+            login=login,
+            concurrency=concurrency,
+        )
+
+    service = ProbeService(
+        app.store(),
+        app.actor,
+        load_profiles(probes_dir),
+        registry=ProbeRegistry(paths={}, factories={"ssh": factory}),
+        config=RunnerConfig(concurrency=concurrency, per_school=concurrency, retries=0),
+        secrets=app.secrets(),
+    )
+    kinds = () if tags else (DeviceKind.ROUTER, DeviceKind.SWITCH, DeviceKind.HOTSPOT)
+    request = RunRequest(
+        schools=schools,
+        kinds=kinds,
+        tags=tags,
+        only=("ssh",),
+        lab_state=lab_state_path(lab, app.settings.data_dir),
+    )
+    report = asyncio.run(service.run(request))
+    results = sorted(report.results, key=lambda r: r.asset_tag or r.target)
+    if as_json:
+        print_json({"run_id": report.run_id, "results": results})
+    else:
+        _show_results(results)
+        if not results:
+            err_console.print("no devices with the ssh probe in this selection", markup=False)
+    statuses = [r.status for r in results]
+    sys.exit(SEVERITY[worst(statuses)] if statuses else 3)
+
+
+_STYLE = {
+    ProbeStatus.OK: "green",
+    ProbeStatus.WARN: "yellow",
+    ProbeStatus.CRIT: "red",
+    ProbeStatus.UNKNOWN: "magenta",
+}
+
+
+def _show_results(results: list[ProbeResult]) -> None:
+    t = table("ssh check", ["device", "status", "target", "reason"], [])
+    for r in results:
+        t.add_row(
+            safe(r.asset_tag or ""),
+            f"[{_STYLE[r.status]}]{r.status.value}[/]",
+            safe(r.target),
+            safe(_clean(r.reason)),
+        )
+    console.print(t)
+
+
+# -- backup --------------------------------------------------------------------------------
+@ssh.command("backup")
+@selection_options
+@login_options
+@host_key_options
+@pass_app
+@handle_errors()
+def backup_cmd(
+    app: App,
+    schools: tuple[str, ...],
+    tags: tuple[str, ...],
+    lab: bool,
+    concurrency: int,
+    as_json: bool,
+    user: str | None,
+    key_file: Path | None,
+    credential: str | None,
+    known_hosts: Path | None,
+    trust_new: bool,
+    insecure: bool,
+) -> None:
+    """Fetch, scrub and store running configurations (unchanged ones are only marked).
+
+    Exit 0 when every device was backed up, 1 when any failed.
+    """
+    probes_dir = app.settings.data_dir / "probes"
+    try:
+        profiles = load_profiles(probes_dir)
+    except ConfigError:
+        profiles = None
+    service = BackupService(
+        app.store(),
+        app.actor,
+        load_command_sets(probes_dir),
+        BackupSettings(
+            known_hosts=_known_hosts(known_hosts, trust_new, insecure),
+            login=_login(app, user, key_file, credential),
+            concurrency=concurrency,
+        ),
+        secrets=app.secrets(),
+        profiles=profiles,
+    )
+    flt = DeviceFilter(schools=schools, tags=tags)
+    report = asyncio.run(service.run(flt, _address_map(app, lab)))
+    outcomes = sorted(report.outcomes, key=lambda o: o.asset_tag)
+    if as_json:
+        print_json({"run_id": report.run_id, "outcomes": outcomes})
+    else:
+        _show_outcomes(outcomes)
+        done = {s: report.count(s) for s in BackupStatus}
+        console.print(
+            ", ".join(f"{s.value} {n}" for s, n in done.items() if n) or "nothing to back up",
+            markup=False,
+        )
+    sys.exit(1 if report.count(BackupStatus.FAILED) else 0)
+
+
+_BSTYLE = {
+    BackupStatus.FIRST: "green",
+    BackupStatus.CHANGED: "yellow",
+    BackupStatus.UNCHANGED: "green",
+    BackupStatus.FAILED: "red",
+    BackupStatus.SKIPPED: "dim",
+}
+
+
+def _show_outcomes(outcomes: list[BackupOutcome]) -> None:
+    t = table("ssh backup", ["device", "result", "version", "sha256", "reason"], [])
+    for o in outcomes:
+        t.add_row(
+            safe(o.asset_tag),
+            f"[{_BSTYLE[o.status]}]{o.status.value}[/]",
+            safe(o.version or ""),
+            safe((o.sha256 or "")[:12]),
+            safe(_clean(o.reason)),
+        )
+    console.print(t)
+
+
+def _backups(app: App) -> BackupService:
+    return BackupService(app.store(), app.actor, CommandSets({}), BackupSettings(known_hosts=None))
+
+
+# -- history / diff ------------------------------------------------------------------------
+@ssh.command("history")
+@click.argument("tag")
+@click.option("--json", "as_json", is_flag=True, help="JSON output.")
+@pass_app
+@handle_errors()
+def history_cmd(app: App, tag: str, as_json: bool) -> None:
+    """Every stored backup of a device (versions and unchanged marks)."""
+    entries = _backups(app).history(tag)
+    if as_json:
+        print_json(entries)
+        return
+    if not entries:
+        console.print(f"no backups of {safe(tag)} yet: run 'itops ssh backup --tag {safe(tag)}'")
+        return
+    rows = [
+        (
+            e.taken_at.strftime("%Y-%m-%d %H:%M:%S"),
+            f"v{e.version}",
+            "new version" if e.changed else "unchanged",
+            e.sha256[:16],
+            e.run_id or "",
+        )
+        for e in entries
+    ]
+    console.print(
+        table(
+            f"configuration history of {tag}", ["taken (UTC)", "version", "", "sha256", "run"], rows
+        )
+    )
+
+
+@ssh.command("diff")
+@click.argument("tag")
+@click.option("--from", "from_ref", help="Older version: number (3, v3) or date/time.")
+@click.option("--to", "to_ref", help="Newer version: number or date/time [default: newest].")
+@pass_app
+@handle_errors()
+def diff_cmd(app: App, tag: str, from_ref: str | None, to_ref: str | None) -> None:
+    """Unified diff between two stored versions (secrets are masked in storage)."""
+    old, new, text = _backups(app).diff(tag, from_ref, to_ref)
+    if not text:
+        click.echo(f"v{old.version} and v{new.version} of {tag} are identical")
+        return
+    click.echo(_clean(text), nl=False)
+
+
+# -- run -----------------------------------------------------------------------------------
+def _parse_target(text: str) -> tuple[str, int | None]:
+    m = re.fullmatch(r"\[([0-9a-fA-F:.]+)\](?::(\d+))?", text)
+    if m:
+        return m.group(1), int(m.group(2)) if m.group(2) else None
+    if text.count(":") == 1:
+        host, _, port = text.partition(":")
+        if not port.isdigit() or not 0 < int(port) < 65536:
+            raise UsageError(f"TARGET {text!r}: port must be a number 1-65535")
+        return host, int(port)
+    return text, None
+
+
+@ssh.command("run")
+@click.argument("target")
+@click.argument("command")
+@click.option("--platform", help="Command set for host[:port] targets (cisco_ios, linux …).")
+@login_options
+@click.option("--allow-config", is_flag=True, help="Run COMMAND in configuration mode.")
+@host_key_options
+@click.option("--lab", is_flag=True, help="Map an asset tag's address through the lab map.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(0.5, 600),
+    default=20.0,
+    show_default=True,
+    help="Seconds to wait for the command's output.",
+)
+@pass_app
+@handle_errors()
+def run_cmd(
+    app: App,
+    target: str,
+    command: str,
+    platform: str | None,
+    user: str | None,
+    key_file: Path | None,
+    credential: str | None,
+    allow_config: bool,
+    known_hosts: Path | None,
+    trust_new: bool,
+    insecure: bool,
+    lab: bool,
+    timeout: float,
+) -> None:
+    """Run one COMMAND on TARGET (an asset tag, or host[:port] with --platform and a login).
+
+    Commands that change the device are refused unless --allow-config.
+    """
+    if not command.strip():
+        raise UsageError("COMMAND is empty")
+    sets = _command_sets(app)
+    login = _login(app, user, key_file, credential)
+    device = None
+    if "." not in target and ":" not in target and "[" not in target:
+        try:
+            device = Inventory(app.store(), app.actor).device(target)
+        except NotFoundError:
+            device = None
+        except ItopsError:
+            device = None
+    if device is not None:
+        cs = sets.for_device(device, platform)
+        if cs is None:
+            raise UsageError(
+                f"device {target} has no SSH platform: give --platform ({', '.join(sets.names)})"
+            )
+        host = device.ip or device.hostname
+        if not host:
+            raise UsageError(f"device {target} has no IP address or host name")
+        port: int | None = None
+        amap = _address_map(app, lab)
+        if amap is not None:
+            mapped = amap.lookup(host)
+            if mapped is None:
+                raise UsageError(f"address {host} of {target} is not in the lab address map")
+            host, port = mapped.address, mapped.ports.get("ssh")
+        if login is None:
+            cred = device.credential or _school_credential(app, device.school)
+            if cred is None:
+                raise UsageError(f"no SSH credential for {target}: give --user or --credential")
+            login = login_from_credential(app.secrets().credential(cred, "ssh"))
+    else:
+        if platform is None:
+            raise UsageError(
+                f"'{target}' is not an asset tag in the inventory; for host[:port] give --platform"
+            )
+        cs = sets.get(platform)
+        host, port = _parse_target(target)
+        if login is None:
+            raise UsageError(
+                "give --user (password from ITOPS_SSH_PASSWORD or a prompt) or --credential"
+            )
+    if not allow_config and cs.changes_config(command):
+        raise UsageError(
+            f"'{command}' looks like it changes the device ({cs.platform}); refused. "
+            "Use --allow-config to run it in configuration mode."
+        )
+    kh = _known_hosts(known_hosts, trust_new, insecure)
+    options = SshOptions(kh, command_timeout_s=timeout)
+    try:
+        with connect(host, port or 22, cs.device_type, login, options) as session:
+            if cs.enable:
+                session.enable()
+            if allow_config:
+                output = session.configure([ln for ln in command.splitlines() if ln.strip()])
+            else:
+                output = session.run(command, timeout)
+    except SshFailure as exc:
+        raise _RunFailed(exc.message) from exc
+    click.echo(_clean(output).rstrip("\n"))
+
+
+class _RunFailed(ItopsError):
+    """The command could not be run on the device."""
+
+
+def _school_credential(app: App, code: str) -> str | None:
+    for school in Inventory(app.store(), app.actor).schools():
+        if school.code == code:
+            return school.credential
+    return None

@@ -1,0 +1,1 @@
+"""Recorded vendor CLI outputs answered by the SSH simulator (data only)."""
