@@ -391,7 +391,7 @@ def test_usage_errors(store: Store, tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="does not exist"):
         run(store, tmp_path / "missing")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(UsageError, match="neither schools.csv nor devices.csv"):
+    with pytest.raises(UsageError, match=r"neither schools\.csv nor devices\.csv"):
         run(store, tmp_path / "empty")
     with pytest.raises(UsageError, match="unsupported file type"):
         run(store, write(tmp_path, "x.pdf", "x"))

@@ -1,0 +1,58 @@
+"""QR label sheets: one inline SVG per device, every string escaped, filters applied."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from kape_itops.cli import cli
+from kape_itops.domain.enums import DeviceKind
+from kape_itops.domain.inventory import ChangeContext, Device, DeviceFilter, School, SchoolUpsert
+from kape_itops.inventory.labels import make_labels, render_labels, write_labels
+from kape_itops.store.db import Store
+from kape_itops.store.inventory_repo import InventoryRepo
+from tests.functional.test_import import run, seed_folder
+
+
+def test_label_sheet_has_one_qr_per_device_and_escapes(store: Store, tmp_path: Path) -> None:
+    run(store, seed_folder(tmp_path / "seed"))
+    ctx = ChangeContext("t", "test", dt.datetime.now(dt.UTC))
+    with store.session() as s:
+        repo = InventoryRepo(s)
+        repo.apply_schools(
+            [SchoolUpsert("KPT-PSP", {"name": "Prey <script>alert(1)</script> Speu"})], ctx
+        )
+    from kape_itops.domain.inventory import Device, School
+    from kape_itops.inventory.labels import make_labels, render_labels
+
+    evil = Device("T/<script>", DeviceKind.LAPTOP, "KPT-PSP")
+    page = render_labels(make_labels([evil], {"KPT-PSP": School("KPT-PSP", "A & <b>B</b>")}))
+    assert "<script>" not in page and "T/&lt;script&gt;" in page
+    assert "A &amp; &lt;b&gt;B&lt;/b&gt;" in page
+    out = tmp_path / "labels.html"
+    assert write_labels(store, out) == 2
+    text = out.read_text("utf-8")
+    assert text.count("<svg") == 2 and text.count('class="tag"') == 2
+    assert "@page { size: A4" in text
+    assert "<script>" not in text and html.escape("Prey <script>alert(1)</script> Speu") in text
+    assert write_labels(store, out, DeviceFilter(kinds=(DeviceKind.CAMERA,))) == 1
+    assert out.read_text("utf-8").count("<svg") == 1
+
+
+def test_labels_cli(store: Store, runner: CliRunner, tmp_path: Path) -> None:
+    run(store, seed_folder(tmp_path / "seed"))
+    out = tmp_path / "l.html"
+    result = runner.invoke(
+        cli, ["--db", store.url, "inventory", "labels", "--school", "kpt-psh", "-o", str(out)]
+    )
+    assert result.exit_code == 0 and "wrote 0 label(s)" in result.stdout
+    result = runner.invoke(
+        cli, ["--db", store.url, "inventory", "labels", "--school", "KPT-PSP", "-o", str(out)]
+    )
+    assert result.exit_code == 0 and "wrote 2 label(s)" in result.stdout
+    assert out.read_text("utf-8").count("<svg") == 2
+    result = runner.invoke(cli, ["--db", store.url, "inventory", "labels"])
+    assert result.exit_code == 2
