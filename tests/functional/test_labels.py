@@ -25,8 +25,6 @@ def test_label_sheet_has_one_qr_per_device_and_escapes(store: Store, tmp_path: P
         repo.apply_schools(
             [SchoolUpsert("KPT-PSP", {"name": "Prey <script>alert(1)</script> Speu"})], ctx
         )
-    from kape_itops.domain.inventory import Device, School
-    from kape_itops.inventory.labels import make_labels, render_labels
 
     evil = Device("T/<script>", DeviceKind.LAPTOP, "KPT-PSP")
     page = render_labels(make_labels([evil], {"KPT-PSP": School("KPT-PSP", "A & <b>B</b>")}))
