@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import json
 import os
 import re
 import time
@@ -30,9 +31,12 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import jsonschema
+import yaml
 
+from kape_itops.config import Settings
 from kape_itops.domain.enums import DeviceKind, ProbeStatus
-from kape_itops.errors import ProbeError, SecretsError
+from kape_itops.errors import ConfigError, ProbeError, SecretsError
 from kape_itops.probes.base import ProbeContext, ProbeResult, Target, worst
 from kape_itops.probes.onvif_client import (
     MEDIA_NS,
@@ -104,9 +108,11 @@ class OnvifSettings:
     save_snapshot_dir: Path | None = None
 
     @classmethod
-    def from_mapping(cls, raw: Mapping[str, Any]) -> OnvifSettings:
-        """Parse merged settings; :class:`ProbeError` names the bad key."""
-        merged = merge_settings(DEFAULTS, raw)
+    def from_mapping(
+        cls, raw: Mapping[str, Any], base: Mapping[str, Any] = DEFAULTS
+    ) -> OnvifSettings:
+        """Parse ``raw`` laid on ``base``; :class:`ProbeError` names the bad key."""
+        merged = merge_settings(base, raw)
         known = set(DEFAULTS) | RUNNER_KEYS | {"save_snapshot_dir"}
         unknown = sorted(set(merged) - known)
         if unknown:
@@ -176,6 +182,35 @@ def merge_settings(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str
         else:
             result[key] = value
     return result
+
+
+PROFILE_FILE = "onvif.yaml"
+SCHEMA_FILE = "schema/onvif.schema.json"
+
+
+def load_profile(path: Path) -> dict[str, Any]:
+    """The ``defaults`` of an ``onvif.yaml``, validated by the schema next to it, on DEFAULTS.
+
+    Raises :class:`ConfigError` naming the file and every problem found.
+    """
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        schema = json.loads((path.parent / SCHEMA_FILE).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot be read: {exc}") from exc
+    validator = jsonschema.Draft202012Validator(schema)
+    problems = [
+        f"at {'/'.join(str(p) for p in e.absolute_path) or '(top)'}: {e.message}"
+        for e in validator.iter_errors(doc)
+    ]
+    if problems:
+        raise ConfigError(f"{path}: " + "; ".join(problems))
+    return merge_settings(DEFAULTS, doc["defaults"])
+
+
+def default_profile_path() -> Path:
+    """``ITOPS_DATA/probes/onvif.yaml``."""
+    return Settings().data_dir / "probes" / PROFILE_FILE
 
 
 class _LayerFailed(Exception):
@@ -484,13 +519,18 @@ class OnvifProbe:
 
     name = PROTOCOL
 
-    def __init__(self) -> None:
+    def __init__(self, profile: Path | None = None) -> None:
         self._ctx = ProbeContext()
         self._http: aiohttp.ClientSession | None = None
+        self._profile_path = profile
+        self._base: Mapping[str, Any] = DEFAULTS
 
     async def start(self, ctx: ProbeContext) -> None:
-        """Keep the context and open the HTTP session shared by every snapshot GET."""
+        """Load ``probes/onvif.yaml`` (when present), parse the WSDLs, open the snapshot session."""
         self._ctx = ctx
+        path = self._profile_path or default_profile_path()
+        if self._profile_path is not None or path.is_file():
+            self._base = load_profile(path)
         await preload_wsdl()
         self._http = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=0, force_close=True), trust_env=False
@@ -522,7 +562,7 @@ class OnvifProbe:
 
     async def check(self, target: Target) -> ProbeResult:
         """Run the layers on one target; never raises for the device's fault."""
-        settings = OnvifSettings.from_mapping(target.settings)
+        settings = OnvifSettings.from_mapping(target.settings, self._base)
         started = dt.datetime.now(dt.UTC)
         t0 = time.perf_counter()
         own_session = self._http is None
