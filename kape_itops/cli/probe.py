@@ -214,7 +214,7 @@ def _show(report: RunReport) -> None:
         )
     if report.plan.skipped:
         console.print(
-            f"{len(report.plan.skipped)} device(s) not probed (no address or retired/lost)."
+            f"{len(report.plan.skipped)} device(s) not probed (no address or no applicable probe)."
         )
 
 

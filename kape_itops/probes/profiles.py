@@ -8,9 +8,9 @@ Keys the runner itself reads in every section:
 - ``port``: the port to probe (else the probe's default; the lab address map may replace it);
 - ``thresholds``: ``{metric: {warn: N, crit: N}}``; when ``warn > crit`` lower values are worse.
 
-The ping section also has ``count``, ``interval_s``, ``timeout_s`` (per echo), ``tcp_ports``
-(the TCP-connect fallback ports, tried in order) and its thresholds ``warn_rtt_ms``,
-``crit_rtt_ms`` (average RTT), ``warn_loss_pct``, ``crit_loss_pct``. Everything else in a section belongs to the
+The ping section also has ``count``, ``interval_s``, ``timeout_s`` (per echo) and ``tcp_ports``
+(the TCP-connect fallback ports, tried in order); its thresholds are over ``rtt_avg_ms`` and
+``loss_pct`` (any ping metric works). Everything else in a section belongs to the
 probe's owner (e.g. ``snmp: {profile: printer}``).
 
 Overrides come, in increasing precedence, from the kind profile, ``probes/overrides.yaml``

@@ -34,9 +34,9 @@ def test_every_shipped_profile_loads_and_every_kind_has_one() -> None:
     assert shipped == sorted(k.value for k in DeviceKind)
     for kind, profile in profiles.kinds.items():
         assert "ping" in profile.probes, kind
-        ping = profile.sections["ping"]
-        assert ping["warn_rtt_ms"] < ping["crit_rtt_ms"], kind
-        assert ping["warn_loss_pct"] < ping["crit_loss_pct"], kind
+        limits = profile.sections["ping"]["thresholds"]
+        assert limits["rtt_avg_ms"]["warn"] < limits["rtt_avg_ms"]["crit"], kind
+        assert limits["loss_pct"]["warn"] < limits["loss_pct"]["crit"], kind
         for probe in profile.probes:
             if probe != "ping":
                 assert probe in profile.sections, f"{kind}: no settings for {probe}"
@@ -128,26 +128,23 @@ def test_overrides_merge_school_then_device(probes_dir: Path) -> None:
         "schools:\n"
         "  KPT-PSP:\n"
         "    deadline_s: 90\n"
-        "    ping: {warn_rtt_ms: 300, crit_rtt_ms: 900, count: 5}\n"
+        "    ping: {thresholds: {rtt_avg_ms: {warn: 300, crit: 900}}, count: 5}\n"
         "    snmp: {thresholds: {supply_pct: {warn: 25}}}\n"
         "devices:\n"
         "  KAPE-0042:\n"
-        "    ping: {crit_rtt_ms: 1500}\n"
+        "    ping: {thresholds: {rtt_avg_ms: {crit: 1500}}}\n"
     )
     profiles = load_profiles(probes_dir)
     plain = Device("KAPE-0001", DeviceKind.PRINTER, "KPT-PSH")
     school = Device("KAPE-0002", DeviceKind.PRINTER, "KPT-PSP")
     device = Device("KAPE-0042", DeviceKind.PRINTER, "KPT-PSP")
-    assert profiles.settings_for(plain, "ping")["crit_rtt_ms"] == 200
+    assert profiles.settings_for(plain, "ping")["thresholds"]["rtt_avg_ms"]["crit"] == 200
     s = profiles.settings_for(school, "ping")
-    assert (s["warn_rtt_ms"], s["crit_rtt_ms"], s["count"], s["tcp_ports"]) == (
-        300,
-        900,
-        5,
-        [9100, 631, 80],
-    )
+    assert s["thresholds"]["rtt_avg_ms"] == {"warn": 300, "crit": 900}
+    assert s["thresholds"]["loss_pct"] == {"warn": 10, "crit": 50}
+    assert (s["count"], s["tcp_ports"]) == (5, [9100, 631, 80])
     d = profiles.settings_for(device, "ping")
-    assert (d["warn_rtt_ms"], d["crit_rtt_ms"]) == (300, 1500)
+    assert d["thresholds"]["rtt_avg_ms"] == {"warn": 300, "crit": 1500}
     snmp = profiles.settings_for(school, "snmp")
     assert snmp["thresholds"]["supply_pct"] == {"warn": 25, "crit": 5}
     assert snmp["profile"] == "printer"
@@ -166,7 +163,9 @@ def test_device_probes_field_replaces_the_kind_list() -> None:
 
 def test_bad_overrides_file_is_reported(probes_dir: Path) -> None:
     f = probes_dir / "overrides.yaml"
-    f.write_text("schools:\n  KPT-PSP:\n    ping: {warn_loss_pct: 150}\n    mood: happy\n")
+    f.write_text(
+        "schools:\n  KPT-PSP:\n    ping: {thresholds: {loss_pct: {warn: ten}}}\n    mood: happy\n"
+    )
     with pytest.raises(ConfigError) as err:
         load_profiles(probes_dir)
     text = str(err.value)
@@ -175,7 +174,7 @@ def test_bad_overrides_file_is_reported(probes_dir: Path) -> None:
         in text
     )
     assert (
-        f"{f}: at schools.KPT-PSP.ping.warn_loss_pct: 150 is greater than the maximum of 100"
+        f"{f}: at schools.KPT-PSP.ping.thresholds.loss_pct.warn: 'ten' is not of type 'number'"
         in text
     )
 
