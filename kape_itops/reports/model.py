@@ -100,12 +100,12 @@ def resolve_period(
         if date_from is None:
             raise UsageError("--to needs --from")
         start = dt.datetime.combine(date_from, dt.time(), dt.UTC)
+        if start >= now:
+            raise UsageError(f"--from {date_from} is in the future")
         stop = date_to or now.date()
         if stop < date_from:
             raise UsageError(f"--to {stop} is before --from {date_from}")
         end = min(now, dt.datetime.combine(stop + dt.timedelta(days=1), dt.time(), dt.UTC))
-        if end <= start:
-            raise UsageError(f"--from {date_from} is in the future")
         return Period(start, end)
     span = since if since is not None else dt.timedelta(days=7)
     if span <= dt.timedelta(0):

@@ -1,0 +1,71 @@
+"""Trend series regrouped into steps."""
+
+from __future__ import annotations
+
+import pytest
+
+from kape_itops.reports.data import StatusCounts
+from kape_itops.reports.trends import (
+    Point,
+    availability_series,
+    counter_increase_series,
+    last_value_series,
+    mean_series,
+    steps,
+    total,
+)
+
+H = 3600
+
+
+def test_availability_series_per_group_and_step() -> None:
+    rows = [
+        ("A", 0, StatusCounts(ok=12)),
+        ("A", 0, StatusCounts(ok=6, crit=6)),  # second device of A, same hour
+        ("A", H, StatusCounts(ok=12)),  # only one of two devices reported in hour 2
+        ("B", 0, StatusCounts(unknown=12)),
+    ]
+    got = availability_series(
+        rows, {"A": 2, "B": 1, "C": 0}, start=0, end=2 * H, step_s=H, bucket_s=H, interval_s=300
+    )
+    assert [p.v for p in got["A"]] == [pytest.approx(75.0), pytest.approx(50.0)]
+    assert [p.v for p in got["B"]] == [0.0, 0.0]
+    assert [p.v for p in got["C"]] == [None, None]
+    assert [p.t for p in got["A"]] == [0, H]
+
+
+def test_mean_series_skips_empty_steps() -> None:
+    got = mean_series(
+        [("A", 0, 30.0, 3.0), ("A", 1800, 10.0, 1.0), ("A", 2 * H, 8.0, 2.0)],
+        start=0,
+        end=3 * H,
+        step_s=H,
+    )
+    assert got == {"A": [Point(0, 10.0), Point(H, None), Point(2 * H, 4.0)]}
+
+
+def test_last_value_series_keeps_newest_in_step() -> None:
+    got = last_value_series(
+        [("P", 100, 50.0), ("P", 3000, 40.0), ("P", 200, 45.0)], start=0, end=H, step_s=H
+    )
+    assert got == {"P": [Point(0, 40.0)]}
+
+
+def test_counter_increase_ignores_resets_and_sums_per_group() -> None:
+    rows = [
+        ("S", "p1", 0, 100.0),
+        ("S", "p1", H, 150.0),
+        ("S", "p1", 2 * H, 20.0),  # board replaced: counter restarts, adds nothing
+        ("S", "p1", 2 * H + 60, 45.0),
+        ("S", "p2", H + 60, 1000.0),
+        ("S", "p2", H + 120, 1010.0),
+    ]
+    got = counter_increase_series(rows, start=0, end=3 * H, step_s=H)
+    assert [p.v for p in got["S"]] == [0.0, 60.0, 25.0]
+    assert total(got["S"]) == 85.0
+
+
+def test_steps_bad_step() -> None:
+    assert steps(0, 10, 4) == [0, 4, 8]
+    with pytest.raises(ValueError, match="step must be positive"):
+        steps(0, 10, 0)
