@@ -12,10 +12,13 @@ from kape_itops.cli.app import App, handle_errors, make_settings, pass_app
 from kape_itops.cli.db import db
 from kape_itops.cli.doctor import doctor
 from kape_itops.cli.inventory import inventory
+from kape_itops.cli.lab import lab
 from kape_itops.cli.probe_ping import probe
+from kape_itops.cli.quote import quote
 from kape_itops.cli.render import console
 from kape_itops.cli.report import report
 from kape_itops.cli.schedule import schedule
+from kape_itops.cli.spec import spec
 from kape_itops.cli.ssh import ssh
 from kape_itops.store.db import safe_url
 
@@ -63,7 +66,10 @@ cli.add_command(db)
 cli.add_command(schedule)
 cli.add_command(probe)
 cli.add_command(doctor)
+cli.add_command(lab)
 cli.add_command(ssh)
+cli.add_command(quote)
+cli.add_command(spec)
 
 
 def main() -> None:

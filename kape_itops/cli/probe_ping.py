@@ -58,9 +58,7 @@ def render(run: PingRun, specs: list[TargetSpec]) -> None:
                 r.status.value,
                 f"{m.get('received', 0)}/{m.get('sent', 0)}",
                 _fmt(m.get("loss_pct")),
-                _fmt(m.get("rtt_min_ms")),
-                _fmt(m.get("rtt_avg_ms")),
-                _fmt(m.get("rtt_max_ms")),
+                "/".join(_fmt(m.get(k)) for k in ("rtt_min_ms", "rtt_avg_ms", "rtt_max_ms")),
                 _fmt(m.get("rtt_stddev_ms")),
                 _fmt(m.get("jitter_ms")),
                 "" if r.status == ProbeStatus.OK else r.reason,
@@ -68,7 +66,7 @@ def render(run: PingRun, specs: list[TargetSpec]) -> None:
         )
     t = table(
         f"ping ({run.method})",
-        ["target", "status", "recv", "loss%", "min", "avg", "max", "sd", "jitter", "why"],
+        ["target", "status", "recv", "loss%", "rtt min/avg/max ms", "sd", "jitter", "why"],
         rows,
     )
     for col in t.columns[:-1]:
