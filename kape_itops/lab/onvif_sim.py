@@ -43,10 +43,10 @@ from kape_itops.lab.onvif_jpeg import SNAPSHOT_JPEG
 SOAP_ENV = "http://www.w3.org/2003/05/soap-envelope"
 WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
 WSU = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
-UT_PROFILE = (
-    "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0"
-)
+UT_PROFILE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0"
 PASSWORD_DIGEST = UT_PROFILE + "#PasswordDigest"
+WSA = "http://schemas.xmlsoap.org/ws/2004/08/addressing"
+WSD = "http://schemas.xmlsoap.org/ws/2005/04/discovery"
 NS_DEVICE = "http://www.onvif.org/ver10/device/wsdl"
 NS_MEDIA = "http://www.onvif.org/ver10/media/wsdl"
 NS_RECORDING = "http://www.onvif.org/ver10/recording/wsdl"
@@ -642,6 +642,84 @@ class OnvifSimHandle:
 def start_onvif_sim(endpoints: Sequence[SimEndpoint]) -> OnvifSimHandle:
     """Start simulated ONVIF devices on their addresses; returns a handle with ``.stop()``."""
     return OnvifSimHandle(endpoints).start()
+
+
+class WsdResponder:
+    """A WS-Discovery responder: answers Probe datagrams with a ProbeMatch per endpoint.
+
+    Bound to ``bind``; with ``group`` it also joins that multicast group on the interface that
+    owns ``bind``'s address. Runs in a thread until ``stop()``.
+    """
+
+    def __init__(
+        self,
+        endpoints: Sequence[SimEndpoint],
+        bind: tuple[str, int] = ("127.0.0.1", 0),
+        group: str | None = None,
+    ) -> None:
+        self.endpoints = list(endpoints)
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("0.0.0.0" if group else bind[0], bind[1]))  # noqa: S104 - group member
+        if group:
+            membership = socket.inet_aton(group) + socket.inet_aton(bind[0])
+            self.sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, membership)
+        self.sock.settimeout(0.1)
+        self.port: int = self.sock.getsockname()[1]
+        self.probes = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, name="wsd-responder", daemon=True)
+        self._thread.start()
+
+    def _match(self, ep: SimEndpoint, relates_to: str) -> bytes:
+        scopes = " ".join(
+            [
+                "onvif://www.onvif.org/type/video_encoder",
+                f"onvif://www.onvif.org/hardware/{ep.model}",
+                f"onvif://www.onvif.org/name/{ep.manufacturer}",
+            ]
+        )
+        return (
+            '<?xml version="1.0" encoding="UTF-8"?>'
+            f'<s:Envelope xmlns:s="{SOAP_ENV}" xmlns:a="{WSA}" xmlns:d="{WSD}" '
+            'xmlns:dn="http://www.onvif.org/ver10/network/wsdl">'
+            f"<s:Header><a:Action>{WSD}/ProbeMatches</a:Action>"
+            f"<a:MessageID>urn:uuid:{os.urandom(16).hex()}</a:MessageID>"
+            f"<a:RelatesTo>{escape(relates_to)}</a:RelatesTo></s:Header>"
+            "<s:Body><d:ProbeMatches><d:ProbeMatch><a:EndpointReference><a:Address>"
+            f"urn:uuid:sim-{escape(ep.serial)}</a:Address></a:EndpointReference>"
+            "<d:Types>dn:NetworkVideoTransmitter</d:Types>"
+            f"<d:Scopes>{escape(scopes)}</d:Scopes>"
+            f"<d:XAddrs>{ep.base_url()}/onvif/device_service</d:XAddrs>"
+            "<d:MetadataVersion>1</d:MetadataVersion></d:ProbeMatch></d:ProbeMatches>"
+            "</s:Body></s:Envelope>"
+        ).encode()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                data, peer = self.sock.recvfrom(65535)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            try:
+                root = ET.fromstring(data)  # noqa: S314 - expat resolves no external entities
+            except ET.ParseError:
+                continue
+            if root.find(f"{{{SOAP_ENV}}}Body/{{{WSD}}}Probe") is None:
+                continue
+            self.probes += 1
+            relates = root.findtext(f"{{{SOAP_ENV}}}Header/{{{WSA}}}MessageID") or ""
+            for ep in self.endpoints:
+                with contextlib.suppress(OSError):
+                    self.sock.sendto(self._match(ep, relates), peer)
+
+    def stop(self) -> None:
+        """Stop answering and close the socket."""
+        self._stop.set()
+        self._thread.join(5)
+        self.sock.close()
 
 
 def fleet(count: int, address: str = "127.0.0.1", nvr_every: int = 0) -> list[SimEndpoint]:
