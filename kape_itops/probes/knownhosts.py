@@ -66,7 +66,7 @@ def host_pattern(host: str, port: int) -> str:
 def fingerprint(key_b64: str) -> str:
     """``SHA256:…`` of a base64 public key blob, as ``ssh-keygen -l`` prints it."""
     try:
-        blob = base64.b64decode(key_b64)
+        blob = base64.b64decode(key_b64, validate=True)
     except (binascii.Error, ValueError):
         return "SHA256:<invalid key>"
     digest = base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")

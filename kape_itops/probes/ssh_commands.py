@@ -24,6 +24,7 @@ from kape_itops.errors import ConfigError
 
 SCHEMA_FILE = Path("schema") / "ssh.schema.json"
 SSH_DIR = "ssh"
+_HEADER = "invalid SSH command set:\n  "
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +136,7 @@ def parse_command_set(doc: Any, source: str, validator: Draft202012Validator) ->
             f"{source}: at {'/'.join(map(str, e.absolute_path)) or '(top)'}: {e.message}"
             for e in errors
         ]
-        raise ConfigError("invalid SSH command set:\n  " + "\n  ".join(lines))
+        raise ConfigError(_HEADER + "\n  ".join(lines))
     names = [c["name"] for c in doc["checks"]]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
@@ -183,7 +184,7 @@ def load_command_sets(probes_dir: Path) -> CommandSets:
             problems.append(f"{path}: not valid YAML: {exc}")
             continue
         except ConfigError as exc:
-            problems.append(str(exc))
+            problems.extend(str(exc).removeprefix(_HEADER).split("\n  "))
             continue
         if cs.platform != path.stem:
             problems.append(f"{path}: platform '{cs.platform}' does not match the file name")

@@ -49,9 +49,8 @@ _CISCO: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^(\s*(?:key|password|secret)(?: [0-9])?) \S+"), rf"\1 {_M}"),
     (re.compile(r"^(\s*crypto isakmp key(?: [0-9])?) \S+"), rf"\1 {_M}"),
     (re.compile(r"(\b(?:pre-shared-key|wpa-psk)(?: (?:ascii|hex))?(?: [0-9])?) \S+"), rf"\1 {_M}"),
-    (re.compile(r"(\bauthentication-key(?: [0-9])?) \S+"), rf"\1 {_M}"),
+    (re.compile(r"(\bauthentication-key(?: \d+)?(?: md5)?) (?!<masked>)\S+"), rf"\1 {_M}"),
     (re.compile(r"(\bmessage-digest-key \d+ md5(?: [0-9])?) \S+"), rf"\1 {_M}"),
-    (re.compile(r"^(\s*ntp authentication-key \d+ md5) \S+"), rf"\1 {_M}"),
 ]
 
 _RVALUE = r'(?:"(?:[^"\\]|\\.)*"|\S+)'
