@@ -223,7 +223,7 @@ def _csv_lines(lines: Iterable[bytes], label: str) -> Iterator[str]:
 
 
 def _csv_records(lines: Iterator[str], label: str) -> Iterator[tuple[int, list[str]]]:
-    reader = csv.reader(lines)
+    reader = csv.reader(lines, strict=True)
     while True:
         start = reader.line_num + 1
         try:
