@@ -37,6 +37,7 @@ from kape_itops.reports.trends import (
     counter_increase_series,
     last_value_series,
     mean_series,
+    total,
 )
 from kape_itops.store import retention
 from kape_itops.store.db import Store
@@ -373,16 +374,12 @@ class _Calc:
         pages = None
         if d.kind == DeviceKind.PRINTER:
             series = counter_increase_series(
-                (
-                    ("all", d.asset_tag, b.last_at, float(b.last_metrics["page_count"]))
-                    for b in bs
-                    if isinstance(b.last_metrics.get("page_count"), int | float)
-                ),
+                _counter_rows("all", d.asset_tag, bs),
                 start=epoch(self.p.start),
-                end=epoch(self.p.end) + 1,
-                step_s=max(1, int(self.p.seconds) + 1),
+                end=epoch(self.p.end),
+                step_s=max(1, int(self.p.seconds)),
             )
-            pages = sum(pt.v or 0 for pt in series.get("all", [])) if series else None
+            pages = total(series["all"]) if series else None
         health = DeviceHealth(
             asset_tag=d.asset_tag,
             kind=d.kind,
@@ -457,6 +454,7 @@ class _Calc:
         page_rows = []
         for d in devices:
             bs = by_device.get(ids[d.asset_tag], [])
+            page_rows += _counter_rows(d.school, d.asset_tag, bs)
             if healths[d.asset_tag].availability is not None:
                 owed[d.school] += 1
                 probe = self.avail_probe(bs)
@@ -471,9 +469,6 @@ class _Calc:
                 ]
                 if levels:
                     toner_rows.append((d.asset_tag, b.start, min(levels)))
-                pc = _num(b.last_metrics.get("page_count"))
-                if pc is not None:
-                    page_rows.append((d.school, d.asset_tag, b.last_at, pc))
         return Trends(
             step_s=step,
             availability=availability_series(
@@ -489,6 +484,18 @@ class _Calc:
             toner=last_value_series(toner_rows, start=start, end=end, step_s=step),
             pages=counter_increase_series(page_rows, start=start, end=end, step_s=step),
         )
+
+
+def _counter_rows(
+    group: str, tag: str, bs: Iterable[Bucket]
+) -> list[tuple[str, str, int, float, float, float]]:
+    out = []
+    for b in bs:
+        m = b.last_metrics
+        first, last = _num(m.get("page_count_first")), _num(m.get("page_count"))
+        if first is not None and last is not None:
+            out.append((group, tag, b.start, first, last, _num(m.get("pages")) or 0.0))
+    return out
 
 
 def _inventory_view(devices: list[Device], changes: list[Change]) -> InventoryView:

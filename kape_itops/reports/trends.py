@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -102,25 +101,35 @@ def last_value_series(
 
 
 def counter_increase_series(
-    rows: Iterable[tuple[str, str, int, float]], *, start: int, end: int, step_s: int
+    rows: Iterable[tuple[str, str, int, float, float, float]],
+    *,
+    start: int,
+    end: int,
+    step_s: int,
 ) -> dict[str, list[Point]]:
-    """Sum of counter increases per group and step from (group, counter id, t, value) rows.
+    """Counter increases per group and step from rollup buckets of a counter (page counts).
 
-    Each increase is booked in the step of the later reading; a counter that goes down (a
-    replaced printer board) starts again from its new value and adds nothing.
+    Rows are (group, counter id, bucket start, first reading, last reading, increase within
+    the bucket). The increase from one bucket's last reading to the next one's first is booked
+    in the later bucket; a counter that goes down (a replaced board) adds nothing there.
     """
-    by_counter: dict[tuple[str, str], list[tuple[int, float]]] = {}
-    for group, cid, t, value in rows:
-        by_counter.setdefault((group, cid), []).append((t, value))
+    by_counter: dict[tuple[str, str], list[tuple[int, float, float, float]]] = {}
+    for group, cid, t, first, last, within in rows:
+        by_counter.setdefault((group, cid), []).append((t, first, last, within))
     grid = steps(start, end, step_s)
     acc: dict[str, dict[int, float]] = {}
     for (group, _cid), readings in sorted(by_counter.items()):
         readings.sort()
         cells = acc.setdefault(group, {})
-        for (_t0, v0), (t1, v1) in itertools.pairwise(readings):
-            if v1 > v0 and start <= t1 < end:
-                s = _slot(t1, start, step_s)
-                cells[s] = cells.get(s, 0.0) + (v1 - v0)
+        prev_last: float | None = None
+        for t, first, last, within in readings:
+            gain = within
+            if prev_last is not None and first > prev_last:
+                gain += first - prev_last
+            prev_last = last
+            if start <= t < end and gain:
+                s = _slot(t, start, step_s)
+                cells[s] = cells.get(s, 0.0) + gain
     return {g: [Point(s, c.get(s, 0.0)) for s in grid] for g, c in sorted(acc.items())}
 
 

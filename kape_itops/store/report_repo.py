@@ -71,6 +71,17 @@ class _Acc:
     last_up_at: int | None = None
     reboots: int = 0
     config_changes: int = 0
+    pc_first: float | None = None
+    pc_last: float | None = None
+    pages: float = 0.0
+
+    def _counter(self, first: float, last: float, within: float) -> None:
+        if self.pc_last is not None and first > self.pc_last:
+            self.pages += first - self.pc_last
+        self.pages += within
+        if self.pc_first is None:
+            self.pc_first = first
+        self.pc_last = last
 
     def add_result(self, status: str, reason: str, at: int, metrics: Mapping[str, Any]) -> None:
         if status == "ok":
@@ -90,6 +101,9 @@ class _Acc:
         if loss is not None:
             self.loss_count += 1
             self.loss_sum += loss
+        pc = _num(metrics.get("page_count"))
+        if pc is not None:
+            self._counter(pc, pc, 0.0)
         if metrics.get("rebooted") is True:
             self.reboots += 1
         if metrics.get("config_changed") is True:
@@ -112,6 +126,11 @@ class _Acc:
         lm = dict(row["last_metrics"])
         self.reboots += int(lm.pop("reboots", 0))
         self.config_changes += int(lm.pop("config_changes", 0))
+        first = _num(lm.pop("page_count_first", None))
+        pages = _num(lm.pop("pages", None))
+        last = _num(lm.get("page_count"))
+        if first is not None and last is not None:
+            self._counter(first, last, pages or 0.0)
         up = row["last_up_at"]
         if up is not None and (self.last_up_at is None or up > self.last_up_at):
             self.last_up_at = up
@@ -125,6 +144,10 @@ class _Acc:
             metrics["reboots"] = self.reboots
         if self.config_changes:
             metrics["config_changes"] = self.config_changes
+        if self.pc_first is not None:
+            metrics["page_count_first"] = self.pc_first
+            metrics["page_count"] = self.pc_last
+            metrics["pages"] = self.pages
         return {
             "grain": grain,
             "device_id": device_id,

@@ -1,7 +1,8 @@
 """Data retention: roll raw results up into hourly/daily buckets, then prune old raw results.
 
 Raw results are kept ``ITOPS_RETENTION_DAYS`` days (default 30); rollups are kept for years.
-Pruning is idempotent and never deletes a raw result before it has been rolled up.
+Pruning is idempotent and never deletes a raw result that a later rollup may still need
+(those of the newest rolled-up hour and the hour before it).
 """
 
 from __future__ import annotations
@@ -11,11 +12,14 @@ import os
 from dataclasses import dataclass
 
 from kape_itops.errors import ConfigError, UsageError
+from kape_itops.reports.data import HOUR
 from kape_itops.store.db import Store
 from kape_itops.store.report_repo import ReportRepo, RollupStats, from_epoch
 
 DEFAULT_RETENTION_DAYS = 30
 MIN_RETENTION = dt.timedelta(days=1)
+REDO_HOURS = 1
+"""Hours before the newest rollup bucket that each rollup recomputes (and pruning keeps)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,12 +62,12 @@ def prune(
     now = now or dt.datetime.now(dt.UTC)
     with store.session() as s:
         repo = ReportRepo(s)
-        stats = repo.rollup()
+        stats = repo.rollup(REDO_HOURS)
         mark = repo.rollup_watermark()
         cutoff = now - keep
         if mark is None:
             return PruneStats(stats, cutoff, 0, 0)
-        cutoff = min(cutoff, from_epoch(mark))
+        cutoff = min(cutoff, from_epoch(mark - REDO_HOURS * HOUR))
         results, runs = repo.prune_raw(cutoff)
     return PruneStats(stats, cutoff, results, runs)
 

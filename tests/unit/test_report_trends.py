@@ -51,18 +51,17 @@ def test_last_value_series_keeps_newest_in_step() -> None:
     assert got == {"P": [Point(0, 40.0)]}
 
 
-def test_counter_increase_ignores_resets_and_sums_per_group() -> None:
+def test_counter_increase_across_and_within_buckets_ignores_resets() -> None:
     rows = [
-        ("S", "p1", 0, 100.0),
-        ("S", "p1", H, 150.0),
-        ("S", "p1", 2 * H, 20.0),  # board replaced: counter restarts, adds nothing
-        ("S", "p1", 2 * H + 60, 45.0),
-        ("S", "p2", H + 60, 1000.0),
-        ("S", "p2", H + 120, 1010.0),
+        # (group, counter, bucket start, first, last, increase within the bucket)
+        ("S", "p1", 0, 100.0, 130.0, 30.0),
+        ("S", "p1", H, 150.0, 160.0, 10.0),  # +20 between buckets, +10 within
+        ("S", "p1", 2 * H, 20.0, 45.0, 25.0),  # board replaced: restart adds nothing between
+        ("S", "p2", H, 1000.0, 1010.0, 10.0),
     ]
     got = counter_increase_series(rows, start=0, end=3 * H, step_s=H)
-    assert [p.v for p in got["S"]] == [0.0, 60.0, 25.0]
-    assert total(got["S"]) == 85.0
+    assert [p.v for p in got["S"]] == [30.0, 40.0, 25.0]
+    assert total(got["S"]) == 95.0
 
 
 def test_steps_bad_step() -> None:
