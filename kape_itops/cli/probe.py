@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from kape_itops.cli.app import App, handle_errors, pass_app
-from kape_itops.cli.render import console, err_console, print_json, table
+from kape_itops.cli.render import console, err_console, print_json, safe, table
 from kape_itops.domain.enums import SEVERITY, DeviceKind, ProbeStatus
 from kape_itops.domain.inventory import Device
 from kape_itops.domain.timespan import parse_duration
@@ -33,6 +34,7 @@ from kape_itops.probes.profiles import load_profiles
 from kape_itops.probes.runner import Job, RunnerConfig
 from kape_itops.probes.selection import Plan
 from kape_itops.probes.service import ProbeService, RunReport, RunRequest, run_rounds
+from kape_itops.store import retention
 
 NAGIOS_UNKNOWN = 3
 NAGIOS_ERRORS: dict[type[BaseException], int] = {ItopsError: NAGIOS_UNKNOWN}
@@ -101,11 +103,12 @@ def _duration(_ctx: click.Context, _param: click.Parameter, value: str | None) -
     return seconds
 
 
-class _Live:
+class Live:
     """The progress bar with live ok/warn/crit/unknown counts (on stderr, terminals only)."""
 
-    def __init__(self, enabled: bool) -> None:
+    def __init__(self, enabled: bool, out: Console | None = None) -> None:
         self.enabled = enabled
+        self.out = out or err_console
         self.progress: Progress | None = None
         self.task: Any = None
         self.counts = dict.fromkeys(ProbeStatus, 0)
@@ -128,7 +131,7 @@ class _Live:
             MofNCompleteColumn(),
             TextColumn("{task.description}"),
             TimeElapsedColumn(),
-            console=err_console,
+            console=self.out,
             transient=True,
         )
         self.progress.start()
@@ -308,7 +311,7 @@ def run_cmd(
         lab_state=lab_state_path(lab, app.settings.data_dir),
     )
     service.validate(request)
-    live = _Live(enabled=err_console.is_terminal and not as_json)
+    live = Live(enabled=err_console.is_terminal and not as_json)
     codes: list[int] = []
 
     def round_done(report: RunReport | None, run_id: int | None) -> None:
@@ -329,6 +332,10 @@ def run_cmd(
         codes.append(nagios_code([r.status for r in report.results]))
         if prom is not None:
             _write_prom(service, prom)
+        try:
+            retention.after_run(service.store)
+        except ItopsError as exc:
+            err_console.print(f"warning: retention after the run failed: {safe(str(exc))}")
 
     def live_total() -> str:
         return ", ".join(f"{s.value} {n}" for s, n in live.counts.items())

@@ -4,19 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import io
 import json
+import re
 import shutil
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from rich.console import Console
 
 from kape_itops.cli import cli
+from kape_itops.cli.probe import Live
 from kape_itops.domain.enums import DeviceKind, DeviceStatus, ProbeStatus, RunStatus
 from kape_itops.domain.inventory import ChangeContext, DeviceUpsert, SchoolUpsert
 from kape_itops.probes.base import ProbeContext, ProbeResult, Target
 from kape_itops.probes.profiles import load_profiles
 from kape_itops.probes.registry import ProbeRegistry
+from kape_itops.probes.runner import Check, Job
+from kape_itops.probes.selection import Plan
 from kape_itops.probes.service import ProbeService, RunRequest
 from kape_itops.store.db import Store
 from kape_itops.store.inventory_repo import InventoryRepo
@@ -324,3 +330,19 @@ def test_nothing_to_probe_is_unknown(sqlite_url: str, runner: CliRunner) -> None
     assert "no devices to probe in this selection" in got.stderr
     assert "1 device(s) not probed" in got.stdout
     store.dispose()
+
+
+def test_live_progress_shows_running_counts() -> None:
+    buf = io.StringIO()
+    live = Live(True, Console(file=buf, force_terminal=True, width=150))
+    target = Target("127.0.0.1")
+    job = Job("D1", tuple(Check("ping", target) for _ in range(3)))
+    live.plan(Plan(jobs=[job]))
+    for status in (ProbeStatus.OK, ProbeStatus.CRIT, ProbeStatus.UNKNOWN):
+        res = ProbeResult("ping", "127.0.0.1", status, "x", dt.datetime.now(dt.UTC), 1.0)
+        live.result(res, job)
+    live.stop()
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", buf.getvalue())
+    assert "ok 1 warn 0 crit 1 unknown 1" in text
+    assert "3/3" in text
+    assert live.counts[ProbeStatus.CRIT] == 1

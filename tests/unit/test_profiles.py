@@ -203,3 +203,16 @@ def test_judge_higher_and_lower_is_worse() -> None:
     assert status == ProbeStatus.CRIT
     assert reasons == ["rtt_avg_ms 250 >= 200 (crit)", "supply_pct 12 <= 15 (warn)"]
     assert judge({"rtt_avg_ms": None, "supply_pct": "n/a"}, t) == (ProbeStatus.OK, [])
+
+
+def test_shipped_overrides_example_validates(probes_dir: Path) -> None:
+    shutil.copy(PROBES / "overrides.example.yaml", probes_dir / "overrides.yaml")
+    profiles = load_profiles(probes_dir)
+    printer = Device("KAPE-0042", DeviceKind.PRINTER, "KPT-PSH")
+    ping = profiles.settings_for(printer, "ping")
+    assert ping["count"] == 5
+    assert ping["thresholds"] == {
+        "rtt_avg_ms": {"warn": 250, "crit": 800},
+        "loss_pct": {"warn": 25, "crit": 70},
+    }
+    assert profiles.deadline_for(printer) == 90
