@@ -15,9 +15,11 @@ from kape_itops.cli.inventory import inventory
 from kape_itops.cli.lab import lab
 from kape_itops.cli.probe_ping import probe
 from kape_itops.cli.quote import quote
+from kape_itops.cli.quote import quote
 from kape_itops.cli.render import console
 from kape_itops.cli.report import report
 from kape_itops.cli.schedule import schedule
+from kape_itops.cli.spec import spec
 from kape_itops.cli.spec import spec
 from kape_itops.cli.ssh import ssh
 from kape_itops.store.db import safe_url
@@ -68,6 +70,8 @@ cli.add_command(probe)
 cli.add_command(doctor)
 cli.add_command(lab)
 cli.add_command(ssh)
+cli.add_command(quote)
+cli.add_command(spec)
 cli.add_command(quote)
 cli.add_command(spec)
 

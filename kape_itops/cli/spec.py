@@ -1,0 +1,41 @@
+"""``itops spec …``: validate equipment spec templates."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from kape_itops.cli.app import App, handle_errors, pass_app
+from kape_itops.cli.render import console, err_console, safe
+from kape_itops.quotes.spec import check_spec_paths
+
+
+@click.group()
+def spec() -> None:
+    """Equipment spec templates (specs/*.yaml)."""
+
+
+@spec.command("check")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path, exists=True))
+@pass_app
+@handle_errors()
+def check_cmd(app: App, paths: tuple[Path, ...]) -> None:
+    """Validate spec files or folders [default: specs/ in the data folder]; exit 1 on any error."""
+    targets = list(paths) or [app.settings.data_dir / "specs"]
+    results = check_spec_paths(targets)
+    if not results:
+        err_console.print(f"no spec files in {', '.join(safe(t) for t in targets)}")
+        sys.exit(1)
+    bad = 0
+    for name, issues in results.items():
+        if not issues:
+            console.print(f"[green]ok[/] {safe(name)}")
+            continue
+        bad += 1
+        for issue in issues:
+            err_console.print(f"[red]error[/] {safe(issue)}")
+    if bad:
+        err_console.print(f"{bad} of {len(results)} spec file(s) have errors")
+        sys.exit(1)

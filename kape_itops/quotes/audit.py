@@ -1,0 +1,89 @@
+"""The audit record: hashes of every input, spec version, rate, method, evaluator, tool version."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from kape_itops import __version__
+
+__all__ = ["StoredEvaluation", "build_audit", "sha256_bytes", "sha256_file"]
+
+
+def sha256_bytes(data: bytes) -> str:
+    """Hex SHA-256 of ``data``."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path: Path) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 16), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _cpu_table_hash() -> str:
+    data = resources.files("kape_itops.quotes").joinpath("data/cpus.csv").read_bytes()
+    return sha256_bytes(data)
+
+
+def build_audit(
+    *,
+    rfq_file: Path,
+    spec_file: Path,
+    spec_id: str,
+    spec_version: str,
+    quotation_files: list[Path],
+    evaluator: str,
+    method: str,
+    weights: tuple[int, int] | None,
+    rate: str | None,
+    vat: str,
+    arithmetic: str,
+    evaluation_date: dt.date,
+) -> dict[str, Any]:
+    """The audit block: files are named by base name so the record does not depend on paths."""
+    return {
+        "tool": "kape-itops",
+        "tool_version": __version__,
+        "evaluator": evaluator,
+        "evaluation_date": evaluation_date.isoformat(),
+        "method": method,
+        "weights": f"{weights[0]}:{weights[1]}" if weights else None,
+        "rate": rate,
+        "vat": vat,
+        "arithmetic": arithmetic,
+        "spec": {"id": spec_id, "version": spec_version},
+        "inputs": [
+            {"role": "rfq", "name": rfq_file.name, "sha256": sha256_file(rfq_file)},
+            {"role": "spec", "name": spec_file.name, "sha256": sha256_file(spec_file)},
+            {"role": "cpu_table", "name": "cpus.csv", "sha256": _cpu_table_hash()},
+            *(
+                {"role": "quotation", "name": p.name, "sha256": sha256_file(p)}
+                for p in sorted(quotation_files, key=lambda p: p.name)
+            ),
+        ],
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvaluation:
+    """An evaluation as kept in the database."""
+
+    id: int
+    created_at: dt.datetime
+    evaluator: str
+    rfq: str
+    spec_id: str
+    spec_version: str
+    method: str
+    result_sha256: str
+    tool_version: str
+    inputs: dict[str, Any]
+    result_json: str

@@ -1,0 +1,126 @@
+"""The shipped CPU table and the "i5/Ryzen 5 class or better, or equivalent" rule.
+
+A quoted CPU is found by its model number ("Intel® Core™ i5-1235U", "Ryzen 5 7530U", "Apple
+M2"); its approximate performance index (see data/README.md) is compared with the reference CPU
+the spec names. A CPU without a model number, or one missing from the table, cannot be verified.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+__all__ = ["Cpu", "CpuMatch", "CpuTable", "cpu_key"]
+
+
+@dataclass(frozen=True, slots=True)
+class Cpu:
+    """One row of the CPU table."""
+
+    model: str
+    vendor: str
+    cpu_class: str
+    generation: str
+    segment: str
+    cores: int
+    threads: int
+    index: int
+
+
+@dataclass(frozen=True, slots=True)
+class CpuMatch:
+    """The CPU found in a quoted text, or why none was."""
+
+    cpu: Cpu | None
+    key: str | None
+    reason: str
+
+
+_CLEAN = re.compile(r"®|™|\(r\)|\(tm\)|\bintel\b|\bamd\b|\bapple\b|\bprocessor\b|\bcpu\b|,", re.I)
+_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"\bultra\s*([579])\s*(\d{3})([a-z]{0,2})\b"), "ultra{0}-{1}{2}"),
+    (re.compile(r"\b(i[3579])\s*[- ]?\s*(n?\d{3,5})([a-z]{0,2}\d?)\b"), "{0}-{1}{2}"),
+    (re.compile(r"\bryzen\s*([3579])\s*(?:pro\s*)?(\d{4})([a-z]{0,2})\b"), "ryzen{0}-{1}{2}"),
+    (re.compile(r"\bceleron\s*([a-z]?\d{4}[a-z]?)\b"), "celeron-{0}"),
+    (re.compile(r"\bpentium\s*(?:silver|gold)?\s*([a-z]?\d{4}[a-z]?)\b"), "pentium-{0}"),
+    (re.compile(r"\bathlon\s*(?:silver|gold)?\s*(\d{4}[a-z]{0,2})\b"), "athlon-{0}"),
+    (re.compile(r"(?<![\w.])m([123])(?:\s+(pro|max))?\b"), "m{0}{1}"),
+    (re.compile(r"(?<![\w-])(n[12]\d{2})\b"), "{0}"),
+)
+_FAMILY_ONLY = re.compile(
+    r"\b(core\s*i[3579]|i[3579]\b|ryzen\s*[3579]|core\s*ultra|celeron|pentium|athlon|equivalent)\b",
+    re.I,
+)
+
+
+def cpu_key(text: str) -> str | None:
+    """The lookup key of the model named in ``text`` ("Core i5-1235U" -> "i5-1235u")."""
+    low = _CLEAN.sub(" ", text.lower())
+    low = " ".join(low.split())
+    for pattern, shape in _PATTERNS:
+        m = pattern.search(low)
+        if m:
+            groups = [g or "" for g in m.groups()]
+            if shape.startswith("m{0}") and groups[1]:
+                groups[1] = " " + groups[1]
+            return shape.format(*groups)
+    return None
+
+
+class CpuTable:
+    """The CPU table, keyed by :func:`cpu_key`."""
+
+    def __init__(self, cpus: list[Cpu]) -> None:
+        self.cpus = cpus
+        self._by_key: dict[str, Cpu] = {}
+        for cpu in cpus:
+            key = cpu_key(cpu.model)
+            if key is None:
+                raise ValueError(f"CPU table: cannot derive a key from model '{cpu.model}'")
+            if key in self._by_key:
+                raise ValueError(f"CPU table: duplicate model '{cpu.model}'")
+            self._by_key[key] = cpu
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> CpuTable:
+        """The shipped table, or the CSV at ``path``."""
+        if path is None:
+            text = resources.files("kape_itops.quotes").joinpath("data/cpus.csv").read_text("utf-8")
+        else:
+            text = path.read_text("utf-8")
+        rows = csv.DictReader(text.splitlines())
+        return cls(
+            [
+                Cpu(
+                    model=r["model"],
+                    vendor=r["vendor"],
+                    cpu_class=r["class"],
+                    generation=r["generation"],
+                    segment=r["segment"],
+                    cores=int(r["cores"]),
+                    threads=int(r["threads"]),
+                    index=int(r["index"]),
+                )
+                for r in rows
+            ]
+        )
+
+    def lookup(self, text: str) -> CpuMatch:
+        """Find the CPU named in ``text``; an unnamed "equivalent" is not found, with the reason."""
+        key = cpu_key(text)
+        if key is None:
+            if _FAMILY_ONLY.search(text):
+                return CpuMatch(
+                    None,
+                    None,
+                    f"'{text}' names no CPU model, so 'or equivalent' cannot be verified; "
+                    "ask for the exact model",
+                )
+            return CpuMatch(None, None, f"'{text}' is not a recognised CPU model")
+        cpu = self._by_key.get(key)
+        if cpu is None:
+            return CpuMatch(None, key, f"CPU model '{key}' is not in the CPU table; add it or ask")
+        return CpuMatch(cpu, key, f"{cpu.model} (index {cpu.index})")

@@ -1,0 +1,464 @@
+"""Quotation readers (XLSX and CSV): a header block of key/value rows, then a lines table.
+
+Every problem is reported with the file, the sheet (XLSX), the row and the column, all at once.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import re
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from kape_itops.errors import DataError, Issue, ValidationFailed
+from kape_itops.quotes.units import parse_bool
+
+__all__ = [
+    "HEADER_FIELDS",
+    "LINE_COLUMNS",
+    "Quotation",
+    "QuoteLine",
+    "attribute_name",
+    "column_letter",
+    "read_quotation",
+]
+
+HEADER_FIELDS: dict[str, tuple[str, ...]] = {
+    "vendor": ("vendor", "supplier", "company", "bidder", "vendor name", "supplier name"),
+    "tax_id": ("tax id", "tin", "vat tin", "tax identification number", "vattin"),
+    "quote_number": ("quote number", "quotation number", "quotation no", "quote no", "quote ref"),
+    "quote_date": ("date", "quote date", "quotation date"),
+    "valid_until": ("valid until", "validity", "valid to", "expiry date", "expires"),
+    "currency": ("currency",),
+    "vat_inclusive": ("vat inclusive", "prices include vat", "vat included", "incl vat"),
+    "stated_rate": ("exchange rate", "rate", "exchange rate stated"),
+    "rfq": ("rfq", "rfq number", "rfq ref", "rfq reference"),
+}
+REQUIRED_HEADER = ("vendor", "quote_date", "valid_until", "currency")
+HEADER_LABELS = {
+    "vendor": "Vendor",
+    "tax_id": "Tax ID",
+    "quote_number": "Quote number",
+    "quote_date": "Date",
+    "valid_until": "Valid until",
+    "currency": "Currency",
+    "vat_inclusive": "VAT inclusive",
+    "stated_rate": "Exchange rate",
+    "rfq": "RFQ",
+}
+LINE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "item": ("item", "item code", "item no", "code"),
+    "description": ("description",),
+    "brand_model": ("brand/model", "brand model", "brand and model", "model", "make/model"),
+    "quantity": ("quantity", "qty"),
+    "unit": ("unit", "uom"),
+    "unit_price": ("unit price", "price", "unit cost"),
+    "line_total": ("line total", "total", "amount", "total price"),
+    "warranty": ("warranty",),
+    "delivery_days": ("delivery days", "delivery", "delivery (days)"),
+}
+REQUIRED_COLUMNS = ("item", "quantity", "unit_price", "line_total")
+COLUMN_LABELS = {
+    "item": "Item",
+    "description": "Description",
+    "brand_model": "Brand/Model",
+    "quantity": "Quantity",
+    "unit": "Unit",
+    "unit_price": "Unit price",
+    "line_total": "Line total",
+    "warranty": "Warranty",
+    "delivery_days": "Delivery days",
+}
+_CURRENCY_NOISE = re.compile(r"(?i)\b(usd|khr|riels?|us\$)\b|[$៛\s]")
+_CURRENCIES = {"usd": "USD", "us$": "USD", "$": "USD", "khr": "KHR", "riel": "KHR", "៛": "KHR"}
+
+
+@dataclass(frozen=True, slots=True)
+class QuoteLine:
+    """One quoted line; ``attributes`` holds every column by attribute name (as text)."""
+
+    row: int
+    item: str
+    description: str
+    brand_model: str
+    quantity: Decimal
+    unit: str
+    unit_price: Decimal
+    line_total: Decimal | None
+    attributes: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Quotation:
+    """A quotation as read, before any correction."""
+
+    name: str
+    location: str
+    vendor: str
+    tax_id: str
+    quote_number: str
+    quote_date: dt.date
+    valid_until: dt.date
+    currency: str
+    vat_inclusive: bool
+    stated_rate: Decimal | None
+    rfq: str
+    lines: tuple[QuoteLine, ...]
+    columns: dict[str, str] = field(default_factory=dict)
+    unpriced: tuple[str, ...] = ()
+
+
+def _norm(value: object) -> str:
+    return " ".join(re.sub(r"[:*#.]", " ", str(value or "")).lower().split())
+
+
+def attribute_name(header: str) -> str:
+    """'RAM (GB)' -> 'ram'; 'Storage type' -> 'storage_type'."""
+    base = re.sub(r"\(.*?\)", "", str(header)).strip().lower()
+    return re.sub(r"[^a-z0-9]+", "_", base).strip("_")
+
+
+def column_letter(index: int) -> str:
+    """0 -> A, 25 -> Z, 26 -> AA."""
+    out = ""
+    n = index + 1
+    while n:
+        n, r = divmod(n - 1, 26)
+        out = chr(65 + r) + out
+    return out
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    return str(value).strip()
+
+
+def _decimal(value: object) -> Decimal | None:
+    """A number from a cell; None if empty; raises ValueError for text."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, bool):
+        raise ValueError("not a number")
+    if isinstance(value, int | float):
+        return Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    text = _CURRENCY_NOISE.sub("", str(value))
+    if re.fullmatch(r"-?\(?\d{1,3}(,\d{3})+(\.\d+)?\)?|-?\(?\d+(\.\d+)?\)?", text) is None:
+        raise ValueError("not a number")
+    negative = text.startswith("(") or text.startswith("-")
+    try:
+        number = Decimal(text.strip("()-").replace(",", ""))
+    except InvalidOperation as exc:
+        raise ValueError("not a number") from exc
+    return -number if negative else number
+
+
+_DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%d %b %Y", "%d %B %Y", "%b %d %Y")
+
+
+def _date(value: object) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    text = str(value or "").replace(",", " ").strip()
+    text = " ".join(text.split())
+    for fmt in _DATE_FORMATS:
+        try:
+            return dt.datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    raise ValueError("not a date (use YYYY-MM-DD or DD/MM/YYYY)")
+
+
+class _Sheet:
+    """Rows of one sheet with the naming used in messages."""
+
+    def __init__(self, path: Path, sheet: str | None, rows: list[list[object]]) -> None:
+        self.path = path
+        self.sheet = sheet
+        self.rows = rows
+        self.where = f"{path}, sheet '{sheet}'" if sheet else str(path)
+
+    def issue(
+        self, row: int | None, col: int | None, header: str, value: object, why: str
+    ) -> Issue:
+        column = f"{column_letter(col)} ({header})" if col is not None else header or None
+        shown = None if value is None else _text(value)
+        return Issue(self.where, row, column, shown, why)
+
+
+def read_quotation(path: Path) -> Quotation:
+    """Read one quotation file (.xlsx or .csv); raises :class:`DataError`/:class:`ValidationFailed`."""
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        sheet = _read_xlsx(path)
+    elif suffix == ".csv":
+        sheet = _read_csv(path)
+    else:
+        raise DataError(f"{path}: not a quotation file (expected .xlsx or .csv)")
+    return _parse(sheet)
+
+
+def _read_xlsx(path: Path) -> _Sheet:
+    from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        wb = load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
+        raise DataError(f"{path}: cannot read the workbook ({type(exc).__name__}: {exc})") from exc
+    try:
+        names = wb.sheetnames
+        name = next((n for n in names if n.strip().lower() in ("quotation", "quote")), names[0])
+        rows = [list(r) for r in wb[name].iter_rows(values_only=True)]
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, IndexError) as exc:
+        raise DataError(f"{path}: cannot read the workbook ({type(exc).__name__}: {exc})") from exc
+    finally:
+        wb.close()
+    return _Sheet(path, name, rows)
+
+
+def _read_csv(path: Path) -> _Sheet:
+    try:
+        text = path.read_text("utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: cannot read the CSV file ({exc})") from exc
+    rows: list[list[object]] = [list(r) for r in csv.reader(text.splitlines())]
+    return _Sheet(path, None, rows)
+
+
+def _lines_header_row(rows: Sequence[Sequence[object]]) -> int | None:
+    for i, row in enumerate(rows):
+        cells = {_norm(c) for c in row}
+        if cells & set(LINE_COLUMNS["item"]) and cells & set(LINE_COLUMNS["quantity"]):
+            return i
+    return None
+
+
+def _parse(sheet: _Sheet) -> Quotation:
+    rows = sheet.rows
+    head_at = _lines_header_row(rows)
+    header: dict[str, tuple[object, int]] = {}
+    for i, row in enumerate(rows[: head_at if head_at is not None else len(rows)]):
+        cells = list(row)
+        if not cells or not _text(cells[0]):
+            continue
+        key = _norm(cells[0])
+        for name, aliases in HEADER_FIELDS.items():
+            if key in aliases and name not in header:
+                header[name] = (cells[1] if len(cells) > 1 else None, i + 1)
+    if head_at is None and not header.get("vendor"):
+        raise ValidationFailed(
+            [
+                sheet.issue(
+                    None,
+                    None,
+                    "",
+                    None,
+                    "not a quotation: no header block (Vendor, Date, Valid until, Currency) and "
+                    "no lines table (a row with Item, Quantity, Unit price, Line total)",
+                )
+            ],
+            f"{sheet.where}: not a quotation",
+        )
+    issues: list[Issue] = []
+    for name in REQUIRED_HEADER:
+        if name not in header or not _text(header[name][0]):
+            where = header[name][1] if name in header else None
+            issues.append(
+                sheet.issue(
+                    where,
+                    0 if where else None,
+                    HEADER_LABELS[name],
+                    None,
+                    f"missing header field '{HEADER_LABELS[name]}'",
+                )
+            )
+    values: dict[str, object] = {}
+    for name, (value, at) in header.items():
+        try:
+            if name in ("quote_date", "valid_until") and _text(value):
+                values[name] = _date(value)
+            elif name == "currency" and _text(value):
+                cur = _CURRENCIES.get(_text(value).lower())
+                if cur is None:
+                    raise ValueError("currency must be USD or KHR")
+                values[name] = cur
+            elif name == "vat_inclusive":
+                flag = parse_bool(_text(value)) if _text(value) else False
+                if flag is None:
+                    raise ValueError("VAT inclusive must be yes or no")
+                values[name] = flag
+            elif name == "stated_rate":
+                values[name] = _decimal(value)
+            else:
+                values[name] = _text(value)
+        except ValueError as exc:
+            issues.append(sheet.issue(at, 1, HEADER_LABELS[name], value, str(exc)))
+    if head_at is None:
+        issues.append(
+            sheet.issue(
+                None,
+                None,
+                "",
+                None,
+                "no lines table: expected a row with Item, Quantity, Unit price, Line total",
+            )
+        )
+        raise ValidationFailed(issues, f"{sheet.where}: not a valid quotation")
+    lines, columns, unpriced = _lines(sheet, head_at, issues)
+    if issues:
+        raise ValidationFailed(issues, f"{sheet.where}: not a valid quotation")
+    return Quotation(
+        name=sheet.path.name,
+        location=sheet.where,
+        vendor=str(values["vendor"]),
+        tax_id=str(values.get("tax_id", "")),
+        quote_number=str(values.get("quote_number", "")),
+        quote_date=values["quote_date"],  # type: ignore[arg-type]
+        valid_until=values["valid_until"],  # type: ignore[arg-type]
+        currency=str(values["currency"]),
+        vat_inclusive=bool(values.get("vat_inclusive", False)),
+        stated_rate=values.get("stated_rate"),  # type: ignore[arg-type]
+        rfq=str(values.get("rfq", "")),
+        lines=tuple(lines),
+        columns=columns,
+        unpriced=tuple(unpriced),
+    )
+
+
+def _lines(
+    sheet: _Sheet, head_at: int, issues: list[Issue]
+) -> tuple[list[QuoteLine], dict[str, str], list[str]]:
+    head = sheet.rows[head_at]
+    index: dict[str, int] = {}
+    attrs: dict[str, int] = {}
+    labels: dict[int, str] = {}
+    for c, cell in enumerate(head):
+        label = _text(cell)
+        if not label:
+            continue
+        labels[c] = label
+        key = _norm(label)
+        std = next((n for n, al in LINE_COLUMNS.items() if key in al), None)
+        if std and std not in index:
+            index[std] = c
+        else:
+            attrs.setdefault(attribute_name(label), c)
+    missing = [COLUMN_LABELS[n] for n in REQUIRED_COLUMNS if n not in index]
+    if missing:
+        issues.append(
+            sheet.issue(
+                head_at + 1,
+                None,
+                "",
+                None,
+                f"lines table is missing column(s): {', '.join(missing)}",
+            )
+        )
+        return [], {}, []
+    columns = {n: f"{column_letter(c)} ({labels[c]})" for n, c in index.items()}
+    columns.update({n: f"{column_letter(c)} ({labels[c]})" for n, c in attrs.items()})
+    out: list[QuoteLine] = []
+    unpriced: list[str] = []
+    for r in range(head_at + 1, len(sheet.rows)):
+        row = sheet.rows[r]
+
+        def cell(name: str, row: Sequence[object] = row) -> object:
+            c = index.get(name)
+            return row[c] if c is not None and c < len(row) else None
+
+        item = _text(cell("item"))
+        if not item:
+            continue
+        rownum = r + 1
+        bad = False
+        numbers: dict[str, Decimal | None] = {}
+        for name in ("quantity", "unit_price", "line_total"):
+            value = cell(name)
+            try:
+                numbers[name] = _decimal(value)
+            except ValueError:
+                what = "quantity" if name == "quantity" else "price"
+                issues.append(
+                    sheet.issue(
+                        rownum,
+                        index[name],
+                        labels[index[name]],
+                        value,
+                        f"text in a {what} cell: expected a number",
+                    )
+                )
+                bad = True
+        if bad:
+            continue
+        qty, price = numbers["quantity"], numbers["unit_price"]
+        if qty is None:
+            issues.append(
+                sheet.issue(
+                    rownum, index["quantity"], labels[index["quantity"]], None, "quantity is empty"
+                )
+            )
+            continue
+        if qty < 0:
+            issues.append(
+                sheet.issue(
+                    rownum,
+                    index["quantity"],
+                    labels[index["quantity"]],
+                    cell("quantity"),
+                    "negative quantity",
+                )
+            )
+            continue
+        if qty == 0:
+            issues.append(
+                sheet.issue(
+                    rownum,
+                    index["quantity"],
+                    labels[index["quantity"]],
+                    cell("quantity"),
+                    "quantity must be positive",
+                )
+            )
+            continue
+        if price is None:
+            unpriced.append(item)
+            continue
+        if price < 0:
+            issues.append(
+                sheet.issue(
+                    rownum,
+                    index["unit_price"],
+                    labels[index["unit_price"]],
+                    cell("unit_price"),
+                    "negative unit price",
+                )
+            )
+            continue
+        attributes = {n: _text(row[c]) if c < len(row) else "" for n, c in attrs.items()}
+        for std in ("warranty", "delivery_days", "brand_model", "description"):
+            attributes[std] = _text(cell(std))
+        out.append(
+            QuoteLine(
+                row=rownum,
+                item=item,
+                description=_text(cell("description")),
+                brand_model=_text(cell("brand_model")),
+                quantity=qty,
+                unit=_text(cell("unit")),
+                unit_price=price,
+                line_total=numbers["line_total"],
+                attributes=attributes,
+            )
+        )
+    return out, columns, unpriced

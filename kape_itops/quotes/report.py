@@ -1,0 +1,408 @@
+"""Evaluation reports: canonical JSON, a render-neutral model, HTML, Markdown and XLSX.
+
+The canonical JSON (sorted keys, no clock time) is what is hashed and stored: the same inputs give
+byte-identical JSON. HTML is rendered by Jinja2 with autoescape and inline CSS; XLSX cells are
+neutralised against formula injection.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import Enum
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment
+
+from kape_itops.errors import UsageError
+from kape_itops.inventory.sanitize import neutralise_formula
+from kape_itops.quotes.audit import sha256_bytes
+from kape_itops.quotes.evaluate import FAIL, PASS, Check, Evaluation
+
+__all__ = [
+    "SYMBOLS",
+    "Cell",
+    "Matrix",
+    "MatrixRow",
+    "canonical_json",
+    "deviations",
+    "jsonable",
+    "matrices",
+    "render_html",
+    "render_markdown",
+    "result_sha256",
+    "write_report",
+    "write_xlsx",
+]
+
+SYMBOLS = {PASS: "✓", FAIL: "✗"}
+UNVERIFIED_SYMBOL = "?"
+
+
+def symbol(status: str) -> str:
+    """✓ pass, ✗ fail, ? cannot verify."""
+    return SYMBOLS.get(status, UNVERIFIED_SYMBOL)
+
+
+def jsonable(value: Any) -> Any:
+    """Plain JSON values: dataclasses as objects, decimals as strings, dates as ISO."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def canonical_json(evaluation: Evaluation) -> str:
+    """Sorted keys, two-space indent, UTF-8 text, trailing newline; no clock time anywhere."""
+    return json.dumps(jsonable(evaluation), sort_keys=True, ensure_ascii=False, indent=2) + "\n"
+
+
+def result_sha256(evaluation: Evaluation) -> str:
+    """SHA-256 of the canonical JSON."""
+    return sha256_bytes(canonical_json(evaluation).encode("utf-8"))
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    """One requirement × vendor cell."""
+
+    value: str
+    status: str
+    reason: str
+
+    @property
+    def symbol(self) -> str:
+        """✓, ✗ or ?."""
+        return symbol(self.status)
+
+
+@dataclass(frozen=True, slots=True)
+class MatrixRow:
+    """One requirement across vendors."""
+
+    id: str
+    label: str
+    rule: str
+    level: str
+    cells: tuple[Cell | None, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Matrix:
+    """The comparison matrix of one technical item."""
+
+    item: str
+    vendors: tuple[str, ...]
+    rows: tuple[MatrixRow, ...]
+
+
+def matrices(ev: Evaluation) -> list[Matrix]:
+    """A requirement × vendor matrix per technical item quoted by anyone."""
+    items: list[str] = []
+    for v in ev.vendors:
+        for c in v.checks:
+            if c.item not in items:
+                items.append(c.item)
+    out: list[Matrix] = []
+    for item in items:
+        by_vendor: list[dict[str, Check]] = [
+            {c.requirement: c for c in v.checks if c.item == item} for v in ev.vendors
+        ]
+        rows = []
+        for r in ev.requirements:
+            cells = tuple(
+                Cell(hit.value, hit.status, hit.reason) if (hit := checks.get(r["id"])) else None
+                for checks in by_vendor
+            )
+            rows.append(MatrixRow(r["id"], r["label"], r["rule"], r["level"], cells))
+        out.append(Matrix(item, tuple(v.vendor for v in ev.vendors), tuple(rows)))
+    return out
+
+
+def deviations(ev: Evaluation) -> dict[str, list[str]]:
+    """Every deviation per quotation: flags, corrections, failed and unverified requirements."""
+    labels = {r["id"]: r["label"] for r in ev.requirements}
+    levels = {r["id"]: r["level"] for r in ev.requirements}
+    out: dict[str, list[str]] = {}
+    for v in ev.vendors:
+        found = [f"[{f.severity}] {f.message}" for f in v.flags]
+        found += [
+            f"[arithmetic] {c.item} row {c.row}: {c.note}" for c in v.corrections if c.changed
+        ]
+        for c in v.checks:
+            if c.status == PASS:
+                continue
+            state = "fails" if c.status == FAIL else "cannot verify"
+            price = f"; priced deviation {ev.currency} {c.deviation:,}" if c.deviation else ""
+            found.append(
+                f"[{levels[c.requirement]}] {c.item} {state} {c.requirement} "
+                f"({labels[c.requirement]}): {c.reason}{price}"
+            )
+        for lot in ev.lots:
+            for o in lot.offers:
+                if o.quote == v.quote:
+                    found += [f"[{f.severity}] lot {lot.lot}: {f.message}" for f in o.flags]
+        out[v.quote] = found
+    return out
+
+
+def audit_inputs(ev: Evaluation) -> list[dict[str, str]]:
+    """The hashed input files of the audit block."""
+    inputs = ev.audit.get("inputs", [])
+    return [dict(i) for i in inputs] if isinstance(inputs, list) else []
+
+
+def _env() -> Environment:
+    env = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
+    env.filters["money"] = lambda d: "" if d is None else f"{d:,}"
+    env.filters["symbol"] = symbol
+    return env
+
+
+def render_html(ev: Evaluation) -> str:
+    """A self-contained HTML report (inline CSS, everything escaped)."""
+    text = (
+        resources.files("kape_itops.quotes").joinpath("templates/report.html.j2").read_text("utf-8")
+    )
+    template = _env().from_string(text)
+    return template.render(
+        ev=ev,
+        matrices=matrices(ev),
+        deviations=deviations(ev),
+        vendors={v.quote: v for v in ev.vendors},
+        json_sha256=result_sha256(ev),
+    )
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
+
+
+def md(text: object) -> str:
+    """Escape Markdown (and inline HTML) in a vendor-supplied string; one line."""
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text if text is not None else "").split()))
+
+
+def render_markdown(ev: Evaluation) -> str:
+    """A Markdown report with the same content as the HTML one."""
+    out: list[str] = [
+        f"# Quotation evaluation — {md(ev.rfq)}",
+        "",
+        f"{md(ev.title)}",
+        "",
+        f"- Spec: {md(ev.spec_id)} version {md(ev.spec_version)} — {md(ev.spec_title)}",
+        f"- Method: {ev.method}"
+        + (f" (weights {ev.weights[0]}:{ev.weights[1]})" if ev.weights else ""),
+        f"- Evaluation date: {ev.evaluation_date.isoformat()}; currency {ev.currency}",
+        f"- Exchange rate: {md(ev.rate or 'none needed')}",
+        f"- VAT: {ev.vat_rate}% on a VAT-{ev.vat_basis} basis; arithmetic: {ev.arithmetic} prevails",
+        f"- Award: per {ev.award_mode}; tie-breaks: {', '.join(ev.tie_breaks) or 'none'}",
+        "",
+    ]
+    for note in ev.notes:
+        out.append(f"> **Note:** {md(note)}")
+    for lot in ev.lots:
+        out += ["", f"## Lot {md(lot.lot)} — {md(lot.name)}", "", f"**{md(lot.award_note)}**", ""]
+        out += [f"> {md(n)}" for n in lot.notes]
+        out += [
+            "| Rank | Vendor | Quote | Evaluated | Technical | Combined | Reason |",
+            "|---|---|---|---:|---:|---:|---|",
+        ]
+        for o in lot.offers:
+            out.append(
+                f"| {o.rank or '—'} | {md(o.vendor)} | {md(o.quote)} | "
+                f"{f'{o.evaluated:,}' if o.complete else 'incomplete'} | "
+                f"{o.technical_score} | {o.combined_score if o.combined_score is not None else ''} | "
+                f"{md(o.reason)} |"
+            )
+    for m in matrices(ev):
+        out += ["", f"## Comparison matrix — item {md(m.item)}", ""]
+        out.append("| Requirement | Rule | " + " | ".join(md(v) for v in m.vendors) + " |")
+        out.append("|---|---|" + "---|" * len(m.vendors))
+        for r in m.rows:
+            cells = [f"{md(c.value) or '—'} {c.symbol}" if c else "" for c in r.cells]
+            level = "M" if r.level == "mandatory" else "D"
+            out.append(f"| {md(r.label)} ({level}) | {md(r.rule)} | " + " | ".join(cells) + " |")
+    out += ["", "## Deviations per vendor", ""]
+    for quote, items in deviations(ev).items():
+        vendor = next(v.vendor for v in ev.vendors if v.quote == quote)
+        out.append(f"### {md(vendor)} ({md(quote)})")
+        out += [f"- {md(i)}" for i in items] or ["- none"]
+        out.append("")
+    out += ["## Audit", "", "| Input | File | SHA-256 |", "|---|---|---|"]
+    for inp in audit_inputs(ev):
+        out.append(f"| {md(inp['role'])} | {md(inp['name'])} | `{inp['sha256']}` |")
+    out += [
+        "",
+        f"Evaluator: {md(ev.audit.get('evaluator'))}; tool kape-itops "
+        f"{md(ev.audit.get('tool_version'))}; result SHA-256 `{result_sha256(ev)}`",
+        "",
+    ]
+    return "\n".join(out)
+
+
+def _x(value: object) -> object:
+    """A safe XLSX cell value."""
+    if isinstance(value, Decimal):
+        return float(value)
+    if value is None or isinstance(value, int | float):
+        return value
+    return neutralise_formula(str(value))
+
+
+def write_xlsx(ev: Evaluation, path: Path) -> None:
+    """Sheets: Summary, Ranking, Matrix, Deviations, Arithmetic, Audit."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Summary"
+    rows: list[list[object]] = [
+        ["RFQ", ev.rfq],
+        ["Title", ev.title],
+        ["Spec", f"{ev.spec_id} {ev.spec_version}"],
+        ["Method", ev.method + (f" {ev.weights[0]}:{ev.weights[1]}" if ev.weights else "")],
+        ["Evaluation date", ev.evaluation_date.isoformat()],
+        ["Currency", ev.currency],
+        ["Exchange rate", ev.rate or "none needed"],
+        ["VAT", f"{ev.vat_rate}% VAT-{ev.vat_basis}"],
+        ["Arithmetic", f"{ev.arithmetic} prevails"],
+    ]
+    rows += [["Note", n] for n in ev.notes]
+    rows += [[f"Lot {lot.lot}", lot.award_note] for lot in ev.lots]
+    for summary in rows:
+        ws.append([_x(v) for v in summary])
+    rk = wb.create_sheet("Ranking")
+    rk.append(
+        [
+            "Lot",
+            "Rank",
+            "Vendor",
+            "Quote",
+            "Quoted",
+            "Currency",
+            "Evaluated",
+            "Deviations",
+            "Technical",
+            "Financial",
+            "Combined",
+            "Compliance",
+            "Reason",
+        ]
+    )
+    for lot in ev.lots:
+        for o in lot.offers:
+            rk.append(
+                [
+                    _x(v)
+                    for v in (
+                        lot.lot,
+                        o.rank,
+                        o.vendor,
+                        o.quote,
+                        o.quoted,
+                        o.quoted_currency,
+                        o.evaluated,
+                        o.deviations,
+                        o.technical_score,
+                        o.financial_score,
+                        o.combined_score,
+                        o.compliance,
+                        o.reason,
+                    )
+                ]
+            )
+    mx = wb.create_sheet("Matrix")
+    for m in matrices(ev):
+        mx.append([_x(f"Item {m.item}")])
+        mx.append(["Requirement", "Rule", "Level", *[_x(v) for v in m.vendors]])
+        for r in m.rows:
+            mx.append(
+                [
+                    _x(r.label),
+                    _x(r.rule),
+                    r.level,
+                    *[_x(f"{c.value} {c.symbol}") if c else None for c in r.cells],
+                ]
+            )
+        mx.append([])
+    dv = wb.create_sheet("Deviations")
+    dv.append(["Quote", "Deviation"])
+    for quote, items in deviations(ev).items():
+        for i in items:
+            dv.append([_x(quote), _x(i)])
+    ar = wb.create_sheet("Arithmetic")
+    ar.append(
+        [
+            "Quote",
+            "Item",
+            "Row",
+            "Quantity",
+            "Unit price",
+            "Quoted total",
+            "Computed",
+            "Corrected",
+            "Changed",
+            "Note",
+        ]
+    )
+    for v in ev.vendors:
+        for c in v.corrections:
+            ar.append(
+                [
+                    _x(x)
+                    for x in (
+                        v.quote,
+                        c.item,
+                        c.row,
+                        c.quantity,
+                        c.unit_price,
+                        c.quoted_total,
+                        c.computed_total,
+                        c.corrected_total,
+                        "yes" if c.changed else "no",
+                        c.note,
+                    )
+                ]
+            )
+    au = wb.create_sheet("Audit")
+    au.append(["Role", "File", "SHA-256"])
+    for inp in audit_inputs(ev):
+        au.append([_x(inp["role"]), _x(inp["name"]), _x(inp["sha256"])])
+    for key in ("evaluator", "tool_version", "method", "weights", "rate", "vat"):
+        au.append([key, _x(ev.audit.get(key))])
+    au.append(["result_sha256", result_sha256(ev)])
+    for sheet in wb.worksheets:
+        for cell in sheet[1]:
+            cell.font = Font(bold=True)
+    wb.save(path)
+
+
+def write_report(ev: Evaluation, path: Path) -> None:
+    """Write HTML, Markdown or XLSX by the file's suffix."""
+    suffix = path.suffix.lower()
+    if suffix in (".html", ".htm"):
+        path.write_text(render_html(ev), "utf-8")
+    elif suffix == ".md":
+        path.write_text(render_markdown(ev), "utf-8")
+    elif suffix == ".xlsx":
+        write_xlsx(ev, path)
+    elif suffix == ".json":
+        path.write_text(canonical_json(ev), "utf-8")
+    else:
+        raise UsageError(f"report {path}: use .html, .md, .xlsx or .json")

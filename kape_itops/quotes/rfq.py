@@ -1,0 +1,282 @@
+"""The request for quotation (``rfq.yaml``): lines, lots, rate, VAT policy and method."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from kape_itops.errors import Issue, UsageError, ValidationFailed
+from kape_itops.quotes.spec import doc_issue, load_yaml_with_lines
+
+__all__ = ["Lot", "Rate", "Rfq", "RfqLine", "load_rfq", "parse_rate", "parse_weights"]
+
+METHODS = ("lowest", "qcbs")
+AWARDS = ("whole", "lot", "line")
+ARITHMETIC = ("unit_price", "line_total")
+
+_DATE = {"type": ["string"], "pattern": r"^\d{4}-\d{2}-\d{2}$"}
+_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["rfq", "title", "spec", "lots"],
+    "properties": {
+        "rfq": {"type": "string", "minLength": 1},
+        "title": {"type": "string"},
+        "spec": {"type": "string", "minLength": 1},
+        "buyer": {"type": "string"},
+        "currency": {"enum": ["USD", "KHR"]},
+        "evaluation_date": _DATE,
+        "submission_deadline": _DATE,
+        "required_quotes": {"type": "integer", "minimum": 1},
+        "rate": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["currency", "per_usd", "date"],
+            "properties": {
+                "currency": {"enum": ["KHR"]},
+                "per_usd": {"type": "number", "exclusiveMinimum": 0},
+                "date": _DATE,
+                "source": {"type": "string"},
+            },
+        },
+        "vat": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "rate": {"type": "number", "minimum": 0, "maximum": 100},
+                "basis": {"enum": ["exclusive", "inclusive"]},
+            },
+        },
+        "arithmetic": {"enum": list(ARITHMETIC)},
+        "method": {"enum": list(METHODS)},
+        "weights": {"type": "string", "pattern": r"^\d+:\d+$"},
+        "award": {"enum": list(AWARDS)},
+        "abnormally_low": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
+        "lots": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["id", "lines"],
+                "properties": {
+                    "id": {"type": "string"},
+                    "name": {"type": "string"},
+                    "lines": {
+                        "type": "array",
+                        "minItems": 1,
+                        "items": {
+                            "type": "object",
+                            "additionalProperties": False,
+                            "required": ["item", "quantity"],
+                            "properties": {
+                                "item": {"type": "string", "minLength": 1},
+                                "description": {"type": "string"},
+                                "quantity": {"type": "number", "exclusiveMinimum": 0},
+                                "unit": {"type": "string"},
+                                "technical": {"type": "boolean"},
+                            },
+                        },
+                    },
+                },
+            },
+        },
+    },
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RfqLine:
+    """One requested item; ``technical`` lines are checked against the spec."""
+
+    item: str
+    description: str
+    quantity: Decimal
+    unit: str
+    lot: str
+    technical: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Lot:
+    """A group of lines awarded together."""
+
+    id: str
+    name: str
+    lines: tuple[RfqLine, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Rate:
+    """A stated, dated exchange rate: ``per_usd`` units of ``currency`` buy one US dollar."""
+
+    currency: str
+    per_usd: Decimal
+    date: dt.date
+    source: str
+
+    def __str__(self) -> str:
+        return f"1 USD = {self.per_usd:,} {self.currency} on {self.date.isoformat()}"
+
+
+@dataclass(frozen=True, slots=True)
+class Rfq:
+    """A validated request for quotation."""
+
+    id: str
+    title: str
+    spec: str
+    currency: str
+    evaluation_date: dt.date | None
+    submission_deadline: dt.date | None
+    required_quotes: int
+    rate: Rate | None
+    vat_rate: Decimal
+    vat_basis: str
+    arithmetic: str
+    method: str
+    weights: tuple[int, int]
+    award: str
+    abnormally_low: Decimal
+    lots: tuple[Lot, ...]
+    source: str
+
+    @property
+    def lines(self) -> tuple[RfqLine, ...]:
+        """Every line of every lot."""
+        return tuple(line for lot in self.lots for line in lot.lines)
+
+
+def parse_rate(text: str) -> Rate:
+    """``KHR=4100@2026-11-01`` (1 USD = 4100 KHR on that date)."""
+    m = re.fullmatch(r"\s*([A-Za-z]{3})\s*=\s*([\d.,_]+)\s*@\s*(\d{4}-\d{2}-\d{2})\s*", text)
+    if not m:
+        raise UsageError(
+            f"rate '{text}' is not CUR=RATE@YYYY-MM-DD (e.g. KHR=4100@2026-11-01); "
+            "a rate must be stated and dated"
+        )
+    currency = m.group(1).upper()
+    if currency != "KHR":
+        raise UsageError(f"rate '{text}': only KHR per USD is supported")
+    try:
+        value = Decimal(m.group(2).replace(",", "").replace("_", ""))
+        day = dt.date.fromisoformat(m.group(3))
+    except (InvalidOperation, ValueError) as exc:
+        raise UsageError(f"rate '{text}': {exc}") from exc
+    if value <= 0:
+        raise UsageError(f"rate '{text}': must be positive")
+    return Rate(currency, value, day, "command line")
+
+
+def parse_weights(text: str) -> tuple[int, int]:
+    """``80:20`` -> (80, 20): technical and financial weights summing to 100."""
+    m = re.fullmatch(r"\s*(\d+)\s*:\s*(\d+)\s*", text)
+    if not m or int(m.group(1)) + int(m.group(2)) != 100:
+        raise UsageError(f"weights '{text}' must be TECH:FIN summing to 100, e.g. 80:20")
+    return int(m.group(1)), int(m.group(2))
+
+
+def load_rfq(path: Path) -> Rfq:
+    """Load and validate ``rfq.yaml``; raises :class:`ValidationFailed` with every problem."""
+    source = str(path)
+    try:
+        data, lines = load_yaml_with_lines(path)
+    except OSError as exc:
+        raise ValidationFailed(
+            [Issue(source, None, None, None, f"cannot read: {exc.strerror or exc}")],
+            f"{source}: not a usable RFQ",
+        ) from exc
+    except yaml.YAMLError as exc:
+        raise ValidationFailed(
+            [Issue(source, None, None, None, f"not valid YAML: {exc}")],
+            f"{source}: not a usable RFQ",
+        ) from exc
+    if isinstance(data, dict):
+        for key in ("evaluation_date", "submission_deadline"):
+            if isinstance(data.get(key), dt.date):
+                data[key] = data[key].isoformat()
+        if isinstance(data.get("rate"), dict) and isinstance(data["rate"].get("date"), dt.date):
+            data["rate"]["date"] = data["rate"]["date"].isoformat()
+    validator = jsonschema.Draft202012Validator(_SCHEMA)
+    issues = [
+        doc_issue(source, lines, list(e.path), e.message, e.instance)
+        for e in sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.path])
+    ]
+    if issues:
+        raise ValidationFailed(issues, f"{source}: not a usable RFQ")
+    award = data.get("award", "lot")
+    lots: list[Lot] = []
+    seen: set[str] = set()
+    for i, raw_lot in enumerate(data["lots"]):
+        rows = []
+        for j, raw in enumerate(raw_lot["lines"]):
+            if raw["item"] in seen:
+                issues.append(
+                    doc_issue(
+                        source,
+                        lines,
+                        ("lots", i, "lines", j, "item"),
+                        "duplicate item",
+                        raw["item"],
+                    )
+                )
+            seen.add(raw["item"])
+            rows.append(
+                RfqLine(
+                    item=raw["item"],
+                    description=raw.get("description", ""),
+                    quantity=Decimal(str(raw["quantity"])),
+                    unit=raw.get("unit", "pcs"),
+                    lot=str(raw_lot["id"]),
+                    technical=bool(raw.get("technical", True)),
+                )
+            )
+        lots.append(Lot(str(raw_lot["id"]), raw_lot.get("name", ""), tuple(rows)))
+    if issues:
+        raise ValidationFailed(issues, f"{source}: not a usable RFQ")
+    if award == "whole":
+        lots = [Lot("all", "All lots", tuple(ln for lot in lots for ln in lot.lines))]
+    elif award == "line":
+        lots = [Lot(ln.item, ln.description or ln.item, (ln,)) for lot in lots for ln in lot.lines]
+    raw_rate = data.get("rate")
+    rate = (
+        Rate(
+            raw_rate["currency"],
+            Decimal(str(raw_rate["per_usd"])),
+            dt.date.fromisoformat(raw_rate["date"]),
+            raw_rate.get("source", "RFQ"),
+        )
+        if raw_rate
+        else None
+    )
+    vat = data.get("vat", {})
+    return Rfq(
+        id=data["rfq"],
+        title=data["title"],
+        spec=data["spec"],
+        currency=data.get("currency", "USD"),
+        evaluation_date=_date(data.get("evaluation_date")),
+        submission_deadline=_date(data.get("submission_deadline")),
+        required_quotes=int(data.get("required_quotes", 3)),
+        rate=rate,
+        vat_rate=Decimal(str(vat.get("rate", 10))),
+        vat_basis=vat.get("basis", "exclusive"),
+        arithmetic=data.get("arithmetic", "unit_price"),
+        method=data.get("method", "lowest"),
+        weights=parse_weights(data.get("weights", "80:20")),
+        award=award,
+        abnormally_low=Decimal(str(data.get("abnormally_low", 0.7))),
+        lots=tuple(lots),
+        source=source,
+    )
+
+
+def _date(value: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(value) if value else None

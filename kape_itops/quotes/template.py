@@ -1,0 +1,184 @@
+"""Quotation forms from a spec (``itops quote template``) and writers of filled quotations.
+
+The form has the layout the readers expect: a header block (Vendor … Exchange rate), a blank
+row, then the lines table with the standard columns and one column per spec attribute, its unit
+in the header ("ram (GB)"). A second sheet lists the requirements.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from kape_itops.inventory.sanitize import neutralise_formula
+from kape_itops.quotes.readers import COLUMN_LABELS, HEADER_LABELS
+from kape_itops.quotes.rfq import Rfq
+from kape_itops.quotes.spec import Spec
+
+__all__ = [
+    "form_columns",
+    "header_rows",
+    "write_form",
+    "write_quotation_csv",
+    "write_quotation_xlsx",
+]
+
+STANDARD = (
+    "item",
+    "description",
+    "brand_model",
+    "quantity",
+    "unit",
+    "unit_price",
+    "line_total",
+    "warranty",
+    "delivery_days",
+)
+_UNIT_HINTS: dict[str, str | None] = {
+    "pixels": "WxH",
+    "wifi": None,
+    "ip": None,
+    "W": "W or 802.3af/at/bt",
+}
+HEADER_ORDER = (
+    "vendor",
+    "tax_id",
+    "quote_number",
+    "quote_date",
+    "valid_until",
+    "currency",
+    "vat_inclusive",
+    "stated_rate",
+    "rfq",
+)
+
+
+def form_columns(spec: Spec) -> list[tuple[str, str]]:
+    """(key, header label) of every lines-table column."""
+    cols = [(k, COLUMN_LABELS[k]) for k in STANDARD]
+    for a in spec.attributes:
+        hint = _UNIT_HINTS.get(a.unit or "", a.unit)
+        cols.append((a.name, f"{a.name} ({hint})" if hint else a.name))
+    return cols
+
+
+def header_rows(values: Mapping[str, object] | None = None) -> list[list[object]]:
+    """The header block, blank or filled."""
+    vals = values or {}
+    return [[HEADER_LABELS[k], vals.get(k, "")] for k in HEADER_ORDER]
+
+
+def _cell(value: object) -> object:
+    if isinstance(value, str):
+        return neutralise_formula(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def write_quotation_xlsx(
+    path: Path,
+    spec: Spec,
+    header: Mapping[str, object] | None,
+    lines: Sequence[Mapping[str, object]],
+    *,
+    instructions: bool = False,
+) -> None:
+    """A quotation workbook (sheet "Quotation"); blank header and lines make a form."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font, PatternFill
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Quotation"
+    bold = Font(bold=True)
+    for row in header_rows(header):
+        ws.append([_cell(v) for v in row])
+        ws.cell(ws.max_row, 1).font = bold
+    ws.append([])
+    cols = form_columns(spec)
+    ws.append([label for _, label in cols])
+    head_row = ws.max_row
+    fill = PatternFill("solid", fgColor="DDEBF7")
+    for c in range(1, len(cols) + 1):
+        ws.cell(head_row, c).font = bold
+        ws.cell(head_row, c).fill = fill
+    for line in lines:
+        ws.append([_cell(line.get(k, None)) for k, _ in cols])
+    currency = DataValidation(type="list", formula1='"USD,KHR"', allow_blank=True)
+    yes_no = DataValidation(type="list", formula1='"yes,no"', allow_blank=True)
+    ws.add_data_validation(currency)
+    ws.add_data_validation(yes_no)
+    currency.add(f"B{HEADER_ORDER.index('currency') + 1}")
+    yes_no.add(f"B{HEADER_ORDER.index('vat_inclusive') + 1}")
+    ws.column_dimensions["A"].width = 16
+    ws.column_dimensions["B"].width = 34
+    ws.column_dimensions["C"].width = 30
+    if instructions:
+        req = wb.create_sheet("Requirements")
+        req.append(["Requirement", "Column", "Rule", "Mandatory", "Evidence"])
+        for cell in req[1]:
+            cell.font = bold
+        for r in spec.requirements:
+            req.append(
+                [
+                    _cell(r.label),
+                    r.attribute,
+                    _cell(r.shown),
+                    "yes" if r.mandatory else "no (scored)",
+                    "yes" if r.evidence else "",
+                ]
+            )
+        req.append([])
+        req.append(
+            [
+                _cell(
+                    "Fill every line of the Quotation sheet: one value per column, with its unit. "
+                    "Name CPUs by exact model (e.g. Core i5-1235U); 'or equivalent' cannot be verified. "
+                    "State validity, currency (USD or KHR) and whether prices include VAT."
+                )
+            ]
+        )
+        req.column_dimensions["A"].width = 60
+        req.column_dimensions["C"].width = 40
+    wb.save(path)
+
+
+def write_quotation_csv(
+    path: Path,
+    spec: Spec,
+    header: Mapping[str, object],
+    lines: Sequence[Mapping[str, object]],
+) -> None:
+    """The same layout as the workbook, as CSV (UTF-8)."""
+    cols = form_columns(spec)
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        for row in header_rows(header):
+            w.writerow([_cell(v) for v in row])
+        w.writerow([])
+        w.writerow([label for _, label in cols])
+        for line in lines:
+            w.writerow(["" if line.get(k) is None else _cell(line.get(k)) for k, _ in cols])
+
+
+def write_form(spec: Spec, path: Path, rfq: Rfq | None = None) -> None:
+    """A blank quotation form for vendors; RFQ lines are pre-filled when an RFQ is given."""
+    lines: list[dict[str, object]] = []
+    header: dict[str, object] = {}
+    if rfq is not None:
+        header["rfq"] = rfq.id
+        header["currency"] = rfq.currency
+        for ln in rfq.lines:
+            lines.append(
+                {
+                    "item": ln.item,
+                    "description": ln.description,
+                    "quantity": float(ln.quantity) if ln.quantity % 1 else int(ln.quantity),
+                    "unit": ln.unit,
+                }
+            )
+    write_quotation_xlsx(path, spec, header, lines, instructions=True)
