@@ -8,6 +8,7 @@ exception is turned into :class:`OnvifCallError` by :func:`translate`, here and 
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime as dt
 import email.utils
 import logging
@@ -249,6 +250,26 @@ async def preload_wsdl(wsdl_dir: Path = WSDL_DIR) -> None:
             await service.close()
 
 
+def _extension_xaddr(ext: Any, name: str) -> str | None:
+    """The XAddr of capability ``name`` under Capabilities/Extension.
+
+    zeep lets the leading ``xs:any namespace="##other"`` swallow the ONVIF elements that follow
+    it, so they may arrive as raw XML elements in ``_value_1`` instead of typed fields.
+    """
+    if ext is None:
+        return None
+    part = getattr(ext, name, None)
+    if part is not None and getattr(part, "XAddr", None):
+        return str(part.XAddr)
+    for raw in getattr(ext, "_value_1", None) or []:
+        tag = getattr(raw, "tag", None)
+        if isinstance(tag, str) and tag.rpartition("}")[2] == name:
+            for child in raw:
+                if str(child.tag).rpartition("}")[2] == "XAddr" and child.text:
+                    return str(child.text).strip()
+    return None
+
+
 def _bind(fn: Callable[[Any], Awaitable[Any]], arg: Any) -> Callable[[], Awaitable[Any]]:
     return lambda: fn(arg)
 
@@ -374,10 +395,9 @@ class OnvifClient:
             part = getattr(caps, name, None)
             if part is not None and getattr(part, "XAddr", None):
                 found[key] = pin_host(str(part.XAddr), self.host)
-        ext = getattr(caps, "Extension", None)
-        recording = getattr(ext, "Recording", None) if ext is not None else None
-        if recording is not None and getattr(recording, "XAddr", None):
-            found[RECORDING_NS] = pin_host(str(recording.XAddr), self.host)
+        recording = _extension_xaddr(getattr(caps, "Extension", None), "Recording")
+        if recording:
+            found[RECORDING_NS] = pin_host(recording, self.host)
         return found, "GetCapabilities"
 
     async def profiles(self, media_xaddr: str) -> list[MediaProfile]:
@@ -509,7 +529,8 @@ async def fetch_snapshot(
                 status, body, ctype, _ = await get(middlewares=(middleware,))
                 return status, body, "digest", ctype
             if scheme == "basic":
-                status, body, ctype, _ = await get(auth=aiohttp.BasicAuth(user, secret))
+                token = base64.b64encode(f"{user}:{secret}".encode()).decode("ascii")
+                status, body, ctype, _ = await get(headers={"Authorization": f"Basic {token}"})
                 return status, body, "basic", ctype
             return status, body, None, ctype
     except Exception as exc:
