@@ -236,6 +236,10 @@ def translate(exc: BaseException, host: str, port: int) -> SshFailure:
     if isinstance(exc, HostKeyError):
         return SshFailure("protocol", str(exc))
     cause = exc.__cause__ or exc.__context__
+    if isinstance(cause, paramiko.ssh_exception.NoValidConnectionsError):
+        errors = list(cause.errors.values())
+        if errors and all(isinstance(e, ConnectionRefusedError) for e in errors):
+            cause = errors[0]
     if isinstance(exc, ConnectionRefusedError) or isinstance(cause, ConnectionRefusedError):
         return SshFailure("refused", f"{where}: connection refused (no SSH server listening)")
     if isinstance(exc, NetmikoAuthenticationException | paramiko.AuthenticationException):

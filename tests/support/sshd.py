@@ -16,6 +16,7 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 from tests.support.postgres import free_port
 
@@ -87,6 +88,9 @@ class SshServer:
         if not self.host_key.exists():
             keygen(self.host_key)
         self.auth_keys.touch()
+        # sshd reads AuthorizedKeysFile as the login user: let it through the temp dir.
+        self.base.chmod(0o755)
+        self.auth_keys.chmod(0o644)
         config = self.base / "sshd_config"
         config.write_text(
             "\n".join(
@@ -111,12 +115,12 @@ class SshServer:
                 ]
             )
         )
-        log = (self.base / "sshd.log").open("wb")
-        self.proc = subprocess.Popen(
-            [str(SSHD), "-D", "-e", "-f", str(config), "-p", str(self.port)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        with (self.base / "sshd.log").open("wb") as log:
+            self.proc = subprocess.Popen(
+                [str(SSHD), "-D", "-e", "-f", str(config), "-p", str(self.port)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -141,3 +145,54 @@ class SshServer:
                 self.proc.kill()
                 self.proc.wait(timeout=10)
         shutil.rmtree(self.base, ignore_errors=True)
+
+
+# -- inventory, secrets and lab-map helpers for the SSH functional tests -------------------
+def seed_devices(store: Any, devices: list[dict[str, Any]], credential: str = "lab") -> None:
+    """Two schools and the given devices (dicts of DeviceUpsert values plus 'tag')."""
+    import datetime as dt
+
+    from kape_itops.domain.enums import DeviceStatus
+    from kape_itops.domain.inventory import ChangeContext, DeviceUpsert, SchoolUpsert
+    from kape_itops.store.inventory_repo import InventoryRepo
+
+    ctx = ChangeContext("tester", "ssh test seed", dt.datetime.now(dt.UTC))
+    with store.session() as s:
+        repo = InventoryRepo(s)
+        repo.apply_schools(
+            [
+                SchoolUpsert("KPT-PSP", {"name": "Prey Speu Primary School"}),
+                SchoolUpsert("KPT-PSH", {"name": "Prek Sdey High School"}),
+            ],
+            ctx,
+        )
+        upserts = []
+        for d in devices:
+            values = {k: v for k, v in d.items() if k != "tag"}
+            values.setdefault("school", "KPT-PSP")
+            values.setdefault("status", DeviceStatus.DEPLOYED)
+            values.setdefault("credential", credential)
+            upserts.append(DeviceUpsert(d["tag"], values))
+        repo.apply_devices(upserts, ctx)
+
+
+def write_secrets(path: Path, name: str, username: str, password: str, secret: str = "") -> Path:
+    """A 0600 secrets file with one ``[name.ssh]`` entry."""
+    lines = [f"[{name}.ssh]", f'username = "{username}"', f'password = "{password}"']
+    if secret:
+        lines.append(f'secret = "{secret}"')
+    path.write_text("\n".join(lines) + "\n")
+    path.chmod(0o600)
+    return path
+
+
+def write_lab_state(path: Path, ports: dict[str, int], address: str = "127.0.0.1") -> Path:
+    """A lab state file mapping inventory addresses to ``address`` and an SSH port each."""
+    import json
+
+    doc = {
+        "version": 1,
+        "address_map": {ip: {"address": address, "ports": {"ssh": p}} for ip, p in ports.items()},
+    }
+    path.write_text(json.dumps(doc))
+    return path
