@@ -10,16 +10,15 @@ from kape_itops import __version__
 from kape_itops.cli import probe_onvif  # noqa: F401 - registers `itops probe onvif`
 from kape_itops.cli.app import App, handle_errors, make_settings, pass_app
 from kape_itops.cli.db import db
+from kape_itops.cli.discover import discover
 from kape_itops.cli.doctor import doctor
 from kape_itops.cli.inventory import inventory
 from kape_itops.cli.lab import lab
 from kape_itops.cli.probe_ping import probe
 from kape_itops.cli.quote import quote
-from kape_itops.cli.quote import quote
 from kape_itops.cli.render import console
 from kape_itops.cli.report import report
 from kape_itops.cli.schedule import schedule
-from kape_itops.cli.spec import spec
 from kape_itops.cli.spec import spec
 from kape_itops.cli.ssh import ssh
 from kape_itops.store.db import safe_url
@@ -69,9 +68,8 @@ cli.add_command(schedule)
 cli.add_command(probe)
 cli.add_command(doctor)
 cli.add_command(lab)
+cli.add_command(discover)
 cli.add_command(ssh)
-cli.add_command(quote)
-cli.add_command(spec)
 cli.add_command(quote)
 cli.add_command(spec)
 

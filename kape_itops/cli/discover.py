@@ -1,0 +1,118 @@
+"""``itops discover``: sweep a school's network and reconcile it with the inventory."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from kape_itops.cli.app import App, handle_errors, pass_app
+from kape_itops.cli.render import console, err_console, print_json, safe, table
+from kape_itops.domain.inventory import DeviceFilter
+from kape_itops.errors import NotFoundError
+from kape_itops.inventory.service import Inventory
+from kape_itops.probes.discovery import DiscoveryReport
+from kape_itops.probes.discovery import discover as run_discovery
+
+
+def _render(report: DiscoveryReport, accepted: int | None) -> None:
+    r = report.result
+    console.print(
+        f"{safe(report.school)}: swept {safe(' '.join(report.subnets))} by {report.method} in "
+        f"{report.duration_s:.1f} s: {len(report.observed)} host(s) seen, {len(r.matched)} matched"
+    )
+    if r.unknown:
+        console.print(
+            table(
+                "on the network, not in the inventory",
+                ["ip", "mac", "vendor"],
+                [[u.ip, u.mac or "-", u.vendor or "unknown"] for u in r.unknown],
+            )
+        )
+    if r.missing:
+        console.print(
+            table(
+                "in the inventory, not seen",
+                ["asset tag", "kind", "ip", "mac"],
+                [[d.asset_tag, d.kind.value, d.ip, d.mac or "-"] for d in r.missing],
+            )
+        )
+    if r.changes:
+        console.print(
+            table(
+                "changed",
+                ["asset tag", "field", "inventory", "observed"],
+                [[c.asset_tag, c.field, c.old or "-", c.new] for c in r.changes],
+            )
+        )
+    if r.clean:
+        console.print("the network matches the inventory")
+    elif accepted is not None:
+        console.print(f"recorded {accepted} change(s) in the change log (source 'discover')")
+    elif r.changes:
+        console.print(f"run again with --accept to record the {len(r.changes)} IP/MAC change(s)")
+
+
+@click.command()
+@click.option("--school", required=True, help="School code, e.g. KPT-PSP.")
+@click.option(
+    "--subnet",
+    "subnets",
+    multiple=True,
+    metavar="CIDR",
+    help="Subnet to sweep (repeatable) [default: the school's subnets].",
+)
+@click.option("--interface", help="Interface for the ARP sweep [default: the route's].")
+@click.option(
+    "--method",
+    type=click.Choice(["auto", "arp", "ping"]),
+    default="auto",
+    show_default=True,
+    help="auto: ARP as root with scapy, else ping.",
+)
+@click.option(
+    "--window",
+    type=click.FloatRange(0.1, 30.0),
+    default=2.0,
+    show_default=True,
+    help="Seconds to collect ARP answers.",
+)
+@click.option("--accept", is_flag=True, help="Record observed IP/MAC changes in the inventory.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_app
+@handle_errors()
+def discover(
+    app: App,
+    school: str,
+    subnets: tuple[str, ...],
+    interface: str | None,
+    method: str,
+    window: float,
+    accept: bool,
+    as_json: bool,
+) -> None:
+    """Find unknown devices, devices not seen, and IP/MAC changes (exit 0 clean, 1 differences).
+
+    Nothing is written without --accept.
+    """
+    inventory = Inventory(app.store(), app.actor)
+    code = school.strip().upper()
+    found = next((s for s in inventory.schools() if s.code == code), None)
+    if found is None:
+        raise NotFoundError(f"school '{school}' does not exist")
+    devices = inventory.devices(DeviceFilter(schools=(code,)))
+    report = run_discovery(found, devices, subnets, interface, method, window)
+    for note in report.notes:
+        err_console.print(f"note: {safe(note)}")
+    accepted: int | None = None
+    if accept:
+        accepted = 0
+        for change in report.result.changes:
+            accepted += len(
+                inventory.set(change.asset_tag, {change.field: change.new}, source="discover")
+            )
+    if as_json:
+        print_json({"report": report, "accepted": accepted})
+    else:
+        _render(report, accepted)
+    sys.exit(0 if report.result.clean else 1)
