@@ -121,7 +121,7 @@ def diff_inventory(found: Sequence[Discovered], devices: Sequence[Device]) -> Di
     unknown: list[Discovered] = []
     seen: set[str] = set()
     for item in found:
-        device = by_ip.get(item.address) or by_ip.get(item.source)
+        device = by_ip.get(item.address)
         if device is None:
             unknown.append(item)
             continue
