@@ -275,10 +275,11 @@ async def run_rounds(
     on_round: RoundDone | None = None,
     on_plan: Callable[[Plan], None] | None = None,
     signals: Sequence[signal.Signals] = (signal.SIGINT, signal.SIGTERM),
-) -> list[RunReport | None]:
+) -> int:
     """One run, or rounds every ``every_s`` seconds until a signal (or ``max_rounds``).
 
-    Returns one entry per round: its report, or None for an interrupted round.
+    Each round's report goes to ``on_round`` (None for an interrupted round) and is not kept,
+    so a long ``--every`` loop does not grow. Returns the number of rounds.
     """
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -303,7 +304,7 @@ async def run_rounds(
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(sig, on_signal)
             installed.append(sig)
-    reports: list[RunReport | None] = []
+    rounds = 0
     try:
         while True:
             began = time.monotonic()
@@ -314,12 +315,12 @@ async def run_rounds(
                 if not current.cancelled() or not stop.is_set():
                     raise
                 report = None
-            reports.append(report)
+            rounds += 1
             if on_round is not None:
                 on_round(report, service.last_run_id)
             if every_s is None or stop.is_set():
                 break
-            if max_rounds is not None and len(reports) >= max_rounds:
+            if max_rounds is not None and rounds >= max_rounds:
                 break
             pause = max(0.0, every_s - (time.monotonic() - began))
             with contextlib.suppress(TimeoutError):
@@ -329,4 +330,4 @@ async def run_rounds(
     finally:
         for sig in installed:
             loop.remove_signal_handler(sig)
-    return reports
+    return rounds

@@ -23,7 +23,7 @@ from kape_itops.probes.profiles import load_profiles
 from kape_itops.probes.registry import ProbeRegistry
 from kape_itops.probes.runner import Check, Job
 from kape_itops.probes.selection import Plan
-from kape_itops.probes.service import ProbeService, RunRequest
+from kape_itops.probes.service import ProbeService, RunReport, RunRequest, run_rounds
 from kape_itops.store.db import Store
 from kape_itops.store.inventory_repo import InventoryRepo
 from kape_itops.store.probe_repo import ProbeRepo
@@ -346,3 +346,31 @@ def test_live_progress_shows_running_counts() -> None:
     assert "ok 1 warn 0 crit 1 unknown 1" in text
     assert "3/3" in text
     assert live.counts[ProbeStatus.CRIT] == 1
+
+
+def test_rounds_repeat_until_the_limit(store: Store, tmp_path: Path) -> None:
+    seed(store, LOOPBACK_FLEET[:2])
+    with store.session() as s:
+        InventoryRepo(s).apply_devices(
+            [DeviceUpsert(t, {"probes": ("count",)}) for t in ("T-1", "T-2")],
+            ChangeContext("tester", "test", dt.datetime.now(dt.UTC)),
+        )
+    reg = ProbeRegistry(paths={}, factories={"count": Counting})
+    service = ProbeService(store, "tester", load_profiles(PROBES), registry=reg)
+    seen: list[tuple[int | None, int]] = []
+
+    def on_round(report: RunReport | None, run_id: int | None) -> None:
+        assert report is not None
+        seen.append((run_id, len(report.results)))
+
+    rounds = asyncio.run(
+        run_rounds(service, RunRequest(), every_s=0.05, max_rounds=3, on_round=on_round)
+    )
+    assert rounds == 3
+    assert [n for _id, n in seen] == [2, 2, 2]
+    with store.session() as s:
+        runs = ProbeRepo(s).runs()
+        latest = ProbeRepo(s).latest_results(["count"])
+    assert sorted(r.id for r in runs) == sorted(i for i, _n in seen if i is not None)
+    assert all(r.status == RunStatus.COMPLETED for r in runs)
+    assert {v.metrics["n"] for v in latest.values()} == {3}
