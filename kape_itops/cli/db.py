@@ -44,7 +44,7 @@ def prune(app: App, keep: dt.timedelta | None, as_json: bool) -> None:
     if as_json:
         print_json(stats)
         return
-    console.print(
+    click.echo(
         f"rolled up {stats.rollup.results_read} result(s) into {stats.rollup.hourly_written} "
         f"hourly and {stats.rollup.daily_written} daily bucket(s); deleted "
         f"{stats.results_deleted} raw result(s) and {stats.runs_deleted} run(s) "

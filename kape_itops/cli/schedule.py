@@ -12,6 +12,7 @@ from kape_itops.cli.app import App, handle_errors, pass_app
 from kape_itops.cli.render import console, safe
 from kape_itops.domain.timespan import parse_duration
 from kape_itops.reports.schedule import ScheduleSpec, cron_lines, systemd_units
+from kape_itops.store.db import safe_url
 
 ENV_FILE = Path("/etc/kape-itops/itops.env")
 
@@ -115,9 +116,7 @@ def install(
 
 
 def _has_password(url: str) -> bool:
-    from kape_itops.store.db import safe_url
-
-    return safe_url(url) != url and "***" in safe_url(url)
+    return "***" in safe_url(url) and safe_url(url) != url
 
 
 def _env_hint(env_file: Path | None) -> None:
