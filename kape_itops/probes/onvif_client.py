@@ -21,11 +21,15 @@ from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 import zeep.exceptions
-from onvif.client import AsyncTransportProtocolErrorHandler, ONVIFService
-from onvif.definition import SERVICES
-from onvif.exceptions import ONVIFError, ONVIFTimeoutError
 
 from kape_itops.probes.onvif_eval import Identity, MediaProfile, RecordingState
+from kape_itops.probes.onvif_lib import (
+    SERVICES,
+    AsyncTransportProtocolErrorHandler,
+    ONVIFError,
+    ONVIFService,
+    ONVIFTimeoutError,
+)
 from kape_itops.probes.wsdl import WSDL_DIR
 
 for _name in ("onvif", "zeep", "zeep.client", "zeep.xsd.schema"):
