@@ -11,7 +11,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 from rich.console import Console
 
 from kape_itops.cli import cli
@@ -75,10 +75,10 @@ def probes_copy(tmp_path: Path, overrides: str | None = None) -> Path:
     return dest
 
 
-def invoke(runner: CliRunner, url: str, *args: str, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
-    return runner.invoke(
-        cli, ["--db", url, "probe", "run", *args], env={"ITOPS_DATA": str(REPO), **(env or {})}
-    )
+def invoke(runner: CliRunner, url: str, *args: str, env: dict[str, str] | None = None) -> Result:
+    """``itops probe run`` with the shipped profiles and no lab unless ``env`` names one."""
+    full: dict[str, str | None] = {"ITOPS_DATA": str(REPO), "ITOPS_LAB_STATE": None, **(env or {})}
+    return runner.invoke(cli, ["--db", url, "probe", "run", *args], env=full)
 
 
 def test_probe_run_only_ping_stores_every_result(store: Store, runner: CliRunner) -> None:
@@ -253,7 +253,7 @@ def test_lab_map_redirects_and_unmapped_addresses_are_not_probed(
             "--profiles",
             str(PROBES),
         ],
-        env={"ITOPS_DATA": str(lab_dir)},
+        env={"ITOPS_DATA": str(lab_dir), "ITOPS_LAB_STATE": None},
     )
     assert got.exit_code == 0, got.output
     store.dispose()
@@ -306,7 +306,7 @@ def test_usage_errors_exit_3(
     got = runner.invoke(
         cli,
         ["--db", sqlite_url, "probe", "run", *args],
-        env={"ITOPS_DATA": str(tmp_path)} if "--lab" in args else {"ITOPS_DATA": str(REPO)},
+        env={"ITOPS_DATA": str(tmp_path if "--lab" in args else REPO), "ITOPS_LAB_STATE": None},
     )
     assert got.exit_code == 3, got.output
     assert message in got.stderr or message in got.output
