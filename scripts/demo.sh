@@ -4,4 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ITOPS=.venv/bin/itops
 $ITOPS init
+$ITOPS inventory import inventory/
 $ITOPS inventory summary

@@ -237,7 +237,9 @@ def _csv_records(lines: Iterator[str], label: str) -> Iterator[tuple[int, list[s
 
 def _csv_cell(text: str) -> str:
     """A CSV cell as text: CRLF line breaks inside a quoted cell become LF."""
-    return from_cell(text.replace("\r\n", "\n") if "\r" in text else text)
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
+    return from_cell(text) if text[:1] == "'" else text
 
 
 # -- XLSX --------------------------------------------------------------------------------------

@@ -160,7 +160,7 @@ def parse_row(
                 out.values[name] = None
             continue
         try:
-            value = specs[name].parse(text)
+            value = _parse(specs[name], text)
         except FieldError as exc:
             out.issues.append(Issue(label, row, name, text, str(exc)))
             continue
@@ -173,6 +173,49 @@ def parse_row(
     if out.new_key == out.key:
         out.new_key = None
     return out
+
+
+_CACHE_LIMIT = 4096
+_CACHED_FIELDS = frozenset(
+    {
+        "school",
+        "kind",
+        "status",
+        "room",
+        "manufacturer",
+        "model",
+        "funding",
+        "vendor",
+        "currency",
+        "level",
+        "purchase_date",
+        "warranty_until",
+        "unit_price",
+        "platform",
+        "probes",
+        "credential",
+        "province",
+        "district",
+    }
+)
+_cache: dict[str, dict[str, object]] = {name: {} for name in _CACHED_FIELDS}
+
+
+def _parse(spec: FieldSpec, text: str) -> object:
+    """Parse one cell; repeated values of low-cardinality fields are parsed once.
+
+    Parsed values are immutable, so sharing them is safe; errors are never cached.
+    """
+    seen = _cache.get(spec.name)
+    if seen is None:
+        return spec.parse(text)
+    try:
+        return seen[text]
+    except KeyError:
+        value = spec.parse(text)
+        if len(seen) < _CACHE_LIMIT:
+            seen[text] = value
+        return value
 
 
 def _is_blank(row: ParsedRow, name: str) -> bool:

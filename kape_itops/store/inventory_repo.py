@@ -364,7 +364,7 @@ class InventoryRepo:
                 continue
             self._update_device(row, current[up.asset_tag], up, ctx, stats, log)
         if inserts:
-            self.s.execute(insert(DeviceRow), inserts)
+            self.s.execute(insert(DeviceRow).execution_options(render_nulls=True), inserts)
         self.s.flush()
         self._log(ctx, log)
         stats.changes += len(log)
