@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import errno
 import itertools
 import math
 import time
@@ -26,11 +25,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from kape_itops.domain.enums import DeviceKind, ProbeStatus
+from kape_itops.domain.enums import ProbeStatus
 from kape_itops.errors import ProbeError
 from kape_itops.probes.base import ProbeContext, ProbeResult, Target
 from kape_itops.probes.icmp import EchoOutcome, IcmpEngine, Method, open_engine
 from kape_itops.probes.ratelimit import RateLimiter, Unlimited, make_budget
+from kape_itops.probes.tcpping import tcp_echo, tcp_ports
 from kape_itops.probes.thresholds import judge
 
 DEFAULTS: dict[str, Any] = {
@@ -39,18 +39,6 @@ DEFAULTS: dict[str, Any] = {
     "thresholds": {"rtt_avg_ms": {"warn": 150, "crit": 500}, "loss_pct": {"warn": 20, "crit": 60}},
 }
 DEFAULT_PPS = 500.0
-TCP_PORTS: dict[DeviceKind | None, tuple[int, ...]] = {
-    DeviceKind.PRINTER: (9100, 631, 80, 443),
-    DeviceKind.CAMERA: (80, 554, 443, 8000),
-    DeviceKind.NVR: (80, 554, 443, 8000),
-    DeviceKind.ROUTER: (22, 80, 443, 8291, 23),
-    DeviceKind.SWITCH: (22, 80, 443, 23),
-    DeviceKind.HOTSPOT: (22, 80, 443, 8080),
-    DeviceKind.DESKTOP: (445, 3389, 22, 135),
-    DeviceKind.LAPTOP: (445, 3389, 22, 135),
-    None: (80, 443, 22, 445, 3389, 161),
-}
-"""Ports tried by the TCP-connect fallback; a refusal (RST) proves the host is up too."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,55 +97,6 @@ def classify(stats: PingStats, settings: Mapping[str, Any]) -> tuple[ProbeStatus
     thresholds = settings.get("thresholds") or DEFAULTS["thresholds"]
     status, breaches = judge(stats.metrics(), thresholds)
     return status, "; ".join([*breaches, summary])
-
-
-def tcp_ports(target: Target) -> tuple[int, ...]:
-    """The fallback's port list: settings ``tcp_ports``, else the kind's default; lab-mapped."""
-    configured = target.settings.get("tcp_ports")
-    if configured:
-        ports = tuple(int(p) for p in configured)
-    else:
-        kind = target.device.kind if target.device is not None else None
-        ports = TCP_PORTS.get(kind, TCP_PORTS[None])
-    lab = target.settings.get("lab_ports") or {}
-    return tuple(int(lab.get(str(p), p)) for p in ports)
-
-
-async def tcp_echo(address: str, ports: Sequence[int], timeout: float) -> EchoOutcome:
-    """One TCP-connect 'echo': the first port that accepts or refuses gives the RTT."""
-    start = time.perf_counter()
-    errors: list[str] = []
-
-    async def one(port: int) -> float:
-        t0 = time.perf_counter()
-        try:
-            _reader, writer = await asyncio.open_connection(address.split("%", 1)[0], port)
-        except ConnectionRefusedError:
-            return (time.perf_counter() - t0) * 1000
-        except OSError as exc:
-            if exc.errno in (errno.ECONNRESET,):
-                return (time.perf_counter() - t0) * 1000
-            errors.append(exc.strerror or str(exc))
-            raise
-        writer.close()
-        return (time.perf_counter() - t0) * 1000
-
-    tasks = [asyncio.ensure_future(one(p)) for p in ports]
-    try:
-        for fut in asyncio.as_completed(tasks, timeout=timeout):
-            try:
-                return EchoOutcome(await fut)
-            except TimeoutError:
-                break
-            except OSError:
-                continue
-    finally:
-        for t in tasks:
-            t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-    waited = time.perf_counter() - start
-    reason = errors[0] if errors and waited < timeout else "timeout"
-    return EchoOutcome(None, reason)
 
 
 class PingProbe:
