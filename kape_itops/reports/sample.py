@@ -14,6 +14,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from kape_itops.domain.enums import DeviceKind, DeviceStatus, SchoolLevel
@@ -96,7 +97,7 @@ def seed_inventory(
         for kind, host, ip in _plan(i, devices_per_school):
             n += 1
             maker, model = MODELS.get(kind, ("Generic", "Device"))
-            warranty = today + dt.timedelta(days=(n * 37) % 900 - 200)
+            warranty = today + dt.timedelta(days=(n * 53) % 1400 - 60)
             device_ups.append(
                 DeviceUpsert(
                     f"KAPE-{i:02d}-{host:03d}",
@@ -362,3 +363,43 @@ class _World:
             "config_changed": changed,
         }
         return self._row(d, "ssh", "ok", "configuration saved", at, run_id, m)
+
+
+def write_sample_report(
+    out: Path, db_url: str, schools: int = 3, devices_per_school: int = 20, days: int = 7
+) -> Path:
+    """Build a sample database at ``db_url`` (empty) and write its HTML report to ``out``."""
+    from kape_itops.reports.model import Period, ReportOptions, build_report
+    from kape_itops.reports.render_html import write_html
+
+    store = Store(db_url)
+    try:
+        store.upgrade()
+        seed_inventory(store, schools, devices_per_school)
+        end = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
+        start = end - dt.timedelta(days=days)
+        generate_history(store, start, end)
+        report = build_report(
+            store, Period(start, end), ReportOptions(title="Sample health report")
+        )
+        return write_html(report, out)
+    finally:
+        store.dispose()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m kape_itops.reports.sample OUT.html [--db URL]``: a sample report."""
+    import argparse
+
+    ap = argparse.ArgumentParser(description=main.__doc__)
+    ap.add_argument("out", type=Path)
+    ap.add_argument("--db", default="sqlite:///itops-sample.db", help="an empty database")
+    ap.add_argument("--schools", type=int, default=3)
+    ap.add_argument("--devices", type=int, default=20, help="devices per school")
+    ap.add_argument("--days", type=int, default=7)
+    a = ap.parse_args(argv)
+    print(write_sample_report(a.out, a.db, a.schools, a.devices, a.days))
+
+
+if __name__ == "__main__":
+    main()
