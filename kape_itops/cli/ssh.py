@@ -490,7 +490,8 @@ def run_cmd(
             if cs.enable:
                 session.enable()
             if allow_config:
-                output = session.configure([ln for ln in command.splitlines() if ln.strip()])
+                lines = [ln for ln in command.splitlines() if ln.strip()]
+                output = session.configure(lines, config_mode=cs.config_mode)
             else:
                 output = session.run(command, timeout)
     except SshFailure as exc:

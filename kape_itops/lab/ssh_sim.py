@@ -110,8 +110,17 @@ class DeviceState:
 
 
 class _Server(asyncssh.SSHServer):
-    def __init__(self, state: DeviceState) -> None:
+    def __init__(self, state: DeviceState, live: set[Any]) -> None:
         self.state = state
+        self.live = live
+        self.conn: Any = None
+
+    def connection_made(self, conn: Any) -> None:
+        self.conn = conn
+        self.live.add(conn)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.live.discard(self.conn)
 
     def begin_auth(self, username: str) -> bool:
         return True
@@ -401,6 +410,7 @@ class SshSimHandle:
     _loop: asyncio.AbstractEventLoop = field(repr=False)
     _thread: threading.Thread = field(repr=False)
     _servers: list[Any] = field(repr=False, default_factory=list)
+    _live: set[Any] = field(repr=False, default_factory=set)
 
     def known_hosts_line(self, device: SimDevice) -> str:
         """The known_hosts line that pins this simulator's host key for ``device``."""
@@ -421,6 +431,11 @@ class SshSimHandle:
                 server.close()
             for server in self._servers:
                 await server.wait_closed()
+            conns = list(self._live)
+            for conn in conns:
+                conn.close()
+            for conn in conns:
+                await conn.wait_closed()
 
         fut = asyncio.run_coroutine_threadsafe(close(), self._loop)
         try:
@@ -472,7 +487,7 @@ def start_ssh_sim(
         try:
             for spec, state in zip(specs, states, strict=True):
                 server = await asyncssh.create_server(
-                    lambda st=state: _Server(st),
+                    lambda st=state: _Server(st, live),
                     spec.address,
                     spec.port,
                     server_host_keys=[key],
@@ -492,6 +507,7 @@ def start_ssh_sim(
         return servers, actual
 
     states = [DeviceState(s) for s in specs]
+    live: set[Any] = set()
 
     def run() -> None:
         asyncio.set_event_loop(loop)
@@ -519,7 +535,7 @@ def start_ssh_sim(
     servers, actual = ready.result(timeout=30)
     for i, spec in enumerate(actual):
         states[i].spec = spec
-    return SshSimHandle(actual, states, public[0], public[1], loop, thread, servers)
+    return SshSimHandle(actual, states, public[0], public[1], loop, thread, servers, live)
 
 
 def sim_devices(

@@ -181,10 +181,20 @@ class SshSession:
         except Exception as exc:
             raise self._fail(exc) from exc
 
-    def configure(self, lines: Sequence[str], timeout_s: float | None = None) -> str:
-        """Send configuration lines in config mode (where the platform has one)."""
+    def configure(
+        self, lines: Sequence[str], timeout_s: float | None = None, config_mode: bool = True
+    ) -> str:
+        """Send configuration lines in config mode; without one (RouterOS, Linux) as plain
+        commands, waiting for the output to settle (a change may rename the prompt)."""
         timeout = timeout_s or self.command_timeout_s
         try:
+            if not config_mode:
+                out = [
+                    str(self._conn.send_command_timing(ln, read_timeout=timeout, last_read=0.5))
+                    for ln in lines
+                ]
+                self._conn.set_base_prompt()
+                return "\n".join(out)
             return str(self._conn.send_config_set(list(lines), read_timeout=timeout))
         except ReadTimeout as exc:
             self._broken = True

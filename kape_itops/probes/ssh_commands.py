@@ -57,6 +57,7 @@ class CommandSet:
     description: str = ""
     aliases: tuple[str, ...] = ()
     enable: bool = False
+    config_mode: bool = True
     scrub: str = "generic"
     thresholds: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     backup: BackupSpec | None = None
@@ -159,6 +160,7 @@ def parse_command_set(doc: Any, source: str, validator: Draft202012Validator) ->
         description=doc.get("description", ""),
         aliases=tuple(a.lower() for a in doc.get("aliases", [])),
         enable=bool(doc.get("enable", False)),
+        config_mode=bool(doc.get("config_mode", True)),
         scrub=doc.get("scrub", "generic"),
         thresholds={k: dict(v) for k, v in doc.get("thresholds", {}).items()},
         backup=backup,
