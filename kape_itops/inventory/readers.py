@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
+import itertools
 import json
 import zipfile
 from collections.abc import Iterable, Iterator
@@ -150,6 +151,7 @@ def open_table(source: Source) -> Iterator[Table]:
         wb = _xlsx_open(source.path)
         try:
             ws = wb[source.part]
+            ws.reset_dimensions()  # some writers store no or wrong sheet dimensions
             yield _table(source, _xlsx_rows(ws.iter_rows(values_only=True)))
         finally:
             wb.close()
@@ -222,8 +224,21 @@ def _csv_lines(lines: Iterable[bytes], label: str) -> Iterator[str]:
         yield text
 
 
+def _delimiter(first: str) -> str:
+    """Comma, or the semicolon/tab some spreadsheet locales write, judged by the first line."""
+    counts = {d: first.count(d) for d in (",", ";", "\t")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] > counts[","] else ","
+
+
 def _csv_records(lines: Iterator[str], label: str) -> Iterator[tuple[int, list[str]]]:
-    reader = csv.reader(lines, strict=True)
+    head: list[str] = []
+    for line in lines:
+        head.append(line)
+        if line.strip():
+            break
+    delimiter = _delimiter(head[-1]) if head else ","
+    reader = csv.reader(itertools.chain(head, lines), delimiter=delimiter, strict=True)
     while True:
         start = reader.line_num + 1
         try:

@@ -123,7 +123,8 @@ def parse_row(
     specs = FIELDS[entity]
     key_field = KEY[entity]
     out = ParsedRow(row, "", None, {}, {})
-    for i in hmap.unnamed:
+    beyond = range(hmap.width, len(cells))
+    for i in (*hmap.unnamed, *beyond):
         if i < len(cells) and cells[i].strip():
             out.issues.append(
                 Issue(
@@ -131,20 +132,9 @@ def parse_row(
                     row,
                     f"column {column_name(i)}",
                     cells[i],
-                    "value in a column with an empty header cell (merged or missing header?)",
+                    "value in a column without a header cell (merged or missing header?)",
                 )
             )
-    extra = [c for c in cells[hmap.width :] if c.strip()]
-    if extra:
-        out.issues.append(
-            Issue(
-                label,
-                row,
-                None,
-                extra[0],
-                f"row has {len(cells)} cells but the header only {hmap.width}",
-            )
-        )
     for name, idx in hmap.columns.items():
         text = cells[idx] if idx < len(cells) else ""
         stripped = text.strip()

@@ -141,7 +141,12 @@ BAD_ROWS = [
     (["D1,-,,,,,,,,,"], 2, "school", "school cannot be cleared"),
     (["D1,,-,,,,,,,,"], 2, "kind", "kind cannot be cleared"),
     (["D1,,,,,,-,,,,"], 2, "status", "status cannot be cleared"),
-    (["D3,KPT-PSP,laptop,,,,,,,,,surplus"], 2, None, "row has 12 cells but the header only 11"),
+    (
+        ["D3,KPT-PSP,laptop,,,,,,,,,surplus"],
+        2,
+        "column 12",
+        "value in a column without a header cell",
+    ),
 ]
 
 

@@ -60,7 +60,7 @@ def test_merged_header_cells_are_rejected_clearly(store: Store, tmp_path: Path) 
     wb.active.merge_cells("D1:E1")
     wb.save(path)
     issues = rejected(store, path)
-    issue = find(issues, 2, "column E", "empty header cell (merged or missing header?)")
+    issue = find(issues, 2, "column E", "column without a header cell (merged or missing header?)")
     assert issue.file == "inv.xlsx [devices]" and issue.value == "aa:bb:cc:dd:ee:01"
     assert any(i.column == "identity" and i.severity == "warning" for i in issues)
 

@@ -107,3 +107,11 @@ def test_checker_tracks_renames_and_released_keys_in_file_order() -> None:
         (4, "serial", "duplicate serial (also in row 3)")
     ]
     assert checker.barriers == {3} and checker.invalid == {4}
+
+
+@pytest.mark.parametrize("sep", [";", "\t"])
+def test_semicolon_and_tab_separated_files_are_read(tmp_path: Path, sep: str) -> None:
+    p = tmp_path / "devices.csv"
+    p.write_text(f"asset_tag{sep}notes{sep}room\nA{sep}a, b{sep}Lab\n", encoding="utf-8")
+    header, rows = table_rows(p)
+    assert header == ["asset_tag", "notes", "room"] and rows == [(2, ["A", "a, b", "Lab"])]
