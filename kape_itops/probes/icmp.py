@@ -207,6 +207,11 @@ class IcmpEngine:
         self._loop: asyncio.AbstractEventLoop | None = None
         self.late_replies = 0
 
+    @property
+    def pending(self) -> int:
+        """Echoes sent and still awaiting their reply or timeout."""
+        return sum(len(f.waiting) for f in self._families.values())
+
     def open(self, family: int = 4) -> None:
         """Open the socket of ``family`` (4 or 6); ProbeError when the kernel refuses it."""
         if family in self._families:
@@ -283,6 +288,7 @@ class IcmpEngine:
             return handle
         family, seq, waiting = handle
         fam = self._families.get(family)
+        key = (ipaddress.ip_address(address.split("%", 1)[0]).compressed, seq)
         remaining = (waiting.sent_ns + waiting.timeout_ns - time.time_ns()) / 1e9
         try:
             return await asyncio.wait_for(asyncio.shield(waiting.future), max(remaining, 0.0))
@@ -291,11 +297,10 @@ class IcmpEngine:
                 self._drain(fam)
             if waiting.future.done():
                 return waiting.future.result()
-            if fam is not None:
-                fam.waiting.pop(
-                    (ipaddress.ip_address(address.split("%", 1)[0]).compressed, seq), None
-                )
             return EchoOutcome(None, "timeout")
+        finally:
+            if fam is not None and fam.waiting.get(key) is waiting:
+                del fam.waiting[key]
 
     def _drain(self, fam: _Family) -> None:
         """Read every queued datagram, resolving the echoes they answer."""

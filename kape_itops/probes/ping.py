@@ -129,6 +129,11 @@ class PingProbe:
         if self._engine is None:
             self.notes.append("no ICMP socket allowed: falling back to TCP connect")
 
+    @property
+    def engine(self) -> IcmpEngine | None:
+        """The run's ICMP engine (None with the TCP fallback or before :meth:`start`)."""
+        return self._engine
+
     async def stop(self) -> None:
         """Close the sockets."""
         if self._engine is not None:
@@ -184,17 +189,22 @@ class PingProbe:
     ) -> list[EchoOutcome]:
         engine = self._engine
         waits: list[asyncio.Future[EchoOutcome]] = []
-        for i in range(count):
-            if i:
-                await asyncio.sleep(interval)
-            if engine is None:
-                await self._budget.acquire(1)
-                coro = tcp_echo(target.address, tcp_ports(target), timeout)
-                waits.append(asyncio.ensure_future(coro))
-            else:
-                handle = await engine.send(target.address, timeout)
-                waits.append(asyncio.ensure_future(engine.wait(target.address, handle)))
-        return list(await asyncio.gather(*waits))
+        try:
+            for i in range(count):
+                if i:
+                    await asyncio.sleep(interval)
+                if engine is None:
+                    await self._budget.acquire(1)
+                    coro = tcp_echo(target.address, tcp_ports(target), timeout)
+                    waits.append(asyncio.ensure_future(coro))
+                else:
+                    handle = await engine.send(target.address, timeout)
+                    waits.append(asyncio.ensure_future(engine.wait(target.address, handle)))
+            return list(await asyncio.gather(*waits))
+        except asyncio.CancelledError:
+            for w in waits:
+                w.cancel()
+            raise
 
 
 def _tag(target: Target) -> str | None:

@@ -147,3 +147,62 @@ def test_cli_up_status_down_loopback(tmp_path: Path) -> None:
     assert result.exit_code == 0 and "removed" in result.output
     result = runner.invoke(cli, [*db, "lab", "status", "--state", str(state)], env=env)
     assert result.exit_code == 3 and "lab is down" in result.output
+
+
+def test_unprivileged_user_gets_loopback_mode() -> None:
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        pytest.skip("needs root to drop to an unprivileged user")
+    work = Path(tempfile.mkdtemp(prefix="itops-lab-nobody-"))
+    work.chmod(0o777)
+    state = work / "state.json"
+    drop = [
+        "setpriv",
+        "--reuid=nobody",
+        "--regid=nogroup",
+        "--clear-groups",
+        sys.executable,
+        "-m",
+        "kape_itops",
+        "--db",
+        str(work / "none.db"),
+    ]
+    env = {**os.environ, "ITOPS_DATA": str(REPO)}
+    try:
+        proc = subprocess.run(
+            [*drop, "lab", "up", "--json", "--state", str(state)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+            cwd=work,
+        )
+        assert proc.returncode == 0, proc.stderr
+        doc = json.loads(proc.stdout)
+        assert (
+            doc["mode"] == "loopback" and doc["address_map"]["10.30.1.1"]["address"] == "127.30.1.1"
+        )
+        assert not doc["namespaces"]
+        proc = subprocess.run(
+            [*drop, "probe", "ping", "127.30.1.1", "-c", "1", "--json"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+            cwd=work,
+        )
+        assert proc.returncode == 0 and json.loads(proc.stdout)["results"][0]["status"] == "ok"
+    finally:
+        subprocess.run(
+            [*drop, "lab", "down", "--state", str(state)],
+            capture_output=True,
+            timeout=120,
+            env=env,
+            cwd=work,
+        )
+        shutil.rmtree(work, ignore_errors=True)
+    assert not state.exists()

@@ -120,3 +120,24 @@ def test_cleanup_removes_namespace_and_route() -> None:
     assert not namespace_exists(ns)
     assert route_device(live) != host_if
     assert not pid_alive(pid)
+
+
+def test_cancelled_check_leaves_no_pending_echo(netns_lab: NetnsLab) -> None:
+    from kape_itops.probes.base import ProbeContext
+    from kape_itops.probes.ping import PingProbe
+
+    _, dead, _ = _build(netns_lab, {1: HostBehaviour()})
+
+    async def scenario() -> int:
+        probe = PingProbe()
+        await probe.start(ProbeContext(timeout_s=2.0))
+        try:
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(probe.check(Target(dead, settings={"count": 3})), 0.3)
+            await asyncio.sleep(0)
+            assert probe.engine is not None
+            return probe.engine.pending
+        finally:
+            await probe.stop()
+
+    assert asyncio.run(scenario()) == 0

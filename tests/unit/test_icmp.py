@@ -81,3 +81,17 @@ def test_kernel_timestamp() -> None:
     anc = [(socket.SOL_SOCKET, SO_TIMESTAMPNS, struct.pack("@qq", 12, 345))]
     assert kernel_timestamp_ns(anc) == 12_000_000_345
     assert kernel_timestamp_ns([]) is None
+
+
+def test_responder_builds_a_valid_reply() -> None:
+    from kape_itops.lab.responder import make_reply
+
+    request = _ip_header("198.18.0.1", "198.18.1.5") + build_echo(4, 77, 5, b"data")
+    parsed = make_reply(request)
+    assert parsed is not None
+    dst, src, reply = parsed
+    assert (socket.inet_ntoa(dst), socket.inet_ntoa(src)) == ("198.18.1.5", "198.18.0.1")
+    assert reply[12:16] == dst and reply[16:20] == src and checksum(reply[:20]) == 0
+    icmp = reply[20:]
+    assert icmp[0] == 0 and checksum(icmp) == 0 and icmp[4:] == request[24:]
+    assert make_reply(_ip_header("1.1.1.1", "2.2.2.2", proto=6) + b"\0" * 8) is None
