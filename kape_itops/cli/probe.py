@@ -173,7 +173,10 @@ def _report_json(report: RunReport) -> dict[str, Any]:
             "counts": report.outcome.counts,
             "exit_code": nagios_code([r.status for r in report.results]),
         },
-        "results": [_result_json(r, report.devices.get(r.asset_tag or "")) for r in report.results],
+        "results": [
+            _result_json(r, report.devices.get(r.asset_tag or ""))
+            for r in sorted(report.results, key=lambda r: (r.asset_tag or r.target, r.probe))
+        ],
         "skipped": [
             {"asset_tag": d.asset_tag, "school": d.school, "reason": why}
             for d, why in report.plan.skipped

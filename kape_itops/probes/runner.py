@@ -203,6 +203,12 @@ class Runner:
                 return unknown(check, "cut off by the device deadline", started, elapsed)
             limit = check.timeout_s or self.config.probe_timeout_s
             return unknown(check, f"probe timed out after {limit:g} s", started, elapsed)
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise
+            elapsed = (time.perf_counter() - t0) * 1000
+            return unknown(check, "probe failed: cancelled inside the probe", started, elapsed)
         except Exception as exc:
             elapsed = (time.perf_counter() - t0) * 1000
             return unknown(check, f"probe failed: {_describe(exc)}", started, elapsed)

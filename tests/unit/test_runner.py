@@ -81,6 +81,8 @@ class ScriptedProbe:
             raise RuntimeError("boom at the device")
         if step == "hang":
             await asyncio.sleep(3600)
+        if step == "cancelled":
+            raise asyncio.CancelledError
         assert isinstance(step, ProbeStatus)
         return result(target, step, f"scripted {step}")
 
@@ -224,6 +226,13 @@ def test_exception_becomes_unknown_and_the_run_goes_on() -> None:
     assert by_probe["bad"].status == ProbeStatus.UNKNOWN
     assert by_probe["bad"].reason == "probe failed: RuntimeError: boom at the device"
     assert by_probe["good"].status == ProbeStatus.OK
+
+
+def test_cancellation_leaking_from_a_probe_is_unknown() -> None:
+    leaky = ScriptedProbe(["cancelled"])
+    jobs = [job("D1", "leaky", n=2)]
+    outcome = asyncio.run(Runner(registry(leaky=leaky), RunnerConfig(retries=0)).run(jobs))
+    assert [r.reason for r in outcome.results] == ["probe failed: cancelled inside the probe"] * 2
 
 
 def test_missing_probe_module_is_unknown_not_a_crash() -> None:
