@@ -1,0 +1,157 @@
+"""SNMP profiles (``probes/snmp/*.yaml``): loaded, schema-checked and resolved.
+
+A profile names the checks it runs and the numeric OIDs each check reads; ``extends`` pulls
+in another profile (``base`` holds every OID group and the vendor client-count table).
+Mappings merge key by key, lists and values replace. A probe's ``Target.settings`` (the kind
+profile's ``snmp`` section) may override ``thresholds``, ``timeout_s``, ``retries``,
+``max_repetitions``, ``max_rows`` and ``deadline_s``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jsonschema import Draft202012Validator
+
+from kape_itops.config import Settings
+from kape_itops.errors import ConfigError
+from kape_itops.probes.profiles import merge
+
+SCHEMA_FILE = "snmp.schema.json"
+TUNABLES = ("timeout_s", "retries", "max_repetitions", "max_rows", "deadline_s")
+_NEEDS: dict[str, tuple[str, ...]] = {
+    "system": ("system",),
+    "interfaces": ("interfaces",),
+    "printer": ("printer",),
+    "storage": ("storage",),
+    "devices": ("devices",),
+    "cpu": ("cpu",),
+    "clients": ("clients",),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SnmpProfile:
+    """A resolved profile: the checks, their OID sections and the request limits."""
+
+    name: str
+    description: str
+    checks: tuple[str, ...]
+    sections: Mapping[str, Any]
+    thresholds: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    timeout_s: float = 2.0
+    retries: int = 1
+    max_repetitions: int = 25
+    max_rows: int = 5000
+    deadline_s: float = 15.0
+
+    def section(self, name: str) -> Mapping[str, Any]:
+        """One OID section (``system``, ``interfaces`` …), empty when absent."""
+        value = self.sections.get(name)
+        return value if isinstance(value, Mapping) else {}
+
+    def with_settings(self, settings: Mapping[str, Any]) -> SnmpProfile:
+        """This profile with a probe section's overrides applied."""
+        thresholds = merge(self.thresholds, settings.get("thresholds") or {})
+        tun = {k: settings[k] for k in TUNABLES if settings.get(k) is not None}
+        return SnmpProfile(
+            name=self.name,
+            description=self.description,
+            checks=self.checks,
+            sections=self.sections,
+            thresholds=thresholds,
+            timeout_s=float(tun.get("timeout_s", self.timeout_s)),
+            retries=int(tun.get("retries", self.retries)),
+            max_repetitions=int(tun.get("max_repetitions", self.max_repetitions)),
+            max_rows=int(tun.get("max_rows", self.max_rows)),
+            deadline_s=float(tun.get("deadline_s", self.deadline_s)),
+        )
+
+
+def default_dir() -> Path:
+    """``<ITOPS_DATA>/probes/snmp``."""
+    return Settings().data_dir / "probes" / "snmp"
+
+
+class ProfileSet:
+    """Every profile file of one folder, validated on load."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        schema_path = directory.parent / "schema" / SCHEMA_FILE
+        try:
+            schema = json.loads(schema_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"SNMP profile schema {schema_path} cannot be read: {exc}") from exc
+        self._validator = Draft202012Validator(schema)
+        self._raw: dict[str, dict[str, Any]] = {}
+        files = sorted(directory.glob("*.yaml"))
+        if not files:
+            raise ConfigError(f"no SNMP profiles (*.yaml) in {directory}")
+        for path in files:
+            self._load(path)
+
+    def _load(self, path: Path) -> None:
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigError(f"{path}: cannot be read as YAML: {exc}") from exc
+        errors = sorted(self._validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+        if errors:
+            where = "/".join(str(p) for p in errors[0].absolute_path) or "(top)"
+            raise ConfigError(f"{path}: {where}: {errors[0].message}")
+        name = str(data["name"])
+        if name != path.stem:
+            raise ConfigError(f"{path}: name '{name}' must match the file name '{path.stem}'")
+        self._raw[name] = data
+
+    def names(self) -> list[str]:
+        """Profile names, sorted."""
+        return sorted(self._raw)
+
+    def _resolved(self, name: str, seen: tuple[str, ...] = ()) -> dict[str, Any]:
+        if name in seen:
+            raise ConfigError(f"SNMP profiles extend in a loop: {' -> '.join((*seen, name))}")
+        raw = self._raw.get(name)
+        if raw is None:
+            raise ConfigError(
+                f"unknown SNMP profile '{name}' (have: {', '.join(self.names())}) in {self.directory}"
+            )
+        parent = raw.get("extends")
+        if not parent:
+            return dict(raw)
+        return merge(self._resolved(str(parent), (*seen, name)), raw)
+
+    def get(self, name: str) -> SnmpProfile:
+        """The resolved profile; a clear error when a check lacks its OID section."""
+        data = self._resolved(name)
+        checks = tuple(data.get("checks") or ("system",))
+        for check in checks:
+            for needed in _NEEDS[check]:
+                if not isinstance(data.get(needed), Mapping):
+                    raise ConfigError(
+                        f"SNMP profile '{name}' runs '{check}' but has no '{needed}' section"
+                    )
+        sections = {k: v for k, v in data.items() if k in _NEEDS}
+        return SnmpProfile(
+            name=name,
+            description=str(data.get("description", "")),
+            checks=checks,
+            sections=sections,
+            thresholds=data.get("thresholds") or {},
+            timeout_s=float(data.get("timeout_s", 2.0)),
+            retries=int(data.get("retries", 1)),
+            max_repetitions=int(data.get("max_repetitions", 25)),
+            max_rows=int(data.get("max_rows", 5000)),
+            deadline_s=float(data.get("deadline_s", 15.0)),
+        )
+
+
+def load_profiles(directory: Path | None = None) -> ProfileSet:
+    """All profiles of ``directory`` (default ``<ITOPS_DATA>/probes/snmp``)."""
+    return ProfileSet(directory or default_dir())
