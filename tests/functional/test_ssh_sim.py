@@ -452,3 +452,85 @@ def test_backup_failures_are_reported_not_raised(
         store.dispose()
     finally:
         hung.stop()
+
+
+def test_engine_runs_the_no_arg_probe_and_the_lab_tuple_form(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sqlite_url: str
+) -> None:
+    from kape_itops.probes.profiles import load_profiles
+    from kape_itops.probes.service import ProbeService, RunRequest
+
+    handle = start_ssh_sim(
+        [("127.30.1.1", 0, "router", None), ("127.30.1.2", 0, "switch", "Cisco 2960")]
+    )
+    try:
+        assert [d.platform for d in handle.devices] == ["mikrotik_routeros", "cisco_ios"]
+        known = tmp_path / "known_hosts"
+        known.write_text("".join(handle.known_hosts_line(d) + "\n" for d in handle.devices))
+        monkeypatch.setenv("ITOPS_DATA", str(REPO))
+        monkeypatch.setenv("ITOPS_KNOWN_HOSTS", str(known))
+        store = Store(sqlite_url)
+        store.upgrade()
+        seed_devices(
+            store,
+            [
+                {
+                    "tag": "R7",
+                    "kind": DeviceKind.ROUTER,
+                    "ip": "10.30.7.1",
+                    "manufacturer": "MikroTik",
+                },
+                {"tag": "SW7", "kind": DeviceKind.SWITCH, "ip": "10.30.7.2", "platform": "cisco"},
+            ],
+        )
+        state = tmp_path / "state.json"
+        state.write_text(
+            json.dumps(
+                {
+                    "address_map": {
+                        "10.30.7.1": {
+                            "address": "127.30.1.1",
+                            "ports": {"ssh": handle.devices[0].port},
+                        },
+                        "10.30.7.2": {
+                            "address": "127.30.1.2",
+                            "ports": {"ssh": handle.devices[1].port},
+                        },
+                    }
+                }
+            )
+        )
+        service = ProbeService(
+            store,
+            "tester",
+            load_profiles(REPO / "probes"),
+            secrets=SecretStore.load(_secrets(tmp_path)),
+        )
+        report = asyncio.run(service.run(RunRequest(only=("ssh",), lab_state=state)))
+        got = {r.asset_tag: r for r in report.results}
+        assert got["R7"].status == ProbeStatus.OK, got["R7"].reason
+        assert got["SW7"].status == ProbeStatus.OK, got["SW7"].reason
+        assert got["R7"].target == f"127.30.1.1:{handle.devices[0].port}"
+        assert known.read_text().count("\n") == 2  # nothing new pinned
+        store.dispose()
+    finally:
+        handle.stop()
+
+
+def test_reinstalled_device_with_a_new_host_key_is_critical(tmp_path: Path) -> None:
+    first = start_ssh_sim([SimDevice(platform="cisco_ios")])
+    port = first.devices[0].port
+    try:
+        (pinned,) = _probe_results(first, tmp_path, LOGIN)
+        assert pinned.status == ProbeStatus.OK
+    finally:
+        first.stop()
+    second = start_ssh_sim([SimDevice(platform="cisco_ios", port=port)])
+    try:
+        (changed,) = _probe_results(second, tmp_path, LOGIN)
+    finally:
+        second.stop()
+    assert changed.status == ProbeStatus.CRIT
+    assert changed.reason.startswith(f"WARNING: HOST KEY OF [127.0.0.1]:{port} HAS CHANGED")
+    assert changed.metrics["error"] == "hostkey-changed"
+    assert (tmp_path / "kh").read_text().count("\n") == 1  # the old key stays pinned

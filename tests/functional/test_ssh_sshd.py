@@ -276,3 +276,58 @@ def test_check_cli_stores_results_of_an_inventory_host(
     assert stored.metrics["uptime_s"] > 0 and stored.target == f"127.0.0.1:{sshd.port}"
     assert TEST_PASSWORD not in result.output
     store.dispose()
+
+
+def test_credentials_from_the_secrets_file_or_nothing(
+    sshd: SshServer, tmp_path: Path, runner: CliRunner
+) -> None:
+    secrets = write_secrets(tmp_path / "secrets.toml", "srv", TEST_USER, TEST_PASSWORD)
+    target = f"127.0.0.1:{sshd.port}"
+    result = runner.invoke(
+        cli,
+        [
+            "--secrets",
+            str(secrets),
+            "ssh",
+            "run",
+            target,
+            "whoami",
+            "--platform",
+            "linux",
+            "--credential",
+            "srv",
+            "--trust-new",
+        ],
+        env=_env(tmp_path, ITOPS_SSH_PASSWORD=""),
+    )
+    assert (result.exit_code, result.output.strip()) == (0, TEST_USER)
+    result = runner.invoke(
+        cli,
+        [
+            "--secrets",
+            str(secrets),
+            "ssh",
+            "run",
+            target,
+            "whoami",
+            "--platform",
+            "linux",
+            "--credential",
+            "nope",
+        ],
+        env=_env(tmp_path),
+    )
+    assert result.exit_code == 2 and "credential 'nope' is not defined" in result.output
+    code, out = _run(
+        runner,
+        tmp_path,
+        target,
+        "whoami",
+        "--platform",
+        "linux",
+        "--user",
+        TEST_USER,
+        ITOPS_SSH_PASSWORD="",
+    )
+    assert code == 2
+    assert f"no password for --user {TEST_USER}: set ITOPS_SSH_PASSWORD" in out
