@@ -337,7 +337,9 @@ class _Device:
         app = web.Application(client_max_size=256 * 1024)
         app.router.add_post("/onvif/{service}", self._soap)
         app.router.add_get("/onvif/snapshot.jpg", self._snapshot)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        self._runner = web.AppRunner(
+            app, access_log=None, handle_signals=False, shutdown_timeout=0.5
+        )
         await self._runner.setup()
         await web.SockSite(self._runner, http_sock).start()
         if rtsp_sock is not None:
