@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import sys
 from pathlib import Path
 
@@ -15,10 +16,11 @@ from kape_itops.domain.enums import SEVERITY, ProbeStatus
 from kape_itops.domain.inventory import Device
 from kape_itops.errors import ConfigError, ItopsError, NotFoundError, StoreError, UsageError
 from kape_itops.inventory.service import Inventory
+from kape_itops.probes.addressmap import lab_state_path, load_address_map
 from kape_itops.probes.base import ProbeResult, Target, worst
 from kape_itops.probes.icmp import Method
 from kape_itops.probes.ping import PingRun, ping_targets
-from kape_itops.probes.targets import DeviceLookup, TargetSpec, resolve_targets
+from kape_itops.probes.targets import DeviceLookup, TargetSpec, lab_address, resolve_targets
 
 __all__ = ["ping", "probe"]
 
@@ -81,15 +83,42 @@ def render(run: PingRun, specs: list[TargetSpec]) -> None:
     )
 
 
-def _as_json(run: PingRun, specs: list[TargetSpec]) -> dict[str, object]:
+def _as_json(
+    run: PingRun, specs: list[TargetSpec], where: list[tuple[str | None, dict[str, int]]]
+) -> dict[str, object]:
     return {
         "method": run.method.value,
         "notes": run.notes,
         "results": [
-            {"address": spec.address, "source": spec.source, **_result(r)}
-            for spec, r in zip(specs, run.results, strict=True)
+            {"address": spec.address, "source": spec.source, "pinged": addr, **_result(r)}
+            for spec, (addr, _ports), r in zip(specs, where, run.results, strict=True)
         ],
     }
+
+
+def _merge_skipped(
+    run: PingRun, specs: list[TargetSpec], where: list[tuple[str | None, dict[str, int]]]
+) -> PingRun:
+    """Results in spec order, with 'not simulated' results for addresses the lab map lacks."""
+    measured = iter(run.results)
+    now = dt.datetime.now(dt.UTC)
+    results = [
+        next(measured)
+        if addr is not None
+        else ProbeResult(
+            "ping",
+            spec.label,
+            ProbeStatus.UNKNOWN,
+            "not simulated by the lab (not in its address map): not pinged",
+            now,
+            0.0,
+            {},
+            None,
+            spec.device.asset_tag if spec.device else None,
+        )
+        for spec, (addr, _ports) in zip(specs, where, strict=True)
+    ]
+    return PingRun(results, run.method, run.notes)
 
 
 def _result(r: ProbeResult) -> dict[str, object]:
@@ -136,6 +165,7 @@ def _result(r: ProbeResult) -> dict[str, object]:
     help="Force a method instead of the best one allowed.",
 )
 @click.option("--force", is_flag=True, help="Allow sweeps larger than a /16.")
+@click.option("--lab", is_flag=True, help="Ping where the simulated lab answers (its address map).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_app
 @handle_errors({ItopsError: 3})
@@ -148,23 +178,36 @@ def ping(
     rate: float,
     method: str,
     force: bool,
+    lab: bool,
     as_json: bool,
 ) -> None:
-    """Ping TARGETs (IPs, CIDRs, host names or asset tags); Nagios exit codes 0/1/2/3."""
+    """Ping TARGETs (IPs, CIDRs, host names or asset tags); Nagios exit codes 0/1/2/3.
+
+    With --lab (or ITOPS_LAB_STATE set) addresses go through the lab's address map, and
+    addresses the lab does not simulate are not pinged at all.
+    """
     lookup = _lookup(app)
     specs = resolve_targets(targets, lookup=lookup, force=force)
     if not specs:
         raise UsageError("no addresses to ping")
+    state = lab_state_path(lab, app.settings.data_dir)
+    amap = load_address_map(state) if state is not None else None
     settings = {"count": count, "interval_s": interval, "timeout_s": timeout}
-    probe_targets = [Target(s.address, device=s.device, settings=settings) for s in specs]
+    where = [lab_address(s, amap) for s in specs]
+    probe_targets = [
+        Target(addr, device=s.device, settings={**settings, "lab_ports": ports})
+        for s, (addr, ports) in zip(specs, where, strict=True)
+        if addr is not None
+    ]
     chosen = None if method == "auto" else Method(method)
     run = asyncio.run(ping_targets(probe_targets, timeout_s=timeout, pps=rate, method=chosen))
+    run = _merge_skipped(run, specs, where)
     for note in run.notes:
         err_console.print(f"note: {safe(note)}")
     if run.method is Method.TCP and chosen is None:
         err_console.print("note: using TCP connect (a refused connection also counts as up)")
     if as_json:
-        print_json(_as_json(run, specs))
+        print_json(_as_json(run, specs, where))
     else:
         render(run, specs)
     sys.exit(SEVERITY[worst([r.status for r in run.results])])

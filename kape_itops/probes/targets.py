@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from kape_itops.domain.inventory import Device
 from kape_itops.errors import UsageError
+from kape_itops.probes.addressmap import AddressMap
 
 MAX_SWEEP = 65_536
 """Addresses one argument may expand to without ``force`` (a /16)."""
@@ -141,3 +142,13 @@ def _looks_like_hostname(text: str) -> bool:
         0 < len(label) <= 63 and label.replace("-", "").replace("_", "").isalnum()
         for label in text.rstrip(".").split(".")
     )
+
+
+def lab_address(spec: TargetSpec, amap: AddressMap | None) -> tuple[str | None, dict[str, int]]:
+    """Where ``spec`` answers: itself without a lab map; the mapped address (None if unmapped)."""
+    if amap is None:
+        return spec.address, {}
+    mapped = amap.lookup(spec.address)
+    if mapped is None:
+        return None, {}
+    return mapped.address, dict(mapped.ports)

@@ -178,3 +178,32 @@ def test_unprivileged_datagram_icmp_where_ping_group_range_allows() -> None:
     finally:
         run("ip", "netns", "del", ns, check=False)
         lab.close()
+
+
+def test_lab_map_redirects_and_never_pings_unmapped(runner: CliRunner, tmp_path: Path) -> None:
+    state = tmp_path / "state.json"
+    state.write_text(
+        json.dumps(
+            {
+                "mode": "loopback",
+                "address_map": {"10.30.1.1": {"address": "127.30.1.1", "ports": {}}},
+            }
+        )
+    )
+    result = runner.invoke(
+        cli,
+        ["probe", "ping", "10.30.1.1", "10.30.1.2", "--json", "-c", "1"],
+        env={"ITOPS_LAB_STATE": str(state)},
+    )
+    assert result.exit_code == 3, result.output
+    first, second = json.loads(result.output)["results"]
+    assert (first["address"], first["pinged"], first["status"]) == ("10.30.1.1", "127.30.1.1", "ok")
+    assert second["pinged"] is None and second["status"] == "unknown"
+    assert "not simulated by the lab" in second["reason"] and second["metrics"] == {}
+
+
+def test_lab_flag_without_state_file(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(
+        cli, ["probe", "ping", "--lab", "10.30.1.1"], env={"ITOPS_DATA": str(tmp_path)}
+    )
+    assert result.exit_code == 3 and "start the lab with 'itops lab up' first" in result.output
