@@ -32,8 +32,10 @@ import socket
 import sys
 import threading
 import xml.etree.ElementTree as ET
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 from xml.sax.saxutils import escape
 
 from aiohttp import web
@@ -689,7 +691,8 @@ class WsdResponder:
             f"<a:MessageID>urn:uuid:{os.urandom(16).hex()}</a:MessageID>"
             f"<a:RelatesTo>{escape(relates_to)}</a:RelatesTo></s:Header>"
             "<s:Body><d:ProbeMatches><d:ProbeMatch><a:EndpointReference><a:Address>"
-            f"urn:uuid:sim-{escape(ep.serial)}</a:Address></a:EndpointReference>"
+            f"urn:uuid:sim-{escape(ep.serial or f'{ep.address}-{ep.port}')}</a:Address>"
+            "</a:EndpointReference>"
             "<d:Types>dn:NetworkVideoTransmitter</d:Types>"
             f"<d:Scopes>{escape(scopes)}</d:Scopes>"
             f"<d:XAddrs>{ep.base_url()}/onvif/device_service</d:XAddrs>"
@@ -722,6 +725,65 @@ class WsdResponder:
         self._stop.set()
         self._thread.join(5)
         self.sock.close()
+
+
+LAB_KINDS = frozenset({"camera", "nvr"})
+
+
+def lab_faults(asset_tag: str, kind: str) -> SimFaults:
+    """A few deterministic, realistic failures so a lab run has something to find.
+
+    By a checksum of the asset tag: about 1 camera in 12 has lost NTP (clock 1 h off), 1 in 12
+    drifts 10 s, 1 in 12 serves a login page instead of a snapshot; 1 NVR in 5 has stopped
+    recording.
+    """
+    pick = zlib.crc32(asset_tag.encode("utf-8"))
+    if kind == "nvr":
+        return SimFaults(recording_stopped=pick % 5 == 0)
+    return {
+        0: SimFaults(clock_offset_s=3600),
+        1: SimFaults(clock_offset_s=10),
+        2: SimFaults(snapshot_not_jpeg=True),
+    }.get(pick % 12, SimFaults())
+
+
+class LabOnvifHandle:
+    """The lab's ONVIF simulators: ``ports`` maps inventory address → {onvif, rtsp}."""
+
+    def __init__(self, handle: OnvifSimHandle, ips: Sequence[str]) -> None:
+        self._handle = handle
+        self.ports = {
+            ip: {"onvif": ep.port, "rtsp": ep.rtsp_port or 0}
+            for ip, ep in zip(ips, handle.endpoints, strict=True)
+        }
+
+    def stop(self) -> None:
+        """Stop every simulated camera and NVR."""
+        self._handle.stop()
+
+
+def lab_component(devices: Sequence[Any], ctx: Any) -> list[LabOnvifHandle]:
+    """``itops lab up`` plug-in (``kape_itops.lab.onvif_sim:lab_component``).
+
+    Simulates every deployed camera and NVR at ``ctx.address(ip)`` on free ports, with the lab
+    credentials ``admin`` / ``itops-lab`` (secrets file: ``[cameras.onvif]``). Serial numbers are
+    not reported (the lab does not know them), so the inventory comparison checks maker and model.
+    """
+    chosen = [d for d in devices if d.kind in LAB_KINDS and d.ip and d.status == "deployed"]
+    if not chosen:
+        return []
+    endpoints = [
+        SimEndpoint(
+            address=ctx.address(d.ip),
+            kind=d.kind,
+            manufacturer=d.manufacturer or "Hikvision",
+            model=d.model or ("DS-7608NI-K2" if d.kind == "nvr" else "DS-2CD1023G0-I"),
+            serial="",
+            faults=lab_faults(d.asset_tag, d.kind),
+        )
+        for d in chosen
+    ]
+    return [LabOnvifHandle(start_onvif_sim(endpoints), [d.ip for d in chosen])]
 
 
 def fleet(count: int, address: str = "127.0.0.1", nvr_every: int = 0) -> list[SimEndpoint]:

@@ -1,0 +1,104 @@
+"""The lab plug-in: simulated cameras/NVRs on the loopback images of inventory addresses."""
+
+from __future__ import annotations
+
+import asyncio
+
+from kape_itops.domain.enums import DeviceKind, ProbeStatus
+from kape_itops.domain.inventory import Device
+from kape_itops.lab.lab import LabContext, LabDevice
+from kape_itops.lab.onvif_sim import (
+    DEFAULT_PASSWORD,
+    DEFAULT_USER,
+    SimFaults,
+    lab_component,
+    lab_faults,
+)
+from kape_itops.probes.base import ProbeContext, ProbeResult, Target
+from kape_itops.probes.onvif import OnvifProbe
+from kape_itops.secrets import Credential, Secret, SecretStore
+
+
+def test_lab_component_serves_deployed_cameras_and_nvrs() -> None:
+    devices = [
+        LabDevice(
+            "KPT-PSP-007",
+            "KPT-PSP",
+            "nvr",
+            "10.30.1.30",
+            manufacturer="Hikvision",
+            model="DS-7608NI-K2",
+        ),
+        LabDevice(
+            "KPT-PSP-010",
+            "KPT-PSP",
+            "camera",
+            "10.30.1.33",
+            manufacturer="Hikvision",
+            model="DS-2CD1143G2-I",
+        ),
+        LabDevice("KPT-PSP-011", "KPT-PSP", "camera", "10.30.1.34", status="retired"),
+        LabDevice("KPT-PSP-001", "KPT-PSP", "router", "10.30.1.1"),
+    ]
+    [handle] = lab_component(devices, LabContext("loopback", None, "/tmp"))
+    try:
+        assert set(handle.ports) == {"10.30.1.30", "10.30.1.33"}
+        ports = handle.ports["10.30.1.33"]
+        secrets = SecretStore(
+            {
+                "cameras": {
+                    "onvif": Credential(
+                        "cameras",
+                        "onvif",
+                        {"username": DEFAULT_USER},
+                        {"password": Secret(DEFAULT_PASSWORD)},
+                    )
+                }
+            },
+            None,
+        )
+        inventory = Device(
+            "KPT-PSP-010",
+            DeviceKind.CAMERA,
+            "KPT-PSP",
+            manufacturer="Hikvision",
+            model="DS-2CD1143G2-I",
+            serial="DS-2CD1143G2-I2024000079648",
+        )
+
+        async def run() -> ProbeResult:
+            probe = OnvifProbe()
+            await probe.start(ProbeContext(secrets=secrets, timeout_s=2.0))
+            try:
+                return await probe.check(
+                    Target(
+                        "127.30.1.33",
+                        ports["onvif"],
+                        device=inventory,
+                        settings={"lab_ports": ports},
+                        credential="cameras",
+                    )
+                )
+            finally:
+                await probe.stop()
+
+        result = asyncio.run(run())
+        expected = lab_faults("KPT-PSP-010", "camera")
+        assert result.metrics["layer"] >= 4, result.reason
+        assert result.metrics["model"] == "DS-2CD1143G2-I"
+        assert "serial mismatch" not in result.reason
+        if expected == SimFaults():
+            assert result.status == ProbeStatus.OK, result.reason
+    finally:
+        handle.stop()
+    assert lab_component([devices[3]], LabContext("loopback", None, "/tmp")) == []
+
+
+def test_lab_faults_are_deterministic_and_mixed() -> None:
+    tags = [f"KPT-PSP-{i:03d}" for i in range(200)]
+    faults = [lab_faults(t, "camera") for t in tags]
+    assert faults == [lab_faults(t, "camera") for t in tags]
+    healthy = sum(1 for f in faults if f == SimFaults())
+    assert 0.6 * len(tags) < healthy < len(tags)
+    assert any(f.clock_offset_s == 3600 for f in faults)
+    assert any(lab_faults(t, "nvr").recording_stopped for t in tags)
