@@ -165,7 +165,7 @@ class _Acc:
             "last_up_at": self.last_up_at,
             "last_at": self.last_at,
             "last_status": self.last_status,
-            "last_reason": self.last_reason[:500],
+            "last_reason": "" if self.last_status == "ok" else self.last_reason[:500],
             "last_metrics": metrics,
         }
 
