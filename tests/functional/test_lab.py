@@ -196,6 +196,16 @@ def test_unprivileged_user_gets_loopback_mode() -> None:
             cwd=work,
         )
         assert proc.returncode == 0 and json.loads(proc.stdout)["results"][0]["status"] == "ok"
+        proc = subprocess.run(
+            [*drop, "lab", "up", "--mode", "netns", "--state", str(work / "n.json")],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+            cwd=work,
+        )
+        assert proc.returncode == 2
+        assert "--mode netns is not possible here: network namespaces need root" in proc.stderr
     finally:
         subprocess.run(
             [*drop, "lab", "down", "--state", str(state)],

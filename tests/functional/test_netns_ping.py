@@ -141,3 +141,14 @@ def test_cancelled_check_leaves_no_pending_echo(netns_lab: NetnsLab) -> None:
             await probe.stop()
 
     assert asyncio.run(scenario()) == 0
+
+
+def test_refuses_a_prefix_that_is_already_routed(netns_lab: NetnsLab) -> None:
+    from kape_itops.errors import ProbeError
+
+    taken: set[str] = set()
+    routed = free_prefix(TEST_SPACE, 24, taken)
+    netns_lab.add_segment([routed], free_prefix(LINK_SPACE, 29, taken))
+    with pytest.raises(ProbeError, match=f"refusing to route {routed}: overlaps existing route"):
+        netns_lab.add_segment([routed], free_prefix(LINK_SPACE, 29, taken))
+    assert len(netns_lab.segments) == 1
