@@ -39,5 +39,8 @@ test: venv sysdeps lint ## Set up and run the whole test suite (lint, unit, func
 bench: venv sysdeps ## Run the benchmarks (prints ratios against the standard tools)
 	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
+snmpsim: ## Separate venv .venv-snmpsim with snmpsim 1.2.2 (SNMP agent simulator: tests, bench, lab)
+	@test -x .venv-snmpsim/bin/snmpsim-command-responder || { $(PY) -m venv .venv-snmpsim && .venv-snmpsim/bin/pip install -q snmpsim==1.2.2 pysmi==2.0.0; }
+
 clean: ## Remove the venv, caches and the demo database
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(DB) $(DB)-wal $(DB)-shm

@@ -7,7 +7,10 @@ from pathlib import Path
 import click
 
 from kape_itops import __version__
-from kape_itops.cli import probe_onvif  # noqa: F401 - registers `itops probe onvif`
+from kape_itops.cli import (
+    probe_onvif,  # noqa: F401 - registers `itops probe onvif`
+    probe_snmp,  # noqa: F401 - registers `itops probe snmp`
+)
 from kape_itops.cli.app import App, handle_errors, make_settings, pass_app
 from kape_itops.cli.db import db
 from kape_itops.cli.discover import discover

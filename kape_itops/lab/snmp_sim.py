@@ -65,7 +65,7 @@ def find_snmpsim() -> Path:
     )
 
 
-def _bound_udp() -> set[tuple[str, int]]:
+def bound_udp() -> set[tuple[str, int]]:
     """Local UDP (address, port) pairs bound on this host (from /proc/net/udp)."""
     found: set[tuple[str, int]] = set()
     try:
@@ -164,7 +164,7 @@ def _wait_bound(handle: SnmpsimHandle, timeout_s: float) -> None:
         for proc in handle.processes:
             if proc.poll() is not None:
                 raise ProbeError(f"snmpsim exited with {proc.returncode}: {_logs(handle)}")
-        if wanted <= _bound_udp():
+        if wanted <= bound_udp():
             return
         time.sleep(0.1)
     raise ProbeError(f"snmpsim did not bind its {len(wanted)} endpoints within {timeout_s:g} s")
