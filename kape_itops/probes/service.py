@@ -240,7 +240,9 @@ class ProbeService:
         if on_plan is not None:
             on_plan(plan)
         with self.store.session() as s:
-            run_id = ProbeRepo(s).start_run(self.actor, request.selection())
+            repo = ProbeRepo(s)
+            repo.close_orphans()
+            run_id = repo.start_run(self.actor, request.selection())
         self.last_run_id = run_id
         recorder = StoreRecorder(self.store, run_id, ids)
         runner = Runner(self.registry, self.config, self.context())

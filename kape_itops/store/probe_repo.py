@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+import os
+import socket
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,6 +62,22 @@ def _result(row: ProbeResultRow, tag: str | None) -> ProbeResult:
     )
 
 
+def this_process() -> dict[str, Any]:
+    """Host name and process id, as recorded on each run."""
+    return {"host": socket.gethostname(), "pid": os.getpid()}
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id exists on this host."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _clip(text: str, size: int) -> str:
     return text if len(text) <= size else text[: size - 1] + "…"
 
@@ -73,13 +92,17 @@ class ProbeRepo:
     def start_run(
         self, actor: str, selection: Mapping[str, Any], started_at: dt.datetime | None = None
     ) -> int:
-        """Open a run in state ``running``; returns its id."""
+        """Open a run in state ``running``; returns its id.
+
+        The selection also records this process (``process: {host, pid}``) so that a run left
+        ``running`` by a killed process can be closed later (:meth:`close_orphans`).
+        """
         row = ProbeRunRow(
             started_at=started_at or dt.datetime.now(dt.UTC),
             finished_at=None,
             status=RunStatus.RUNNING.value,
             actor=actor,
-            selection=dict(selection),
+            selection={**selection, "process": this_process()},
             counts=None,
             note=None,
         )
@@ -128,6 +151,29 @@ class ProbeRepo:
                 note=note,
             )
         )
+
+    def close_orphans(self, alive: Callable[[int], bool] | None = None) -> list[int]:
+        """Mark ``interrupted`` the runs still ``running`` whose process on this host is gone.
+
+        Their counts are taken from the results they stored. Returns the ids closed.
+        """
+        alive = alive or pid_alive
+        me = this_process()
+        closed: list[int] = []
+        for run in self.runs(limit=100, status=RunStatus.RUNNING):
+            proc = run.selection.get("process")
+            if not isinstance(proc, dict) or proc.get("host") != me["host"]:
+                continue
+            pid = proc.get("pid")
+            if not isinstance(pid, int) or pid == me["pid"] or alive(pid):
+                continue
+            got = Counter(r.status.value for r in self.results(run.id))
+            counts: dict[str, Any] = {st.value: got.get(st.value, 0) for st in ProbeStatus}
+            counts["results"] = sum(got.values())
+            note = f"interrupted: process {pid} ended without closing the run"
+            self.finish_run(run.id, RunStatus.INTERRUPTED, counts, note)
+            closed.append(run.id)
+        return closed
 
     # -- reads -----------------------------------------------------------------------------
     def device_ids(self, tags: Sequence[str]) -> dict[str, int]:

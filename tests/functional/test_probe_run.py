@@ -26,6 +26,7 @@ from kape_itops.probes.selection import Plan
 from kape_itops.probes.service import ProbeService, RunReport, RunRequest, run_rounds
 from kape_itops.store.db import Store
 from kape_itops.store.inventory_repo import InventoryRepo
+from kape_itops.store.models import ProbeRunRow
 from kape_itops.store.probe_repo import ProbeRepo
 
 REPO = Path(__file__).resolve().parents[2]
@@ -374,3 +375,32 @@ def test_rounds_repeat_until_the_limit(store: Store, tmp_path: Path) -> None:
     assert sorted(r.id for r in runs) == sorted(i for i, _n in seen if i is not None)
     assert all(r.status == RunStatus.COMPLETED for r in runs)
     assert {v.metrics["n"] for v in latest.values()} == {3}
+
+
+def test_only_runs_of_dead_processes_on_this_host_are_closed(store: Store) -> None:
+    with store.session() as s:
+        repo = ProbeRepo(s)
+        mine = repo.start_run("tester", {})
+        other = repo.start_run("tester", {})
+        elsewhere = repo.start_run("tester", {})
+    with store.session() as s:
+        # pretend the other runs belong to process 999999 here and on another host
+        for run_id, host in ((other, None), (elsewhere, "another-host")):
+            row = s.get(ProbeRunRow, run_id)
+            assert row is not None
+            proc = dict(row.selection["process"], pid=999999)
+            if host:
+                proc["host"] = host
+            row.selection = {**row.selection, "process": proc}
+    with store.session() as s:
+        assert ProbeRepo(s).close_orphans(alive=lambda pid: True) == []
+    with store.session() as s:
+        assert ProbeRepo(s).close_orphans(alive=lambda pid: False) == [other]
+    with store.session() as s:
+        repo = ProbeRepo(s)
+        statuses = {r.id: r.status for r in repo.runs()}
+    assert statuses == {
+        mine: RunStatus.RUNNING,
+        other: RunStatus.INTERRUPTED,
+        elsewhere: RunStatus.RUNNING,
+    }

@@ -164,3 +164,25 @@ def test_every_second_signal_interrupts_at_once(tmp_path: Path) -> None:
     assert run.status == RunStatus.INTERRUPTED
     assert results < 4
     store.dispose()
+
+
+def test_killed_run_is_closed_as_interrupted_by_the_next_run(tmp_path: Path) -> None:
+    store, probes = setup(tmp_path, devices=3, count=20)
+    proc = start(store, probes)
+    wait_for_results(store, proc, 1)
+    proc.kill()
+    proc.communicate(timeout=15)
+    (killed,), kept = stored(store)
+    assert killed.status == RunStatus.RUNNING
+    assert killed.selection["process"]["pid"] == proc.pid
+    again = start(store, probes, "--tag", "D-0")
+    code, out, err = finish(again, within=30)
+    assert code == 0, (out, err)
+    with store.session() as s:
+        closed = ProbeRepo(s).run(killed.id)
+    assert closed is not None
+    assert closed.status == RunStatus.INTERRUPTED
+    assert closed.note == f"interrupted: process {proc.pid} ended without closing the run"
+    assert closed.counts is not None and closed.counts["results"] == kept
+    assert closed.counts["ok"] == kept
+    store.dispose()
