@@ -45,6 +45,12 @@ def run(*args: str, ns: str | None = None, check: bool = True) -> subprocess.Com
     return proc
 
 
+def set_sysctl(ns: str, key: str, value: str) -> None:
+    """Set a sysctl inside namespace ``ns`` through /proc (no procps needed)."""
+    path = "/proc/sys/" + key.replace(".", "/")
+    run("sh", "-c", f'printf "%s" "$1" > "{path}"', "sh", value, ns=ns)
+
+
 def netns_available() -> str | None:
     """None when this process can build namespaces, else the reason it cannot."""
     if os.geteuid() != 0:
@@ -168,8 +174,8 @@ class NetnsLab:
         run(IP, "-n", ns, "link", "set", "lo", "up")
         run(IP, "-n", ns, "addr", "add", f"{seg.peer_addr}/{plen}", "dev", seg.peer_if)
         run(IP, "-n", ns, "link", "set", seg.peer_if, "up")
-        run("sysctl", "-qw", "net.ipv4.icmp_echo_ignore_all=1", ns=ns)
-        run("sysctl", "-qw", "net.ipv4.conf.all.arp_ignore=1", ns=ns)
+        set_sysctl(ns, "net.ipv4.icmp_echo_ignore_all", "1")
+        set_sysctl(ns, "net.ipv4.conf.all.arp_ignore", "1")
         for prefix in routed:
             net = ipaddress.IPv4Network(prefix)
             run(IP, "-n", ns, "route", "add", "local", str(net), "dev", "lo")
@@ -201,7 +207,7 @@ class NetnsLab:
             run(IP, "-n", seg.ns, "link", "set", name, "address", mac)
             run(IP, "-n", seg.ns, "addr", "add", f"{addr}/{seg.link.prefixlen}", "dev", name)
             run(IP, "-n", seg.ns, "link", "set", name, "up")
-            run("sysctl", "-qw", f"net.ipv4.conf.{name}.arp_ignore=1", ns=seg.ns)
+            set_sysctl(seg.ns, f"net.ipv4.conf.{name}.arp_ignore", "1")
 
     def start_responder(
         self, seg: Segment, hosts: Mapping[str, HostBehaviour], seed: int = 1

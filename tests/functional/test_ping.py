@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from kape_itops.cli import cli
 from kape_itops.domain.enums import DeviceKind, DeviceStatus
 from kape_itops.domain.inventory import ChangeContext, DeviceUpsert, SchoolUpsert
-from kape_itops.lab.netns import run
+from kape_itops.lab.netns import run, set_sysctl
 from kape_itops.store.db import Store
 from kape_itops.store.inventory_repo import InventoryRepo
 from tests.support.netns import netns_lab, new_lab, require_netns
@@ -167,7 +167,7 @@ def test_unprivileged_datagram_icmp_where_ping_group_range_allows() -> None:
     try:
         run("ip", "netns", "add", ns)
         run("ip", "-n", ns, "link", "set", "lo", "up")
-        run("sysctl", "-qw", "net.ipv4.ping_group_range=0 2147483647", ns=ns)
+        set_sysctl(ns, "net.ipv4.ping_group_range", "0 2147483647")
         proc = _unprivileged(
             "probe", "ping", "127.0.0.1", "--json", "-c", "2", "--interval", "0.01", ns=ns
         )
