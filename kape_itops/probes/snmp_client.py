@@ -190,7 +190,9 @@ def translate(indication: object, auth: SnmpAuth, where: str) -> SnmpFailure:
         if isinstance(indication, cls):
             if kind == "timeout":
                 hint = (
-                    "check community/ACL" if auth.version != "3" else "check address, port and ACL"
+                    "check community/ACL"
+                    if auth.version != "3"
+                    else "check address, port, ACL and the v3 privacy passphrase"
                 )
                 return SnmpFailure("timeout", f"no response from {where} — {hint}")
             if kind == "unknown_user":
@@ -292,7 +294,13 @@ class SnmpClient:
             raise translate(indication, auth, where)
         if status and int(status):
             name = status.prettyPrint() if hasattr(status, "prettyPrint") else str(status)
-            at = oids[int(index) - 1] if index and 0 < int(index) <= len(oids) else "?"
+            if name == "authorizationError":
+                raise SnmpFailure(
+                    "auth",
+                    f"access denied by {where} (authorizationError): check the security level "
+                    f"and access rights of {auth.describe()}",
+                )
+            at = oids[int(index) - 1] if index and 0 < int(index) <= len(oids) else "the request"
             raise SnmpFailure("error_status", f"agent {where} answered {name} for {at}")
         return [(str(oid), to_value(val)) for oid, val in varbinds]
 
