@@ -2,8 +2,8 @@
 
 Settings (``Target.settings``, from the kind profile's ``ping:`` section), all optional:
 
-- ``count`` (3), ``interval_s`` (0.2, between echoes to one host), ``timeout_s`` (the run's
-  ``ProbeContext.timeout_s``)
+- ``count`` (3), ``interval_s`` (0.2, between echoes to one host), ``timeout_s`` (per echo;
+  default the constructor's, else 1 s or the run's ``ProbeContext.timeout_s`` if smaller)
 - ``thresholds``: ``{metric: {warn, crit}}`` over the ping metrics (default
   ``rtt_avg_ms`` 150/500 and ``loss_pct`` 20/60); 100 % loss is always ``crit`` (host down)
 - ``tcp_ports``: ports tried by the TCP-connect fallback (default per device kind);
@@ -39,6 +39,8 @@ DEFAULTS: dict[str, Any] = {
     "thresholds": {"rtt_avg_ms": {"warn": 150, "crit": 500}, "loss_pct": {"warn": 20, "crit": 60}},
 }
 DEFAULT_PPS = 500.0
+DEFAULT_TIMEOUT_S = 1.0
+"""Echo timeout when neither settings nor the constructor give one (capped by the context's)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,12 +106,18 @@ class PingProbe:
 
     name = "ping"
 
-    def __init__(self, pps: float | None = DEFAULT_PPS, method: Method | str | None = None) -> None:
+    def __init__(
+        self,
+        pps: float | None = DEFAULT_PPS,
+        method: Method | str | None = None,
+        timeout_s: float | None = None,
+    ) -> None:
         self._pps = pps
         self._preferred = Method(method) if method else None
         self._engine: IcmpEngine | None = None
         self._budget: RateLimiter = make_budget(pps, max(1.0, (pps or 1) / 100))
-        self._timeout = 2.0
+        self._default_timeout = timeout_s
+        self._timeout = timeout_s or DEFAULT_TIMEOUT_S
         self.notes: list[str] = []
         """Why a less preferred method is used (e.g. no permission for raw sockets)."""
         self.method = Method.TCP
@@ -117,7 +125,7 @@ class PingProbe:
 
     async def start(self, ctx: ProbeContext) -> None:
         """Open the best ICMP socket this process may use, or settle for TCP connect."""
-        self._timeout = ctx.timeout_s
+        self._timeout = self._default_timeout or min(ctx.timeout_s, DEFAULT_TIMEOUT_S)
         if not isinstance(ctx.budget, Unlimited):
             self._budget = ctx.budget
         if self._preferred is Method.TCP:
@@ -230,7 +238,7 @@ async def ping_targets(
     concurrency: int = 4096,
 ) -> PingRun:
     """Ping many targets through one engine; results in the order of ``targets``."""
-    probe = PingProbe(pps=pps, method=method)
+    probe = PingProbe(pps=pps, method=method, timeout_s=timeout_s)
     ctx = ProbeContext(timeout_s=timeout_s, budget=budget or Unlimited())
     await probe.start(ctx)
     gate = asyncio.Semaphore(max(1, concurrency))
