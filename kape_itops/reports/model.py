@@ -18,7 +18,7 @@ from kape_itops.domain.enums import DeviceKind, DeviceStatus, ProbeStatus
 from kape_itops.domain.inventory import Change, Device, DeviceFilter, School
 from kape_itops.errors import NotFoundError, UsageError
 from kape_itops.reports import sketch
-from kape_itops.reports.availability import NONE, Availability, availability, pooled
+from kape_itops.reports.availability import Availability, availability, pooled
 from kape_itops.reports.data import DAY, HOUR, Bucket
 from kape_itops.reports.problems import (
     Observation,
@@ -554,7 +554,6 @@ def _round(v: float | None) -> float | None:
 
 
 __all__ = [
-    "NONE",
     "HealthReport",
     "Period",
     "ReportOptions",
