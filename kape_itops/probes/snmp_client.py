@@ -259,6 +259,11 @@ class SnmpClient:
     async def close(self) -> None:
         """Close sockets and cancel pysnmp's timers."""
         if self._dispatcher is not None:
+            # Requests abandoned at a deadline are still pending; pysnmp 7.1's close() would
+            # call their callbacks with the wrong arity, and their futures are cancelled anyway.
+            pending = getattr(self._dispatcher, "_pendingReqs", None)
+            if isinstance(pending, dict):
+                pending.clear()
             self._dispatcher.close()
             self._dispatcher = None
         if self._engine is not None:
