@@ -262,7 +262,7 @@ class _Check:
     timeout_s: float
     http: aiohttp.ClientSession
     username: str | None
-    password: str | None
+    password: str | None = field(repr=False)
     credential_problem: str | None
     metrics: dict[str, Any] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
