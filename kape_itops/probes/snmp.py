@@ -148,6 +148,7 @@ class SnmpProbe:
                 outcome = await self._measure(ep, auth, profile, target, started)
             status, reason = outcome.status, outcome.reason
             metrics.update(outcome.metrics)
+            metrics["findings"] = [f"{f.status.value}: {f.text}" for f in outcome.findings]
         except TimeoutError:
             status = ProbeStatus.UNKNOWN
             reason = (
