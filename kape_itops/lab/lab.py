@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import importlib
 import ipaddress
 import json
@@ -69,6 +70,8 @@ class LabDevice:
     manufacturer: str | None = None
     model: str | None = None
     platform: str | None = None
+    down: bool = False
+    """Simulated down in this lab (components should not answer for it either)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,7 +312,8 @@ def lab_up(
         ctx = LabContext(chosen, netns, str(workdir))
         state.address_map = {d.ip: {"address": ctx.address(d.ip), "ports": {}} for d in devices}
         if specs:
-            pid, ports = _spawn_host(devices, ctx, specs, workdir)
+            planned = [dataclasses.replace(d, down=plan[d.ip].down) for d in devices]
+            pid, ports = _spawn_host(planned, ctx, specs, workdir)
             state.pids.append(pid)
             for ip, mapping in ports.items():
                 if ip in state.address_map:
