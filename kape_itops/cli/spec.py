@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from kape_itops.cli.app import App, handle_errors, pass_app
-from kape_itops.cli.render import console, err_console, safe
+from kape_itops.cli.render import console, safe
 from kape_itops.quotes.spec import check_spec_paths
 
 
@@ -26,7 +26,7 @@ def check_cmd(app: App, paths: tuple[Path, ...]) -> None:
     targets = list(paths) or [app.settings.data_dir / "specs"]
     results = check_spec_paths(targets)
     if not results:
-        err_console.print(f"no spec files in {', '.join(safe(t) for t in targets)}")
+        click.echo(f"no spec files in {', '.join(str(t) for t in targets)}", err=True)
         sys.exit(1)
     bad = 0
     for name, issues in results.items():
@@ -35,7 +35,7 @@ def check_cmd(app: App, paths: tuple[Path, ...]) -> None:
             continue
         bad += 1
         for issue in issues:
-            err_console.print(f"[red]error[/] {safe(issue)}")
+            click.echo(f"error: {issue}", err=True)
     if bad:
-        err_console.print(f"{bad} of {len(results)} spec file(s) have errors")
+        click.echo(f"{bad} of {len(results)} spec file(s) have errors", err=True)
         sys.exit(1)

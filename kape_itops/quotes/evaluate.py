@@ -16,6 +16,8 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
+from typing import NamedTuple
 
 from kape_itops.errors import DataError
 from kape_itops.quotes.cpu import CpuTable
@@ -61,9 +63,8 @@ class Options:
     evaluation_date: dt.date | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Check:
-    """One requirement checked on one quoted line."""
+class Check(NamedTuple):
+    """One requirement checked on one quoted line (a tuple: there are many of them)."""
 
     requirement: str
     item: str
@@ -206,23 +207,24 @@ def _has(actual: str, option: str) -> bool:
 def check_requirement(req: Requirement, line: QuoteLine, cpus: CpuTable, qty: Decimal) -> Check:
     """Check ``req`` on ``line``: pass, fail, or unverified ("cannot verify") with the reason."""
     value = line.attributes.get(req.attribute, "").strip()
+    status, reason = _judge(req, value, cpus)
+    if status == PASS and req.evidence and not line.brand_model.strip():
+        status, reason = UNVERIFIED, f"{reason}; evidence required but no brand/model stated"
+    points = req.weight if status == PASS and not req.mandatory else Decimal(0)
+    deviation = money(req.money_value * qty) if status != PASS and not req.mandatory else Decimal(0)
+    return Check(req.id, line.item, status, value, reason, points, deviation)
 
-    def result(status: str, reason: str) -> Check:
-        if status == PASS and req.evidence and not line.brand_model.strip():
-            status, reason = UNVERIFIED, f"{reason}; evidence required but no brand/model stated"
-        points = req.weight if status == PASS and not req.mandatory else Decimal(0)
-        deviation = (
-            money(req.money_value * qty) if status != PASS and not req.mandatory else Decimal(0)
-        )
-        return Check(req.id, line.item, status, value, reason, points, deviation)
 
+@lru_cache(maxsize=16384)
+def _judge(req: Requirement, value: str, cpus: CpuTable) -> tuple[str, str]:
+    """(status, reason) of one value against one requirement; pure, so cached."""
     if not value:
-        return result(UNVERIFIED, f"'{req.attribute}' not stated")
+        return UNVERIFIED, f"'{req.attribute}' not stated"
     if req.kind == "boolean":
         flag = parse_bool(value)
         if flag is None:
-            return result(UNVERIFIED, f"'{value}' is not a clear yes or no")
-        return result(PASS if flag else FAIL, "yes" if flag else "no")
+            return UNVERIFIED, f"'{value}' is not a clear yes or no"
+        return (PASS, "yes") if flag else (FAIL, "no")
     if req.kind == "text":
         ok = (
             any(_tokens(value) == _tokens(o) for o in req.options)
@@ -230,28 +232,24 @@ def check_requirement(req: Requirement, line: QuoteLine, cpus: CpuTable, qty: De
             else any(_has(value, o) for o in req.options)
         )
         shown = " | ".join(req.options)
-        return result(PASS if ok else FAIL, f"{'matches' if ok else 'does not match'} {shown}")
+        return (PASS, f"matches {shown}") if ok else (FAIL, f"does not match {shown}")
     if req.kind == "cpu":
         assert req.cpu is not None
         match = cpus.lookup(value)
         if match.cpu is None:
-            return result(UNVERIFIED, match.reason)
+            return UNVERIFIED, match.reason
         ok = match.cpu.index >= req.cpu.index
         sign = ">=" if ok else "<"
-        return result(
-            PASS if ok else FAIL,
-            f"{match.cpu.model} index {match.cpu.index} {sign} {req.cpu.model} index {req.cpu.index}",
-        )
+        why = f"{match.cpu.model} index {match.cpu.index} {sign} {req.cpu.model} index {req.cpu.index}"
+        return (PASS if ok else FAIL), why
     assert req.reference is not None
     try:
         got = parse_quantity(value, req.unit)
         ok = compare(got, req.operator, req.reference)
     except UnitError as exc:
-        return result(UNVERIFIED, f"cannot read: {exc}")
-    return result(
-        PASS if ok else FAIL,
-        f"{got.text} {'meets' if ok else 'fails'} {req.operator} {req.reference.text}",
-    )
+        return UNVERIFIED, f"cannot read: {exc}"
+    verdict = "meets" if ok else "fails"
+    return (PASS if ok else FAIL), f"{got.text} {verdict} {req.operator} {req.reference.text}"
 
 
 # ---------------------------------------------------------------- helpers
@@ -533,17 +531,17 @@ def _tie_value(d: _Draft, rule: str) -> tuple[object, str]:
     if rule == "technical_score":
         return -d.technical, f"technical score {d.technical}"
     if rule == "delivery_days":
-        hours = [_hours(ln.attributes.get("delivery_days", ""), "days") for ln in lines]
-        if not hours or any(h is None for h in hours):
+        days = [h for ln in lines if (h := _hours(ln.attributes.get("delivery_days", ""), "days"))]
+        if not days:
             return float("inf"), "delivery not stated"
-        worst = max(h for h in hours if h is not None)
-        return worst, f"delivery {worst / 24:g} days"
+        return max(days), f"delivery {max(days) / 24:g} days"
     if rule == "warranty":
-        hours = [_hours(ln.attributes.get("warranty", ""), "months") for ln in lines]
-        if not hours or any(h is None for h in hours):
+        tech = {ln.item for ln in d.lot.lines if ln.technical}
+        scope = [ln for ln in lines if ln.item in tech] or lines
+        held = [h for ln in scope if (h := _hours(ln.attributes.get("warranty", ""), "months"))]
+        if not held:
             return float("inf"), "warranty not readable"
-        least = min(h for h in hours if h is not None)
-        return -least, f"warranty {least / 730.5:g} months"
+        return -min(held), f"warranty {min(held) / 730.5:g} months"
     if rule == "quote_date":
         return d.quote.q.quote_date.toordinal(), f"quoted on {d.quote.q.quote_date.isoformat()}"
     return d.quote.q.vendor.casefold(), f"vendor name '{d.quote.q.vendor}'"

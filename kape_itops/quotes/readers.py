@@ -16,6 +16,7 @@ from pathlib import Path
 
 from kape_itops.errors import DataError, Issue, ValidationFailed
 from kape_itops.quotes.units import parse_bool
+from kape_itops.quotes.xlsx import XlsxError, excel_date, read_sheet
 
 __all__ = [
     "HEADER_FIELDS",
@@ -164,11 +165,13 @@ def _decimal(value: object) -> Decimal | None:
 _DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%d %b %Y", "%d %B %Y", "%b %d %Y")
 
 
-def _date(value: object) -> dt.date:
+def _date(value: object, date1904: bool = False) -> dt.date:
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
         return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return excel_date(float(value), date1904)
     text = str(value or "").replace(",", " ").strip()
     text = " ".join(text.split())
     for fmt in _DATE_FORMATS:
@@ -182,7 +185,10 @@ def _date(value: object) -> dt.date:
 class _Sheet:
     """Rows of one sheet with the naming used in messages."""
 
-    def __init__(self, path: Path, sheet: str | None, rows: list[list[object]]) -> None:
+    def __init__(
+        self, path: Path, sheet: str | None, rows: list[list[object]], date1904: bool = False
+    ) -> None:
+        self.date1904 = date1904
         self.path = path
         self.sheet = sheet
         self.rows = rows
@@ -209,6 +215,18 @@ def read_quotation(path: Path) -> Quotation:
 
 
 def _read_xlsx(path: Path) -> _Sheet:
+    """The fast reader first; openpyxl for workbooks it does not understand."""
+    try:
+        name, rows, date1904 = read_sheet(path)
+    except XlsxError as fast_error:
+        try:
+            return _read_xlsx_openpyxl(path)
+        except DataError:
+            raise DataError(f"{path}: cannot read the workbook ({fast_error})") from fast_error
+    return _Sheet(path, name, rows, date1904)
+
+
+def _read_xlsx_openpyxl(path: Path) -> _Sheet:
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
@@ -287,7 +305,7 @@ def _parse(sheet: _Sheet) -> Quotation:
     for name, (value, at) in header.items():
         try:
             if name in ("quote_date", "valid_until") and _text(value):
-                values[name] = _date(value)
+                values[name] = _date(value, sheet.date1904)
             elif name == "currency" and _text(value):
                 cur = _CURRENCIES.get(_text(value).lower())
                 if cur is None:

@@ -30,6 +30,7 @@ __all__ = [
     "Cell",
     "Matrix",
     "MatrixRow",
+    "canonical_dumps",
     "canonical_json",
     "deviations",
     "jsonable",
@@ -50,10 +51,29 @@ def symbol(status: str) -> str:
     return SYMBOLS.get(status, UNVERIFIED_SYMBOL)
 
 
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
 def jsonable(value: Any) -> Any:
     """Plain JSON values: dataclasses as objects, decimals as strings, dates as ISO."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    kind = type(value)
+    names = _FIELDS.get(kind)
+    if names is None:
+        if isinstance(value, Decimal):
+            return str(value)
+        if hasattr(kind, "_fields") and isinstance(value, tuple):
+            names = _FIELDS[kind] = tuple(kind._fields)
+        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+            names = _FIELDS[kind] = tuple(f.name for f in dataclasses.fields(value))
+    if names is not None:
+        if isinstance(value, tuple):
+            return {
+                n: v if type(v) is str else str(v) if type(v) is Decimal else jsonable(v)
+                for n, v in zip(names, value, strict=True)
+            }
+        return {n: jsonable(getattr(value, n)) for n in names}
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, dt.datetime | dt.date):
@@ -68,8 +88,13 @@ def jsonable(value: Any) -> Any:
 
 
 def canonical_json(evaluation: Evaluation) -> str:
-    """Sorted keys, two-space indent, UTF-8 text, trailing newline; no clock time anywhere."""
-    return json.dumps(jsonable(evaluation), sort_keys=True, ensure_ascii=False, indent=2) + "\n"
+    """Sorted keys, compact separators, UTF-8 text, one trailing newline; no clock time."""
+    return canonical_dumps(jsonable(evaluation))
+
+
+def canonical_dumps(data: Any) -> str:
+    """The canonical text of plain JSON data (also used to compare with a pretty golden file)."""
+    return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
 def result_sha256(evaluation: Evaluation) -> str:

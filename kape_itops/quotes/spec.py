@@ -40,9 +40,13 @@ OPERATORS = (">=", "<=", "==", "in", "contains", "true")
 TIE_BREAKS = ("technical_score", "delivery_days", "warranty", "quote_date", "vendor_name")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Requirement:
-    """One technical requirement; ``reference`` holds the parsed value to compare with."""
+    """One technical requirement; ``reference`` holds the parsed value to compare with.
+
+    Compared and hashed by identity: a requirement is one object of one loaded spec, and the
+    evaluator caches verdicts per (requirement, value).
+    """
 
     id: str
     label: str

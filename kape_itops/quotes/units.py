@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 __all__ = [
     "UNITS",
@@ -120,7 +121,7 @@ _AMBIGUOUS = {"m": "metres, months or minutes", "d": "days or dots", "k": "thous
 
 _NUMBER = r"\d+(?:[.,]\d+)*"
 _TOKEN = re.compile(
-    r"(?<![\w.])(" + _NUMBER + r")\s*([a-z%\"″']+(?:[/(][a-z0-9]+\)?)?)?",
+    r"(?<![\w.])(" + _NUMBER + r")\s*([a-z%¢\"″']+(?:[/(][a-z0-9]+\)?)?)?",
     re.IGNORECASE,
 )
 _RESOLUTION = re.compile(r"(?<!\d)(\d{3,5})\s*[x×*]\s*(\d{3,5})(?!\d)", re.IGNORECASE)
@@ -267,6 +268,22 @@ def parse_quantity(text: str, unit_hint: str | None = None) -> Quantity:
     With a hint, the first value whose unit has the hint's dimension wins ("16 GB DDR4 3200 MHz"
     with hint GB -> 16 GB). Raises :class:`UnitError` when nothing can be read.
     """
+    found = _parse_cached(str(text), unit_hint)
+    if isinstance(found, str):
+        raise UnitError(found)
+    return found
+
+
+@lru_cache(maxsize=8192)
+def _parse_cached(text: str, unit_hint: str | None) -> Quantity | str:
+    """Quantities are immutable and quotations repeat values: parse each text once."""
+    try:
+        return _parse(text, unit_hint)
+    except UnitError as exc:
+        return str(exc)
+
+
+def _parse(text: str, unit_hint: str | None) -> Quantity:
     raw = " ".join(str(text).split())
     if not raw:
         raise UnitError("no value given")
