@@ -138,7 +138,9 @@ class EchoOutcome:
 
 
 @dataclass(slots=True)
-class _Waiting:
+class Pending:
+    """An echo on the wire: resolved by the receiver, or declared lost by :meth:`IcmpEngine.wait`."""
+
     future: asyncio.Future[EchoOutcome]
     sent_ns: int
     timeout_ns: int
@@ -149,7 +151,7 @@ class _Family:
     sock: socket.socket
     family: int
     raw: bool
-    waiting: dict[tuple[str, int], _Waiting] = field(default_factory=dict)
+    waiting: dict[tuple[str, int], Pending] = field(default_factory=dict)
 
 
 def _open_socket(family: int, kind: int) -> socket.socket:
@@ -244,7 +246,7 @@ class IcmpEngine:
         waiting = await self.send(address, timeout)
         return await self.wait(address, waiting)
 
-    async def send(self, address: str, timeout: float) -> tuple[int, int, _Waiting] | EchoOutcome:
+    async def send(self, address: str, timeout: float) -> tuple[int, int, Pending] | EchoOutcome:
         """Pace, then send one echo; returns a handle for :meth:`wait` or an immediate failure."""
         ip = ipaddress.ip_address(address.split("%", 1)[0])
         family = ip.version
@@ -254,7 +256,7 @@ class IcmpEngine:
         seq = next(self._seq) & 0xFFFF
         key = (ip.compressed, seq)
         loop = asyncio.get_running_loop()
-        waiting = _Waiting(loop.create_future(), 0, int(timeout * 1e9))
+        waiting = Pending(loop.create_future(), 0, int(timeout * 1e9))
         fam.waiting[key] = waiting
         sockaddr: tuple[str, int] | tuple[str, int, int, int] = (
             (address, 0) if family == 4 else (address, 0, 0, 0)
@@ -281,7 +283,7 @@ class IcmpEngine:
         return family, seq, waiting
 
     async def wait(
-        self, address: str, handle: tuple[int, int, _Waiting] | EchoOutcome
+        self, address: str, handle: tuple[int, int, Pending] | EchoOutcome
     ) -> EchoOutcome:
         """Await the reply of a sent echo; drains the socket before declaring it lost."""
         if isinstance(handle, EchoOutcome):
