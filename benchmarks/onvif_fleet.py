@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import subprocess
 import sys
 import time
@@ -32,6 +33,8 @@ from kape_itops.probes.base import ProbeContext, ProbeResult, Target  # noqa: E4
 from kape_itops.probes.onvif import OnvifProbe  # noqa: E402
 from kape_itops.probes.onvif_eval import LAYERS  # noqa: E402
 from kape_itops.secrets import Credential, Secret, SecretStore  # noqa: E402
+
+PROBE_CPU_S = 0.0
 
 
 def start_sim(count: int, nvr_every: int) -> tuple[subprocess.Popen[str], list[dict[str, Any]]]:
@@ -109,8 +112,11 @@ async def run_probe(
             return await probe.check(target)
 
     t0 = time.perf_counter()
+    cpu0 = time.process_time()
     results = await asyncio.gather(*(one(i, ep) for i, ep in enumerate(endpoints)))
     wall = time.perf_counter() - t0
+    global PROBE_CPU_S
+    PROBE_CPU_S = time.process_time() - cpu0
     await probe.stop()
     return wall, list(results)
 
@@ -158,6 +164,12 @@ async def run_plain_library(endpoints: list[dict[str, Any]], concurrency: int) -
     return time.perf_counter() - t0, ok
 
 
+def _proc_cpu(pid: int) -> float:
+    """User + system CPU seconds of a process, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cameras", type=int, default=200)
@@ -172,7 +184,9 @@ def main() -> int:
 
     proc, endpoints = start_sim(args.cameras, args.nvr_every)
     try:
+        sim_cpu0 = _proc_cpu(proc.pid)
         wall, results = asyncio.run(run_probe(endpoints, args.concurrency))
+        sim_cpu = _proc_cpu(proc.pid) - sim_cpu0
         baseline = (
             None
             if args.no_baseline
@@ -200,6 +214,10 @@ def main() -> int:
             f"  plain ONVIFCamera     : {bwall:6.2f} s  {n / bwall:7.1f} cameras/s   ({bok}/{n} snapshots; "
             f"no RTSP/JPEG/recording checks)  ratio {bwall / wall:.2f}x"
         )
+    print(
+        f"  CPU: probe {PROBE_CPU_S:.2f} s ({1000 * PROBE_CPU_S / n:.1f} ms/camera), simulator "
+        f"{sim_cpu:.2f} s; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+    )
     print("  statuses: " + ", ".join(f"{s.value} {statuses.get(s, 0)}" for s in ProbeStatus))
     print("  share of probe time per layer (sum over devices):")
     for layer in sorted(per_layer, key=int):

@@ -532,9 +532,7 @@ class OnvifProbe:
         if self._profile_path is not None or path.is_file():
             self._base = load_profile(path)
         await preload_wsdl()
-        self._http = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=0, force_close=True), trust_env=False
-        )
+        self._http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0), trust_env=False)
 
     async def stop(self) -> None:
         """Close the snapshot session."""
