@@ -133,6 +133,8 @@ def score_cmd(
     stored_id = store_result(db, scored, who) if db is not None else None
     if as_json:
         click.echo(scored.json, nl=False)
+        if stored_id is not None:
+            click.echo(f"stored as evaluation {stored_id}", err=True)
         return
     _render(scored.evaluation)
     for r in reports:

@@ -294,3 +294,11 @@ def test_same_inputs_same_json_in_any_order(spec: Spec) -> None:
 def test_spec_mismatch_is_an_error(spec: Spec) -> None:
     with pytest.raises(DataError, match="uses spec 'printer'"):
         evaluate(spec, make_rfq(spec="printer"), [quote("a", "1")], CPUS)
+
+
+def test_public_api_matches_all() -> None:
+    import kape_itops.quotes as api
+
+    assert sorted(api.__all__) == api.__all__
+    for name in api.__all__:
+        assert getattr(api, name) is not None
