@@ -18,7 +18,9 @@ import click
 from kape_itops.cli.app import App, handle_errors, pass_app
 from kape_itops.cli.probe import NAGIOS_ERRORS, probe
 from kape_itops.cli.render import console, print_json, safe, table
-from kape_itops.errors import UsageError
+from kape_itops.domain.inventory import Device
+from kape_itops.errors import ConfigError, NotFoundError, StoreError, UsageError
+from kape_itops.inventory.service import Inventory
 from kape_itops.probes.base import ProbeContext, ProbeResult, Target
 from kape_itops.probes.onvif_eval import LAYERS
 from kape_itops.secrets import Credential, Secret, SecretStore, env_secret
@@ -58,6 +60,23 @@ def parse_target(value: str) -> tuple[str, int | None]:
     if not port_text.isdigit() or not 0 < int(port_text) < 65536:
         raise UsageError(f"bad TARGET {value!r}: port must be 1-65535")
     return host, int(port_text)
+
+
+def _inventory_device(app: App, name: str) -> Device | None:
+    """The inventory device whose asset tag is ``name`` (None without an inventory or a match)."""
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        pass
+    else:
+        return None
+    url = app.settings.db_url
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        return None
+    try:
+        return Inventory(app.store(), app.actor).device(name)
+    except (NotFoundError, StoreError, ConfigError):
+        return None
 
 
 def _credentials(app: App, user: str | None, credential: str | None) -> tuple[str, Secret]:
@@ -133,7 +152,7 @@ def render(result: ProbeResult) -> None:
 
 
 @probe.command("onvif")
-@click.argument("target")
+@click.argument("target", metavar="TARGET[:PORT]")
 @click.option("--user", help="ONVIF user name [default: the credential's, else admin].")
 @click.option(
     "--credential", help="Secrets-file entry NAME holding [NAME.onvif] username/password."
@@ -170,8 +189,19 @@ def onvif(
     nvr: bool,
     as_json: bool,
 ) -> None:
-    """Check one ONVIF camera or NVR layer by layer; Nagios exit codes 0/1/2/3."""
+    """Check one ONVIF camera or NVR layer by layer; Nagios exit codes 0/1/2/3.
+
+    TARGET is an address, a host name or an inventory asset tag (then its IP, credential and
+    identity are used: a swapped camera is flagged). The password comes from --credential, else
+    ITOPS_ONVIF_PASSWORD, else a prompt; it is never stored or printed.
+    """
     host, port = parse_target(target)
+    device = _inventory_device(app, host)
+    if device is not None:
+        if not device.ip:
+            raise UsageError(f"{device.asset_tag} has no IP address in the inventory")
+        host = device.ip
+        credential = credential or device.credential
     name, secret = _credentials(app, user, credential)
     secrets = SecretStore(
         {
@@ -189,7 +219,11 @@ def onvif(
         if rtsp_port == 0:
             settings["stream_check"] = False
     result = asyncio.run(
-        _check(Target(host, port, settings=settings, credential=_CLI_ENTRY), secrets, timeout)
+        _check(
+            Target(host, port, device=device, settings=settings, credential=_CLI_ENTRY),
+            secrets,
+            timeout,
+        )
     )
     if as_json:
         print_json(_as_json(result))

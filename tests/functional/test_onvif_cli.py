@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,6 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 from kape_itops.cli import cli
+from kape_itops.domain.enums import DeviceKind
+from kape_itops.domain.inventory import ChangeContext, DeviceUpsert, SchoolUpsert
 from kape_itops.lab.onvif_sim import (
     DEFAULT_PASSWORD,
     OnvifSimHandle,
@@ -18,6 +21,8 @@ from kape_itops.lab.onvif_sim import (
     SimFaults,
     start_onvif_sim,
 )
+from kape_itops.store.db import Store
+from kape_itops.store.inventory_repo import InventoryRepo
 
 
 @pytest.fixture
@@ -149,3 +154,42 @@ def test_nvr_flag_checks_recording(sim: list[OnvifSimHandle]) -> None:
     assert r.exit_code == 2
     doc = json.loads(r.output)
     assert doc["metrics"]["failed_layer"] == 6 and "not recording" in doc["reason"]
+
+
+def test_asset_tag_target_uses_inventory_ip_credential_and_identity(
+    sim: list[OnvifSimHandle], tmp_path: Path
+) -> None:
+    ep = start(sim, serial="SWAPPED-UNIT")
+    url = f"sqlite:///{tmp_path / 'itops.db'}"
+    store = Store(url)
+    store.upgrade()
+    ctx = ChangeContext("tester", "seed", dt.datetime.now(dt.UTC))
+    with store.session() as s:
+        repo = InventoryRepo(s)
+        repo.apply_schools([SchoolUpsert("S1", {"name": "School One"})], ctx)
+        values = {
+            "school": "S1",
+            "kind": DeviceKind.CAMERA,
+            "ip": "127.0.0.1",
+            "credential": "cams",
+        }
+        repo.apply_devices(
+            [
+                DeviceUpsert("CAM-1", {**values, "serial": "ORIGINAL-UNIT"}),
+                DeviceUpsert("CAM-NOIP", {**values, "ip": None}),
+            ],
+            ctx,
+        )
+    store.dispose()
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text(f'[cams.onvif]\nusername = "admin"\npassword = "{DEFAULT_PASSWORD}"\n')
+    secrets.chmod(0o600)
+    base = ["--db", url, "--secrets", str(secrets), "probe", "onvif"]
+    r = invoke(
+        [*base, f"CAM-1:{ep.port}", "--rtsp-port", str(ep.rtsp_port), "--json"], password=None
+    )
+    assert r.exit_code == 2, r.output
+    doc = json.loads(r.output)
+    assert doc["target"] == "CAM-1" and "serial mismatch" in doc["reason"]
+    r = invoke([*base, "CAM-NOIP"], password=None)
+    assert r.exit_code == 3 and "CAM-NOIP has no IP address" in r.output
