@@ -383,3 +383,10 @@ def test_lab_ports_give_the_rtsp_port(sim: list[OnvifSimHandle]) -> None:
 
     r = asyncio.run(run())
     assert r.status == ProbeStatus.OK, r.reason
+
+
+def test_ipv6_loopback_camera(sim: list[OnvifSimHandle]) -> None:
+    ep = start(sim, address="::1")
+    r = check(ep)
+    assert r.status == ProbeStatus.OK, r.reason
+    assert r.metrics["stream_uri"] == f"rtsp://[::1]:{ep.rtsp_port}/Streaming/Channels/101"
