@@ -107,7 +107,7 @@ def up(
 @handle_errors()
 def down(app: App, state_path: Path | None, as_json: bool) -> None:
     """Stop the lab's processes and remove its namespaces and routes."""
-    done = lab_down(_state(app, state_path))
+    done = lab_down(_state(app, state_path), leftovers=state_path is None)
     if as_json:
         print_json({"done": done})
         return

@@ -235,8 +235,12 @@ def lab_status(state_path: Path) -> LabStatus:
     return LabStatus(not problems, state, problems, counts)
 
 
-def lab_down(state_path: Path) -> list[str]:
-    """Stop the lab by PID and remove its namespaces (routes go with the veth); what was done."""
+def lab_down(state_path: Path, leftovers: bool = False) -> list[str]:
+    """Stop the lab by PID and remove its namespaces (routes go with the veth); what was done.
+
+    With ``leftovers`` and no state file, a namespace of the default lab left behind (state file
+    deleted) is removed too.
+    """
     done: list[str] = []
     state = read_state(state_path)
     if state is not None:
@@ -251,10 +255,9 @@ def lab_down(state_path: Path) -> list[str]:
                 done.append(f"removed namespace {ns}")
         state_path.unlink(missing_ok=True)
         done.append(f"removed {state_path}")
-    stale = f"{LAB_PREFIX}-0"
-    if os.geteuid() == 0 and namespace_exists(stale):
-        remove_segment(stale)
-        done.append(f"removed leftover namespace {stale}")
+    elif leftovers and os.geteuid() == 0 and namespace_exists(f"{LAB_PREFIX}-0"):
+        remove_segment(f"{LAB_PREFIX}-0")
+        done.append(f"removed leftover namespace {LAB_PREFIX}-0 (no state file)")
     return done
 
 
@@ -299,7 +302,12 @@ def lab_up(
                 {str(ipaddress.IPv4Network(f"{d.ip}/24", strict=False)) for d in devices},
                 key=lambda n: ipaddress.IPv4Network(n),
             )
-            seg = lab.add_segment(routes, link, index=0)
+            try:
+                seg = lab.add_segment(routes, link, index=0)
+            except ProbeError as exc:
+                raise ProbeError(
+                    f"{exc} (is another lab running? 'itops lab status', 'itops lab down')"
+                ) from exc
             netns = seg.ns
             state.namespaces, state.interfaces = [seg.ns], [seg.host_if]
             state.routes = [str(r) for r in seg.routed]

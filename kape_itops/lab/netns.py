@@ -159,6 +159,8 @@ class NetnsLab:
         ns = f"{self.prefix}-{n}"
         short = f"i{zlib.crc32(self.prefix.encode()) & 0xFFFFFF:06x}"
         seg = Segment(ns, f"{short}h{n}", f"{short}p{n}", ipaddress.IPv4Network(link))
+        if namespace_exists(ns) or Path("/sys/class/net", seg.host_if).exists():
+            raise ProbeError(f"namespace {ns} (or interface {seg.host_if}) already exists")
         for prefix in [link, *routed]:
             clash = routes_overlapping(prefix)
             if clash:

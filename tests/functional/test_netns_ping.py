@@ -152,3 +152,13 @@ def test_refuses_a_prefix_that_is_already_routed(netns_lab: NetnsLab) -> None:
     with pytest.raises(ProbeError, match=f"refusing to route {routed}: overlaps existing route"):
         netns_lab.add_segment([routed], free_prefix(LINK_SPACE, 29, taken))
     assert len(netns_lab.segments) == 1
+
+
+def test_refuses_an_existing_namespace_name(netns_lab: NetnsLab) -> None:
+    from kape_itops.errors import ProbeError
+
+    taken: set[str] = set()
+    seg = netns_lab.add_segment([], free_prefix(LINK_SPACE, 29, taken), index=5)
+    with pytest.raises(ProbeError, match="already exists"):
+        netns_lab.add_segment([], free_prefix(LINK_SPACE, 29, taken), index=5)
+    assert namespace_exists(seg.ns) and len(netns_lab.segments) == 1
