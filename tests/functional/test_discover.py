@@ -167,3 +167,57 @@ def test_bad_input(tmp_path: Path, extra: list[str], message: str) -> None:
     assert result.exit_code == 2 and "has no subnets in the inventory" in result.output
     result = runner.invoke(cli, ["--db", url, "discover", "--school", "NOPE"])
     assert result.exit_code == 1 and "school 'NOPE' does not exist" in result.output
+
+
+def test_unprivileged_falls_back_to_ping_sweep_and_says_so() -> None:
+    import os
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        pytest.skip("needs root to drop to an unprivileged user")
+    work = Path(tempfile.mkdtemp(prefix="itops-discover-nobody-"))
+    try:
+        work.chmod(0o777)
+        url = f"sqlite:///{work / 'itops.db'}"
+        store = Store(url)
+        store.upgrade()
+        ctx = ChangeContext("test", "test", dt.datetime.now(dt.UTC))
+        with store.session() as s:
+            InventoryRepo(s).apply_schools(
+                [SchoolUpsert("KPT-PSP", {"name": "Prey Speu", "subnets": ("127.0.0.0/29",)})], ctx
+            )
+        store.dispose()
+        (work / "itops.db").chmod(0o666)
+        proc = subprocess.run(
+            [
+                "setpriv",
+                "--reuid=nobody",
+                "--regid=nogroup",
+                "--clear-groups",
+                sys.executable,
+                "-m",
+                "kape_itops",
+                "--db",
+                url,
+                "discover",
+                "--school",
+                "KPT-PSP",
+                "--json",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=work,
+        )
+        assert proc.returncode == 1, proc.stderr
+        assert "ARP sweeps need root: using a ping sweep" in proc.stderr
+        report = json.loads(proc.stdout)["report"]
+        assert report["method"] == "ping"
+        assert [u["ip"] for u in report["result"]["unknown"]] == [
+            f"127.0.0.{h}" for h in range(1, 7)
+        ]
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
