@@ -82,8 +82,9 @@ def generate(folder: Path, rows: int) -> Path:
     return folder
 
 
-def child(cmd: list[str], env: dict[str, str]) -> tuple[float, float, str]:
-    """Run ``cmd``; wall seconds, that child's own peak RSS in MiB (wait4's rusage), stdout tail."""
+def child(cmd: list[str], env: dict[str, str]) -> tuple[float, float, float, str]:
+    """Run ``cmd``: wall seconds, CPU seconds and peak RSS in MiB of that child (wait4's
+    rusage), and its last line of output."""
     start = time.perf_counter()
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=out, stderr=err, text=True)
@@ -95,7 +96,7 @@ def child(cmd: list[str], env: dict[str, str]) -> tuple[float, float, str]:
         if proc.returncode != 0:
             raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err.read()[-2000:]}")
         lines = out.read().strip().splitlines() or [""]
-    return seconds, usage.ru_maxrss / 1024, lines[-1]
+    return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, lines[-1]
 
 
 def bench(rows: int, work: Path) -> dict[str, float]:
@@ -104,14 +105,28 @@ def bench(rows: int, work: Path) -> dict[str, float]:
     db = work / f"bench-{rows}.db"
     env = {**os.environ, "ITOPS_DB": f"sqlite:///{db}", "ITOPS_ACTOR": "bench"}
     subprocess.run([*ITOPS, "init"], env=env, cwd=ROOT, check=True, capture_output=True)
-    fresh, fresh_rss, fresh_out = child([*ITOPS, "inventory", "import", str(folder)], env)
-    again, again_rss, again_out = child([*ITOPS, "inventory", "import", str(folder)], env)
-    print(f"  fresh import:    {fresh:6.1f} s  {rows / fresh:9,.0f} rows/s  -> {fresh_out}")
-    print(f"  re-import:       {again:6.1f} s  {rows / again:9,.0f} rows/s  -> {again_out}")
-    out: dict[str, float] = {"fresh": fresh, "again": again, "rss": max(fresh_rss, again_rss)}
+    fresh, fresh_cpu, fresh_rss, fresh_out = child(
+        [*ITOPS, "inventory", "import", str(folder)], env
+    )
+    again, again_cpu, again_rss, again_out = child(
+        [*ITOPS, "inventory", "import", str(folder)], env
+    )
+    print(
+        f"  fresh import:    {fresh:6.1f} s ({fresh_cpu:5.1f} s CPU) {rows / fresh:9,.0f} rows/s  -> {fresh_out}"
+    )
+    print(
+        f"  re-import:       {again:6.1f} s ({again_cpu:5.1f} s CPU) {rows / again:9,.0f} rows/s  -> {again_out}"
+    )
+    out: dict[str, float] = {
+        "fresh": fresh,
+        "fresh_cpu": fresh_cpu,
+        "again": again,
+        "again_cpu": again_cpu,
+        "rss": max(fresh_rss, again_rss),
+    }
     sqlite3 = shutil.which("sqlite3")
     if sqlite3:
-        raw, _, _ = child(
+        raw, _, _, _ = child(
             [
                 sqlite3,
                 str(work / f"raw-{rows}.db"),

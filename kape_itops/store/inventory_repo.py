@@ -236,7 +236,7 @@ class InventoryRepo:
                 r.update(
                     at=ctx.at, actor=ctx.actor, source=ctx.source, source_sha256=ctx.source_sha256
                 )
-            self.s.execute(insert(ChangeRow), rows)
+            self.s.execute(insert(ChangeRow.__table__), rows)
 
     def _school_id(self, code: str) -> int:
         if self._school_ids is None or code not in self._school_ids:
@@ -364,7 +364,7 @@ class InventoryRepo:
                 continue
             self._update_device(row, current[up.asset_tag], up, ctx, stats, log)
         if inserts:
-            self.s.execute(insert(DeviceRow).execution_options(render_nulls=True), inserts)
+            self.s.execute(insert(DeviceRow.__table__), inserts)
         self.s.flush()
         self._log(ctx, log)
         stats.changes += len(log)
