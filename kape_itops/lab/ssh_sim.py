@@ -411,6 +411,8 @@ class SshSimHandle:
     _thread: threading.Thread = field(repr=False)
     _servers: list[Any] = field(repr=False, default_factory=list)
     _live: set[Any] = field(repr=False, default_factory=set)
+    ports: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Inventory address -> {"ssh": port}, filled when started by the lab."""
 
     def known_hosts_line(self, device: SimDevice) -> str:
         """The known_hosts line that pins this simulator's host key for ``device``."""
@@ -546,3 +548,40 @@ def sim_devices(
         SimDevice(address=address, platform=platforms[i % len(platforms)], hostname=f"dev{i:03d}")
         for i in range(count)
     ]
+
+
+SIMULATED_KINDS = ("router", "switch")
+
+
+def lab_component(devices: Sequence[Any], ctx: Any) -> list[SshSimHandle]:
+    """The ``itops lab`` component: SSH CLIs for the routers and switches of the lab.
+
+    ``devices`` are :class:`kape_itops.lab.lab.LabDevice`; devices simulated as down get no
+    server. Loopback mode binds free ports on 127.30.i.h; netns mode binds port 22 on the
+    device's own address inside the namespace. Logins: :data:`LAB_USERNAME` /
+    :data:`LAB_PASSWORD`, enable secret :data:`LAB_ENABLE_SECRET`.
+    """
+    chosen = [d for d in devices if d.kind in SIMULATED_KINDS and not d.down]
+    if not chosen:
+        return []
+    specs = [
+        SimDevice(
+            address=ctx.address(d.ip),
+            port=0 if ctx.mode == "loopback" else 22,
+            platform=_lab_platform(d),
+            hostname=d.asset_tag,
+        )
+        for d in chosen
+    ]
+    handle = start_ssh_sim(specs)
+    handle.ports = {d.ip: {"ssh": dev.port} for d, dev in zip(chosen, handle.devices, strict=True)}
+    return [handle]
+
+
+def _lab_platform(device: Any) -> str:
+    text = " ".join(str(x or "") for x in (device.platform, device.manufacturer)).lower()
+    if "mikrotik" in text or "routeros" in text:
+        return "mikrotik_routeros"
+    if "cisco" in text or "ios" in text:
+        return "cisco_ios"
+    return platform_for(device.kind, device.model)

@@ -534,3 +534,29 @@ def test_reinstalled_device_with_a_new_host_key_is_critical(tmp_path: Path) -> N
     assert changed.reason.startswith(f"WARNING: HOST KEY OF [127.0.0.1]:{port} HAS CHANGED")
     assert changed.metrics["error"] == "hostkey-changed"
     assert (tmp_path / "kh").read_text().count("\n") == 1  # the old key stays pinned
+
+
+def test_lab_component_serves_routers_and_switches(tmp_path: Path) -> None:
+    from kape_itops.lab.lab import LabContext, LabDevice
+    from kape_itops.lab.ssh_sim import lab_component
+
+    devices = [
+        LabDevice("R3", "KPT-PSP", "router", "10.30.3.1", manufacturer="MikroTik"),
+        LabDevice("SW3", "KPT-PSP", "switch", "10.30.3.2", platform="cisco_ios"),
+        LabDevice("SW4", "KPT-PSP", "switch", "10.30.3.3", down=True),
+        LabDevice("CAM3", "KPT-PSP", "camera", "10.30.3.31"),
+    ]
+    handles = lab_component(devices, LabContext("loopback", None, str(tmp_path)))
+    try:
+        (handle,) = handles
+        assert sorted(handle.ports) == ["10.30.3.1", "10.30.3.2"]
+        assert [(d.address, d.platform, d.hostname) for d in handle.devices] == [
+            ("127.30.3.1", "mikrotik_routeros", "R3"),
+            ("127.30.3.2", "cisco_ios", "SW3"),
+        ]
+        r3, sw3 = _probe_results(handle, tmp_path, LOGIN)
+        assert (r3.status, sw3.status) == (ProbeStatus.OK, ProbeStatus.OK)
+        assert r3.target == f"127.30.3.1:{handle.ports['10.30.3.1']['ssh']}"
+    finally:
+        for h in handles:
+            h.stop()
