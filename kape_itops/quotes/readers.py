@@ -295,7 +295,7 @@ def _parse(sheet: _Sheet) -> Quotation:
             issues.append(
                 sheet.issue(
                     where,
-                    0 if where else None,
+                    1 if where else None,
                     HEADER_LABELS[name],
                     None,
                     f"missing header field '{HEADER_LABELS[name]}'",

@@ -51,37 +51,54 @@ def symbol(status: str) -> str:
     return SYMBOLS.get(status, UNVERIFIED_SYMBOL)
 
 
-_FIELDS: dict[type, tuple[str, ...]] = {}
+_FIELDS: dict[type, tuple[tuple[str, int], ...]] = {}
 
 
-def jsonable(value: Any) -> Any:
-    """Plain JSON values: dataclasses as objects, decimals as strings, dates as ISO."""
-    if isinstance(value, str | int | float | bool) or value is None:
-        return value
+def _names(value: Any) -> tuple[tuple[str, int], ...] | None:
+    """(field, position) pairs of a dataclass or named tuple, sorted by field name; cached."""
     kind = type(value)
     names = _FIELDS.get(kind)
     if names is None:
-        if isinstance(value, Decimal):
-            return str(value)
         if hasattr(kind, "_fields") and isinstance(value, tuple):
-            names = _FIELDS[kind] = tuple(kind._fields)
+            fields = list(kind._fields)
         elif dataclasses.is_dataclass(value) and not isinstance(value, type):
-            names = _FIELDS[kind] = tuple(f.name for f in dataclasses.fields(value))
+            fields = [f.name for f in dataclasses.fields(value)]
+        else:
+            return None
+        names = _FIELDS[kind] = tuple(sorted((n, i) for i, n in enumerate(fields)))
+    return names
+
+
+def jsonable(value: Any) -> Any:
+    """Plain JSON values with every object's keys in sorted order.
+
+    Dataclasses and named tuples become objects, decimals strings, dates ISO text. Keys come out
+    sorted, so the canonical encoder needs no ``sort_keys`` pass.
+    """
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or kind is float or value is None:
+        return value
+    if kind is Decimal:
+        return str(value)
+    names = _FIELDS.get(kind) or _names(value)
     if names is not None:
         if isinstance(value, tuple):
             return {
                 n: v if type(v) is str else str(v) if type(v) is Decimal else jsonable(v)
-                for n, v in zip(names, value, strict=True)
+                for n, i in names
+                for v in (value[i],)
             }
-        return {n: jsonable(getattr(value, n)) for n in names}
+        return {n: jsonable(getattr(value, n)) for n, _ in names}
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
     if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
+        return (
+            {k: jsonable(value[k]) for k in sorted(value, key=str)}
+            if all(type(k) is str for k in value)
+            else {str(k): jsonable(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
+        )
     if isinstance(value, list | tuple):
         return [jsonable(v) for v in value]
     return value
@@ -89,7 +106,7 @@ def jsonable(value: Any) -> Any:
 
 def canonical_json(evaluation: Evaluation) -> str:
     """Sorted keys, compact separators, UTF-8 text, one trailing newline; no clock time."""
-    return canonical_dumps(jsonable(evaluation))
+    return json.dumps(jsonable(evaluation), ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
 def canonical_dumps(data: Any) -> str:

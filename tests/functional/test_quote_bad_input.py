@@ -81,7 +81,7 @@ def unreadable_workbook(f: Path) -> str:
 def missing_header(f: Path) -> str:
     edit_xlsx(f / "d-phnom-penh-office.xlsx", B5=None)
     return (
-        "d-phnom-penh-office.xlsx, sheet 'Quotation', row 5, column 'A (Valid until)': "
+        "d-phnom-penh-office.xlsx, sheet 'Quotation', row 5, column 'B (Valid until)': "
         "missing header field 'Valid until'"
     )
 
