@@ -8,6 +8,7 @@ the simulator's crypto does not share the benchmark's interpreter. Measured side
 - ``itops`` backup service: bounded thread pool, host keys pinned (--trust-new on the first
   run), fetch + scrub + SHA-256 + store in SQLite; then a second run where every configuration
   is unchanged;
+- ``itops`` health checks of the same fleet (every command of the command sets, parsed);
 - the usual script: a plain sequential netmiko loop (ConnectHandler, send_command, disconnect)
   fetching the same configurations without storing them.
 
@@ -29,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from kape_itops.backups.model import BackupStatus  # noqa: E402
 from kape_itops.backups.service import BackupService, BackupSettings  # noqa: E402
-from kape_itops.domain.enums import DeviceKind  # noqa: E402
+from kape_itops.domain.enums import DeviceKind, ProbeStatus  # noqa: E402
 from kape_itops.domain.inventory import DeviceFilter  # noqa: E402
 from kape_itops.lab.ssh_sim import (  # noqa: E402
     LAB_ENABLE_SECRET,
@@ -39,7 +40,9 @@ from kape_itops.lab.ssh_sim import (  # noqa: E402
     start_ssh_sim,
 )
 from kape_itops.probes.addressmap import load_address_map  # noqa: E402
+from kape_itops.probes.base import ProbeContext, ProbeResult, Target  # noqa: E402
 from kape_itops.probes.knownhosts import KnownHosts  # noqa: E402
+from kape_itops.probes.ssh import SshProbe  # noqa: E402
 from kape_itops.probes.ssh_client import SshLogin  # noqa: E402
 from kape_itops.probes.ssh_commands import load_command_sets  # noqa: E402
 from kape_itops.secrets import Secret  # noqa: E402
@@ -73,6 +76,30 @@ def _sequential_netmiko(devices: list[tuple[str, int]]) -> float:
         conn.send_command(commands[platform])
         conn.disconnect()
     return time.perf_counter() - t0
+
+
+def _checks(
+    devices: list[tuple[str, int]], work: Path, login: SshLogin, concurrency: int
+) -> tuple[float, int]:
+    """Health checks (every shipped command, parsed) of the whole fleet with the SSH probe."""
+
+    async def go() -> list[ProbeResult]:
+        probe = SshProbe(
+            probes_dir=ROOT / "probes",
+            known_hosts=KnownHosts(work / "known_hosts"),
+            login=login,
+            concurrency=concurrency,
+        )
+        await probe.start(ProbeContext())
+        try:
+            targets = [Target("127.0.0.1", port, settings={"platform": p}) for p, port in devices]
+            return list(await asyncio.gather(*(probe.check(t) for t in targets)))
+        finally:
+            await probe.stop()
+
+    t0 = time.perf_counter()
+    results = asyncio.run(go())
+    return time.perf_counter() - t0, sum(r.status == ProbeStatus.OK for r in results)
 
 
 def main() -> None:
@@ -116,6 +143,7 @@ def main() -> None:
         t0 = time.perf_counter()
         second = asyncio.run(service(False).run(DeviceFilter(), amap))
         t_second = time.perf_counter() - t0
+        t_check, checked_ok = _checks(devices, work, login, concurrency)
         t_seq = _sequential_netmiko(devices)
         store.dispose()
     finally:
@@ -131,14 +159,19 @@ def main() -> None:
     for name, secs in (
         (f"itops ssh backup, first run ({stored} stored)", t_first),
         (f"itops ssh backup, again ({unchanged} unchanged)", t_second),
+        (f"itops ssh check, health commands ({checked_ok} ok)", t_check),
         ("plain sequential netmiko loop (no storing)", t_seq),
     ):
         print(f"{name:44} {secs:8.2f} {count / secs:10.1f} {t_seq / secs:15.1f}x")
     target = "met" if t_first < 30 else "MISSED"
     print(f"target: {count} backups in under 30 s -> {target} ({t_first:.1f} s)")
     failed = first.count(BackupStatus.FAILED) + second.count(BackupStatus.FAILED)
-    if failed or stored != count or unchanged != count:
-        print(f"error: {failed} failed, {stored} stored, {unchanged} unchanged", file=sys.stderr)
+    if failed or stored != count or unchanged != count or checked_ok != count:
+        print(
+            f"error: {failed} failed, {stored} stored, {unchanged} unchanged, "
+            f"{checked_ok} checks ok",
+            file=sys.stderr,
+        )
         sys.exit(1)
 
 
