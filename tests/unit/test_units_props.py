@@ -15,7 +15,7 @@ ALIASES = sorted(
 values = st.decimals(min_value="0.01", max_value="99999", places=2, allow_nan=False)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, database=None)
 @given(value=values, alias=st.sampled_from(ALIASES), space=st.sampled_from(["", " ", "  "]))
 def test_number_and_unit_round_trip(value: object, alias: str, space: str) -> None:
     dimension, factor = UNITS[alias]
@@ -30,7 +30,7 @@ def test_number_and_unit_round_trip(value: object, alias: str, space: str) -> No
     assert math.isclose(q.value, float(str(value)) * factor, rel_tol=1e-9)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, database=None)
 @given(
     text=st.text(max_size=40),
     hint=st.sampled_from([None, "GB", "in", "months", "W", "pixels", "wifi"]),
@@ -45,7 +45,7 @@ def test_arbitrary_text_parses_or_raises_unit_error(text: str, hint: str | None)
         assert q.dimension == parse_quantity("1", hint).dimension
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, deadline=None, database=None)
 @given(gb=st.integers(min_value=1, max_value=8000))
 def test_terabytes_and_gigabytes_agree(gb: int) -> None:
     a = parse_quantity(f"{gb} GB", "GB")
@@ -55,7 +55,7 @@ def test_terabytes_and_gigabytes_agree(gb: int) -> None:
     assert not compare(a, ">=", parse_quantity(f"{gb + 1} GB", "GB"))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, deadline=None, database=None)
 @given(
     w=st.integers(320, 8000), h=st.integers(240, 5000), sep=st.sampled_from(["x", " x ", "×", "*"])
 )
@@ -65,6 +65,7 @@ def test_resolutions(w: int, h: int, sep: str) -> None:
     assert compare(q, ">=", q) and compare(q, "<=", q)
 
 
+@settings(database=None)
 @given(text=st.text(max_size=30))
 def test_parse_bool_never_raises(text: str) -> None:
     assert parse_bool(text) in (True, False, None)
