@@ -10,12 +10,14 @@ Secrets are handed to pysnmp only at request time and never appear in a message.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from pyasn1.type import univ  # type: ignore[import-untyped]
+from pysnmp.carrier.error import CarrierError
 from pysnmp.hlapi.v1arch import asyncio as v1
 from pysnmp.hlapi.v3arch import asyncio as v3
 from pysnmp.proto import errind, rfc1902, rfc1905
@@ -259,6 +261,21 @@ class SnmpClient:
     async def close(self) -> None:
         """Close sockets and cancel pysnmp's timers."""
         if self._dispatcher is not None:
+            # Stop reading first and let datagrams already queued (late duplicates of retried
+            # requests) be dropped while the transports are still registered.
+            carrier = self._dispatcher.transport_dispatcher
+            for domain in (
+                v1.UdpTransportTarget.TRANSPORT_DOMAIN,
+                v1.Udp6TransportTarget.TRANSPORT_DOMAIN,
+            ):
+                try:
+                    transport = carrier.get_transport(domain)
+                except CarrierError:  # that address family was never used
+                    continue
+                if transport is not None and getattr(transport, "transport", None) is not None:
+                    transport.transport.close()
+            for _ in range(3):
+                await asyncio.sleep(0)
             # Requests abandoned at a deadline are still pending; pysnmp 7.1's close() would
             # call their callbacks with the wrong arity, and their futures are cancelled anyway.
             pending = getattr(self._dispatcher, "_pendingReqs", None)
