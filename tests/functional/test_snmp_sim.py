@@ -254,3 +254,49 @@ def test_cli_json_for_the_printer(sim: dict[str, int]) -> None:
         "state": "measured",
     }
     assert "if_counters" not in doc["metrics"]
+
+
+def test_lab_component_serves_kind_recordings_on_loopback(tmp_path: Path) -> None:
+    from kape_itops.lab.lab import LabContext, LabDevice
+    from kape_itops.lab.snmp_sim import LAB_PORT, lab_component
+
+    os.environ[SNMPSIM_ENV] = str(ensure_snmpsim())
+    devices = [
+        LabDevice("AP-9", "S250", "hotspot", "10.30.250.4"),
+        LabDevice("LAP-9", "S250", "laptop", "10.30.250.101"),
+        LabDevice("NVR-9", "S250", "nvr", "10.30.250.30", status="in_stock"),
+    ]
+    ctx = LabContext(mode="loopback", netns=None, workdir=str(tmp_path))
+    handles = lab_component(devices, ctx)
+    try:
+        assert [h.ports for h in handles] == [{"10.30.250.4": {"snmp": LAB_PORT}}]
+        secrets = SecretStore(
+            {
+                "lab": {
+                    "snmp": Credential(
+                        "lab", "snmp", {"version": "2c"}, {"community": Secret("public")}
+                    )
+                }
+            },
+            None,
+        )
+
+        async def run() -> ProbeResult:
+            probe = SnmpProbe(PROFILES)
+            await probe.start(ProbeContext(secrets=secrets))
+            try:
+                return await probe.check(
+                    Target(
+                        "127.30.250.4", LAB_PORT, settings={"profile": "hotspot"}, credential="lab"
+                    )
+                )
+            finally:
+                await probe.stop()
+
+        result = asyncio.run(run())
+        assert result.status is ProbeStatus.OK, result.reason
+        assert result.metrics["clients"] == 23
+    finally:
+        for h in handles:
+            h.stop()
+        os.environ.pop(SNMPSIM_ENV, None)
