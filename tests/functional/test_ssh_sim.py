@@ -560,3 +560,31 @@ def test_lab_component_serves_routers_and_switches(tmp_path: Path) -> None:
     finally:
         for h in handles:
             h.stop()
+
+
+def test_silent_listener_times_out_at_the_connect_timeout(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as silent:  # accepts TCP (kernel backlog) but never speaks SSH
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+
+        async def go() -> ProbeResult:
+            probe = SshProbe(
+                probes_dir=REPO / "probes", known_hosts=KnownHosts(tmp_path / "kh"), login=LOGIN
+            )
+            await probe.start(ProbeContext())
+            try:
+                settings = {"platform": "cisco_ios", "connect_timeout_s": 1}
+                return await probe.check(Target("127.0.0.1", port, settings=settings))
+            finally:
+                await probe.stop()
+
+        t0 = time.monotonic()
+        result = asyncio.run(go())
+        elapsed = time.monotonic() - t0
+    assert elapsed < 8
+    assert result.status == ProbeStatus.UNKNOWN
+    assert result.reason == f"127.0.0.1:{port}: no SSH banner in time"
+    assert result.metrics["error"] == "timeout"
