@@ -456,6 +456,7 @@ class _Draft:
     combined: Decimal | None = None
     rank: int | None = None
     reason: str = ""
+    below_minimum: bool = False
 
     @property
     def eligible(self) -> bool:
@@ -548,9 +549,19 @@ def _tie_value(d: _Draft, rule: str) -> tuple[object, str]:
 
 
 def _rank_lot(
-    drafts: list[_Draft], spec: Spec, method: str, weights: tuple[int, int], currency: str
+    drafts: list[_Draft],
+    spec: Spec,
+    method: str,
+    weights: tuple[int, int],
+    currency: str,
+    min_technical: Decimal = Decimal(0),
 ) -> None:
     eligible = [d for d in drafts if d.eligible]
+    if method == "qcbs" and min_technical:
+        for d in eligible:
+            if d.technical < min_technical:
+                d.below_minimum = True
+        eligible = [d for d in eligible if not d.below_minimum]
     if method == "qcbs" and eligible:
         fmin = min(d.evaluated for d in eligible)
         wt, wf = Decimal(weights[0]), Decimal(weights[1])
@@ -625,6 +636,10 @@ def _rank_lot(
             why.append(
                 "cannot verify mandatory (clarification needed): "
                 + "; ".join(f"{r} ({reqs[r].label})" for r in d.unverified)
+            )
+        if d.below_minimum:
+            why.append(
+                f"technical score {d.technical} is below the RFQ's minimum {min_technical} (QCBS)"
             )
         d.reason = "not ranked: " + " | ".join(why)
 
@@ -743,7 +758,7 @@ def evaluate(
                 f"fewer than the required {rfq.required_quotes} responsive quotations "
                 f"({len(responsive)}): record the justification or re-advertise"
             )
-        _rank_lot(drafts, spec, method, weights, rfq.currency)
+        _rank_lot(drafts, spec, method, weights, rfq.currency, rfq.min_technical_score)
         offers = [_offer(d, rfq.currency) for d in drafts]
         offers.sort(key=lambda o: (o.rank is None, o.rank or 0, o.quote))
         winners = [o for o in offers if o.rank == 1]

@@ -59,6 +59,7 @@ _SCHEMA: dict[str, Any] = {
         "weights": {"type": "string", "pattern": r"^\d+:\d+$"},
         "award": {"enum": list(AWARDS)},
         "abnormally_low": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
+        "min_technical_score": {"type": "number", "minimum": 0, "maximum": 100},
         "lots": {
             "type": "array",
             "minItems": 1,
@@ -147,6 +148,7 @@ class Rfq:
     abnormally_low: Decimal
     lots: tuple[Lot, ...]
     source: str
+    min_technical_score: Decimal = Decimal(0)
 
     @property
     def lines(self) -> tuple[RfqLine, ...]:
@@ -273,6 +275,7 @@ def load_rfq(path: Path) -> Rfq:
         weights=parse_weights(data.get("weights", "80:20")),
         award=award,
         abnormally_low=Decimal(str(data.get("abnormally_low", 0.7))),
+        min_technical_score=Decimal(str(data.get("min_technical_score", 0))),
         lots=tuple(lots),
         source=source,
     )

@@ -246,6 +246,17 @@ def test_qcbs_scores(spec: Spec) -> None:
     assert ev.weights == (80, 20) and ev.method == "qcbs"
 
 
+def test_qcbs_minimum_technical_score(spec: Spec) -> None:
+    qs = [quote("a", "600"), quote("b", "450", ram="8 GB", keyboard="English"), quote("c", "700")]
+    rfq = make_rfq(method="qcbs", min_technical_score=Decimal(80))
+    ev = evaluate(spec, rfq, qs, CPUS)
+    b = offer(ev, "b")
+    assert b.rank is None and "below the RFQ's minimum 80" in b.reason
+    assert offer(ev, "a").rank == 1 and offer(ev, "a").financial_score == Decimal("100.00")
+    lowest = evaluate(spec, dataclasses.replace(rfq, method="lowest"), qs, CPUS)
+    assert offer(lowest, "b").rank is not None
+
+
 def test_tie_broken_by_declared_rule_and_reported(spec: Spec) -> None:
     qs = [
         quote("a", "600", delivery_days="40"),
