@@ -30,23 +30,30 @@ def _issue_table(title: str, issues: list[Issue]) -> None:
 
 
 def _render(report: ImportReport) -> None:
+    columns = ["file", "rows", "created", "updated", "unchanged", "renamed", "skipped", "changes"]
+    rows = [
+        [
+            f.file,
+            f.rows,
+            f.stats.created,
+            f.stats.updated,
+            f.stats.unchanged,
+            f.stats.renamed,
+            f.skipped,
+            f.stats.changes,
+        ]
+        for f in report.files
+    ]
+    keep = [
+        i
+        for i, c in enumerate(columns)
+        if c not in ("renamed", "skipped") or any(r[i] for r in rows)
+    ]
     console.print(
         table(
             f"import {report.path}" + (" (dry run)" if report.dry_run else ""),
-            ["file", "rows", "created", "updated", "unchanged", "renamed", "skipped", "changes"],
-            (
-                [
-                    f.file,
-                    f.rows,
-                    f.stats.created,
-                    f.stats.updated,
-                    f.stats.unchanged,
-                    f.stats.renamed,
-                    f.skipped,
-                    f.stats.changes,
-                ]
-                for f in report.files
-            ),
+            [columns[i] for i in keep],
+            ([r[i] for i in keep] for r in rows),
         )
     )
     if report.issues:
@@ -77,9 +84,10 @@ def _render(report: ImportReport) -> None:
 @pass_app
 @handle_errors()
 def import_cmd(app: App, path: Path, dry_run: bool, mode: str, as_json: bool) -> None:
-    """Import schools.csv/devices.csv (a folder or one file), an XLSX workbook or a JSON export.
+    """Import schools and devices from a folder, one CSV, an XLSX workbook or a JSON export.
 
-    A blank cell means no change; a cell holding only '-' clears the field. Exit 1 when any
+    PATH: a folder with schools.csv and/or devices.csv, one such CSV (told apart by its
+    header), a workbook with sheets 'schools' and 'devices', or an export's JSON. A blank cell means no change; a cell holding only '-' clears the field. Exit 1 when any
     row has an error (nothing is written in all-or-nothing mode).
     """
     try:
@@ -120,7 +128,10 @@ def export_cmd(
     search: str | None,
     as_json: bool,
 ) -> None:
-    """Write the inventory in the import format (export → edit → import round-trips)."""
+    """Export schools and devices in the import format (a folder of CSV, XLSX or JSON).
+
+    Export → edit in a spreadsheet → import round-trips; formula-like cells are neutralised.
+    """
     chosen = ExportFormat(fmt) if fmt else _format_from(path)
     flt = make_filter(schools, kinds, statuses, fundings, search)
     report = export_inventory(app.store(), path, chosen, flt)
@@ -160,7 +171,7 @@ def labels_cmd(
     search: str | None,
     output: Path,
 ) -> None:
-    """A printable A4 sheet of QR labels (the plain asset tag, with tag and school below)."""
+    """Write a printable A4 sheet of QR labels (asset tag, with tag and school printed below)."""
     count = write_labels(
         app.store(), output, make_filter(schools, kinds, statuses, fundings, search)
     )
