@@ -1,0 +1,1 @@
+"""Data shipped with the quotes package: the CPU table and the spec JSON Schema."""
