@@ -83,7 +83,11 @@ def login_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """--user, --key-file, --credential."""
     for opt in reversed(
         [
-            click.option("--user", help=f"Login name (password from {PASSWORD_ENV} or a prompt)."),
+            click.option(
+                "--user",
+                help=f"Login name (password from {PASSWORD_ENV} or a prompt; "
+                "enable secret from ITOPS_SSH_ENABLE_SECRET).",
+            ),
             click.option(
                 "--key-file",
                 type=click.Path(path_type=Path, dir_okay=False, exists=True),
