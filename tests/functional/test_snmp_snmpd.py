@@ -324,3 +324,20 @@ def test_cli_usage_errors_exit_3(args: list[str], message: str) -> None:
     code, out = _run(["probe", "snmp", "127.0.0.1:1", *args])
     assert code == 3
     assert message in out
+
+
+def test_an_agent_whose_walk_never_advances_is_refused_not_looped() -> None:
+    from tests.support.snmp import LoopingAgent
+
+    agent = LoopingAgent()
+    try:
+        result = check(
+            Target(
+                "127.0.0.1", agent.port, settings={"profile": "switch", **FAST}, credential="v2c"
+            )
+        )
+    finally:
+        agent.close()
+    assert result.status is ProbeStatus.UNKNOWN
+    assert result.reason.startswith(f"agent 127.0.0.1:{agent.port} returned OIDs out of order")
+    assert agent.requests == 3  # one GET, two GETBULK: no endless walk

@@ -162,3 +162,55 @@ class SilentAgent:
 
     def close(self) -> None:
         self.sock.close()
+
+
+class LoopingAgent:
+    """A broken v2c agent in a thread: GETNEXT/GETBULK step into a column once, then repeat
+    the requested OID (a walk that would never end); GET answers TimeTicks. Stopped by
+    :meth:`close`."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.1)
+        self.port = int(self.sock.getsockname()[1])
+        self.requests = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        from pyasn1.codec.ber import decoder, encoder
+        from pysnmp.proto import api
+        from pysnmp.proto.rfc1902 import TimeTicks
+
+        p = api.PROTOCOL_MODULES[api.SNMP_VERSION_2C]
+        while not self._stop.is_set():
+            try:
+                data, peer = self.sock.recvfrom(65535)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self.requests += 1
+            msg, _ = decoder.decode(data, asn1Spec=p.Message())
+            req = p.apiMessage.get_pdu(msg)
+            rsp_msg = p.apiMessage.get_response(msg)
+            rsp = p.apiMessage.get_pdu(rsp_msg)
+            binds = p.apiPDU.get_varbinds(req)
+            if req.isSameTypeWith(p.GetRequestPDU()):
+                out = [(oid, TimeTicks(12345)) for oid, _ in binds]
+            else:  # first into the column, then the same OID again and again: a loop
+                out = [
+                    (oid if str(oid).endswith(".1") else f"{oid}.1", TimeTicks(1))
+                    for oid, _ in binds
+                ]
+            p.apiPDU.set_varbinds(rsp, out)
+            self.sock.sendto(encoder.encode(rsp_msg), peer)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.sock.close()
