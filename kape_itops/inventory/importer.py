@@ -109,7 +109,9 @@ class _Plan:
 
 def _header(table: Table) -> tuple[HeaderMap, list[Issue]]:
     src = table.source
-    return map_header(src.entity, src.label, table.header_row, table.header, table.column_name)
+    return map_header(
+        src.entity, src.label, table.header_row or None, table.header, table.column_name
+    )
 
 
 def _rows(table: Table, hmap: HeaderMap) -> Iterator[ParsedRow]:

@@ -72,7 +72,7 @@ class ParsedRow:
 def map_header(
     entity: str,
     label: str,
-    header_row: int,
+    header_row: int | None,
     header: Sequence[str],
     column_name: Callable[[int], str],
 ) -> tuple[HeaderMap, list[Issue]]:

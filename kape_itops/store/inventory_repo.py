@@ -6,9 +6,9 @@ import datetime as dt
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, func, insert, or_, select
+from sqlalchemy import Select, Table, func, insert, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from kape_itops.domain.enums import (
@@ -37,6 +37,9 @@ from kape_itops.store.models import ChangeRow, DeviceRow, RoomRow, SchoolRow
 _PLAIN_DEVICE_FIELDS = tuple(c for c in DEVICE_COLUMNS if c not in ("asset_tag", "school", "room"))
 _SCHOOL_FIELDS = tuple(c for c in SCHOOL_COLUMNS if c != "code")
 _CHUNK = 500
+# Core tables for bulk inserts: one executemany per batch, without ORM per-row bookkeeping
+_DEVICES = cast(Table, DeviceRow.__table__)
+_CHANGES = cast(Table, ChangeRow.__table__)
 
 
 def _school(row: SchoolRow) -> School:
@@ -236,7 +239,7 @@ class InventoryRepo:
                 r.update(
                     at=ctx.at, actor=ctx.actor, source=ctx.source, source_sha256=ctx.source_sha256
                 )
-            self.s.execute(insert(ChangeRow.__table__), rows)
+            self.s.execute(insert(_CHANGES), rows)
 
     def _school_id(self, code: str) -> int:
         if self._school_ids is None or code not in self._school_ids:
@@ -364,7 +367,8 @@ class InventoryRepo:
                 continue
             self._update_device(row, current[up.asset_tag], up, ctx, stats, log)
         if inserts:
-            self.s.execute(insert(DeviceRow.__table__), inserts)
+            self.s.flush()  # pending updates first, as an ORM insert would autoflush them
+            self.s.execute(insert(_DEVICES), inserts)
         self.s.flush()
         self._log(ctx, log)
         stats.changes += len(log)

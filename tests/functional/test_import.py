@@ -417,3 +417,20 @@ def test_formula_quote_is_undone_on_import(store: Store, tmp_path: Path) -> None
         d3, d4 = repo.device("D3"), repo.device("D4")
     assert d3 is not None and d3.notes == '=HYPERLINK("http://x")'
     assert d4 is not None and d4.notes == "'plain"
+
+
+def test_json_import_locates_items(store: Store, tmp_path: Path) -> None:
+    case = seeded(store, tmp_path)
+    case.mkdir()
+    path = write(
+        case, "inv.json", '{"devices": [{"asset_tag": "J1", "school": "KPT-PSP", "kind": "nas"}]}'
+    )
+    issues = rejected(store, path)
+    find(issues, 1, "kind", "unknown value")
+    assert issues[0].file == "inv.json [devices]"
+    path = write(case, "inv.json", '{"devices": [{"asset_tag": "J1", "kind": "tablet"}]}')
+    find(rejected(store, path), None, "school", "required column is missing")
+    path = write(case, "inv.json", '{"devices": [1, 2]}')
+    assert "must be a list of objects" in rejected(store, path)[0].reason
+    path = write(case, "inv.json", '{"devices": [')
+    assert "not valid JSON" in rejected(store, path)[0].reason
