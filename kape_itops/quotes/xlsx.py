@@ -117,29 +117,27 @@ def _shared_strings(zf: zipfile.ZipFile) -> list[str]:
     return [_text(si) for si in _children(root, "si")]
 
 
-_CELL = re.compile(rb"<c\b([^>]*?)(?:/>|>(.*?)</c>)", re.DOTALL)
-_ATTR = re.compile(rb'\b(r|t)="([^"]*)"')
+_CELL = re.compile(rb'<c r="([A-Z]{1,3})(\d+)"([^>]*?)(?:/>|>(.*?)</c>)', re.DOTALL)
+_TYPE = re.compile(rb'\bt="([^"]*)"')
 _V = re.compile(rb"<v>([^<]*)</v>")
 _T = re.compile(rb"<t(?:\s[^>]*)?>([^<]*)</t>")
 
 
 def _rows(data: bytes, shared: list[str]) -> list[list[object]]:
-    """Cells of a sheet; plain (unprefixed) SpreadsheetML is read with regular expressions."""
-    if b"<c " not in data and b"<c>" not in data:
+    """Cells of a sheet; plain SpreadsheetML (``<c r="A1" …>``) is read with regular expressions,
+    anything else (prefixed tags, other attribute order) with ElementTree."""
+    cells = _CELL.findall(data)
+    if not cells or len(cells) != data.count(b"<c ") + data.count(b"<c>"):
         return _rows_tree(data, shared)
     rows: dict[int, dict[int, object]] = {}
-    for m in _CELL.finditer(data):
-        attrs = dict(_ATTR.findall(m.group(1)))
-        ref = attrs.get(b"r", b"").decode()
-        rc = _REF.fullmatch(ref)
-        if not rc:
-            raise XlsxError(f"cell without a reference ({ref!r})")
-        inner = m.group(2) or b""
-        kind = attrs.get(b"t", b"n")
+    columns: dict[bytes, int] = {}
+    for letters, number, attrs, inner in cells:
+        kind_m = _TYPE.search(attrs) if b"t=" in attrs else None
+        kind = kind_m.group(1) if kind_m else b"n"
         value: object = None
         if kind == b"inlineStr":
             value = html.unescape(b"".join(_T.findall(inner)).decode("utf-8"))
-        else:
+        elif inner:
             v = _V.search(inner)
             if v is not None:
                 text = v.group(1).decode("utf-8")
@@ -152,7 +150,10 @@ def _rows(data: bytes, shared: list[str]) -> list[list[object]]:
                 else:
                     value = float(text) if any(ch in text for ch in ".eE") else int(text)
         if value is not None:
-            rows.setdefault(int(rc.group(2)), {})[_column(rc.group(1))] = value
+            col = columns.get(letters)
+            if col is None:
+                col = columns[letters] = _column(letters.decode())
+            rows.setdefault(int(number), {})[col] = value
     return _grid(rows)
 
 

@@ -123,3 +123,21 @@ def test_not_a_zip(tmp_path: Path) -> None:
     path.write_text("vendor,price\n")
     with pytest.raises(DataError, match=r"x\.xlsx: cannot read the workbook"):
         read_quotation(path)
+
+
+def test_other_attribute_order_and_prefixed_tags_use_the_tree_reader() -> None:
+    from kape_itops.quotes.xlsx import _rows
+
+    plain = (
+        f'<worksheet {NS}><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>Vendor</t></is></c>'
+        '<c r="B1" t="b"><v>1</v></c><c r="C1"><v>2.5</v></c></row></sheetData></worksheet>'
+    ).encode()
+    reordered = plain.replace(b'<c r="C1">', b'<c s="3" r="C1">')
+    prefixed = (
+        b'<x:worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        b'<x:sheetData><x:row r="1"><x:c r="A1" t="inlineStr"><x:is><x:t>Vendor</x:t></x:is></x:c>'
+        b'<x:c r="B1" t="b"><x:v>1</x:v></x:c><x:c r="C1"><x:v>2.5</x:v></x:c></x:row>'
+        b"</x:sheetData></x:worksheet>"
+    )
+    expected = [["Vendor", True, 2.5]]
+    assert _rows(plain, []) == _rows(reordered, []) == _rows(prefixed, []) == expected
