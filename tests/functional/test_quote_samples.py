@@ -304,3 +304,12 @@ def test_quote_template_round_trip(runner: CliRunner, tmp_path: Path) -> None:
         ],
     )
     assert bad.exit_code == 2
+
+
+def test_individual_files_with_rfq_found_next_to_them(runner: CliRunner) -> None:
+    files = [str(QUOTES / "printer" / f) for f in ("a-khmer-office.xlsx", "b-lucky-star.xlsx")]
+    data = score_json(runner, *files, "--spec", str(SPECS / "printer.yaml"))
+    assert {v["quote"] for v in data["vendors"]} == {"a-khmer-office.xlsx", "b-lucky-star.xlsx"}
+    assert "only 2 quotation(s) received" in data["notes"][0]
+    mixed = score_json(runner, files[0], str(QUOTES / "printer" / "csv" / "c-samaki-printing.csv"))
+    assert len(mixed["vendors"]) == 2
