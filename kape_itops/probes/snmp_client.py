@@ -242,6 +242,9 @@ def to_value(obj: Any) -> Value:
     return Value(Kind.OPAQUE, repr(obj).encode())
 
 
+_MAX_TARGETS = 10_000
+
+
 def _oid_key(oid: str) -> tuple[int, ...]:
     return tuple(int(p) for p in oid.strip(".").split(".") if p)
 
@@ -252,6 +255,7 @@ class SnmpClient:
     def __init__(self) -> None:
         self._dispatcher: Any = None
         self._engine: Any = None
+        self._targets: dict[tuple[str, Endpoint], Any] = {}
 
     async def start(self) -> None:
         """Create the v1/v2c dispatcher (the v3 engine is made on first v3 use)."""
@@ -286,6 +290,16 @@ class SnmpClient:
         if self._engine is not None:
             self._engine.close_dispatcher()
             self._engine = None
+
+    async def _target(self, arch: str, v4: Any, v6: Any, ep: Endpoint) -> Any:
+        """The transport target of an endpoint, resolved once per run (bounded cache)."""
+        key = (arch, ep)
+        target = self._targets.get(key)
+        if target is None:
+            if len(self._targets) >= _MAX_TARGETS:
+                self._targets.clear()
+            target = self._targets[key] = await _udp_target(v4, v6, ep)
+        return target
 
     def _v3_engine(self) -> Any:
         if self._engine is None:
@@ -331,7 +345,7 @@ class SnmpClient:
     ) -> Any:
         assert auth.community is not None
         data = v1.CommunityData(auth.community.reveal(), mpModel=0 if auth.version == "1" else 1)
-        target = await _udp_target(v1.UdpTransportTarget, v1.Udp6TransportTarget, ep)
+        target = await self._target("v1", v1.UdpTransportTarget, v1.Udp6TransportTarget, ep)
         if op == "get":
             return await v1.get_cmd(self._dispatcher, data, target, *binds, lookupMib=False)
         if op == "next":
@@ -356,7 +370,7 @@ class SnmpClient:
             )
         data = v3.UsmUserData(auth.user, **kwargs)  # noqa: S509 - authNoPriv is the operator's choice
         engine = self._v3_engine()
-        target = await _udp_target(v3.UdpTransportTarget, v3.Udp6TransportTarget, ep)
+        target = await self._target("v3", v3.UdpTransportTarget, v3.Udp6TransportTarget, ep)
         ctx = v3.ContextData()
         if op == "get":
             return await v3.get_cmd(engine, data, target, ctx, *binds, lookupMib=False)
