@@ -210,6 +210,10 @@ def _csv_lines(lines: Iterable[bytes], label: str) -> Iterator[str]:
         if lineno == 1 and data.startswith(BOM):
             data = data[len(BOM) :]
             offset += len(BOM)
+        if lineno == 1 and data.startswith((b"\xff\xfe", b"\xfe\xff")):
+            raise _reject(
+                label, 1, "the file is UTF-16 (Excel 'Unicode Text'); save it as 'CSV UTF-8'"
+            )
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:

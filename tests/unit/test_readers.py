@@ -115,3 +115,11 @@ def test_semicolon_and_tab_separated_files_are_read(tmp_path: Path, sep: str) ->
     p.write_text(f"asset_tag{sep}notes{sep}room\nA{sep}a, b{sep}Lab\n", encoding="utf-8")
     header, rows = table_rows(p)
     assert header == ["asset_tag", "notes", "room"] and rows == [(2, ["A", "a, b", "Lab"])]
+
+
+def test_utf16_gets_a_hint(tmp_path: Path) -> None:
+    p = tmp_path / "devices.csv"
+    p.write_bytes("asset_tag\nA\n".encode("utf-16"))
+    with pytest.raises(ValidationFailed) as info:
+        table_rows(p)
+    assert "UTF-16" in info.value.issues[0].reason and info.value.issues[0].row == 1
