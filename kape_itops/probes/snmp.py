@@ -10,6 +10,7 @@ with the reason, never an exception.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import time
 from collections.abc import Mapping
@@ -67,6 +68,32 @@ _TABLES = {
     "cpu": ("cpu", "columns"),
 }
 _PRINTER_TABLES = ("supplies", "alerts", "status")
+
+
+CARRIED = ("uptime_ticks", "uptime_wraps", "if_counters", "sampled_at")
+"""What a failed check keeps from the last good one, so the next good check still sees
+reboots and counter deltas across the gap."""
+
+
+def baseline(previous: ProbeResult | None) -> tuple[Mapping[str, Any] | None, dt.datetime | None]:
+    """The previous counters and when they were sampled (a failed result carries them)."""
+    if previous is None:
+        return None, None
+    at = previous.started_at
+    sampled = previous.metrics.get("sampled_at")
+    if isinstance(sampled, str):
+        with contextlib.suppress(ValueError):
+            at = dt.datetime.fromisoformat(sampled)
+    return previous.metrics, at
+
+
+def carry_forward(previous: ProbeResult | None) -> dict[str, Any]:
+    """The baseline of the previous result, for a result that measured nothing."""
+    if previous is None or "uptime_ticks" not in previous.metrics:
+        return {}
+    kept = {k: previous.metrics[k] for k in CARRIED if k in previous.metrics}
+    kept.setdefault("sampled_at", previous.started_at.isoformat())
+    return kept
 
 
 class CredentialMissing(Exception):
@@ -162,6 +189,8 @@ class SnmpProbe:
         except (CredentialMissing, ConfigError) as exc:
             status, reason = ProbeStatus.UNKNOWN, str(exc)
             metrics["error"] = "config"
+        if "error" in metrics:
+            metrics.update(carry_forward(target.previous))
         return ProbeResult(
             probe=PROTOCOL,
             target=target.label,
@@ -183,9 +212,8 @@ class SnmpProbe:
         now: dt.datetime,
     ) -> Outcome:
         out = Outcome()
-        previous = target.previous
-        prev_metrics: Mapping[str, Any] | None = previous.metrics if previous else None
-        prev_at = previous.started_at if previous else None
+        prev_metrics, prev_at = baseline(target.previous)
+        out.metrics["sampled_at"] = now.isoformat()
         system = profile.section("system")
         scalar_oids = {k: str(v).strip(".") for k, v in system.items()}
         got = await self._client.get(ep, auth, list(scalar_oids.values()))

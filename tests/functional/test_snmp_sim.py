@@ -181,7 +181,14 @@ def test_string_where_an_integer_belongs(sim: dict[str, int]) -> None:
 
 
 def _earlier(result: ProbeResult, seconds: float) -> ProbeResult:
-    return dataclasses.replace(result, started_at=result.started_at - dt.timedelta(seconds=seconds))
+    """The same stored result, as if it had been measured ``seconds`` earlier."""
+    shift = dt.timedelta(seconds=seconds)
+    sampled = dt.datetime.fromisoformat(result.metrics["sampled_at"]) - shift
+    return dataclasses.replace(
+        result,
+        started_at=result.started_at - shift,
+        metrics={**result.metrics, "sampled_at": sampled.isoformat()},
+    )
 
 
 def test_counter_wrap_is_not_a_reboot_and_rates_survive_the_wrap(sim: dict[str, int]) -> None:
@@ -300,3 +307,33 @@ def test_lab_component_serves_kind_recordings_on_loopback(tmp_path: Path) -> Non
         for h in handles:
             h.stop()
         os.environ.pop(SNMPSIM_ENV, None)
+
+
+def test_a_failed_check_carries_the_baseline_so_a_reboot_across_the_gap_is_seen(
+    sim: dict[str, int],
+) -> None:
+    good = _earlier(check(sim, "ap-clients", "hotspot"), 60)
+    silent_port = free_udp_port()  # nothing listens: the device is unreachable for a while
+
+    async def unreachable() -> ProbeResult:
+        probe = SnmpProbe(PROFILES)
+        await probe.start(ProbeContext(secrets=SECRETS))
+        try:
+            return await probe.check(
+                Target(
+                    "127.0.0.1",
+                    silent_port,
+                    settings={"profile": "hotspot", "timeout_s": 0.2, "retries": 0},
+                    credential="sim",
+                    previous=good,
+                )
+            )
+        finally:
+            await probe.stop()
+
+    failed = asyncio.run(unreachable())
+    assert failed.status is ProbeStatus.UNKNOWN
+    assert failed.metrics["uptime_ticks"] == good.metrics["uptime_ticks"]
+    assert failed.metrics["sampled_at"] == good.metrics["sampled_at"]
+    back = check(sim, "wrap-after", "hotspot", previous=failed)  # uptime 7 s: it rebooted
+    assert back.metrics["rebooted"] is True
