@@ -162,3 +162,23 @@ def test_refuses_an_existing_namespace_name(netns_lab: NetnsLab) -> None:
     with pytest.raises(ProbeError, match="already exists"):
         netns_lab.add_segment([], free_prefix(LINK_SPACE, 29, taken), index=5)
     assert namespace_exists(seg.ns) and len(netns_lab.segments) == 1
+
+
+def test_tcp_fallback_live_listener_and_dead_host(netns_lab: NetnsLab) -> None:
+    import socket
+
+    _, dead, _ = _build(netns_lab, {1: HostBehaviour()})
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(4)
+        port = listener.getsockname()[1]
+        targets = [
+            Target("127.0.0.1", settings={"count": 2, "interval_s": 0.01, "tcp_ports": [port]}),
+            Target(dead, settings={"count": 1, "tcp_ports": [80, 443]}),
+        ]
+        run = asyncio.run(ping_targets(targets, timeout_s=0.5, method="tcp-connect"))
+    live_r, dead_r = run.results
+    assert run.method == "tcp-connect" and live_r.method == "tcp-connect"
+    assert live_r.status == ProbeStatus.OK and live_r.metrics["received"] == 2
+    assert live_r.metrics["tcp_ports"] == [port]
+    assert dead_r.status == ProbeStatus.CRIT and dead_r.metrics["received"] == 0
