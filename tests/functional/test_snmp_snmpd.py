@@ -19,7 +19,7 @@ from kape_itops.domain.inventory import Device
 from kape_itops.probes.base import ProbeContext, ProbeResult, Target
 from kape_itops.probes.snmp import SnmpProbe
 from kape_itops.secrets import Credential, Secret, SecretStore
-from tests.support.snmp import COMMUNITY, V3_USERS, SilentAgent, Snmpd
+from tests.support.snmp import COMMUNITY, V3_USERS, SilentAgent, Snmpd, ipv6_loopback
 
 REPO = Path(__file__).resolve().parents[2]
 PROFILES = REPO / "probes" / "snmp"
@@ -341,3 +341,16 @@ def test_an_agent_whose_walk_never_advances_is_refused_not_looped() -> None:
     assert result.status is ProbeStatus.UNKNOWN
     assert result.reason.startswith(f"agent 127.0.0.1:{agent.port} returned OIDs out of order")
     assert agent.requests == 3  # one GET, two GETBULK: no endless walk
+
+
+@pytest.mark.skipif(not ipv6_loopback(), reason="this host has no IPv6 loopback (::1)")
+def test_ipv6_target_from_the_cli(tmp_path: Path) -> None:
+    agent = Snmpd(tmp_path / "v6", sys_name="v6-agent", ipv6=True).start()
+    try:
+        code, out = _run(
+            ["probe", "snmp", f"[::1]:{agent.port}", "--json"], {"ITOPS_SNMP_COMMUNITY": COMMUNITY}
+        )
+    finally:
+        agent.stop()
+    doc = json.loads(out)
+    assert (code, doc["status"], doc["metrics"]["sys_name"]) == (0, "ok", "v6-agent")

@@ -36,6 +36,16 @@ V3_USERS = {
 _NETSNMP_PRIV = {"AES": "AES", "DES": "DES", "AES-256": "AES256"}
 
 
+def ipv6_loopback() -> bool:
+    """Whether this host can bind UDP on ::1."""
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as s:
+            s.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
 def free_udp_port() -> int:
     """A UDP port on 127.0.0.1 that nothing is bound to right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
@@ -90,11 +100,13 @@ class Snmpd:
     base: Path
     port: int = field(default_factory=free_udp_port)
     sys_name: str = "kape-test-snmpd"
+    ipv6: bool = False
     proc: subprocess.Popen[bytes] | None = None
 
     def config(self) -> str:
         lines = [
             f"rocommunity {COMMUNITY} 127.0.0.1",
+            f"rocommunity6 {COMMUNITY} ::1",
             f"sysName {self.sys_name}",
             "sysLocation kape-itops test",
             "sysContact it@kape.example",
@@ -126,7 +138,8 @@ class Snmpd:
                     str(conf),
                     "-p",
                     str(self.base / "snmpd.pid"),
-                    f"udp:127.0.0.1:{self.port}",
+                    f"udp:127.0.0.1:{self.port}"
+                    + (f",udp6:[::1]:{self.port}" if self.ipv6 else ""),
                 ],
                 stdout=out,
                 stderr=subprocess.STDOUT,
