@@ -1,11 +1,13 @@
 """Linux network namespaces for the lab and the tests: veth segments, routes, echo responders.
 
-A *segment* is one namespace joined to the root namespace by a veth pair. Prefixes routed into
-it become local there (``ip route add local PREFIX dev lo``), the kernel's own echo replies are
-switched off (``icmp_echo_ignore_all=1``) and a user-space responder
-(:mod:`kape_itops.lab.responder`) answers for the live addresses with a delay and a loss rate.
-Every other routed address is *dead and silent*; unowned addresses of the veth link subnet are
-*on-link dead* (no ARP answer). Routes are checked before use and vanish with the veth.
+A *segment* is one namespace joined to the root namespace by a veth pair, with prefixes routed
+into it. Live addresses become local there (``ip route add local A/32 dev lo``), the kernel's own
+echo replies are switched off (``icmp_echo_ignore_all=1``) and a user-space responder
+(:mod:`kape_itops.lab.responder`) answers their echoes with a delay and a loss rate; TCP to them
+gets the kernel's answers (or a simulator's). Every other routed address is *dead and silent*
+(not local, forwarding off: dropped without a word, ICMP or TCP); unowned addresses of the veth
+link subnet are *on-link dead* (no ARP answer). Routes are checked before use and vanish with
+the veth.
 
 Everything is removed by name and PID in :meth:`NetnsLab.close`, which context-manager exit and
 test fixtures call in ``finally``.
@@ -180,7 +182,6 @@ class NetnsLab:
         set_sysctl(ns, "net.ipv4.conf.all.arp_ignore", "1")
         for prefix in routed:
             net = ipaddress.IPv4Network(prefix)
-            run(IP, "-n", ns, "route", "add", "local", str(net), "dev", "lo")
             run(IP, "route", "add", str(net), "via", seg.peer_addr, "dev", seg.host_if)
             seg.routed.append(net)
             sample = str(net.network_address + 1)
@@ -211,10 +212,17 @@ class NetnsLab:
             run(IP, "-n", seg.ns, "link", "set", name, "up")
             set_sysctl(seg.ns, f"net.ipv4.conf.{name}.arp_ignore", "1")
 
+    def make_local(self, seg: Segment, hosts: Iterable[str]) -> None:
+        """Make ``hosts`` local addresses of the segment's namespace (one batch of /32 routes)."""
+        batch = self.workdir / f"local-{seg.ns}.batch"
+        batch.write_text("".join(f"route replace local {a}/32 dev lo\n" for a in hosts))
+        run(IP, "-n", seg.ns, "-batch", str(batch))
+
     def start_responder(
         self, seg: Segment, hosts: Mapping[str, HostBehaviour], seed: int = 1
     ) -> int:
-        """Start the echo responder inside the segment's namespace; returns its PID."""
+        """Make ``hosts`` local in the namespace and start the echo responder there; its PID."""
+        self.make_local(seg, hosts)
         config = {
             "seed": seed,
             "hosts": {a: [b.delay_ms, b.jitter_ms, b.loss] for a, b in hosts.items()},

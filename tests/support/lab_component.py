@@ -33,8 +33,8 @@ class Listener:
 
 
 def listeners(devices: Sequence[LabDevice], ctx: LabContext) -> list[Listener]:
-    """One listener for each of the first three devices."""
-    return [Listener(d.ip, ctx.address(d.ip)) for d in devices[:3]]
+    """One listener for each of the first three devices that are not simulated down."""
+    return [Listener(d.ip, ctx.address(d.ip)) for d in devices[:3] if not d.down]
 
 
 def broken(devices: Sequence[LabDevice], ctx: LabContext) -> list[Listener]:
