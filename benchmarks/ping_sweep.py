@@ -4,7 +4,8 @@
    both tools get the same count, per-host interval, timeout and packet rate, one after the
    other in one run. Prints wall times, the ratio, and hosts found up by each (accuracy first:
    our probe must never report a live host as down because of its own load).
-2. 5,000 hosts, one echo each, against the lower bound: packets ÷ rate budget + timeout.
+2. 5,000 hosts (10 % dead), one echo each, against the lower bound: packets ÷ rate budget +
+   timeout.
 
 Traffic goes only to 198.18.0.0/15 addresses routed into namespaces this script creates; all
 of it is removed at the end, also on failure.
@@ -149,10 +150,11 @@ def part_two(lab: NetnsLab, taken: set[str]) -> None:
     routed = free_prefix(TEST_SPACE, 19, taken)
     seg = lab.add_segment([routed], free_prefix(LINK_SPACE, 29, taken))
     hosts = [str(a) for a in ipaddress.IPv4Network(routed).hosts()][:BIG]
-    lab.start_responder(seg, {a: HostBehaviour(delay_ms=5.0) for a in hosts}, seed=3)
+    live = hosts[: BIG * 9 // 10]  # the last 10 % stay dead, so the timeout is part of the run
+    lab.start_responder(seg, {a: HostBehaviour(delay_ms=5.0) for a in live}, seed=3)
     bound = BIG / BIG_RATE + BIG_TIMEOUT_S
     print(
-        f"== {BIG} hosts, 1 echo each, {BIG_RATE:g} packets/s, timeout {BIG_TIMEOUT_S:g} s: "
+        f"== {BIG} hosts ({len(live)} live, 5 ms), 1 echo each, {BIG_RATE:g} packets/s, timeout {BIG_TIMEOUT_S:g} s: "
         f"lower bound {bound:.2f} s"
     )
     a_wall, a_up, a_worst = api_up(hosts, 1, 0.0, BIG_TIMEOUT_S, BIG_RATE)
@@ -160,15 +162,15 @@ def part_two(lab: NetnsLab, taken: set[str]) -> None:
     f_wall, f_up, f_worst = fping_up(hosts, 1, BIG_TIMEOUT_S, BIG_TIMEOUT_S, BIG_RATE)
     print(
         f"ping_targets (API)     : {a_wall:6.2f} s = {a_wall / bound:.2f}x lower bound (target <= 2), "
-        f"{a_up}/{BIG} up, worst rtt {a_worst:.1f} ms"
+        f"{a_up}/{len(live)} live up, worst rtt {a_worst:.1f} ms"
     )
     print(
         f"itops probe ping (CLI) : {i_wall:6.2f} s = {i_wall / bound:.2f}x lower bound, "
-        f"{i_up}/{BIG} up, worst rtt {i_worst:.1f} ms"
+        f"{i_up}/{len(live)} live up, worst rtt {i_worst:.1f} ms"
     )
     print(
         f"fping -c 1 -i {1000 / BIG_RATE:g}      : {f_wall:6.2f} s = {f_wall / bound:.2f}x lower bound, "
-        f"{f_up}/{BIG} up, worst rtt {f_worst:.1f} ms"
+        f"{f_up}/{len(live)} live up, worst rtt {f_worst:.1f} ms"
     )
 
 
