@@ -25,7 +25,7 @@ from kape_itops.lab.netns import namespace_exists, pid_alive, route_device, rout
 from kape_itops.probes.addressmap import load_address_map
 from kape_itops.probes.base import Target
 from kape_itops.probes.ping import ping_targets
-from tests.support.netns import require_netns
+from tests.support.netns import LINK_SPACE, free_prefix, require_netns
 
 REPO = Path(__file__).resolve().parents[2]
 DEVICES = [
@@ -103,7 +103,12 @@ def test_netns_mode_routes_delay_down_and_teardown(tmp_path: Path) -> None:
     state_path = tmp_path / "state.json"
     prefix = f"itops-t{os.getpid()}-lab"
     state, _ = lab_up(
-        DEVICES, state_path, "netns", [COMPONENT], prefix=prefix, link="198.19.253.0/29"
+        DEVICES,
+        state_path,
+        "netns",
+        [COMPONENT],
+        prefix=prefix,
+        link=free_prefix(LINK_SPACE, 29, set()),
     )
     try:
         host_if = state.interfaces[0]
