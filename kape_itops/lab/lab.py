@@ -10,8 +10,9 @@ Devices with an inventory address in 10.30.0.0/16 (the sample address plan) are 
 - **loopback** mode (any user): 10.30.i.h is mapped to 127.30.i.h, which the kernel answers.
 
 Other helpers' simulators plug in through :data:`EXTRA_COMPONENTS`: ``"module:function"``
-entries whose function takes ``(devices, ctx: LabContext)`` and returns handles with
-``.stop()`` and optionally ``.ports`` (inventory address → {service: port}). They run in one
+entries whose function takes ``(devices, ctx: LabContext)`` (only the devices the lab keeps up)
+and returns handles with ``.stop()`` and optionally ``.ports`` (inventory address →
+{service: port}). They run in one
 detached *lab host* process (inside the namespace in netns mode) so they outlive the CLI;
 ``lab down`` stops it by PID.
 """
@@ -20,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import dataclasses
 import importlib
 import ipaddress
 import json
@@ -70,8 +70,6 @@ class LabDevice:
     manufacturer: str | None = None
     model: str | None = None
     platform: str | None = None
-    down: bool = False
-    """Simulated down in this lab (components should not answer for it either)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -320,8 +318,8 @@ def lab_up(
         ctx = LabContext(chosen, netns, str(workdir))
         state.address_map = {d.ip: {"address": ctx.address(d.ip), "ports": {}} for d in devices}
         if specs:
-            planned = [dataclasses.replace(d, down=plan[d.ip].down) for d in devices]
-            pid, ports = _spawn_host(planned, ctx, specs, workdir)
+            answering = [d for d in devices if not plan[d.ip].down]
+            pid, ports = _spawn_host(answering, ctx, specs, workdir)
             state.pids.append(pid)
             for ip, mapping in ports.items():
                 if ip in state.address_map:
