@@ -20,7 +20,9 @@ detached *lab host* process (inside the namespace in netns mode) so they outlive
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
+import fcntl
 import importlib
 import ipaddress
 import json
@@ -28,9 +30,10 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import zlib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -70,6 +73,8 @@ class LabDevice:
     manufacturer: str | None = None
     model: str | None = None
     platform: str | None = None
+    down: bool = False
+    """Simulated down (components never receive such devices; their addresses are not local)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,6 +264,43 @@ def lab_down(state_path: Path, leftovers: bool = False) -> list[str]:
     return done
 
 
+LOCK_PATH = Path(tempfile.gettempdir()) / "itops-lab.lock"
+
+
+class _LockDepth:
+    held = 0
+
+
+@contextlib.contextmanager
+def lab_lock(timeout_s: float = 120.0) -> Iterator[None]:
+    """Serialise namespace-lab set-ups between processes (demo, tests); re-entrant in one."""
+    if _LockDepth.held:
+        _LockDepth.held += 1
+        try:
+            yield
+        finally:
+            _LockDepth.held -= 1
+        return
+    with LOCK_PATH.open("a") as fh:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise ProbeError(
+                        f"another lab set-up has held {LOCK_PATH} for {timeout_s:g} s"
+                    ) from None
+                time.sleep(0.1)
+        _LockDepth.held = 1
+        try:
+            yield
+        finally:
+            _LockDepth.held = 0
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
 def lab_up(
     devices: Sequence[LabDevice],
     state_path: Path,
@@ -269,6 +311,20 @@ def lab_up(
     link: str = LINK,
 ) -> tuple[LabState, bool]:
     """Start the lab (or report the one running); returns the state and whether it was started."""
+    if choose_mode(mode) == "netns":
+        with lab_lock():
+            return _lab_up(devices, state_path, "netns", components, prefix, link)
+    return _lab_up(devices, state_path, mode, components, prefix, link)
+
+
+def _lab_up(
+    devices: Sequence[LabDevice],
+    state_path: Path,
+    mode: str,
+    components: Sequence[str],
+    prefix: str,
+    link: str,
+) -> tuple[LabState, bool]:
     if not devices:
         raise UsageError(
             "no devices to simulate: the inventory has no addresses in 10.30.0.0/16 "
