@@ -92,7 +92,10 @@ def up(
         f"({status.counts['answering']} answering, {status.counts['down']} simulated down)"
     )
     if state.mode == "loopback":
-        console.print("loopback mode: 10.30.i.h answers on 127.30.i.h (delay/loss need root)")
+        console.print(
+            "loopback mode: 10.30.i.h answers ping on 127.30.i.h, the down ones too (no "
+            "simulators run for them); delay, loss and silent hosts need root"
+        )
     else:
         console.print(
             f"namespace {safe(', '.join(state.namespaces))}; routes {safe(' '.join(state.routes))}"
