@@ -275,6 +275,9 @@ class IcmpEngine:
             except (BlockingIOError, InterruptedError):
                 await asyncio.sleep(0.001 * (attempt + 1))
             except OSError as exc:
+                if exc.errno == errno.ENOBUFS:  # our own queue is full: wait, never blame the host
+                    await asyncio.sleep(0.001 * (attempt + 1))
+                    continue
                 fam.waiting.pop(key, None)
                 return EchoOutcome(None, os.strerror(exc.errno) if exc.errno else str(exc))
         else:
