@@ -226,3 +226,13 @@ def test_unprivileged_user_gets_loopback_mode() -> None:
         )
         shutil.rmtree(work, ignore_errors=True)
     assert not state.exists()
+
+
+def test_corrupt_state_file_is_reported(tmp_path: Path) -> None:
+    state = tmp_path / "state.json"
+    state.write_text("{not json")
+    result = CliRunner().invoke(cli, ["lab", "status", "--state", str(state)])
+    assert result.exit_code == 2 and f"lab state file {state} is unreadable" in result.output
+    state.write_text(json.dumps({"mode": "cloud"}))
+    result = CliRunner().invoke(cli, ["lab", "down", "--state", str(state)])
+    assert result.exit_code == 2 and "not a lab state (no mode netns|loopback)" in result.output
