@@ -7,27 +7,32 @@ from pathlib import Path
 import click
 
 from kape_itops import __version__
-from kape_itops.cli import (
-    probe_onvif,  # noqa: F401 - registers `itops probe onvif`
-    probe_snmp,  # noqa: F401 - registers `itops probe snmp`
-)
 from kape_itops.cli.app import App, handle_errors, make_settings, pass_app
-from kape_itops.cli.db import db
-from kape_itops.cli.discover import discover
-from kape_itops.cli.doctor import doctor
-from kape_itops.cli.inventory import inventory
-from kape_itops.cli.lab import lab
-from kape_itops.cli.probe_ping import probe
-from kape_itops.cli.quote import quote
+from kape_itops.cli.lazy import LazyGroup
 from kape_itops.cli.render import console
-from kape_itops.cli.report import report
-from kape_itops.cli.schedule import schedule
-from kape_itops.cli.spec import spec
-from kape_itops.cli.ssh import ssh
 from kape_itops.store.db import safe_url
 
+COMMANDS = {
+    "inventory": "kape_itops.cli.inventory:inventory",
+    "probe": "kape_itops.cli.probe_all:probe",
+    "discover": "kape_itops.cli.discover:discover",
+    "doctor": "kape_itops.cli.doctor:doctor",
+    "lab": "kape_itops.cli.lab:lab",
+    "ssh": "kape_itops.cli.ssh:ssh",
+    "quote": "kape_itops.cli.quote:quote",
+    "spec": "kape_itops.cli.spec:spec",
+    "report": "kape_itops.cli.report:report",
+    "db": "kape_itops.cli.db:db",
+    "schedule": "kape_itops.cli.schedule:schedule",
+}
+"""Each noun's command group, imported only when used."""
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+
+@click.group(
+    cls=LazyGroup,
+    lazy=COMMANDS,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, prog_name="itops")
 @click.option(
     "--db", metavar="URL", help="Database URL or SQLite file [env ITOPS_DB; default ./itops.db]."
@@ -62,19 +67,6 @@ def init(app: App) -> None:
         console.print(f"created database {where} (revision {after})")
     else:
         console.print(f"upgraded database {where} from {before} to {after}")
-
-
-cli.add_command(inventory)
-cli.add_command(report)
-cli.add_command(db)
-cli.add_command(schedule)
-cli.add_command(probe)
-cli.add_command(doctor)
-cli.add_command(lab)
-cli.add_command(discover)
-cli.add_command(ssh)
-cli.add_command(quote)
-cli.add_command(spec)
 
 
 def main() -> None:

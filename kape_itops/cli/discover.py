@@ -7,9 +7,10 @@ import sys
 import click
 
 from kape_itops.cli.app import App, handle_errors, pass_app
+from kape_itops.cli.discover_onvif import run_discover_onvif
 from kape_itops.cli.render import console, err_console, print_json, safe, table
 from kape_itops.domain.inventory import DeviceFilter
-from kape_itops.errors import NotFoundError
+from kape_itops.errors import NotFoundError, UsageError
 from kape_itops.inventory.service import Inventory
 from kape_itops.probes.discovery import DiscoveryReport
 from kape_itops.probes.discovery import discover as run_discovery
@@ -54,7 +55,18 @@ def _render(report: DiscoveryReport, accepted: int | None) -> None:
 
 
 @click.command()
-@click.option("--school", required=True, help="School code, e.g. KPT-PSP.")
+@click.option("--school", help="School code, e.g. KPT-PSP (required unless --onvif).")
+@click.option(
+    "--onvif",
+    is_flag=True,
+    help="WS-Discovery of ONVIF cameras/NVRs on --interface only, diffed with the inventory.",
+)
+@click.option(
+    "--to",
+    "directed",
+    metavar="IPV4:PORT",
+    help="With --onvif: a directed probe to one device instead of the multicast group.",
+)
 @click.option(
     "--subnet",
     "subnets",
@@ -83,7 +95,9 @@ def _render(report: DiscoveryReport, accepted: int | None) -> None:
 @handle_errors()
 def discover(
     app: App,
-    school: str,
+    school: str | None,
+    onvif: bool,
+    directed: str | None,
     subnets: tuple[str, ...],
     interface: str | None,
     method: str,
@@ -93,8 +107,16 @@ def discover(
 ) -> None:
     """Find unknown devices, devices not seen, and IP/MAC changes (exit 0 clean, 1 differences).
 
-    Nothing is written without --accept.
+    Nothing is written without --accept. With --onvif, cameras answering WS-Discovery on the
+    interface are compared with the inventory's cameras and NVRs instead.
     """
+    if onvif:
+        if accept or subnets:
+            raise UsageError("--onvif takes --interface, --window, --school, --to and --json only")
+        schools = (school.strip().upper(),) if school else ()
+        sys.exit(run_discover_onvif(app, interface, window, schools, as_json, directed))
+    if not school:
+        raise UsageError("--school is required (or use --onvif)")
     inventory = Inventory(app.store(), app.actor)
     code = school.strip().upper()
     found = next((s for s in inventory.schools() if s.code == code), None)

@@ -57,7 +57,11 @@ LAB_SPACE = ipaddress.IPv4Network("10.30.0.0/16")
 LAB_PREFIX = "itops-lab"
 LINK = "198.19.254.0/29"
 
-EXTRA_COMPONENTS: list[str] = []
+EXTRA_COMPONENTS: list[str] = [
+    "kape_itops.lab.snmp_sim:lab_component",
+    "kape_itops.lab.onvif_sim:lab_component",
+    "kape_itops.lab.ssh_sim:lab_component",
+]
 """Simulators started with the lab: ``"package.module:function"`` (see the module docstring)."""
 
 

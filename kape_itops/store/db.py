@@ -5,17 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from kape_itops.errors import DataError, StoreError
+from kape_itops.store.migrations import SCHEMA_HEAD
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 SQLITE_BUSY_TIMEOUT_MS = 15000
@@ -85,6 +85,8 @@ class Store:
             session.close()
 
     def _alembic_config(self) -> Config:
+        from alembic.config import Config
+
         cfg = Config()
         cfg.set_main_option("script_location", str(MIGRATIONS))
         cfg.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))
@@ -95,6 +97,8 @@ class Store:
 
         Returns the revision before and after.
         """
+        from alembic import command
+
         before = self.current_revision()
         cfg = self._alembic_config()
         try:
@@ -107,6 +111,8 @@ class Store:
 
     def head_revision(self) -> str:
         """The newest migration shipped with this version."""
+        from alembic.script import ScriptDirectory
+
         head = ScriptDirectory.from_config(self._alembic_config()).get_current_head()
         assert head is not None
         return head
@@ -115,14 +121,16 @@ class Store:
         """The revision the database is at, or None when it has no schema yet."""
         try:
             with self.engine.connect() as conn:
-                return MigrationContext.configure(conn).get_current_revision()
+                if not inspect(conn).has_table("alembic_version"):
+                    return None
+                return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
         except OperationalError as exc:
             raise StoreError(f"cannot open database {safe_url(self.url)}: {exc.orig}") from exc
 
     def require_current(self) -> None:
         """Raise a clear error unless the schema is at the newest revision."""
         current = self.current_revision()
-        if current != self.head_revision():
+        if current != SCHEMA_HEAD:
             state = "has no schema" if current is None else f"is at revision {current}"
             raise StoreError(
                 f"database {safe_url(self.url)} {state}; run 'itops init' to create or upgrade it"

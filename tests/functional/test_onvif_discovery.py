@@ -158,3 +158,19 @@ def test_multicast_probe_inside_a_private_namespace() -> None:
         assert json.loads(out.stdout.strip().splitlines()[-1]) == ["urn:uuid:sim-M1"]
     finally:
         subprocess.run(["ip", "netns", "del", ns], check=False, timeout=10)
+
+
+def test_itops_discover_onvif_goes_through_the_main_command(
+    responder: WsdResponder, sqlite_url: str
+) -> None:
+    from kape_itops.cli import cli
+
+    seed(sqlite_url)
+    args = ["--db", sqlite_url, "discover", "--onvif", "--interface", "lo", "--window", "0.5"]
+    r = CliRunner().invoke(cli, [*args, "--to", f"127.0.0.1:{responder.port}", "--json"])
+    assert r.exit_code == 1, r.output
+    assert [m["asset_tag"] for m in json.loads(r.stdout)["missing"]] == ["CAM-9"]
+    r = CliRunner().invoke(cli, [*args, "--accept"])
+    assert r.exit_code == 2 and "--onvif takes" in r.stderr
+    r = CliRunner().invoke(cli, ["--db", sqlite_url, "discover"])
+    assert r.exit_code == 2 and "--school is required" in r.stderr

@@ -73,6 +73,12 @@ def test_migrations_match_models(store: Store) -> None:
     assert diff == []
 
 
+def test_schema_head_constant_matches_alembic(sqlite_url: str) -> None:
+    from kape_itops.store.migrations import SCHEMA_HEAD
+
+    assert Store(sqlite_url).head_revision() == SCHEMA_HEAD
+
+
 def test_init_is_idempotent(db_url: str) -> None:
     store = Store(db_url)
     before, after = store.upgrade()
