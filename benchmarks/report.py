@@ -1,7 +1,7 @@
 """Health report speed and database size: 1,000 devices probed every 5 minutes for 30 days.
 
 Usage: .venv/bin/python benchmarks/report.py [--days 30] [--devices-per-school 84]
-       [--schools 12] [--db PATH] [--keep-db] [--prune-keep DAYS]
+       [--schools 12] [--db PATH] [--keep-db] [--prune-keep DAYS] [--vacuum] [--reuse]
 
 Steps, each timed and printed:
 1. a fresh SQLite database with 12 schools × 84 devices (1,008) from the sample generator;
@@ -12,7 +12,8 @@ Steps, each timed and printed:
 5. side by side, the "standard" way: one GROUP BY over the raw results for per-device status
    counts only (no latency, supplies, problems, trends or HTML);
 6. the database size on disk (target < 1 GB), and again after pruning raw results older than
-   ``--prune-keep`` days (default 7) when given.
+   ``--prune-keep`` days when given (and after ``--vacuum``).
+``--reuse --db PATH`` measures steps 3-6 again on a database made by an earlier run.
 """
 
 from __future__ import annotations
@@ -66,32 +67,47 @@ def main() -> None:
     ap.add_argument("--db", type=Path, help="database file to create (default: a temp dir)")
     ap.add_argument("--keep-db", action="store_true", help="leave the database behind")
     ap.add_argument("--prune-keep", type=int, help="then prune raw results older than N days")
+    ap.add_argument("--vacuum", action="store_true", help="after pruning, VACUUM and measure again")
+    ap.add_argument("--reuse", action="store_true", help="measure an existing --db (no generation)")
     a = ap.parse_args()
 
     folder = Path(tempfile.mkdtemp(prefix="itops-bench-report-"))
     db = a.db or folder / "itops.db"
-    if db.exists():
-        sys.exit(f"{db} exists: give a new file")
+    if db.exists() and not a.reuse:
+        sys.exit(f"{db} exists: give a new file, or --reuse to measure it again")
     store = Store(f"sqlite:///{db}")
     store.upgrade()
-    t = time.perf_counter()
-    n = sample.seed_inventory(store, a.schools, a.devices_per_school)
-    print(f"inventory:  {n} devices in {a.schools} schools ({time.perf_counter() - t:.1f} s)")
+    if a.reuse:
+        con = sqlite3.connect(db)
+        count, newest = con.execute(
+            "SELECT count(*), max(started_at) FROM probe_results"
+        ).fetchone()
+        con.close()
+        end = dt.datetime.fromisoformat(newest).replace(
+            tzinfo=dt.UTC, minute=0, second=0, microsecond=0
+        )
+        end += dt.timedelta(hours=1)
+        start = end - dt.timedelta(days=a.days)
+        gen = sample.GenStats(0, int(count), 0.0)
+        print(f"history:    {count:,} raw results already stored (reused {db})")
+    else:
+        t = time.perf_counter()
+        n = sample.seed_inventory(store, a.schools, a.devices_per_school)
+        print(f"inventory:  {n} devices in {a.schools} schools ({time.perf_counter() - t:.1f} s)")
+        end = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
+        start = end - dt.timedelta(days=a.days)
+        last = [time.perf_counter()]
 
-    end = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
-    start = end - dt.timedelta(days=a.days)
-    last = [time.perf_counter()]
+        def progress(done: int, total: int) -> None:
+            if time.perf_counter() - last[0] > 30:
+                last[0] = time.perf_counter()
+                print(f"  … {done}/{total} runs", flush=True)
 
-    def progress(done: int, total: int) -> None:
-        if time.perf_counter() - last[0] > 30:
-            last[0] = time.perf_counter()
-            print(f"  … {done}/{total} runs", flush=True)
-
-    gen = sample.generate_history(store, start, end, progress=progress)
-    print(
-        f"history:    {gen.results:,} raw results in {gen.runs:,} runs "
-        f"({gen.seconds:.0f} s, {gen.results / gen.seconds:,.0f} results/s)"
-    )
+        gen = sample.generate_history(store, start, end, progress=progress)
+        print(
+            f"history:    {gen.results:,} raw results in {gen.runs:,} runs "
+            f"({gen.seconds:.0f} s, {gen.results / gen.seconds:,.0f} results/s)"
+        )
     raw_size = size_on_disk(db)
 
     t = time.perf_counter()
@@ -99,7 +115,7 @@ def main() -> None:
     roll_s = time.perf_counter() - t
     print(
         f"rollup:     {roll.results_read:,} results → {roll.hourly_written:,} hourly + "
-        f"{roll.daily_written:,} daily buckets ({roll_s:.0f} s, {roll.results_read / roll_s:,.0f} results/s)"
+        f"{roll.daily_written:,} daily buckets ({roll_s:.0f} s, {roll.results_read / max(roll_s, 1e-9):,.0f} results/s)"
     )
 
     period = Period(start, end)
@@ -135,7 +151,7 @@ def main() -> None:
     size = size_on_disk(db)
     print(
         f"database:   {size / GB:.2f} GB on disk with {a.days:g} days of raw results "
-        f"(raw only, before rollups: {raw_s and raw_size / GB:.2f} GB; "
+        f"(raw results alone: {raw_size / GB:.2f} GB; "
         f"{size / max(1, gen.results):.0f} bytes per result incl. indexes and rollups) "
         f"(target < 1 GB: {'PASS' if size < GB else 'FAIL'})"
     )
@@ -151,6 +167,13 @@ def main() -> None:
         report = build_report(store, period, ReportOptions(title="Benchmark report"))
         html = render_html(report)
         print(f"report:     after pruning, from rollups: {time.perf_counter() - t:.2f} s")
+        if a.vacuum:
+            t = time.perf_counter()
+            retention.vacuum(store)
+            print(
+                f"vacuum:     {time.perf_counter() - t:.0f} s; file now {size_on_disk(db) / GB:.2f} GB "
+                f"(target < 1 GB: {'PASS' if size_on_disk(db) < GB else 'FAIL'})"
+            )
     store.dispose()
     print(f"files:      {out}" + (f", {db}" if a.keep_db or a.db else " (database removed)"))
     if not (a.keep_db or a.db):

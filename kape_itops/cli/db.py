@@ -35,12 +35,17 @@ def db() -> None:
     callback=_keep,
     help="Keep raw results this long (default ITOPS_RETENTION_DAYS or 30d).",
 )
+@click.option(
+    "--vacuum", is_flag=True, help="Then give the freed space back to the disk (slow on big files)."
+)
 @click.option("--json", "as_json", is_flag=True, help="JSON on stdout.")
 @pass_app
 @handle_errors()
-def prune(app: App, keep: dt.timedelta | None, as_json: bool) -> None:
+def prune(app: App, keep: dt.timedelta | None, vacuum: bool, as_json: bool) -> None:
     """Roll raw results up into hourly/daily aggregates, then delete raw results older than --keep."""
     stats = retention.prune(app.store(), keep)
+    if vacuum:
+        retention.vacuum(app.store())
     if as_json:
         print_json(stats)
         return

@@ -46,7 +46,8 @@ class Bucket:
     rtt_sum: float = 0.0
     loss_count: int = 0
     loss_sum: float = 0.0
-    sketch: Mapping[int, int] = field(default_factory=dict)
+    sketch: Mapping[int, int] | Mapping[str, int] = field(default_factory=dict)
+    """Latency sketch; keys may be strings as stored in JSON."""
     last_at: int = 0
     last_status: str = "unknown"
     last_reason: str = ""

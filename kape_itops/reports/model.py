@@ -322,6 +322,7 @@ class _Calc:
         self.p = period
         self.interval_s = interval_s
         self.th = th
+        self.sketches: dict[str, dict[int, int]] = {}
 
     def avail_probe(self, bs: list[Bucket]) -> str:
         have = {b.probe for b in bs}
@@ -339,7 +340,7 @@ class _Calc:
                 interval_s=self.interval_s,
             )
         ping = [b for b in bs if b.probe == "ping"]
-        merged = sketch.merge(b.sketch for b in ping)
+        merged = self.sketches[d.asset_tag] = sketch.merge(b.sketch for b in ping)
         rtt_n = sum(b.rtt_count for b in ping)
         loss_n = sum(b.loss_count for b in ping)
         latest: dict[str, Bucket] = {}
@@ -422,7 +423,7 @@ class _Calc:
         ping = [
             b for d in devices for b in by_device.get(ids[d.asset_tag], []) if b.probe == "ping"
         ]
-        merged = sketch.merge(b.sketch for b in ping)
+        merged = sketch.merge(self.sketches.get(d.asset_tag, {}) for d in devices)
         loss_n = sum(b.loss_count for b in ping)
         cams = [h for h in rows if h.kind == DeviceKind.CAMERA and h.recording is not None]
         return SchoolHealth(

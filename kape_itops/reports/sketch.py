@@ -32,11 +32,14 @@ def add(sketch: dict[int, int], value: float) -> None:
 
 def merge(sketches: Iterable[Mapping[int, int] | Mapping[str, int]]) -> dict[int, int]:
     """The sum of several sketches (JSON-loaded ones have string keys)."""
-    out: dict[int, int] = {}
+    acc: dict[int | str, int] = {}
     for s in sketches:
         for k, n in s.items():
-            i = int(k)
-            out[i] = out.get(i, 0) + int(n)
+            acc[k] = acc.get(k, 0) + n
+    out: dict[int, int] = {}
+    for k, n in acc.items():
+        i = int(k)
+        out[i] = out.get(i, 0) + int(n)
     return out
 
 

@@ -11,7 +11,10 @@ import datetime as dt
 import os
 from dataclasses import dataclass
 
-from kape_itops.errors import ConfigError, UsageError
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from kape_itops.errors import ConfigError, StoreError, UsageError
 from kape_itops.reports.data import HOUR
 from kape_itops.store.db import Store
 from kape_itops.store.report_repo import ReportRepo, RollupStats, from_epoch
@@ -75,3 +78,12 @@ def prune(
 def after_run(store: Store) -> PruneStats:
     """What the probe runner calls after each round: roll up and prune with the defaults."""
     return prune(store)
+
+
+def vacuum(store: Store) -> None:
+    """Give the space of deleted rows back (SQLite: VACUUM rewrites the file; PostgreSQL: VACUUM)."""
+    try:
+        with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM"))
+    except SQLAlchemyError as exc:
+        raise StoreError(f"VACUUM failed: {exc}") from exc

@@ -118,6 +118,8 @@ def test_db_prune_and_stats(runner: CliRunner, filled: Store) -> None:
     assert stats["database"] == safe_url(filled.url)
     code, out, _ = run(runner, filled, "db", "prune", "--keep", "30d")
     assert code == 0 and "deleted 0 raw result(s)" in out and "rolled up" in out
+    code, out, _ = run(runner, filled, "db", "prune", "--keep", "1d", "--vacuum")
+    assert code == 0 and "rolled up" in out
     code, _, err = run(runner, filled, "db", "prune", "--keep", "0d")
     assert code == 2 and "at least 1 day" in err
     code, _, err = run(runner, filled, "db", "prune", "--keep", "forever")
