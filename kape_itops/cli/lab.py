@@ -69,17 +69,28 @@ def lab() -> None:
     metavar="MODULE:FUNCTION",
     help="Extra simulator to start (besides lab.EXTRA_COMPONENTS).",
 )
+@click.option(
+    "--simulators/--no-simulators",
+    default=True,
+    show_default=True,
+    help="Start the SNMP, ONVIF and SSH simulators (--no-simulators: a ping-only lab).",
+)
 @_state_option
 @click.option("--json", "as_json", is_flag=True)
 @pass_app
 @handle_errors()
 def up(
-    app: App, mode: str, components: tuple[str, ...], state_path: Path | None, as_json: bool
+    app: App,
+    mode: str,
+    components: tuple[str, ...],
+    simulators: bool,
+    state_path: Path | None,
+    as_json: bool,
 ) -> None:
     """Start the simulated network for the inventory's 10.30.0.0/16 devices."""
     devices, source = _devices(app)
     path = _state(app, state_path)
-    state, started = lab_up(devices, path, mode, components)
+    state, started = lab_up(devices, path, mode, components, simulators=simulators)
     status = lab_status(path)
     if as_json:
         print_json(

@@ -313,12 +313,17 @@ def lab_up(
     *,
     prefix: str = LAB_PREFIX,
     link: str = LINK,
+    simulators: bool = True,
 ) -> tuple[LabState, bool]:
-    """Start the lab (or report the one running); returns the state and whether it was started."""
+    """Start the lab (or report the one running); returns the state and whether it was started.
+
+    ``simulators=False`` leaves out :data:`EXTRA_COMPONENTS` (a ping-only lab).
+    """
+    specs = [*(EXTRA_COMPONENTS if simulators else ()), *components]
     if choose_mode(mode) == "netns":
         with lab_lock():
-            return _lab_up(devices, state_path, "netns", components, prefix, link)
-    return _lab_up(devices, state_path, mode, components, prefix, link)
+            return _lab_up(devices, state_path, "netns", specs, prefix, link)
+    return _lab_up(devices, state_path, mode, specs, prefix, link)
 
 
 def _lab_up(
@@ -340,7 +345,7 @@ def _lab_up(
     if current.state is not None:
         lab_down(state_path)
     chosen = choose_mode(mode)
-    specs = [*EXTRA_COMPONENTS, *components]
+    specs = list(components)
     for spec in specs:
         _resolve(spec)
     workdir = state_path.parent

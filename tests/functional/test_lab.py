@@ -184,7 +184,7 @@ def test_unprivileged_user_gets_loopback_mode() -> None:
     env = {**os.environ, "ITOPS_DATA": str(REPO)}
     try:
         proc = subprocess.run(
-            [*drop, "lab", "up", "--json", "--state", str(state)],
+            [*drop, "lab", "up", "--no-simulators", "--json", "--state", str(state)],
             capture_output=True,
             text=True,
             timeout=120,
