@@ -53,7 +53,7 @@ class Thresholds:
     disk_warn_pct: float = 85.0
     disk_crit_pct: float = 95.0
     drift_warn_s: float = 5.0
-    drift_crit_s: float = 60.0
+    drift_crit_s: float = 300.0
     warranty_days: int = 60
 
 

@@ -346,7 +346,9 @@ class _World:
     def _onvif(self, d: SampleDevice, at: dt.datetime, run_id: int) -> dict[str, Any]:
         drift = 92.0 if d.tag == self.drift_cam else round(self.rng.uniform(-1.5, 1.5), 1)
         recording = d.tag != self.idle_cam
-        status = "crit" if abs(drift) >= 60 else ("warn" if not recording else "ok")
+        status = (
+            "crit" if abs(drift) >= 300 else ("warn" if abs(drift) >= 5 or not recording else "ok")
+        )
         m = {
             "clock_drift_s": drift,
             "layer": "media",

@@ -57,7 +57,12 @@ def test_disk_drift_recording_interfaces_reboot_config() -> None:
     assert kinds(obs("snmp", disk_used_pct=96.2)) == [("disk_full", "crit", "disk 96 % used")]
     assert kinds(obs("onvif", clock_drift_s=-4.9)) == []
     assert kinds(obs("onvif", clock_drift_s=-7)) == [("clock_drift", "warn", "clock off by -7 s")]
-    assert kinds(obs("onvif", clock_drift_s=61)) == [("clock_drift", "crit", "clock off by +61 s")]
+    assert kinds(obs("onvif", clock_drift_s=299)) == [
+        ("clock_drift", "warn", "clock off by +299 s")
+    ]
+    assert kinds(obs("onvif", clock_drift_s=301)) == [
+        ("clock_drift", "crit", "clock off by +301 s")
+    ]
     assert kinds(obs("onvif", recording=False)) == [
         ("not_recording", "warn", "camera is not recording")
     ]
