@@ -39,6 +39,8 @@ KEPT_METRICS = frozenset(
 )
 """Metrics copied into rollups (the ones reports read); the rest stays in raw results only."""
 _CHUNK = 5000
+ROLLUP_LOCK = 0x69746F7073
+"""PostgreSQL advisory lock key serialising concurrent rollups (report, prune, probe rounds)."""
 _UP = ("ok", "warn")
 
 
@@ -223,6 +225,8 @@ class ReportRepo:
         Recomputes from ``redo_hours`` before the newest hourly bucket (late results of a run
         that straddled the hour land there), or from the oldest raw result the first time.
         """
+        if self.s.get_bind().dialect.name == "postgresql":  # one rollup at a time
+            self.s.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ROLLUP_LOCK})
         mark = self.rollup_watermark()
         if mark is None:
             first = self.s.scalar(select(func.min(ProbeResultRow.started_at)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
 import pytest
 from sqlalchemy import func, select
@@ -207,3 +208,24 @@ def test_sample_history_shows_every_problem_kind(store: Store) -> None:
     assert 90 < (rep.availability.pct_up or 0) < 100
     assert rep.inventory.total == 40 and rep.inventory.by_school_kind["KPT-PSP"]["camera"] == 4
     assert all(len(pts) == 24 for pts in rep.trends.availability.values())
+
+
+def test_concurrent_rollups_do_not_conflict(store: Store) -> None:
+    one_hour(store)
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            for _ in range(3):
+                retention.rollup(store)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert errors == []
+    with store.session() as s:
+        assert s.scalar(select(func.count(ProbeRollupRow.id))) == 2
