@@ -27,7 +27,7 @@ from kape_itops.reports.problems import (
     sort_problems,
 )
 from kape_itops.store.db import Store
-from kape_itops.store.report_repo import ReportRepo, RunResult
+from kape_itops.store.report_repo import ALERT_LOCK, ReportRepo, RunResult
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +129,7 @@ def evaluate(
     now = now or dt.datetime.now(dt.UTC)
     with store.session() as s:
         repo = ReportRepo(s)
+        repo.serialise(ALERT_LOCK)
         cursor = repo.alert_cursor()
         ids = repo.run_ids_after(cursor) if cursor is not None else repo.last_run_ids(consecutive)
         states = repo.alert_states()

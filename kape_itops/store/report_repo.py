@@ -40,7 +40,9 @@ KEPT_METRICS = frozenset(
 """Metrics copied into rollups (the ones reports read); the rest stays in raw results only."""
 _CHUNK = 5000
 ROLLUP_LOCK = 0x69746F7073
-"""PostgreSQL advisory lock key serialising concurrent rollups (report, prune, probe rounds)."""
+"""Lock key serialising concurrent rollups (report, prune, probe rounds)."""
+ALERT_LOCK = 0x69746F7074
+"""Lock key serialising concurrent calls of the alert hook."""
 _UP = ("ok", "warn")
 
 
@@ -212,6 +214,17 @@ class ReportRepo:
     def __init__(self, session: Session) -> None:
         self.s = session
 
+    def serialise(self, key: int) -> None:
+        """Hold a lock named ``key`` until this transaction ends (one writer of a kind at once).
+
+        PostgreSQL: an advisory transaction lock. SQLite: the database write lock, taken now by
+        an empty delete instead of at the first real write.
+        """
+        if self.s.get_bind().dialect.name == "postgresql":
+            self.s.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+        else:
+            self.s.execute(delete(AlertCursorRow).where(AlertCursorRow.name == ""))
+
     # -- rollups ---------------------------------------------------------------------------
     def rollup_watermark(self) -> int | None:
         """Start of the newest hourly bucket, or None before the first rollup."""
@@ -225,8 +238,7 @@ class ReportRepo:
         Recomputes from ``redo_hours`` before the newest hourly bucket (late results of a run
         that straddled the hour land there), or from the oldest raw result the first time.
         """
-        if self.s.get_bind().dialect.name == "postgresql":  # one rollup at a time
-            self.s.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ROLLUP_LOCK})
+        self.serialise(ROLLUP_LOCK)
         mark = self.rollup_watermark()
         if mark is None:
             first = self.s.scalar(select(func.min(ProbeResultRow.started_at)))

@@ -229,3 +229,24 @@ def test_concurrent_rollups_do_not_conflict(store: Store) -> None:
     assert errors == []
     with store.session() as s:
         assert s.scalar(select(func.count(ProbeRollupRow.id))) == 2
+
+
+def test_concurrent_alert_hooks_report_a_problem_once(store: Store) -> None:
+    ids = seed(store, {"A": DeviceKind.HOTSPOT})
+    for k in range(2):
+        write_run(store, T0 + k * M5, [(ids["A"], "ping", "crit", ping(None))])
+    got: list[str] = []
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            got.extend(p.key for p in alerts.evaluate(store, consecutive=2).new)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert errors == [] and got == ["down:A:"]
