@@ -23,7 +23,7 @@ venv: $(STAMP) ## Create .venv and install the package with its dev tools
 sysdeps: ## Install the system packages the tests need (Debian, as root)
 	@bash scripts/sysdeps.sh
 
-demo: venv ## Set up and run the main job on built-in defaults (SQLite, sample data, simulated school)
+demo: venv snmpsim ## Set up and run the main job on built-in defaults (SQLite, sample data, simulated school)
 	@bash scripts/demo.sh
 
 lint: venv ## ruff and mypy --strict

@@ -1,8 +1,40 @@
 #!/usr/bin/env bash
-# The main job on built-in defaults: SQLite, the sample data, the simulated school network.
+# The main job on built-in defaults: SQLite (./itops.db), the sample data, the simulated
+# school network. Everything it writes goes to ./itops.db, ./.itops-lab/ and ./out/.
+# The lab is stopped at the end; KEEP_LAB=1 leaves it running to explore (itops lab down).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ITOPS=.venv/bin/itops
+mkdir -p out
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+step "database"
 $ITOPS init
+step "inventory: import the 12 sample schools (a second import changes nothing)"
 $ITOPS inventory import inventory/
 $ITOPS inventory summary
+$ITOPS inventory warranty --within 30d
+
+step "simulated school network (namespaces as root, loopback otherwise)"
+$ITOPS lab up
+[ "${KEEP_LAB:-0}" = 1 ] || trap '$ITOPS lab down >/dev/null 2>&1 || true' EXIT
+# The lab writes the logins of its simulators and their SSH host keys here:
+export ITOPS_SECRETS=.itops-lab/secrets.toml ITOPS_KNOWN_HOSTS=.itops-lab/known_hosts
+
+step "probe every device: ping, SNMP, ONVIF, SSH (exit code: Nagios convention)"
+$ITOPS probe run --lab --prom out/itops.prom || echo "(probe run exit code $?: problems found, as planned by the lab)"
+step "a second round, so the report has trends and reboot/counter checks have history"
+$ITOPS probe run --lab >/dev/null || true
+step "configuration backups of routers and switches over SSH"
+$ITOPS ssh backup --lab || true
+
+step "quotation scoring: laptops for the computer labs"
+$ITOPS quote score quotes/laptop --report out/quote-laptop.html || true
+
+step "health report"
+$ITOPS report health --since 1d --html out/health-report.html --title "KAPE schools: health check (demo)"
+$ITOPS report problems || true
+
+step "done"
+echo "open out/health-report.html and out/quote-laptop.html; metrics for Prometheus in out/itops.prom"

@@ -216,22 +216,16 @@ def summary(
     kinds_used = [
         k.value for k in DeviceKind if any(k.value in row for row in s.by_school_kind.values())
     ]
+    wide = console.width >= 150
     rows: list[list[object]] = []
     for code in sorted(s.by_school_kind):
         counts = s.by_school_kind[code]
-        rows.append(
-            [
-                code,
-                names.get(code, ""),
-                *(counts.get(k, "") for k in kinds_used),
-                sum(counts.values()),
-            ]
-        )
+        named = [code, names.get(code, "")] if wide else [code]
+        rows.append([*named, *(counts.get(k, "") for k in kinds_used), sum(counts.values())])
     totals = [sum(r.get(k, 0) for r in s.by_school_kind.values()) for k in kinds_used]
-    rows.append(["TOTAL", "", *totals, s.total])
-    console.print(
-        table("devices per school and kind", ["school", "name", *kinds_used, "total"], rows)
-    )
+    rows.append([*(["TOTAL", ""] if wide else ["TOTAL"]), *totals, s.total])
+    header = ["school", "name"] if wide else ["school"]
+    console.print(table("devices per school and kind", [*header, *kinds_used, "total"], rows))
     funding_rows = sorted(s.by_funding.items(), key=lambda kv: (-kv[1], kv[0]))
     console.print(
         table(
@@ -372,4 +366,6 @@ def history(
             _change_rows(changes),
         )
     )
+
+
 from kape_itops.cli import inventory_io  # noqa: E402, F401  (registers import/export/labels)

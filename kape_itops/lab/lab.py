@@ -41,6 +41,7 @@ from typing import Any, Protocol
 from kape_itops.domain.enums import DeviceStatus
 from kape_itops.domain.inventory import Device
 from kape_itops.errors import ConfigError, ProbeError, UsageError
+from kape_itops.lab.credentials import write_lab_secrets
 from kape_itops.lab.netns import (
     HostBehaviour,
     NetnsLab,
@@ -79,6 +80,8 @@ class LabDevice:
     platform: str | None = None
     down: bool = False
     """Simulated down (components never receive such devices; their addresses are not local)."""
+    credential: str | None = None
+    """Name of the secrets entry the inventory gives this device."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +159,7 @@ def lab_devices(devices: Iterable[Device | LabDevice]) -> list[LabDevice]:
             d.manufacturer,
             d.model,
             d.platform,
+            credential=d.credential,
         )
     return list(out.values())
 
@@ -181,6 +185,7 @@ def devices_from_csv(path: Path) -> list[LabDevice]:
                     r.get("manufacturer") or None,
                     r.get("model") or None,
                     r.get("platform") or None,
+                    credential=r.get("credential") or None,
                 )
             )
     return lab_devices(devices)
@@ -350,6 +355,7 @@ def _lab_up(
         _resolve(spec)
     workdir = state_path.parent
     workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "known_hosts").unlink(missing_ok=True)
     plan = {d.ip: plan_behaviour(d) for d in devices}
     state = LabState(mode=chosen)
     state.devices = {
@@ -391,6 +397,7 @@ def _lab_up(
                     state.address_map[ip]["ports"].update(mapping)
         if lab is not None:
             _verify_routes(state)
+        write_lab_secrets(workdir, {d.credential for d in devices if d.credential})
         write_state(state_path, state)
     except BaseException:
         for pid in state.pids:

@@ -27,6 +27,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import asyncssh
@@ -558,7 +559,8 @@ def lab_component(devices: Sequence[Any], ctx: Any) -> list[SshSimHandle]:
 
     ``devices`` are :class:`kape_itops.lab.lab.LabDevice`; devices simulated as down get no
     server. Loopback mode binds free ports on 127.30.i.h; netns mode binds port 22 on the
-    device's own address inside the namespace. Logins: :data:`LAB_USERNAME` /
+    device's own address inside the namespace. The simulators' host keys are written to
+    ``known_hosts`` in the lab's folder (use it with ``ITOPS_KNOWN_HOSTS``). Logins: :data:`LAB_USERNAME` /
     :data:`LAB_PASSWORD`, enable secret :data:`LAB_ENABLE_SECRET`.
     """
     chosen = [d for d in devices if d.kind in SIMULATED_KINDS and not d.down]
@@ -575,6 +577,8 @@ def lab_component(devices: Sequence[Any], ctx: Any) -> list[SshSimHandle]:
     ]
     handle = start_ssh_sim(specs)
     handle.ports = {d.ip: {"ssh": dev.port} for d, dev in zip(chosen, handle.devices, strict=True)}
+    known = Path(ctx.workdir) / "known_hosts"
+    known.write_text("".join(handle.known_hosts_line(dev) + "\n" for dev in handle.devices))
     return [handle]
 
 
