@@ -32,7 +32,7 @@ $ITOPS ssh backup --lab || true
 step "quotation scoring: laptops for the computer labs"
 $ITOPS quote score quotes/laptop --report out/quote-laptop.html || true
 
-step "health report"
+step "health report (the hours before the demo had no probes: the report counts them as unknown)"
 $ITOPS report health --since 1d --html out/health-report.html --title "KAPE schools: health check (demo)"
 $ITOPS report problems || true
 

@@ -261,6 +261,11 @@ def _show(report: RunReport) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 @click.option("--every", callback=_duration, help="Run rounds this often (5m) until stopped.")
 @click.option(
+    "--rounds",
+    type=click.IntRange(1),
+    help="With --every: stop after this many rounds [default: until stopped].",
+)
+@click.option(
     "--grace",
     callback=_duration,
     default="30s",
@@ -292,11 +297,14 @@ def run_cmd(
     lab: bool,
     as_json: bool,
     every: float | None,
+    rounds: int | None,
     grace: float,
     prom: Path | None,
     profiles: Path | None,
 ) -> None:
     """Probe the inventory's devices; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN."""
+    if rounds is not None and every is None:
+        raise UsageError("--rounds goes with --every")
     probes_dir = profiles or app.settings.data_dir / "probes"
     service = ProbeService(
         app.store(),
@@ -350,6 +358,7 @@ def run_cmd(
                 request,
                 every_s=every,
                 grace_s=grace,
+                max_rounds=rounds,
                 on_result=live.result,
                 on_round=round_done,
                 on_plan=live.plan,

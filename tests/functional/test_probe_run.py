@@ -404,3 +404,17 @@ def test_only_runs_of_dead_processes_on_this_host_are_closed(store: Store) -> No
         other: RunStatus.INTERRUPTED,
         elsewhere: RunStatus.RUNNING,
     }
+
+
+def test_every_with_rounds_stops_by_itself(sqlite_url: str, runner: CliRunner) -> None:
+    store = Store(sqlite_url)
+    store.upgrade()
+    seed(store, LOOPBACK_FLEET[:1])
+    got = invoke(runner, sqlite_url, "--only", "ping", "--every", "1s", "--rounds", "2")
+    assert got.exit_code == 0, got.output
+    with store.session() as s:
+        runs = ProbeRepo(s).runs()
+    assert len(runs) == 2 and all(r.status == RunStatus.COMPLETED for r in runs)
+    bad = invoke(runner, sqlite_url, "--only", "ping", "--rounds", "2")
+    assert bad.exit_code == 3 and "--rounds goes with --every" in bad.stderr
+    store.dispose()
