@@ -33,7 +33,7 @@ lint: venv ## ruff and mypy --strict
 unit: venv ## Unit tests only (no sockets, no root)
 	$(BIN)/pytest -q tests/unit
 
-test: venv sysdeps lint ## Set up and run the whole test suite (lint, unit, functional with real peers)
+test: venv snmpsim sysdeps lint ## Set up and run the whole test suite (lint, unit, functional with real peers)
 	$(BIN)/pytest -q
 
 bench: venv sysdeps ## Run the benchmarks (prints ratios against the standard tools)

@@ -265,7 +265,8 @@ def translate(exc: BaseException, host: str, port: int) -> SshFailure:
         return SshFailure("command-timeout", f"{where}: the device stopped answering")
     if isinstance(exc, NetmikoTimeoutException):
         text = str(exc)
-        if "banner" in text.lower():
+        if "banner" in text.lower() or "No existing session" in text:
+            # paramiko reports a banner that never came as either, depending on timing
             return SshFailure("timeout", f"{where}: no SSH banner in time")
         if "TCP connection" in text:
             return SshFailure("unreachable", f"{where}: cannot connect")
