@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import sys
+from collections.abc import Callable
+from typing import Any
 
 import click
 
@@ -47,31 +50,42 @@ def _since(_ctx: click.Context, _param: click.Parameter, value: str | None) -> d
     return dt.datetime.combine(day, dt.time(), dt.UTC)
 
 
-def filter_options(fn: click.decorators.FC) -> click.decorators.FC:
-    """The shared device-selection options."""
-    for opt in reversed(
-        [
-            click.option("--school", "schools", multiple=True, help="School code (repeatable)."),
-            click.option(
-                "--kind", "kinds", multiple=True, type=click.Choice([k.value for k in DeviceKind])
-            ),
-            click.option(
-                "--status",
-                "statuses",
-                multiple=True,
-                type=click.Choice([s.value for s in DeviceStatus]),
-            ),
-            click.option(
-                "--funding", "fundings", multiple=True, help="Funding project (repeatable)."
-            ),
-            click.option(
-                "--search",
-                help="Text in tag, model, manufacturer, serial, MAC, IP, host name or notes.",
-            ),
-        ]
-    ):
-        fn = opt(fn)
-    return fn
+def filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The shared device-selection options, handed to the command as one ``flt: DeviceFilter``."""
+
+    @functools.wraps(fn)
+    def inner(
+        *args: Any,
+        schools: tuple[str, ...],
+        kinds: tuple[str, ...],
+        statuses: tuple[str, ...],
+        fundings: tuple[str, ...],
+        search: str | None,
+        **kwargs: Any,
+    ) -> Any:
+        return fn(*args, flt=make_filter(schools, kinds, statuses, fundings, search), **kwargs)
+
+    options = [
+        click.option("--school", "schools", multiple=True, help="School code (repeatable)."),
+        click.option(
+            "--kind", "kinds", multiple=True, type=click.Choice([k.value for k in DeviceKind])
+        ),
+        click.option(
+            "--status",
+            "statuses",
+            multiple=True,
+            type=click.Choice([s.value for s in DeviceStatus]),
+        ),
+        click.option("--funding", "fundings", multiple=True, help="Funding project (repeatable)."),
+        click.option(
+            "--search",
+            help="Text in tag, model, manufacturer, serial, MAC, IP, host name or notes.",
+        ),
+    ]
+    decorated: Callable[..., Any] = inner
+    for opt in reversed(options):
+        decorated = opt(decorated)
+    return decorated
 
 
 def make_filter(
@@ -80,7 +94,6 @@ def make_filter(
     statuses: tuple[str, ...],
     fundings: tuple[str, ...],
     search: str | None,
-    tags: tuple[str, ...] = (),
 ) -> DeviceFilter:
     """A DeviceFilter from CLI option values."""
     return DeviceFilter(
@@ -88,7 +101,6 @@ def make_filter(
         kinds=tuple(DeviceKind(k) for k in kinds),
         statuses=tuple(DeviceStatus(s) for s in statuses),
         fundings=fundings,
-        tags=tags,
         search=search,
     )
 
@@ -106,16 +118,12 @@ def inventory() -> None:
 @handle_errors()
 def list_cmd(
     app: App,
-    schools: tuple[str, ...],
-    kinds: tuple[str, ...],
-    statuses: tuple[str, ...],
-    fundings: tuple[str, ...],
-    search: str | None,
+    flt: DeviceFilter,
     as_json: bool,
     as_csv: bool,
 ) -> None:
     """List devices as a table (or JSON/CSV for scripts)."""
-    devices = _inv(app).devices(make_filter(schools, kinds, statuses, fundings, search))
+    devices = _inv(app).devices(flt)
     if as_json:
         print_json(devices)
         return
@@ -199,16 +207,12 @@ def show(app: App, tag: str, as_json: bool) -> None:
 @handle_errors()
 def summary(
     app: App,
-    schools: tuple[str, ...],
-    kinds: tuple[str, ...],
-    statuses: tuple[str, ...],
-    fundings: tuple[str, ...],
-    search: str | None,
+    flt: DeviceFilter,
     as_json: bool,
 ) -> None:
     """Devices per school × kind and per funding project: the whole programme on one screen."""
     inv = _inv(app)
-    s = inv.summary(make_filter(schools, kinds, statuses, fundings, search))
+    s = inv.summary(flt)
     if as_json:
         print_json(s)
         return
@@ -252,15 +256,11 @@ def summary(
 def warranty(
     app: App,
     within: int,
-    schools: tuple[str, ...],
-    kinds: tuple[str, ...],
-    statuses: tuple[str, ...],
-    fundings: tuple[str, ...],
-    search: str | None,
+    flt: DeviceFilter,
     as_json: bool,
 ) -> None:
     """Warranties that run out within the window, and those already expired."""
-    rep = _inv(app).warranty(within, flt=make_filter(schools, kinds, statuses, fundings, search))
+    rep = _inv(app).warranty(within, flt=flt)
     if as_json:
         print_json(rep)
         return

@@ -8,8 +8,9 @@ from pathlib import Path
 import click
 
 from kape_itops.cli.app import App, handle_errors, pass_app
-from kape_itops.cli.inventory import filter_options, inventory, make_filter
+from kape_itops.cli.inventory import filter_options, inventory
 from kape_itops.cli.render import console, print_json, safe, table
+from kape_itops.domain.inventory import DeviceFilter
 from kape_itops.errors import Issue, ValidationFailed
 from kape_itops.inventory.exporter import ExportFormat, export_inventory
 from kape_itops.inventory.importer import ImportReport, Mode, import_inventory
@@ -121,11 +122,7 @@ def export_cmd(
     app: App,
     path: Path,
     fmt: str | None,
-    schools: tuple[str, ...],
-    kinds: tuple[str, ...],
-    statuses: tuple[str, ...],
-    fundings: tuple[str, ...],
-    search: str | None,
+    flt: DeviceFilter,
     as_json: bool,
 ) -> None:
     """Export schools and devices in the import format (a folder of CSV, XLSX or JSON).
@@ -133,7 +130,6 @@ def export_cmd(
     Export → edit in a spreadsheet → import round-trips; formula-like cells are neutralised.
     """
     chosen = ExportFormat(fmt) if fmt else _format_from(path)
-    flt = make_filter(schools, kinds, statuses, fundings, search)
     report = export_inventory(app.store(), path, chosen, flt)
     if as_json:
         print_json(report)
@@ -164,15 +160,9 @@ def _format_from(path: Path) -> ExportFormat:
 @handle_errors()
 def labels_cmd(
     app: App,
-    schools: tuple[str, ...],
-    kinds: tuple[str, ...],
-    statuses: tuple[str, ...],
-    fundings: tuple[str, ...],
-    search: str | None,
+    flt: DeviceFilter,
     output: Path,
 ) -> None:
     """Write a printable A4 sheet of QR labels (asset tag, with tag and school printed below)."""
-    count = write_labels(
-        app.store(), output, make_filter(schools, kinds, statuses, fundings, search)
-    )
+    count = write_labels(app.store(), output, flt)
     console.print(safe(f"wrote {count} label(s) to {output}"))
