@@ -75,3 +75,12 @@ def test_worst_follows_nagios_precedence() -> None:
     assert worst([ProbeStatus.OK, ProbeStatus.UNKNOWN]) == ProbeStatus.UNKNOWN
     assert worst([ProbeStatus.UNKNOWN, ProbeStatus.WARN]) == ProbeStatus.WARN
     assert worst([ProbeStatus.WARN, ProbeStatus.CRIT, ProbeStatus.UNKNOWN]) == ProbeStatus.CRIT
+
+
+def test_public_api_exports_resolve() -> None:
+    import kape_itops
+
+    for name in kape_itops.__all__:
+        assert getattr(kape_itops, name) is not None, name
+    with pytest.raises(AttributeError):
+        _ = kape_itops.NoSuchThing  # type: ignore[attr-defined]
