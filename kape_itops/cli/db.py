@@ -52,8 +52,8 @@ def prune(app: App, keep: dt.timedelta | None, vacuum: bool, as_json: bool) -> N
     click.echo(
         f"rolled up {stats.rollup.results_read} result(s) into {stats.rollup.hourly_written} "
         f"hourly and {stats.rollup.daily_written} daily bucket(s); deleted "
-        f"{stats.results_deleted} raw result(s) and {stats.runs_deleted} run(s) "
-        f"older than {fmt.when(stats.cutoff)}"
+        f"{stats.results_deleted} raw result(s), {stats.runs_deleted} run(s) "
+        f"and {stats.sweeps_deleted} discovery sweep(s) older than {fmt.when(stats.cutoff)}"
     )
 
 

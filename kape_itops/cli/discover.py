@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 
 import click
@@ -14,6 +15,8 @@ from kape_itops.errors import NotFoundError, UsageError
 from kape_itops.inventory.service import Inventory
 from kape_itops.probes.discovery import DiscoveryReport
 from kape_itops.probes.discovery import discover as run_discovery
+from kape_itops.probes.discovery_record import sweep_record
+from kape_itops.store.discovery_repo import record_sweeps
 
 
 def _render(report: DiscoveryReport, accepted: int | None) -> None:
@@ -90,6 +93,11 @@ def _render(report: DiscoveryReport, accepted: int | None) -> None:
     help="Seconds to collect ARP answers.",
 )
 @click.option("--accept", is_flag=True, help="Record observed IP/MAC changes in the inventory.")
+@click.option(
+    "--no-record",
+    is_flag=True,
+    help="Do not store the sweep (stored sweeps feed the health report's unknown devices).",
+)
 @click.option("--json", "as_json", is_flag=True)
 @pass_app
 @handle_errors()
@@ -103,18 +111,26 @@ def discover(
     method: str,
     window: float,
     accept: bool,
+    no_record: bool,
     as_json: bool,
 ) -> None:
     """Find unknown devices, devices not seen, and IP/MAC changes (exit 0 clean, 1 differences).
 
-    Nothing is written without --accept. With --onvif, cameras answering WS-Discovery on the
+    The inventory is never written without --accept; the sweep itself is stored for the health
+    report unless --no-record. With --onvif, cameras answering WS-Discovery on the
     interface are compared with the inventory's cameras and NVRs instead.
     """
     if onvif:
         if accept or subnets:
-            raise UsageError("--onvif takes --interface, --window, --school, --to and --json only")
+            raise UsageError(
+                "--onvif takes --interface, --window, --school, --to, --no-record and --json only"
+            )
         schools = (school.strip().upper(),) if school else ()
-        sys.exit(run_discover_onvif(app, interface, window, schools, as_json, directed))
+        sys.exit(
+            run_discover_onvif(
+                app, interface, window, schools, as_json, directed, record=not no_record
+            )
+        )
     if not school:
         raise UsageError("--school is required (or use --onvif)")
     inventory = Inventory(app.store(), app.actor)
@@ -123,9 +139,14 @@ def discover(
     if found is None:
         raise NotFoundError(f"school '{school}' does not exist")
     devices = inventory.devices(DeviceFilter(schools=(code,)))
+    started = dt.datetime.now(dt.UTC)
     report = run_discovery(found, devices, subnets, interface, method, window)
     for note in report.notes:
         err_console.print(f"note: {safe(note)}")
+    recorded: int | None = None
+    if not no_record:
+        record = sweep_record(report, devices, app.actor, started, interface)
+        (recorded,) = record_sweeps(app.store(), [record])
     accepted: int | None = None
     if accept:
         accepted = 0
@@ -134,7 +155,9 @@ def discover(
                 inventory.set(change.asset_tag, {change.field: change.new}, source="discover")
             )
     if as_json:
-        print_json({"report": report, "accepted": accepted})
+        print_json({"report": report, "accepted": accepted, "sweep_id": recorded})
     else:
         _render(report, accepted)
+        if recorded is not None:
+            console.print(f"stored as discovery sweep {recorded} (listed by itops report health)")
     sys.exit(0 if report.result.clean else 1)

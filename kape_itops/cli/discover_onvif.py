@@ -8,7 +8,9 @@ devices answered or inventory cameras are missing, 2 usage errors.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import sys
+import time
 from typing import Any
 
 import click
@@ -18,6 +20,7 @@ from kape_itops.cli.render import console, err_console, print_json, safe, table
 from kape_itops.domain.inventory import DeviceFilter
 from kape_itops.errors import UsageError
 from kape_itops.inventory.service import Inventory
+from kape_itops.probes.discovery_record import onvif_records
 from kape_itops.probes.wsdiscovery import (
     WSD_GROUP,
     WSD_PORT,
@@ -27,6 +30,7 @@ from kape_itops.probes.wsdiscovery import (
     diff_inventory,
     discover,
 )
+from kape_itops.store.discovery_repo import record_sweeps
 
 __all__ = ["discover_onvif", "run_discover_onvif"]
 
@@ -92,8 +96,13 @@ def run_discover_onvif(
     schools: tuple[str, ...] = (),
     as_json: bool = False,
     directed: str | None = None,
+    record: bool = True,
 ) -> int:
-    """Discover, compare with the inventory's cameras/NVRs, render; returns the exit code."""
+    """Discover, compare with the inventory's cameras/NVRs, store, render; returns the exit code.
+
+    With ``record`` the sweep is stored per school (see
+    :func:`~kape_itops.probes.discovery_record.onvif_records`) for the health report.
+    """
     iface = interface or default_interface()
     if not iface:
         raise UsageError("no --interface given and no default route to pick one from")
@@ -105,13 +114,30 @@ def run_discover_onvif(
         if not host or not port.isdigit() or not 0 < int(port) < 65536:
             raise UsageError(f"--to expects IPV4:PORT, not {directed!r}")
         dest = (host, int(port))
+    started, clock = dt.datetime.now(dt.UTC), time.monotonic()
     found = asyncio.run(discover(iface, timeout, dest))
-    devices = Inventory(app.store(), app.actor).devices(DeviceFilter(schools=schools, kinds=()))
+    duration = time.monotonic() - clock
+    inventory = Inventory(app.store(), app.actor)
+    devices = inventory.devices(DeviceFilter(schools=schools, kinds=()))
     diff = diff_inventory(found, [d for d in devices if d.ip])
+    recorded: list[int] = []
+    notes: list[str] = []
+    if record:
+        records, notes = onvif_records(
+            diff, inventory.schools(), schools, iface, app.actor, started, duration
+        )
+        recorded = record_sweeps(app.store(), records)
     if as_json:
-        print_json(diff_json(iface, found, diff))
+        print_json({**diff_json(iface, found, diff), "sweep_ids": recorded, "notes": notes})
     else:
+        for note in notes:
+            err_console.print(f"note: {safe(note)}")
         _render(iface, found, diff)
+        if recorded:
+            console.print(
+                f"stored as discovery sweep(s) {', '.join(map(str, recorded))} "
+                "(listed by itops report health)"
+            )
     return 1 if diff.unknown or diff.missing or diff.not_cameras else 0
 
 
@@ -135,6 +161,7 @@ def run_discover_onvif(
     metavar="IPV4:PORT",
     help="Send a directed probe to one device instead of the multicast group.",
 )
+@click.option("--no-record", is_flag=True, help="Do not store the sweep for the health report.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_app
 @handle_errors()
@@ -144,7 +171,12 @@ def discover_onvif(
     timeout: float,
     schools: tuple[str, ...],
     directed: str | None,
+    no_record: bool,
     as_json: bool,
 ) -> None:
     """Find ONVIF cameras by WS-Discovery on ONE interface and diff them with the inventory."""
-    sys.exit(run_discover_onvif(app, interface, timeout, schools, as_json, directed))
+    sys.exit(
+        run_discover_onvif(
+            app, interface, timeout, schools, as_json, directed, record=not no_record
+        )
+    )

@@ -140,6 +140,16 @@ def _print_summary(rep: HealthReport) -> None:
             ),
         )
     )
+    if rep.discovery:
+        for w in rep.discovery:
+            c = w.counts
+            console.print(
+                f"discovery {safe(w.school)}: {safe(w.method)} sweep {fmt.when(w.started_at)}, "
+                f"{c.get('seen', 0)} seen, {c.get('unknown', 0)} unknown, "
+                f"{c.get('missing', 0)} missing"
+            )
+    else:
+        console.print("discovery: no sweep in this period (itops discover --school CODE)")
     _print_problems(rep.problems, f"{len(rep.problems)} problem(s)")
 
 

@@ -1,8 +1,8 @@
 """The health report: what each school's devices did over a period, built from the store.
 
-The store hands back rollup buckets (hourly for periods up to 8 days, daily beyond) and the
-inventory; the numbers come from the pure functions in :mod:`availability`, :mod:`problems`,
-:mod:`trends` and :mod:`sketch`.
+The store hands back rollup buckets (hourly for periods up to 8 days, daily beyond), the
+inventory and the period's latest discovery sweeps; the numbers come from the pure functions in
+:mod:`availability`, :mod:`problems`, :mod:`trends` and :mod:`sketch`.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from kape_itops.domain.discovery import HostState, StoredSweep
 from kape_itops.domain.enums import DeviceKind, DeviceStatus, ProbeStatus
 from kape_itops.domain.inventory import Change, Device, DeviceFilter, School
 from kape_itops.errors import NotFoundError, UsageError
@@ -26,6 +27,7 @@ from kape_itops.reports.problems import (
     Severity,
     Thresholds,
     config_change_problem,
+    discovery_problems,
     from_observation,
     reboot_problem,
     sort_problems,
@@ -41,6 +43,7 @@ from kape_itops.reports.trends import (
 )
 from kape_itops.store import retention
 from kape_itops.store.db import Store
+from kape_itops.store.discovery_repo import DiscoveryRepo
 from kape_itops.store.inventory_repo import InventoryRepo
 from kape_itops.store.report_repo import ReportRepo, epoch, from_epoch
 
@@ -48,10 +51,6 @@ HOURLY_UP_TO = dt.timedelta(days=8)
 AVAILABILITY_PROBES = ("ping", "snmp", "onvif", "ssh")
 """The first of these with data decides whether a device was up."""
 INACTIVE = (DeviceStatus.RETIRED, DeviceStatus.LOST, DeviceStatus.IN_STOCK)
-NOTE_NO_DISCOVERY = (
-    "Unknown devices from discovery: no discovery data is stored by this version, "
-    "so that list is empty."
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +197,18 @@ class InventoryView:
 
 
 @dataclass(frozen=True, slots=True)
+class SweepSummary:
+    """A school's latest discovery sweep of one scope (network or onvif) in the period."""
+
+    school: str
+    scope: str
+    method: str
+    started_at: dt.datetime
+    actor: str
+    counts: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
 class HealthReport:
     """Everything the renderers show."""
 
@@ -211,7 +222,8 @@ class HealthReport:
     problems: list[Problem]
     trends: Trends
     inventory: InventoryView
-    unknown_devices: list[str] = field(default_factory=list)
+    discovery: list[SweepSummary] = field(default_factory=list)
+    """The latest sweep per school and scope; their findings are in ``problems``."""
     notes: list[str] = field(default_factory=list)
 
     def problem_counts(self) -> dict[str, int]:
@@ -286,6 +298,9 @@ def build_report(store: Store, period: Period, opts: ReportOptions | None = None
                 )
             if got:
                 problems.append(got)
+        sweeps = _discovery(DiscoveryRepo(s), codes, period)
+    down = {p.asset_tag for p in problems if p.kind.value == "down" and p.asset_tag}
+    problems += discovery_problems(sweeps.latest, devices, sweeps.first_seen, sweeps.since, down)
     today = opts.today or period.end.date()
     problems += warranty_problems(devices, today, opts.thresholds.warranty_days)
     school_rows = [
@@ -305,9 +320,31 @@ def build_report(store: Store, period: Period, opts: ReportOptions | None = None
         problems=sort_problems(problems),
         trends=trends,
         inventory=_inventory_view(devices, changes),
-        unknown_devices=[],
-        notes=[NOTE_NO_DISCOVERY],
+        discovery=[
+            SweepSummary(w.school, w.scope, w.method, w.started_at, w.actor, w.counts)
+            for w in sweeps.latest
+        ],
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _Sweeps:
+    latest: list[StoredSweep]
+    first_seen: dict[tuple[str, str, str], dt.datetime]
+    since: dict[tuple[str, str, str], dt.datetime]
+
+
+def _discovery(repo: DiscoveryRepo, codes: tuple[str, ...], period: Period) -> _Sweeps:
+    """The period's latest sweeps, when each unknown host was first seen, each device missed."""
+    out = _Sweeps(repo.latest_sweeps(codes, period.start, period.end), {}, {})
+    for w in out.latest:
+        unknown = [h.identity for h in w.hosts if h.state == HostState.UNKNOWN]
+        for ident, at in repo.unknown_first_seen(w.school, w.scope, unknown, w.started_at).items():
+            out.first_seen[(w.school, w.scope, ident)] = at
+        missing = [h.asset_tag for h in w.hosts if h.state == HostState.MISSING and h.asset_tag]
+        for tag, at in repo.missing_since(w.school, w.scope, missing, w.started_at).items():
+            out.since[(w.school, w.scope, tag)] = at
+    return out
 
 
 def _last_event(bs: Iterable[Bucket], name: str) -> dt.datetime | None:
@@ -558,6 +595,7 @@ __all__ = [
     "HealthReport",
     "Period",
     "ReportOptions",
+    "SweepSummary",
     "build_report",
     "resolve_period",
     "to_dict",

@@ -1,14 +1,16 @@
-"""Problems found in the newest results, the period's events and the inventory, by severity."""
+"""Problems found in the newest results, the period's events, discovery sweeps and the inventory."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from kape_itops.domain.discovery import HostState, StoredSweep
 from kape_itops.domain.enums import DeviceStatus, ProbeStatus
+from kape_itops.domain.fields import FieldError, parse_mac
 from kape_itops.domain.inventory import Device
 
 
@@ -24,6 +26,7 @@ class ProblemKind(StrEnum):
     INTERFACE_DOWN = "interface_down"
     CONFIG_CHANGED = "config_changed"
     UNKNOWN_DEVICE = "unknown_device"
+    MISSING_FROM_NETWORK = "missing_from_network"
     WARRANTY_EXPIRED = "warranty_expired"
     WARRANTY_EXPIRING = "warranty_expiring"
 
@@ -190,6 +193,93 @@ def warranty_problems(devices: Iterable[Device], today: dt.date, within_days: in
                     since,
                 )
             )
+    return out
+
+
+def _mac(text: str | None) -> str | None:
+    try:
+        return parse_mac(text) if text else None
+    except FieldError:
+        return None
+
+
+def discovery_problems(
+    sweeps: Iterable[StoredSweep],
+    devices: Iterable[Device],
+    first_seen: Mapping[tuple[str, str, str], dt.datetime],
+    missing_since: Mapping[tuple[str, str, str], dt.datetime],
+    down: Collection[str] = (),
+) -> list[Problem]:
+    """Unknown devices (warn) and devices missing from the network (info) in the latest sweeps.
+
+    ``sweeps`` are the latest of each school and scope; ``first_seen`` maps (school, scope, MAC
+    or IP) to when that unknown host was first seen, ``missing_since`` (school, scope, asset
+    tag) to when the device stopped being seen. A host no longer unknown because the inventory
+    now has its MAC (or, without a MAC, its IP at that school) is left out, and so is a missing
+    device that is no longer deployed, was seen by the school's other sweep, or is already
+    reported down. One problem per school and host: network sweeps before ONVIF ones.
+    """
+    active = [d for d in devices if d.status not in (DeviceStatus.RETIRED, DeviceStatus.LOST)]
+    macs = {m for d in active if (m := _mac(d.mac))}
+    ips = {(d.school, d.ip) for d in active if d.ip}
+    deployed = {d.asset_tag for d in active if d.status == DeviceStatus.DEPLOYED}
+    ordered = sorted(sweeps, key=lambda w: (w.school, w.scope != "network", w.id))
+    seen_tags = {
+        (w.school, h.asset_tag)
+        for w in ordered
+        for h in w.hosts
+        if h.asset_tag and h.state != HostState.MISSING
+    }
+    out: list[Problem] = []
+    reported: set[tuple[str, str]] = set()
+    for w in ordered:
+        for h in w.hosts:
+            if h.state == HostState.UNKNOWN:
+                mac = _mac(h.mac)
+                if (mac and mac in macs) or (not mac and (w.school, h.ip) in ips):
+                    continue
+                keys = {(w.school, h.ip), (w.school, mac or h.ip)}
+                if keys & reported:
+                    continue
+                reported |= keys
+                who = f"MAC {mac} at {h.ip}" if mac else f"at {h.ip}"
+                vendor = f", vendor {h.vendor or 'unknown'}" if mac else ""
+                extra = f"; {h.detail}" if h.detail else ""
+                since = first_seen.get((w.school, w.scope, h.identity), w.started_at)
+                out.append(
+                    Problem(
+                        ProblemKind.UNKNOWN_DEVICE,
+                        Severity.WARN,
+                        w.school,
+                        None,
+                        f"{who}{vendor} ({w.method} sweep){extra}",
+                        since,
+                        w.method,
+                        mac or h.ip,
+                    )
+                )
+            elif h.state == HostState.MISSING and h.asset_tag:
+                tag = h.asset_tag
+                if (
+                    tag not in deployed
+                    or tag in down
+                    or (w.school, tag) in seen_tags
+                    or (w.school, f"missing:{tag}") in reported
+                ):
+                    continue
+                reported.add((w.school, f"missing:{tag}"))
+                since = missing_since.get((w.school, w.scope, tag), w.started_at)
+                out.append(
+                    Problem(
+                        ProblemKind.MISSING_FROM_NETWORK,
+                        Severity.INFO,
+                        w.school,
+                        tag,
+                        f"not seen at {h.ip} by the {w.method} sweep",
+                        since,
+                        w.method,
+                    )
+                )
     return out
 
 

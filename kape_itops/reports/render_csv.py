@@ -11,7 +11,15 @@ from kape_itops.reports.model import HealthReport
 from kape_itops.reports.trends import Point
 from kape_itops.store.report_repo import from_epoch
 
-FILES = ("schools.csv", "devices.csv", "problems.csv", "inventory.csv", "changes.csv", "trends.csv")
+FILES = (
+    "schools.csv",
+    "devices.csv",
+    "problems.csv",
+    "inventory.csv",
+    "changes.csv",
+    "trends.csv",
+    "discovery.csv",
+)
 
 
 def cell(value: object) -> str:
@@ -157,6 +165,22 @@ def write_csv(report: HealthReport, folder: Path) -> list[Path]:
         ),
     )
     _write(folder / "trends.csv", ["series", "name", "t", "value"], _trend_rows(r))
+    states = ("seen", "known", "unknown", "ip_changed", "mac_changed", "missing")
+    _write(
+        folder / "discovery.csv",
+        ["school", "scope", "method", "started_at", "actor", *states],
+        (
+            [
+                w.school,
+                w.scope,
+                w.method,
+                w.started_at,
+                w.actor,
+                *(w.counts.get(k, 0) for k in states),
+            ]
+            for w in r.discovery
+        ),
+    )
     return [folder / f for f in FILES]
 
 

@@ -69,7 +69,26 @@ def render_md(report: HealthReport) -> str:
         )
     else:
         lines += ["No problems found.", ""]
-    lines += ["Unknown devices from discovery: none listed.", ""]
+    lines += ["### Discovery sweeps", ""]
+    if r.discovery:
+        lines += _table(
+            ["School", "Sweep", "When", "Seen", "Known", "Unknown", "IP/MAC changed", "Missing"],
+            (
+                [
+                    md(w.school),
+                    md(w.method),
+                    _when(w.started_at),
+                    str(w.counts.get("seen", 0)),
+                    str(w.counts.get("known", 0)),
+                    str(w.counts.get("unknown", 0)),
+                    str(w.counts.get("ip_changed", 0) + w.counts.get("mac_changed", 0)),
+                    str(w.counts.get("missing", 0)),
+                ]
+                for w in r.discovery
+            ),
+        )
+    else:
+        lines += ["No discovery sweep in this period.", ""]
     lines += ["## Schools", ""]
     lines += _table(
         [

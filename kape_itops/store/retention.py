@@ -2,7 +2,8 @@
 
 Raw results are kept ``ITOPS_RETENTION_DAYS`` days (default 30); rollups are kept for years.
 Pruning is idempotent and never deletes a raw result that a later rollup may still need
-(those of the newest rolled-up hour and the hour before it).
+(those of the newest rolled-up hour and the hour before it). Discovery sweeps are raw data too:
+they are kept for the same period (they have no rollup to wait for).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from kape_itops.errors import ConfigError, StoreError, UsageError
 from kape_itops.reports.data import HOUR
 from kape_itops.store.db import Store
+from kape_itops.store.discovery_repo import DiscoveryRepo
 from kape_itops.store.report_repo import ReportRepo, RollupStats, from_epoch
 
 DEFAULT_RETENTION_DAYS = 30
@@ -33,6 +35,8 @@ class PruneStats:
     cutoff: dt.datetime
     results_deleted: int
     runs_deleted: int
+    sweeps_deleted: int = 0
+    """Discovery sweeps (with their hosts) older than the keep period."""
 
 
 def retention_from_env() -> dt.timedelta:
@@ -66,13 +70,14 @@ def prune(
     with store.session() as s:
         repo = ReportRepo(s)
         stats = repo.rollup(REDO_HOURS)
+        sweeps = DiscoveryRepo(s).prune(now - keep)
         mark = repo.rollup_watermark()
         cutoff = now - keep
         if mark is None:
-            return PruneStats(stats, cutoff, 0, 0)
+            return PruneStats(stats, cutoff, 0, 0, sweeps)
         cutoff = min(cutoff, from_epoch(mark - REDO_HOURS * HOUR))
         results, runs = repo.prune_raw(cutoff)
-    return PruneStats(stats, cutoff, results, runs)
+    return PruneStats(stats, cutoff, results, runs, sweeps)
 
 
 def after_run(store: Store) -> PruneStats:

@@ -55,7 +55,7 @@ def test_health_outputs(runner: CliRunner, filled: Store, tmp_path: Path) -> Non
     code, out, _ = run(
         runner, filled, "report", "health", "--since", "6h", "--csv", str(tmp_path / "csv")
     )
-    assert code == 0 and "wrote 6 CSV files" in out
+    assert code == 0 and "wrote 7 CSV files" in out
     code, out, _ = run(
         runner, filled, "report", "health", "--since", "6h", "--json", "--school", "kpt-psp"
     )

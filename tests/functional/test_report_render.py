@@ -50,7 +50,7 @@ def test_html_is_self_contained_and_escaped(report: HealthReport) -> None:
     assert "@media print" in html and "size: A4" in html
     assert 'name="viewport"' in html
     assert html.count("<svg") >= 5
-    assert "Unknown devices from discovery" in html
+    assert "Discovery sweeps" in html
 
 
 def test_markdown_escapes_device_text(report: HealthReport) -> None:

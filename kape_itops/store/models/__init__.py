@@ -1,6 +1,7 @@
 """All ORM classes; importing this package registers every table on ``Base.metadata``."""
 
 from kape_itops.store.models.base import Base, UTCDateTime
+from kape_itops.store.models.discovery import DiscoveryHostRow, DiscoverySweepRow
 from kape_itops.store.models.inventory import ChangeRow, DeviceRow, RoomRow, SchoolRow
 from kape_itops.store.models.probes import ProbeResultRow, ProbeRunRow
 from kape_itops.store.models.quotes import EvaluationRow
@@ -14,6 +15,8 @@ __all__ = [
     "ChangeRow",
     "ConfigBackupRow",
     "DeviceRow",
+    "DiscoveryHostRow",
+    "DiscoverySweepRow",
     "EvaluationRow",
     "ProbeResultRow",
     "ProbeRollupRow",

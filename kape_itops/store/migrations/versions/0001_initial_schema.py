@@ -269,10 +269,66 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_alert_cursor")),
     )
+    # -- discovery: sweeps and the hosts each saw ------------------------------------------
+    op.create_table(
+        "discovery_sweeps",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("school_id", sa.Integer(), nullable=False),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("duration_s", sa.Float(), nullable=False),
+        sa.Column("method", sa.String(length=16), nullable=False),
+        sa.Column("interface", sa.String(length=64), nullable=True),
+        sa.Column("subnets", sa.JSON(), nullable=False),
+        sa.Column("actor", sa.String(length=100), nullable=False),
+        sa.Column("counts", sa.JSON(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["school_id"],
+            ["schools.id"],
+            name=op.f("fk_discovery_sweeps_school_id_schools"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_discovery_sweeps")),
+    )
+    with op.batch_alter_table("discovery_sweeps", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_discovery_sweeps_school_at", ["school_id", "started_at"], unique=False
+        )
+        batch_op.create_index("ix_discovery_sweeps_started_at", ["started_at"], unique=False)
+    op.create_table(
+        "discovery_hosts",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("sweep_id", sa.Integer(), nullable=False),
+        sa.Column("ip", sa.String(length=45), nullable=False),
+        sa.Column("mac", sa.String(length=17), nullable=True),
+        sa.Column("vendor", sa.String(length=100), nullable=True),
+        sa.Column("asset_tag", sa.String(length=64), nullable=True),
+        sa.Column("state", sa.String(length=16), nullable=False),
+        sa.Column("detail", sa.Text(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["sweep_id"],
+            ["discovery_sweeps.id"],
+            name=op.f("fk_discovery_hosts_sweep_id_discovery_sweeps"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_discovery_hosts")),
+    )
+    with op.batch_alter_table("discovery_hosts", schema=None) as batch_op:
+        batch_op.create_index("ix_discovery_hosts_sweep", ["sweep_id"], unique=False)
+        batch_op.create_index("ix_discovery_hosts_mac", ["mac"], unique=False)
+        batch_op.create_index("ix_discovery_hosts_ip", ["ip"], unique=False)
     _append_only()
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("discovery_hosts", schema=None) as batch_op:
+        batch_op.drop_index("ix_discovery_hosts_ip")
+        batch_op.drop_index("ix_discovery_hosts_mac")
+        batch_op.drop_index("ix_discovery_hosts_sweep")
+    op.drop_table("discovery_hosts")
+    with op.batch_alter_table("discovery_sweeps", schema=None) as batch_op:
+        batch_op.drop_index("ix_discovery_sweeps_started_at")
+        batch_op.drop_index("ix_discovery_sweeps_school_at")
+    op.drop_table("discovery_sweeps")
     op.drop_table("alert_cursor")
     op.drop_table("alert_state")
     with op.batch_alter_table("probe_rollups", schema=None) as batch_op:
