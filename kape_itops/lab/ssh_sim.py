@@ -1,11 +1,16 @@
 """A vendor-CLI SSH simulator (asyncssh) for the lab and the tests.
 
 Each simulated device answers an interactive shell the way its vendor's CLI does, so netmiko's
-own prompt handling runs unchanged: MikroTik ``[admin@MikroTik] > `` and Cisco ``Switch>`` /
-``Switch#`` / ``Switch(config)#`` prompts, ``enable`` with a secret, ``terminal length 0``
-(otherwise output pages with `` --More-- ``), configuration mode that really changes the running
-configuration, and ``exit``/``quit``. Commands of the shipped command sets are answered from
-recorded outputs in ``kape_itops/lab/ssh_recordings/<platform>.yaml``.
+own prompt handling runs unchanged (one :class:`Personality` per platform): MikroTik
+``[admin@MikroTik] > ``; Cisco IOS ``Switch>`` / ``Switch#`` / ``Switch(config)#``; Cisco
+Sx300/CBS ``switch#`` (a level-15 login lands in privileged mode; ``terminal datadump`` stops
+paging); TP-Link JetStream ``T1600G>`` with ``enable`` then ``enable-admin`` and ``Press any
+key to continue (Q to quit)`` paging; Ubiquiti EdgeSwitch ``(UBNT EdgeSwitch) >`` / ``#`` /
+``(Config)#``; and a Linux shell ``user@host:~$``. Cisco-like CLIs have ``enable`` with a
+secret, paging until ``terminal length 0`` (or ``terminal datadump``), configuration mode that
+really changes the running configuration, and ``exit``/``quit``. Commands of the shipped
+command sets are answered from recorded outputs in
+``kape_itops/lab/ssh_recordings/<platform>.yaml``.
 
 Faults, per device: a wrong password is refused like a real device; ``hang`` makes every
 recorded command never return; ``garbage`` answers recorded commands with unreadable text; a
@@ -36,10 +41,114 @@ import yaml
 LAB_USERNAME = "itops"
 LAB_PASSWORD = "lab-ssh-pass"  # noqa: S105 - the simulator's published lab login
 LAB_ENABLE_SECRET = "lab-enable"  # noqa: S105
-PLATFORMS = ("cisco_ios", "mikrotik_routeros")
+PLATFORMS = (
+    "cisco_ios",
+    "mikrotik_routeros",
+    "tplink_jetstream",
+    "ubiquiti_edgeswitch",
+    "cisco_s300",
+    "linux",
+)
 FAULTS = frozenset({"hang", "garbage"})
 PAGE_LINES = 24
 GARBAGE = "\x1b[7m%%%% BACKPLANE 0xDEADBEEF ~~ ???? ~~\x1b[0m\r\n@@ #!% 0 0 0 0 ^^^^\r\n"
+
+
+@dataclass(frozen=True, slots=True)
+class Personality:
+    """How one platform's CLI looks: prompts per mode, paging, commands that set the terminal."""
+
+    prompts: dict[str, str]
+    """Mode -> prompt; ``{h}`` host name, ``{u}`` user, ``{i}`` interface (EdgeSwitch)."""
+    start_mode: str
+    more: str = ""
+    """Paging prompt ("" = the CLI never pages)."""
+    paging_off: tuple[str, ...] = ()
+    """Commands (prefixes) that stop paging."""
+    terminal: tuple[str, ...] = ()
+    """Other terminal-setting commands accepted silently."""
+    configure: tuple[str, ...] = ()
+    enable_cmds: tuple[str, ...] = ("enable", "en")
+    invalid: str = "% Invalid input detected at '^' marker."
+    caret: bool = True
+    config_header: str = ""
+    """Printed before ``show running-config`` (``{n}`` = the configuration's size)."""
+    banner: str = "\r\n"
+
+
+_CISCO_PROMPTS = {
+    "user": "{h}>",
+    "enable": "{h}#",
+    "config": "{h}(config)#",
+    "config-if": "{h}(config-if)#",
+}
+PERSONALITIES: dict[str, Personality] = {
+    "cisco_ios": Personality(
+        _CISCO_PROMPTS,
+        "user",
+        more=" --More-- ",
+        paging_off=("terminal length 0", "term len 0"),
+        terminal=(
+            "terminal length",
+            "term len",
+            "terminal width",
+            "term width",
+            "terminal no monitor",
+        ),
+        configure=("configure terminal", "conf t", "configure", "config t"),
+        config_header="Building configuration...\n\nCurrent configuration : {n} bytes\n",
+    ),
+    "cisco_s300": Personality(
+        _CISCO_PROMPTS,
+        "enable",
+        more="More: <space>,  Quit: q or CTRL+Z, One line: <return> ",
+        paging_off=("terminal datadump",),
+        terminal=("terminal width", "terminal no datadump", "terminal length"),
+        configure=("configure terminal", "conf t", "configure", "config t"),
+        invalid="% Unrecognized command",
+        caret=False,
+    ),
+    "tplink_jetstream": Personality(
+        _CISCO_PROMPTS,
+        "user",
+        more="Press any key to continue (Q to quit)",
+        paging_off=("terminal length 0",),
+        terminal=("terminal length",),
+        configure=("configure", "config"),
+        enable_cmds=("enable", "enable-admin"),
+        invalid="Error: Bad command",
+        caret=False,
+        banner="\r\n",
+    ),
+    "ubiquiti_edgeswitch": Personality(
+        {
+            "user": "({h}) >",
+            "enable": "({h}) #",
+            "config": "({h}) (Config)#",
+            "config-if": "({h}) (Interface {i})#",
+        },
+        "user",
+        more="--More-- or (q)uit",
+        paging_off=("terminal length 0",),
+        terminal=("terminal length", "terminal width"),
+        configure=("configure",),
+        banner="\r\nWelcome to EdgeSwitch\r\n\r\nBy logging in, accessing, or using the Ubiquiti "
+        "product, you\r\nacknowledge that you have read and understood the Ubiquiti\r\n"
+        "License Agreement and agree to be bound by its terms.\r\n\r\n",
+    ),
+    "mikrotik_routeros": Personality(
+        {"exec": "[{u}@{h}] > "},
+        "exec",
+        banner="\r\n\r\n  MMM      MMM       KKK                          TTTTTTTTTTT      KKK\r\n"
+        "  MikroTik RouterOS 6.49.10 (c) 1999-2023       http://www.mikrotik.com/\r\n\r\n",
+    ),
+    "linux": Personality(
+        {"user": "{u}@{h}:~$ "},
+        "user",
+        banner="\r\nBusyBox v1.25.1 () built-in shell (ash)\r\n\r\n",
+    ),
+}
+CISCO_LIKE = frozenset({"cisco_ios", "cisco_s300", "tplink_jetstream", "ubiquiti_edgeswitch"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,13 +174,21 @@ class SimDevice:
             raise ValueError(f"unknown fault(s) {', '.join(sorted(unknown))}")
 
 
+_MODEL_WORDS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("mikrotik", "routerboard", "hap", "cap ac", "rb"), "mikrotik_routeros"),
+    (("cbs250", "cbs350", "sg300", "sg350", "sf300", "sg250", "sf250"), "cisco_s300"),
+    (("cisco", "catalyst"), "cisco_ios"),
+    (("jetstream", "tl-sg", "t1600g", "t2600g", "t1500g", "tp-link", "tplink"), "tplink_jetstream"),
+    (("edgeswitch", "es-", "ubnt", "ubiquiti"), "ubiquiti_edgeswitch"),
+)
+
+
 def platform_for(kind: str, model: str | None = None) -> str:
     """The simulated CLI for a device kind/model: MikroTik for routers and hotspots."""
     text = (model or "").lower()
-    if any(w in text for w in ("mikrotik", "routerboard", "hap", "cap ac", "rb")):
-        return "mikrotik_routeros"
-    if any(w in text for w in ("cisco", "catalyst")):
-        return "cisco_ios"
+    for words, platform in _MODEL_WORDS:
+        if any(w in text for w in words):
+            return platform
     return "mikrotik_routeros" if kind in ("router", "hotspot") else "cisco_ios"
 
 
@@ -142,8 +259,10 @@ class CliSession:
     def __init__(self, state: DeviceState, process: Any) -> None:
         self.state = state
         self.proc = process
-        self.mode = "user" if state.spec.platform == "cisco_ios" else "exec"
-        self.paging = state.spec.platform == "cisco_ios"
+        self.platform = state.spec.platform
+        self.persona = PERSONALITIES[self.platform]
+        self.mode = self.persona.start_mode
+        self.paging = bool(self.persona.more)
         self.buf = ""
         self.last = ""
         self.awaiting_secret = False
@@ -158,15 +277,10 @@ class CliSession:
             self.proc.stdout.write(text)
 
     def prompt(self) -> str:
-        host = self.state.hostname
-        if self.state.spec.platform == "mikrotik_routeros":
-            return f"[{self.state.spec.username}@{host}] > "
-        return {
-            "user": f"{host}>",
-            "enable": f"{host}#",
-            "config": f"{host}(config)#",
-            "config-if": f"{host}(config-if)#",
-        }[self.mode]
+        label = (self.iface or "").split(None, 1)[-1] if self.iface else ""
+        return self.persona.prompts[self.mode].format(
+            h=self.state.hostname, u=self.state.spec.username, i=label
+        )
 
     def emit(self, text: str) -> None:
         """Command output, paged when paging is on, then the prompt."""
@@ -174,7 +288,7 @@ class CliSession:
         if lines and lines[-1] == "":
             lines.pop()
         if self.paging and len(lines) > PAGE_LINES:
-            self.write("\r\n".join(lines[:PAGE_LINES]) + "\r\n --More-- ")
+            self.write("\r\n".join(lines[:PAGE_LINES]) + "\r\n" + self.persona.more)
             self.pending = lines[PAGE_LINES:]
             return
         if lines:
@@ -182,16 +296,17 @@ class CliSession:
         self.write(self.prompt())
 
     def page(self, key: str) -> None:
-        self.write("\r" + " " * 10 + "\r")
-        if key in ("q", "Q", "\x03"):
+        self.write("\r" + " " * len(self.persona.more) + "\r")
+        if key in ("q", "Q", "\x03", "\x1a"):
             self.pending = []
             self.write(self.prompt())
             return
-        take = 1 if key in ("\r", "\n") else PAGE_LINES
+        one_line = key in ("\r", "\n") and self.platform != "tplink_jetstream"
+        take = 1 if one_line else PAGE_LINES
         chunk, self.pending = self.pending[:take], self.pending[take:]
         self.write("\r\n".join(chunk) + "\r\n")
         if self.pending:
-            self.write(" --More-- ")
+            self.write(self.persona.more)
         else:
             self.write(self.prompt())
 
@@ -201,6 +316,9 @@ class CliSession:
             if self.hung or self.closed:
                 return
             if self.pending:
+                if ch == "\n" and self.last == "\r":
+                    continue
+                self.last = ch
                 self.page(ch)
                 continue
             if ch in "\r\n":
@@ -224,7 +342,7 @@ class CliSession:
             elif ch == "\x1a":  # Ctrl-Z leaves configuration mode
                 self.buf = ""
                 if self.mode.startswith("config"):
-                    self.mode = "enable"
+                    self.mode, self.iface = "enable", None
                 self.write("\r\n" + self.prompt())
             elif ch >= " " or ch == "\t":
                 self.buf += ch
@@ -237,12 +355,16 @@ class CliSession:
             if raw == self.state.spec.enable_secret:
                 self.mode = "enable"
                 self.write("\r\n" + self.prompt())
-            else:
+            elif self.platform == "cisco_ios":
                 self.write("\r\n% Bad secrets\r\n\r\n" + self.prompt())
+            else:
+                self.write("\r\n% Access denied\r\n\r\n" + self.prompt())
             return
         cmd = _norm(raw)
-        if self.state.spec.platform == "mikrotik_routeros":
+        if self.platform == "mikrotik_routeros":
             self.mikrotik(cmd)
+        elif self.platform == "linux":
+            self.linux(cmd)
         else:
             self.cisco(cmd)
 
@@ -265,36 +387,40 @@ class CliSession:
             self.emit(out)
         return True
 
-    # -- Cisco IOS -------------------------------------------------------------------------
+    # -- Cisco-like CLIs (IOS, Sx300, JetStream, EdgeSwitch) -------------------------------
     def cisco(self, cmd: str) -> None:
         low = cmd.lower()
+        persona = self.persona
         if self.mode.startswith("config"):
             self.cisco_config(cmd)
             return
         if not cmd:
             self.write(self.prompt())
-        elif low in ("enable", "en"):
+        elif low in persona.enable_cmds:
             if self.mode == "enable":
                 self.write(self.prompt())
             else:
                 self.awaiting_secret = True
-                self.write("Password: ")
+                self.write("Password: " if self.platform != "tplink_jetstream" else "Password:")
         elif low == "disable":
             self.mode = "user"
             self.write(self.prompt())
         elif low in ("exit", "logout", "quit"):
             self.close()
-        elif low.startswith("terminal length") or low.startswith("term len"):
-            self.paging = not low.endswith(" 0")
+        elif any(low.startswith(p) for p in persona.paging_off):
+            self.paging = False
             self.write(self.prompt())
-        elif low.startswith(("terminal width", "term width", "terminal no monitor")):
+        elif any(low.startswith(p) for p in persona.terminal):
             self.write(self.prompt())
-        elif low in ("configure terminal", "conf t", "configure", "config t"):
+        elif low in persona.configure:
             if self.mode != "enable":
                 self.invalid(cmd)
             else:
                 self.mode = "config"
-                self.emit("Enter configuration commands, one per line.  End with CNTL/Z.")
+                if self.platform == "cisco_ios":
+                    self.emit("Enter configuration commands, one per line.  End with CNTL/Z.")
+                else:
+                    self.write(self.prompt())
         elif low in ("show running-config", "show run", "sh run", "show running"):
             if self.mode != "enable":
                 self.invalid(cmd)
@@ -302,15 +428,13 @@ class CliSession:
                 self.hung = True
             else:
                 text = self.state.render_config()
-                self.emit(
-                    "Building configuration...\n\n"
-                    f"Current configuration : {len(text)} bytes\n" + text
-                )
+                self.emit(persona.config_header.format(n=len(text)) + text)
         elif (cmd in self.state.enable_required and self.mode != "enable") or not self.answer(cmd):
             self.invalid(cmd)
 
     def invalid(self, cmd: str) -> None:
-        self.emit(f"{' ' * len(self.prompt())}^\n% Invalid input detected at '^' marker.\n")
+        caret = f"{' ' * len(self.prompt())}^\n" if self.persona.caret else ""
+        self.emit(f"{caret}{self.persona.invalid}\n")
 
     def cisco_config(self, cmd: str) -> None:
         low = cmd.lower()
@@ -330,7 +454,7 @@ class CliSession:
             return
         lines = self.state.config_lines.rstrip("\n").split("\n")
         if low.startswith("hostname "):
-            self.state.hostname = cmd.split(None, 1)[1]
+            self.state.hostname = cmd.split(None, 1)[1].strip('"')
         elif low.startswith("interface "):
             self.mode, self.iface = "config-if", cmd
             if cmd not in lines:
@@ -370,6 +494,15 @@ class CliSession:
         elif not self.answer(cmd):
             self.emit(f"bad command name {cmd.split()[0].lstrip('/')} (line 1 column 1)")
 
+    # -- Linux (BusyBox/OpenSSH shell) -----------------------------------------------------
+    def linux(self, cmd: str) -> None:
+        if not cmd:
+            self.write(self.prompt())
+        elif cmd in ("exit", "logout"):
+            self.close()
+        elif not self.answer(cmd):
+            self.emit(f"-sh: {cmd.split()[0]}: not found")
+
     def close(self) -> None:
         self.closed = True
         self.proc.exit(0)
@@ -378,13 +511,7 @@ class CliSession:
 async def _shell(state: DeviceState, process: Any) -> None:
     state.logins += 1
     session = CliSession(state, process)
-    if state.spec.platform == "mikrotik_routeros":
-        session.write(
-            "\r\n\r\n  MMM      MMM       KKK                          TTTTTTTTTTT      KKK\r\n"
-            "  MikroTik RouterOS 6.49.10 (c) 1999-2023       http://www.mikrotik.com/\r\n\r\n"
-        )
-    else:
-        session.write("\r\n")
+    session.write(session.persona.banner)
     session.write(session.prompt())
     try:
         while not session.closed:
@@ -555,7 +682,8 @@ SIMULATED_KINDS = ("router", "switch")
 
 
 def lab_component(devices: Sequence[Any], ctx: Any) -> list[SshSimHandle]:
-    """The ``itops lab`` component: SSH CLIs for the routers and switches of the lab.
+    """The ``itops lab`` component: SSH CLIs for the routers and switches of the lab, and for
+    any other device whose inventory ``platform`` names a simulated CLI (Linux access points).
 
     ``devices`` are :class:`kape_itops.lab.lab.LabDevice`; devices simulated as down get no
     server. Loopback mode binds free ports on 127.30.i.h; netns mode binds port 22 on the
@@ -563,7 +691,7 @@ def lab_component(devices: Sequence[Any], ctx: Any) -> list[SshSimHandle]:
     ``known_hosts`` in the lab's folder (use it with ``ITOPS_KNOWN_HOSTS``). Logins: :data:`LAB_USERNAME` /
     :data:`LAB_PASSWORD`, enable secret :data:`LAB_ENABLE_SECRET`.
     """
-    chosen = [d for d in devices if d.kind in SIMULATED_KINDS and not d.down]
+    chosen = [d for d in devices if _simulated(d) and not d.down]
     if not chosen:
         return []
     specs = [
@@ -582,10 +710,38 @@ def lab_component(devices: Sequence[Any], ctx: Any) -> list[SshSimHandle]:
     return [handle]
 
 
+def _simulated(device: Any) -> bool:
+    return device.kind in SIMULATED_KINDS or (device.platform or "").lower() in PLATFORMS
+
+
+_ALIASES = {
+    "mikrotik": "mikrotik_routeros",
+    "routeros": "mikrotik_routeros",
+    "tp-link": "tplink_jetstream",
+    "tplink": "tplink_jetstream",
+    "jetstream": "tplink_jetstream",
+    "edgeswitch": "ubiquiti_edgeswitch",
+    "cisco_sg300": "cisco_s300",
+    "cisco_sg350": "cisco_s300",
+    "debian": "linux",
+    "ubuntu": "linux",
+    "raspbian": "linux",
+}
+
+
 def _lab_platform(device: Any) -> str:
-    text = " ".join(str(x or "") for x in (device.platform, device.manufacturer)).lower()
+    """The simulated CLI for a lab device: its inventory platform when the simulator has it,
+    else guessed from its manufacturer and model."""
+    platform = (device.platform or "").strip().lower()
+    if platform in PLATFORMS:
+        return platform
+    if platform in _ALIASES:
+        return _ALIASES[platform]
+    text = " ".join(str(x or "") for x in (device.manufacturer, device.model)).lower()
     if "mikrotik" in text or "routeros" in text:
         return "mikrotik_routeros"
-    if "cisco" in text or "ios" in text:
-        return "cisco_ios"
+    if "tp-link" in text or "tplink" in text:
+        return "tplink_jetstream"
+    if "ubiquiti" in text and device.kind == "switch":
+        return "ubiquiti_edgeswitch"
     return platform_for(device.kind, device.model)

@@ -37,6 +37,11 @@ BUILTIN = (
     "linux_loadavg",
     "linux_meminfo",
     "kv",
+    "port_status",
+    "cpu_five",
+    "jetstream_cpu",
+    "jetstream_memory",
+    "fastpath_cpu",
 )
 
 
@@ -156,6 +161,82 @@ def parse_linux_meminfo(text: str) -> list[Record]:
     return [{"total": int(vals["MemTotal"]), "free": int(vals["MemAvailable"])}]
 
 
+def parse_port_status(text: str) -> list[Record]:
+    """A fixed-width port table (TP-Link ``show interface status``, EdgeSwitch ``show
+    interfaces status all``): the link column is the header's ``State``, else ``Status``."""
+    lines = text.replace("\r\n", "\n").split("\n")
+    at = col = None
+    for i, ln in enumerate(lines):
+        if re.match(r"^Port\s", ln):
+            m = re.search(r"\bState\b", ln) or re.search(r"\bStatus\b", ln)
+            if m:
+                at, col = i, m.start()
+                break
+    if at is None or col is None:
+        raise ParseFailed("no port table header")
+    out: list[Record] = []
+    for ln in lines[at + 1 :]:
+        if not ln.strip() or set(ln.strip()) <= {"-", " "}:
+            continue
+        port = ln.split()[0]
+        cell = ln[col:].split()
+        state = cell[0].lower().removeprefix("link") if cell else ""
+        if state in ("up", "down"):
+            out.append({"port": port, "status": state})
+    if not out:
+        raise ParseFailed("no port rows")
+    return out
+
+
+def parse_cpu_five(text: str) -> list[Record]:
+    """``five seconds: 5%; one minute: 3%; five minutes: 3%`` (Cisco Sx300/CBS)."""
+    m = re.search(
+        r"five seconds:\s*(\d+)%.*?one minute:\s*(\d+)%.*?five minutes:\s*(\d+)%", text, re.S
+    )
+    if not m:
+        raise ParseFailed("no 'five seconds/one minute/five minutes' line")
+    return [{"cpu_usage_5_sec": m.group(1), "cpu_usage_1_min": m.group(2)}]
+
+
+def _bar_rows(text: str) -> list[list[str]]:
+    return [
+        [c.strip() for c in ln.split("|")]
+        for ln in text.splitlines()
+        if "|" in ln and re.match(r"^\s*\d+\s*\|", ln)
+    ]
+
+
+def parse_jetstream_cpu(text: str) -> list[Record]:
+    """TP-Link ``show cpu-utilization``: ``Unit | 5s | 1min | 5min`` rows, first unit."""
+    rows = [r for r in _bar_rows(text) if len(r) >= 3 and all(c.endswith("%") for c in r[1:])]
+    if not rows:
+        raise ParseFailed("no CPU utilization rows")
+    return [{"cpu_usage_5_sec": rows[0][1], "cpu_usage_1_min": rows[0][2]}]
+
+
+def parse_jetstream_memory(text: str) -> list[Record]:
+    """TP-Link ``show memory-utilization``: ``Unit | Current Memory Utilization`` rows."""
+    rows = [r for r in _bar_rows(text) if len(r) >= 2 and r[1].endswith("%")]
+    if not rows:
+        raise ParseFailed("no memory utilization rows")
+    return [{"total": 100, "used": float(rows[0][1].rstrip("%"))}]
+
+
+def parse_fastpath_cpu(text: str) -> list[Record]:
+    """EdgeSwitch/FASTPATH ``show process cpu``: the ``Total CPU Utilization`` line (5 s,
+    60 s, 300 s) and the free/alloc memory report."""
+    m = re.search(r"Total CPU Utilization\s+([\d.]+)%\s+([\d.]+)%\s+([\d.]+)%", text)
+    if not m:
+        raise ParseFailed("no 'Total CPU Utilization' line")
+    rec: Record = {"cpu_usage_5_sec": m.group(1), "cpu_usage_1_min": m.group(2)}
+    free = re.search(r"^\s*free\s+(\d+)\s*$", text, re.M)
+    alloc = re.search(r"^\s*alloc\s+(\d+)\s*$", text, re.M)
+    if free and alloc:
+        rec["free"], rec["used"] = int(free.group(1)), int(alloc.group(1))
+        rec["total"] = rec["free"] + rec["used"]
+    return [rec]
+
+
 PARSERS: dict[str, Callable[[str], list[Record]]] = {
     "count": parse_count,
     "integer": parse_integer,
@@ -166,6 +247,11 @@ PARSERS: dict[str, Callable[[str], list[Record]]] = {
     "linux_uptime": parse_linux_uptime,
     "linux_loadavg": parse_linux_loadavg,
     "linux_meminfo": parse_linux_meminfo,
+    "port_status": parse_port_status,
+    "cpu_five": parse_cpu_five,
+    "jetstream_cpu": parse_jetstream_cpu,
+    "jetstream_memory": parse_jetstream_memory,
+    "fastpath_cpu": parse_fastpath_cpu,
 }
 
 
@@ -205,14 +291,15 @@ _WORDS = {
 
 
 def parse_uptime(text: str) -> int:
-    """``1w2d3h4m5s`` (RouterOS), ``3 weeks, 2 days, 4 hours`` (IOS) or ``12:03:04`` → s."""
+    """``1w2d3h4m5s`` (RouterOS), ``3 weeks, 2 days, 4 hours`` (IOS), ``12:03:04`` or
+    ``12,04:33:51`` (Sx300 days,h:m:s) → s."""
     t = text.strip().lower()
     if re.fullmatch(r"(\d+[wdhms])+", t):
         return sum(int(n) * _DUR[u] for n, u in re.findall(r"(\d+)([wdhms])", t))
     words = re.findall(r"(\d+)\s*(year|week|day|hour|minute|second|min|sec)s?\b", t)
     if words:
         return sum(int(n) * _WORDS[u] for n, u in words)
-    m = re.fullmatch(r"(?:(\d+)d\s*)?(\d+):(\d{2}):(\d{2})", t)
+    m = re.fullmatch(r"(?:(\d+)(?:d\s*|,))?(\d+):(\d{2}):(\d{2})", t)
     if m:
         d, h, mi, s = (int(x or 0) for x in m.groups())
         return d * 86400 + h * 3600 + mi * 60 + s
@@ -239,11 +326,13 @@ def _pct(used: float, total: float) -> float:
 def _version(recs: list[Record]) -> dict[str, Any]:
     r = recs[0]
     out: dict[str, Any] = {}
-    version = _first(r, "version", "software_version", "firmware_version", "value")
+    version = _first(r, "version", "software_version", "sw_version", "firmware_version", "value")
     if version is None:
         raise ParseFailed("no version field")
     out["version"] = str(version)
-    model = _first(r, "hardware", "board_name", "model", "machine_type", "hardware_version")
+    model = _first(
+        r, "hardware", "board_name", "model", "switch_model", "machine_type", "hardware_version"
+    )
     if model is not None:
         out["model"] = str(model)
     if (up := _uptime_of(r)) is not None:
@@ -254,7 +343,7 @@ def _version(recs: list[Record]) -> dict[str, Any]:
 def _uptime_of(r: Record) -> int | None:
     if "uptime_s" in r:
         return int(float(r["uptime_s"]))
-    up = _first(r, "uptime", "running_time", "system_up_time")
+    up = _first(r, "uptime", "running_time", "system_up_time", "up_time")
     if up is None:
         return None
     return parse_uptime(str(up))
@@ -274,7 +363,10 @@ def _cpu(recs: list[Record]) -> dict[str, Any]:
     v = _first(r, "cpu_usage_1_min", "cpu_usage_5_sec", "cpu_load")
     if v is None:
         raise ParseFailed("no CPU load field")
-    return {"cpu_pct": float(str(v).rstrip("%"))}
+    out: dict[str, Any] = {"cpu_pct": float(str(v).rstrip("%"))}
+    if "total" in r and "used" in r:  # reports that give memory with the CPU (FASTPATH)
+        out["mem_pct"] = _pct(float(r["used"]), float(r["total"]))
+    return out
 
 
 def _memory(recs: list[Record]) -> dict[str, Any]:
@@ -317,7 +409,7 @@ def _interfaces(recs: list[Record]) -> dict[str, Any]:
             else:
                 state = "up"
         else:
-            state = str(_first(r, "status", "link_status") or "").lower()
+            state = str(_first(r, "status", "link_status", "linkstate") or "").lower()
         if state in ("connected", "up", "r", "running"):
             up += 1
         elif state in _IF_OFF:

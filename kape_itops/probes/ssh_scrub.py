@@ -27,9 +27,12 @@ class Scrubbed:
 _M = MASK
 # (pattern, replacement) — patterns are per line, case-insensitive.
 _CISCO: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"^(\s*enable (?:secret|password)(?: level \d+)?(?: [0-9])?) \S+"), rf"\1 {_M}"),
     (
-        re.compile(r"^(\s*username \S+(?: .*?)? (?:secret|password)(?: [0-9])?) \S+"),
+        re.compile(r"^(\s*enable (?:secret|password)(?: level \d+)?(?: [0-9]| encrypted)?) \S+"),
+        rf"\1 {_M}",
+    ),
+    (
+        re.compile(r"^(\s*username \S+(?: .*?)? (?:secret|password)(?: [0-9]| encrypted)?) \S+"),
         rf"\1 {_M}",
     ),
     (re.compile(r"^(\s*snmp-server community) \S+"), rf"\1 {_M}"),
