@@ -112,11 +112,10 @@ def onvif_records(
     """One record per school the WS-Discovery covered, and notes on what could not be placed.
 
     Known devices belong to their inventory school; an unknown responder to the school whose
-    subnets hold its address (among ``chosen`` when given), or to the only chosen school. The
-    schools covered are ``chosen``, else those with a responder; only their missing cameras are
-    recorded.
+    subnets hold its address (it must be one of ``chosen`` when given), else to the only chosen
+    school. The schools covered are ``chosen``, else those with a responder; only their missing
+    cameras are recorded.
     """
-    pool = [s for s in schools if s.code in chosen] if chosen else list(schools)
     hosts: dict[str, list[SweepHost]] = {s: [] for s in chosen}
     seen: dict[str, int] = dict.fromkeys(chosen, 0)
     notes: list[str] = []
@@ -132,11 +131,19 @@ def onvif_records(
         known = SweepHost(item.address, None, None, device.asset_tag, HostState.KNOWN, detail)
         add(device.school, known)
     for item in diff.unknown:
-        code = _school_of(item.address, pool) or (chosen[0] if len(chosen) == 1 else None)
+        code = _school_of(item.address, schools)
+        if code is None and len(chosen) == 1:
+            code = chosen[0]
         if code is None:
             notes.append(
                 f"not recorded: ONVIF device at {item.address} is in no school's subnets "
                 "(give --school)"
+            )
+            continue
+        if chosen and code not in chosen:
+            notes.append(
+                f"not recorded: ONVIF device at {item.address} is in the subnets of {code}, "
+                "not of --school"
             )
             continue
         add(code, SweepHost(item.address, None, None, None, HostState.UNKNOWN, onvif_detail(item)))

@@ -22,7 +22,12 @@ from kape_itops.domain.inventory import ChangeContext, DeviceUpsert, SchoolUpser
 from kape_itops.errors import UsageError
 from kape_itops.lab.onvif_sim import SimEndpoint, WsdResponder
 from kape_itops.probes.wsdiscovery import discover
+from kape_itops.reports.model import Period, build_report
+from kape_itops.reports.problems import ProblemKind
+from kape_itops.reports.render_html import render_html
+from kape_itops.reports.render_md import render_md
 from kape_itops.store.db import Store
+from kape_itops.store.discovery_repo import DiscoveryRepo
 from kape_itops.store.inventory_repo import InventoryRepo
 
 REPO = Path(__file__).resolve().parents[2]
@@ -174,3 +179,51 @@ def test_itops_discover_onvif_goes_through_the_main_command(
     assert r.exit_code == 2 and "--onvif takes" in r.stderr
     r = CliRunner().invoke(cli, ["--db", sqlite_url, "discover"])
     assert r.exit_code == 2 and "--school is required" in r.stderr
+
+
+def test_onvif_sweep_is_stored_and_reported_escaped(sqlite_url: str) -> None:
+    from kape_itops.cli import cli
+
+    seed(sqlite_url)
+    store = Store(sqlite_url)
+    ctx = ChangeContext("tester", "seed", dt.datetime.now(dt.UTC))
+    with store.session() as s:
+        InventoryRepo(s).apply_schools([SchoolUpsert("S1", {"subnets": ("127.0.0.0/29",)})], ctx)
+    evil = "<b>Evil&Co</b>"
+    r = WsdResponder(
+        [
+            SimEndpoint(address="127.0.0.1", port=8080, serial="CAM-A"),
+            SimEndpoint(address="127.0.0.2", port=8080, serial="EVIL", manufacturer=evil),
+        ]
+    )
+    try:
+        args = ["--db", sqlite_url, "discover", "--onvif", "--interface", "lo", "--window", "0.5"]
+        args += ["--to", f"127.0.0.1:{r.port}", "--json"]
+        got = CliRunner().invoke(cli, [*args, "--no-record"])
+        assert got.exit_code == 1 and json.loads(got.stdout)["sweep_ids"] == []
+        got = CliRunner().invoke(cli, args)
+        assert got.exit_code == 1, got.output
+        doc = json.loads(got.stdout)
+    finally:
+        r.stop()
+    assert len(doc["sweep_ids"]) == 1 and doc["notes"] == []
+    with store.session() as s:
+        (sweep,) = DiscoveryRepo(s).sweeps()
+    assert (sweep.school, sweep.method, sweep.interface) == ("S1", "onvif", "lo")
+    states = sorted((h.state.value, h.asset_tag or h.ip) for h in sweep.hosts)
+    assert states == [
+        ("known", "CAM-1"),
+        ("missing", "CAM-9"),
+        ("unknown", "127.0.0.2"),
+    ]
+    now = dt.datetime.now(dt.UTC)
+    rep = build_report(store, Period(now - dt.timedelta(hours=1), now))
+    (unknown,) = [p for p in rep.problems if p.kind == ProblemKind.UNKNOWN_DEVICE]
+    assert unknown.part == "127.0.0.2" and unknown.since == sweep.started_at
+    assert unknown.detail.startswith(f"at 127.0.0.2 (onvif sweep); name {evil}")
+    html = render_html(rep)
+    assert "<b>Evil" not in html and "&lt;b&gt;Evil&amp;Co&lt;/b&gt;" in html
+    assert "<b>" not in render_md(rep)
+    missing = [p.asset_tag for p in rep.problems if p.kind == ProblemKind.MISSING_FROM_NETWORK]
+    assert missing == ["CAM-9"]
+    store.dispose()
