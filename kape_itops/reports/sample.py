@@ -3,7 +3,8 @@
 The history follows the probe metric conventions (:mod:`kape_itops.probes.base`) and contains
 one of every problem a report shows: an outage, a device down now, a gap with no data, low
 toner, a nearly full NVR disk, clock drift, a camera not recording, an interface down, a
-reboot, a configuration change and a device-supplied string with HTML in it.
+reboot, a configuration change and a device-supplied string with HTML in it;
+:func:`generate_discovery` adds discovery sweeps with unknown devices and a camera gone missing.
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kape_itops.domain.discovery import HostState, SweepHost, SweepRecord
 from kape_itops.domain.enums import DeviceKind, DeviceStatus, SchoolLevel
-from kape_itops.domain.inventory import ChangeContext, DeviceUpsert, SchoolUpsert
+from kape_itops.domain.inventory import ChangeContext, DeviceFilter, DeviceUpsert, SchoolUpsert
 from kape_itops.store.db import Store
+from kape_itops.store.discovery_repo import record_sweeps
 from kape_itops.store.inventory_repo import InventoryRepo
 from kape_itops.store.report_repo import ReportRepo
 
@@ -367,6 +370,67 @@ class _World:
         return self._row(d, "ssh", "ok", "configuration saved", at, run_id, m)
 
 
+UNKNOWN_AP = "24:a4:3c:5e:01:77"
+UNKNOWN_PHONE = "da:a1:19:00:42:01"
+UNKNOWN_CAMERA_NAME = 'IPC <img src=x onerror=alert(1)> "Lobby"'
+
+
+def generate_discovery(store: Store, start: dt.datetime, end: dt.datetime) -> list[int]:
+    """Sweeps of the first sample school: ARP at ``start`` and an hour before ``end``, then ONVIF.
+
+    Every deployed device answers except the school's last camera; an unknown Ubiquiti access
+    point (seen in both ARP sweeps), a phone with a randomised MAC and an ONVIF camera whose
+    name holds HTML are on the network.
+    """
+    with store.session() as s:
+        repo = InventoryRepo(s)
+        school = repo.school(SCHOOLS[0][0])
+        if school is None:
+            return []
+        devices = [
+            d
+            for d in repo.iter_devices(DeviceFilter(schools=(school.code,)))
+            if d.status == DeviceStatus.DEPLOYED and d.ip
+        ]
+    cameras = {d.asset_tag for d in devices if d.kind == DeviceKind.CAMERA}
+    gone = max(cameras, default=None)
+    net = tuple(school.subnets)
+    seen = [SweepHost(d.ip or "", None, None, d.asset_tag, HostState.KNOWN) for d in devices]
+    now_seen = [h for h in seen if h.asset_tag != gone]
+    missed = [
+        SweepHost(h.ip, None, None, h.asset_tag, HostState.MISSING, "camera")
+        for h in seen
+        if h.asset_tag == gone
+    ]
+    prefix = net[0].rsplit(".", 1)[0] if net else "10.30.1"
+    ap = SweepHost(f"{prefix}.201", UNKNOWN_AP, "Ubiquiti", None, HostState.UNKNOWN)
+    phone = SweepHost(f"{prefix}.202", UNKNOWN_PHONE, "(randomised MAC)", None, HostState.UNKNOWN)
+    camera = SweepHost(
+        f"{prefix}.203",
+        None,
+        None,
+        None,
+        HostState.UNKNOWN,
+        f"name {UNKNOWN_CAMERA_NAME}; ONVIF endpoint urn:uuid:sample-lobby",
+    )
+
+    def sweep(at: dt.datetime, method: str, found: list[SweepHost]) -> SweepRecord:
+        return SweepRecord(school.code, at, 2.1, method, net, "sample", tuple(found), "eth0")
+
+    return record_sweeps(
+        store,
+        [
+            sweep(start, "arp", [*seen, ap]),
+            sweep(end - dt.timedelta(hours=1), "arp", [*now_seen, *missed, ap, phone]),
+            sweep(
+                end - dt.timedelta(minutes=30),
+                "onvif",
+                [*(h for h in now_seen if h.asset_tag in cameras), *missed, camera],
+            ),
+        ],
+    )
+
+
 def write_sample_report(
     out: Path, db_url: str, schools: int = 3, devices_per_school: int = 20, days: int = 7
 ) -> Path:
@@ -381,6 +445,7 @@ def write_sample_report(
         end = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
         start = end - dt.timedelta(days=days)
         generate_history(store, start, end)
+        generate_discovery(store, start, end)
         report = build_report(
             store, Period(start, end), ReportOptions(title="Sample health report")
         )

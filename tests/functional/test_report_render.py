@@ -14,6 +14,7 @@ from kape_itops.domain.enums import DeviceKind
 from kape_itops.inventory.service import Inventory
 from kape_itops.reports import sample
 from kape_itops.reports.model import HealthReport, Period, ReportOptions, build_report
+from kape_itops.reports.problems import ProblemKind, Severity
 from kape_itops.reports.render_csv import FILES, write_csv
 from kape_itops.reports.render_html import CSP, render_html
 from kape_itops.reports.render_md import render_md
@@ -29,6 +30,7 @@ def report(store: Store) -> HealthReport:
     Inventory(store, "t").set("KAPE-01-020", {"model": EVIL_MODEL})
     end = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
     sample.generate_history(store, end - dt.timedelta(hours=12), end)
+    sample.generate_discovery(store, end - dt.timedelta(hours=12), end)
     return build_report(
         store,
         Period(end - dt.timedelta(hours=12), end),
@@ -51,13 +53,28 @@ def test_html_is_self_contained_and_escaped(report: HealthReport) -> None:
     assert 'name="viewport"' in html
     assert html.count("<svg") >= 5
     assert "Discovery sweeps" in html
+    assert "<img" not in html and "IPC &lt;img src=x onerror=alert(1)&gt; &#34;Lobby&#34;" in html
+    assert f"MAC {sample.UNKNOWN_AP} at 10.30.1.201, vendor Ubiquiti (arp sweep)" in html
+
+
+def test_discovery_findings(report: HealthReport) -> None:
+    unknown = {p.part: p for p in report.problems if p.kind == ProblemKind.UNKNOWN_DEVICE}
+    assert sorted(unknown) == ["10.30.1.203", sample.UNKNOWN_AP, sample.UNKNOWN_PHONE]
+    assert unknown[sample.UNKNOWN_AP].since == report.period.start  # first of two sweeps
+    assert unknown[sample.UNKNOWN_PHONE].since == report.period.end - dt.timedelta(hours=1)
+    assert {p.severity for p in unknown.values()} == {Severity.WARN}
+    assert [(w.school, w.method) for w in report.discovery] == [
+        ("KPT-PSP", "arp"),
+        ("KPT-PSP", "onvif"),
+    ]
 
 
 def test_markdown_escapes_device_text(report: HealthReport) -> None:
     md = render_md(report)
     assert md.startswith('# Report &lt;for&gt; donors &amp; "M&amp;E"')
     assert 'Cyan &lt;Toner&gt; "CX\\-1"' in md
-    assert "<b>" not in md and "<Toner>" not in md
+    assert "<b>" not in md and "<Toner>" not in md and "<img" not in md
+    assert "### Discovery sweeps" in md and "unknown device" in md
     assert "## Problems" in md and "| crit | down |" in md
     # every table row has the same number of cells as its header
     for block in re.findall(r"(\|.*\|\n\|[-|]+\|\n(?:\|.*\|\n)*)", md):
@@ -79,6 +96,14 @@ def test_csv_files_neutralise_formulas(report: HealthReport, tmp_path: Path) -> 
     with (tmp_path / "out" / "problems.csv").open(newline="", encoding="utf-8") as f:
         problems = list(csv.DictReader(f))
     assert problems[0]["severity"] == "crit"
+    unknown = [p for p in problems if p["kind"] == "unknown_device"]
+    assert len(unknown) == 3 and any("onerror" in p["detail"] for p in unknown)
+    with (tmp_path / "out" / "discovery.csv").open(newline="", encoding="utf-8") as f:
+        sweeps = list(csv.DictReader(f))
+    assert [(w["school"], w["method"], w["unknown"]) for w in sweeps] == [
+        ("KPT-PSP", "arp", "2"),
+        ("KPT-PSP", "onvif", "1"),
+    ]
     with (tmp_path / "out" / "schools.csv").open(newline="", encoding="utf-8") as f:
         schools = list(csv.DictReader(f))
     assert [s["school"] for s in schools] == ["KPT-PSH", "KPT-PSP"]
