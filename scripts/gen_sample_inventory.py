@@ -325,7 +325,7 @@ MODELS = {
             "DS-7608NI-K2{:012d}",
             2,
             "",
-            "ping onvif",
+            "ping snmp onvif",
             "cameras",
         ),
     ],

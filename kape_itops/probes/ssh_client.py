@@ -271,6 +271,9 @@ def translate(exc: BaseException, host: str, port: int) -> SshFailure:
         if "TCP connection" in text:
             return SshFailure("unreachable", f"{where}: cannot connect")
         return SshFailure("timeout", f"{where}: {_first_line(text)}")
+    if isinstance(exc, ValueError) and "enable mode" in str(exc):
+        # TP-Link/EdgeSwitch drivers enter enable mode while preparing the session
+        return SshFailure("auth", f"{where}: could not enter enable mode (enable secret?)")
     if isinstance(exc, ReadException | ValueError | paramiko.SSHException | EOFError | OSError):
         return SshFailure("protocol", f"{where}: session failed: {_first_line(str(exc))}")
     return SshFailure("protocol", f"{where}: {type(exc).__name__}: {_first_line(str(exc))}")

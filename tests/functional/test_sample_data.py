@@ -5,9 +5,12 @@ from __future__ import annotations
 import collections
 import csv
 import ipaddress
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from kape_itops.domain.enums import DeviceKind
 from kape_itops.inventory.importer import import_inventory
@@ -80,3 +83,21 @@ def test_sample_content_follows_the_brief() -> None:
             assert d["platform"]
     routers = [d for d in devices if d["kind"] == "router"]
     assert all(d["ip"].endswith(".1") for d in routers) and len(routers) == 12
+
+
+def test_nvrs_get_snmp_for_their_recording_disk() -> None:
+    nvrs = [d for d in rows("devices.csv") if d["kind"] == "nvr"]
+    assert len(nvrs) == 12
+    assert {d["probes"] for d in nvrs} == {"ping snmp onvif"}
+    kind = yaml.safe_load((DATA.parent / "probes" / "kinds" / "nvr.yaml").read_text())
+    assert "snmp" in kind["probes"] and kind["snmp"]["profile"] == "nvr"
+
+
+def test_generator_reproduces_the_shipped_files(tmp_path: Path) -> None:
+    script = DATA.parent / "scripts" / "gen_sample_inventory.py"
+    done = subprocess.run(
+        [sys.executable, str(script), str(tmp_path)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    for name in ("schools.csv", "devices.csv"):
+        assert (tmp_path / name).read_bytes() == (DATA / name).read_bytes(), name

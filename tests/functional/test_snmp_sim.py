@@ -309,6 +309,59 @@ def test_lab_component_serves_kind_recordings_on_loopback(tmp_path: Path) -> Non
         os.environ.pop(SNMPSIM_ENV, None)
 
 
+def test_lab_serves_the_sample_nvrs_their_recording_disk(tmp_path: Path) -> None:
+    import yaml
+
+    from kape_itops.lab.lab import LabContext, devices_from_csv
+    from kape_itops.lab.snmp_sim import LAB_PORT, lab_component
+
+    sample = devices_from_csv(REPO / "inventory" / "devices.csv")
+    nvrs = [d for d in sample if d.kind == "nvr" and d.status == "deployed"][:2]
+    assert len(nvrs) == 2
+    kind = yaml.safe_load((REPO / "probes" / "kinds" / "nvr.yaml").read_text())
+    os.environ[SNMPSIM_ENV] = str(ensure_snmpsim())
+    handles = lab_component(nvrs, LabContext(mode="loopback", netns=None, workdir=str(tmp_path)))
+    try:
+        assert [h.ports for h in handles] == [{d.ip: {"snmp": LAB_PORT} for d in nvrs}]
+        secrets = SecretStore(
+            {
+                "lab": {
+                    "snmp": Credential(
+                        "lab", "snmp", {"version": "2c"}, {"community": Secret("public")}
+                    )
+                }
+            },
+            None,
+        )
+
+        async def run() -> list[ProbeResult]:
+            probe = SnmpProbe(PROFILES)
+            await probe.start(ProbeContext(secrets=secrets))
+            try:
+                return [
+                    await probe.check(
+                        Target(
+                            "127." + d.ip.split(".", 1)[1],
+                            LAB_PORT,
+                            settings=kind["snmp"],
+                            credential="lab",
+                        )
+                    )
+                    for d in nvrs
+                ]
+            finally:
+                await probe.stop()
+
+        for result in asyncio.run(run()):
+            assert result.status is ProbeStatus.WARN, result.reason
+            assert result.reason == "disk /mnt/record 90.2% used (> 85%)"
+            assert result.metrics["disk_used_pct"] == 90.2
+    finally:
+        for h in handles:
+            h.stop()
+        os.environ.pop(SNMPSIM_ENV, None)
+
+
 def test_a_failed_check_carries_the_baseline_so_a_reboot_across_the_gap_is_seen(
     sim: dict[str, int],
 ) -> None:

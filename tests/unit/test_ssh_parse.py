@@ -66,6 +66,12 @@ def test_mikrotik_recordings_read_into_metrics() -> None:
         ("linux_meminfo", "memory", "cat /proc/meminfo", "MemFree: 1 kB", "MemTotal"),
         ("ntc", "version", "show no-such-template", "x", "template"),
         ("nonsense", "version", "x", "x", "unknown parser"),
+        ("port_status", "interfaces", "show interface status", "Port  Speed\n", "no port table"),
+        ("port_status", "interfaces", "x", "Port  Status\n----  ------\n", "no port rows"),
+        ("cpu_five", "cpu", "show cpu utilization", "CPU: 5%", "five seconds"),
+        ("jetstream_cpu", "cpu", "show cpu-utilization", "Unit | CPU\n", "no CPU utilization"),
+        ("jetstream_memory", "memory", "x", " 1 | n/a\n", "no memory utilization"),
+        ("fastpath_cpu", "cpu", "show process cpu", "CPU Utilization:\n", "Total CPU"),
     ],
 )
 def test_unreadable_output_is_refused_with_a_reason(
@@ -129,6 +135,7 @@ def test_key_value_parser_reads_tplink_system_info() -> None:
         ("3 weeks, 2 days, 4 hours, 17 minutes", 2002620),
         ("1 year, 1 week", 31536000 + 604800),
         ("2d 01:02:03", 2 * 86400 + 3723),
+        ("12,04:33:51", 12 * 86400 + 4 * 3600 + 33 * 60 + 51),
     ],
 )
 def test_uptime_formats(text: str, seconds: int) -> None:
@@ -151,3 +158,58 @@ def test_missing_fields_are_unreadable() -> None:
         read_metrics("version", [])
     with pytest.raises(ParseFailed, match="no interfaces"):
         read_metrics("interfaces", [{"port": "Fa0/5", "status": "disabled"}])
+
+
+@pytest.mark.parametrize(
+    ("platform", "expected"),
+    [
+        (
+            "tplink_jetstream",
+            {
+                "version": "3.20.1 Build 20210323 Rel.33462",
+                "model": "TL-SG2210P 3.20",
+                "uptime_s": 12 * 86400 + 4 * 3600 + 33 * 60 + 51,
+                "cpu_pct": 7.0,
+                "mem_pct": 61.0,
+                "if_up": 7,
+                "if_down": ["Gi1/0/4", "Gi1/0/6", "Gi1/0/9"],
+            },
+        ),
+        (
+            "ubiquiti_edgeswitch",
+            {
+                "version": "1.9.3.5170040",
+                "model": "ES-24-Lite",
+                "cpu_pct": 4.48,
+                "mem_pct": 63.7,
+                "if_up": 6,
+                "if_down": ["0/4", "0/6", "0/25", "3/1"],
+            },
+        ),
+        (
+            "cisco_s300",
+            {
+                "version": "3.1.1.7",
+                "uptime_s": 12 * 86400 + 4 * 3600 + 33 * 60 + 51,
+                "cpu_pct": 4.0,
+                "if_up": 9,
+            },
+        ),
+    ],
+)
+def test_switch_recordings_read_into_metrics(platform: str, expected: dict[str, object]) -> None:
+    m = _metrics(platform)
+    for key, value in expected.items():
+        assert m[key] == value, key
+
+
+def test_port_table_reads_the_link_column_not_the_physical_status() -> None:
+    text = (
+        "                                     Link    Physical    Physical\n"
+        "Port       Name                      State   Mode        Status\n"
+        "---------  ------------------------- ------  ----------  ----------\n"
+        "0/1        Down link named Up        Down    Auto\n"
+        "0/2                                  Up      Auto        1000 Full\n"
+    )
+    m = interpret("port_status", "interfaces", "ubiquiti_edgeswitch", "x", text)
+    assert m == {"if_up": 1, "if_down": ["0/1"]}

@@ -101,3 +101,20 @@ def test_scrub_is_idempotent_and_rejects_unknown_rulesets() -> None:
     assert scrub(once, "cisco").text == once
     with pytest.raises(ValueError, match="unknown scrub rule set 'juniper'"):
         scrub("x", "juniper")
+
+
+def test_encrypted_keyword_is_kept_and_the_hash_masked() -> None:
+    text = (
+        "username admin password encrypted 5baa61e4c9b93f3f0682250b6cf8331b7ee68fd8 privilege 15\n"
+        "enable password level 15 encrypted 7c4a8d09ca3762af61e59520943dc26494f8941b\n"
+        'username "admin" password 5e8848a1c2d3 level 15 encrypted\n'
+        "user name support privilege guest password 0 Support-2026\n"
+    )
+    out = scrub(text, "cisco")
+    assert out.text == (
+        "username admin password encrypted <masked> privilege 15\n"
+        "enable password level 15 encrypted <masked>\n"
+        'username "admin" password <masked> level 15 encrypted\n'
+        "user name support privilege guest password 0 <masked>\n"
+    )
+    assert out.masked == 4
