@@ -668,8 +668,12 @@ def start_ssh_sim(
     return SshSimHandle(actual, states, public[0], public[1], loop, thread, servers, live)
 
 
+FLEET_PLATFORMS = ("cisco_ios", "mikrotik_routeros")
+"""The default benchmark fleet: half Cisco, half MikroTik (both have a backup command)."""
+
+
 def sim_devices(
-    count: int, platforms: Sequence[str] = PLATFORMS, address: str = "127.0.0.1"
+    count: int, platforms: Sequence[str] = FLEET_PLATFORMS, address: str = "127.0.0.1"
 ) -> list[SimDevice]:
     """``count`` devices on free ports, alternating platforms (benchmarks, tests)."""
     return [
