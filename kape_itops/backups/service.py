@@ -163,6 +163,9 @@ class BackupService:
             if d.status in (DeviceStatus.RETIRED, DeviceStatus.LOST):
                 skip(d, f"status {d.status}")
                 continue
+            if d.probes and "ssh" not in d.probes and d.asset_tag not in flt.tags:
+                skip(d, "SSH is not among the device's probes (name it with --tag to force)")
+                continue
             settings = self._ssh_settings(d)
             cs = self.command_sets.for_device(d, settings.get("platform"))
             if cs is None:

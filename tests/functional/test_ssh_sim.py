@@ -420,6 +420,13 @@ def test_backup_failures_are_reported_not_raised(
                     "platform": "cisco_ios",
                 },
                 {"tag": "AP9", "kind": DeviceKind.HOTSPOT, "ip": "10.30.2.4"},
+                {
+                    "tag": "AP8",
+                    "kind": DeviceKind.HOTSPOT,
+                    "ip": "10.30.2.5",
+                    "manufacturer": "TP-Link",
+                    "probes": ("ping", "snmp"),
+                },
                 {"tag": "R9", "kind": DeviceKind.ROUTER, "ip": "10.30.9.1", "platform": "mikrotik"},
             ],
         )
@@ -440,6 +447,10 @@ def test_backup_failures_are_reported_not_raised(
         assert "command 'show running-config' gave no prompt back within 2 s" in got["SW9"][1]
         assert got["AP9"] == (BackupStatus.SKIPPED, got["AP9"][1])
         assert "no SSH platform" in got["AP9"][1]
+        assert got["AP8"] == (
+            BackupStatus.SKIPPED,
+            "SSH is not among the device's probes (name it with --tag to force)",
+        )
         assert got["R9"] == (
             BackupStatus.SKIPPED,
             "address 10.30.9.1 is not in the lab address map; not contacted",
