@@ -21,7 +21,7 @@ from kape_itops.cli.render import console, print_json, safe, table
 from kape_itops.domain.inventory import Device
 from kape_itops.errors import ConfigError, NotFoundError, StoreError, UsageError
 from kape_itops.inventory.service import Inventory
-from kape_itops.probes.base import ProbeContext, ProbeResult, Target
+from kape_itops.probes.base import ProbeContext, ProbeResult, Target, check_once
 from kape_itops.probes.onvif_eval import LAYERS
 from kape_itops.secrets import Credential, Secret, SecretStore, env_secret
 
@@ -107,12 +107,7 @@ def _credentials(app: App, user: str | None, credential: str | None) -> tuple[st
 async def _check(target: Target, secrets: SecretStore, timeout: float) -> ProbeResult:
     from kape_itops.probes.onvif import OnvifProbe  # the SOAP stack loads in ~0.6 s: only here
 
-    probe_ = OnvifProbe()
-    await probe_.start(ProbeContext(secrets=secrets, timeout_s=timeout))
-    try:
-        return await probe_.check(target)
-    finally:
-        await probe_.stop()
+    return await check_once(OnvifProbe(), ProbeContext(secrets=secrets, timeout_s=timeout), target)
 
 
 def _as_json(result: ProbeResult) -> dict[str, Any]:

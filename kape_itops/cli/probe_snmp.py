@@ -21,7 +21,7 @@ from kape_itops.cli.probe import NAGIOS_ERRORS, probe
 from kape_itops.cli.probe_onvif import parse_target
 from kape_itops.cli.render import console, print_json, safe, table
 from kape_itops.errors import UsageError
-from kape_itops.probes.base import ProbeContext, ProbeResult, Target
+from kape_itops.probes.base import ProbeContext, ProbeResult, Target, check_once
 from kape_itops.probes.snmp import COMMUNITY_ENV, PROTOCOL, SnmpProbe
 from kape_itops.probes.snmp_client import AUTH_PROTOCOLS, PRIV_PROTOCOLS, norm_protocol
 from kape_itops.probes.snmp_profiles import load_profiles
@@ -93,12 +93,7 @@ def _protocol(choices: dict[str, Any]) -> Any:
 
 
 async def _check(target: Target, secrets: SecretStore, profiles: Path | None) -> ProbeResult:
-    probe_ = SnmpProbe(profiles)
-    await probe_.start(ProbeContext(secrets=secrets))
-    try:
-        return await probe_.check(target)
-    finally:
-        await probe_.stop()
+    return await check_once(SnmpProbe(profiles), ProbeContext(secrets=secrets), target)
 
 
 def as_json(result: ProbeResult) -> dict[str, Any]:

@@ -107,3 +107,12 @@ _RANK = {ProbeStatus.OK: 0, ProbeStatus.UNKNOWN: 1, ProbeStatus.WARN: 2, ProbeSt
 def worst(statuses: list[ProbeStatus]) -> ProbeStatus:
     """The overall status, as Nagios aggregates: crit > warn > unknown > ok."""
     return max(statuses, key=_RANK.__getitem__, default=ProbeStatus.OK)
+
+
+async def check_once(probe: Probe, ctx: ProbeContext, target: Target) -> ProbeResult:
+    """Start ``probe``, check one target and stop it again (for one-device commands)."""
+    await probe.start(ctx)
+    try:
+        return await probe.check(target)
+    finally:
+        await probe.stop()
