@@ -33,8 +33,9 @@ sys.path.insert(0, str(ROOT))
 from kape_itops.reports import sample  # noqa: E402
 from kape_itops.reports.model import Period, ReportOptions, build_report  # noqa: E402
 from kape_itops.reports.render_html import render_html  # noqa: E402
-from kape_itops.store import retention  # noqa: E402
+from kape_itops.store import ping_codec, retention  # noqa: E402
 from kape_itops.store.db import Store  # noqa: E402
+from kape_itops.store.report_repo import ReportRepo  # noqa: E402
 
 GB = 1024**3
 
@@ -55,6 +56,23 @@ def live_bytes(path: Path) -> int:
     size = con.execute("PRAGMA page_size").fetchone()[0]
     con.close()
     return int((pages - free) * size)
+
+
+def table_bytes(con: sqlite3.Connection) -> None:
+    """Print bytes on disk per table and index, and per row of the two raw result tables."""
+    try:
+        sizes = con.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name").fetchall()
+    except sqlite3.OperationalError:
+        return
+    counts = {
+        t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+        for t in ("ping_results", "probe_results")
+    }
+    for table, n in counts.items():
+        parts = [(name, b) for name, b in sizes if name == table or table in name]
+        total = sum(b for _, b in parts)
+        detail = ", ".join(f"{name} {b / 1e6:.0f} MB" for name, b in sorted(parts))
+        print(f"table:      {table}: {n:,} rows, {total / max(1, n):.0f} bytes/row ({detail})")
 
 
 def main() -> None:
@@ -78,14 +96,10 @@ def main() -> None:
     store = Store(f"sqlite:///{db}")
     store.upgrade()
     if a.reuse:
-        con = sqlite3.connect(db)
-        count, newest = con.execute(
-            "SELECT count(*), max(started_at) FROM probe_results"
-        ).fetchone()
-        con.close()
-        end = dt.datetime.fromisoformat(newest).replace(
-            tzinfo=dt.UTC, minute=0, second=0, microsecond=0
-        )
+        with store.session() as s:
+            st = ReportRepo(s).stats()
+        count, newest = st["probe_results"], st["raw_newest"]
+        end = newest.replace(minute=0, second=0, microsecond=0)
         end += dt.timedelta(hours=1)
         start = end - dt.timedelta(days=a.days)
         gen = sample.GenStats(0, int(count), 0.0)
@@ -141,7 +155,13 @@ def main() -> None:
         "AND started_at >= ? GROUP BY device_id, status",
         (start.replace(tzinfo=None).isoformat(sep=" "),),
     ).fetchall()
+    rows += con.execute(
+        "SELECT device_id, status, count(*) FROM ping_results WHERE started_us >= ? "
+        "GROUP BY device_id, status",
+        (ping_codec.to_us(start),),
+    ).fetchall()
     raw_s = time.perf_counter() - t
+    table_bytes(con)
     con.close()
     print(
         f"raw scan:   GROUP BY over raw results (status counts only, {len(rows)} rows): {raw_s:.2f} s "

@@ -27,6 +27,7 @@ from typing import Any
 
 from kape_itops.domain.enums import ProbeStatus
 from kape_itops.errors import ProbeError
+from kape_itops.probes import ping_text
 from kape_itops.probes.base import ProbeContext, ProbeResult, Target
 from kape_itops.probes.icmp import EchoOutcome, IcmpEngine, Method, open_engine
 from kape_itops.probes.ratelimit import RateLimiter, Unlimited, make_budget
@@ -91,10 +92,9 @@ def _r(value: float) -> float:
 def classify(stats: PingStats, settings: Mapping[str, Any]) -> tuple[ProbeStatus, str]:
     """Status and reason from the statistics and the ``thresholds`` in ``settings``."""
     if stats.received == 0:
-        return ProbeStatus.CRIT, f"down: no reply to {stats.sent} echo(es)"
-    summary = (
-        f"{stats.received}/{stats.sent} replies, {stats.loss_pct:g}% loss, "
-        f"rtt avg {stats.rtt_avg_ms or 0:.1f} ms, jitter {stats.jitter_ms or 0:.1f} ms"
+        return ProbeStatus.CRIT, ping_text.down(stats.sent)
+    summary = ping_text.summary(
+        stats.sent, stats.received, stats.loss_pct, stats.rtt_avg_ms or 0, stats.jitter_ms or 0
     )
     thresholds = settings.get("thresholds") or DEFAULTS["thresholds"]
     status, breaches = judge(stats.metrics(), thresholds)

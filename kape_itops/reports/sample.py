@@ -21,6 +21,7 @@ from typing import Any
 from kape_itops.domain.discovery import HostState, SweepHost, SweepRecord
 from kape_itops.domain.enums import DeviceKind, DeviceStatus, SchoolLevel
 from kape_itops.domain.inventory import ChangeContext, DeviceFilter, DeviceUpsert, SchoolUpsert
+from kape_itops.probes import ping_text
 from kape_itops.store.db import Store
 from kape_itops.store.discovery_repo import record_sweeps
 from kape_itops.store.inventory_repo import InventoryRepo
@@ -293,7 +294,7 @@ class _World:
     def _ping(self, d: SampleDevice, at: dt.datetime, run_id: int, down: bool) -> dict[str, Any]:
         if down:
             m = {"sent": 3, "received": 0, "loss_pct": 100.0}
-            return self._row(d, "ping", "crit", "0/3 replies", at, run_id, m)
+            return self._row(d, "ping", "crit", ping_text.down(3), at, run_id, m)
         base = 1.5 + (d.index % 12) * 2.5
         rtt = round(base * self.rng.uniform(0.7, 1.6), 2)
         lost = 1 if self.rng.random() < 0.02 else 0
@@ -311,7 +312,10 @@ class _World:
             "rtt_stddev_ms": round(rtt * 0.1, 2),
             "jitter_ms": round(rtt * 0.05, 2),
         }
-        return self._row(d, "ping", status, f"{3 - lost}/3 replies, {rtt} ms avg", at, run_id, m)
+        reason = ping_text.summary(3, 3 - lost, m["loss_pct"], rtt, m["jitter_ms"])
+        if lost:
+            reason = f"loss_pct {m['loss_pct']:g} > 20 (warn); {reason}"
+        return self._row(d, "ping", status, reason, at, run_id, m)
 
     def _snmp(self, d: SampleDevice, k: int, at: dt.datetime, run_id: int) -> dict[str, Any]:
         frac = k / max(1, self.ticks - 1)

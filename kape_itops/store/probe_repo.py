@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 import os
 import socket
 from collections import Counter
@@ -10,12 +11,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session, aliased
 
 from kape_itops.domain.enums import ProbeStatus, RunStatus
 from kape_itops.probes.base import ProbeResult
-from kape_itops.store.models import DeviceRow, ProbeResultRow, ProbeRunRow
+from kape_itops.store import ping_codec
+from kape_itops.store.models import DeviceRow, PingResultRow, ProbeResultRow, ProbeRunRow
 
 _CHUNK = 500
 
@@ -60,6 +62,25 @@ def _result(row: ProbeResultRow, tag: str | None) -> ProbeResult:
         asset_tag=tag,
         attempts=row.attempts,
     )
+
+
+def _ping_result(row: Mapping[Any, Any], tag: str | None) -> ProbeResult:
+    v = ping_codec.decode(row, tag)
+    return ProbeResult(
+        probe="ping",
+        target=v["target"],
+        status=ProbeStatus(v["status"]),
+        reason=v["reason"],
+        started_at=v["started_at"],
+        duration_ms=v["duration_ms"],
+        metrics=v["metrics"],
+        method=v["method"],
+        asset_tag=tag,
+        attempts=v["attempts"],
+    )
+
+
+PING_COLUMNS = tuple(PingResultRow.__table__.c)
 
 
 def this_process() -> dict[str, Any]:
@@ -111,7 +132,11 @@ class ProbeRepo:
         return row.id
 
     def add_results(self, run_id: int, results: Iterable[tuple[ProbeResult, int | None]]) -> int:
-        """Append results (each with its device id, if any); returns how many."""
+        """Append results (each with its device id, if any); returns how many.
+
+        Ping results of devices go to the compact ``ping_results`` table when they fit losslessly.
+        """
+        results = list(results)
         rows = [
             {
                 "run_id": run_id,
@@ -128,8 +153,19 @@ class ProbeRepo:
             }
             for r, device_id in results
         ]
-        if rows:
-            self.s.execute(insert(ProbeResultRow), rows)
+        tags = [r.asset_tag for r, _ in results] if isinstance(results, Sequence) else None
+        return self._insert(rows, tags)
+
+    def _insert(self, rows: list[dict[str, Any]], tags: Sequence[str | None] | None) -> int:
+        plain: list[dict[str, Any]] = []
+        compact: list[dict[str, Any]] = []
+        for i, row in enumerate(rows):
+            packed = ping_codec.encode(row, tags[i] if tags is not None else None)
+            (compact if packed is not None else plain).append(row if packed is None else packed)
+        if plain:
+            self.s.execute(insert(ProbeResultRow), plain)
+        if compact:
+            self.s.execute(insert(PingResultRow), compact)
         return len(rows)
 
     def finish_run(
@@ -218,7 +254,31 @@ class ProbeRepo:
                 )
                 for row, tag in self.s.execute(q):
                     out[(tag, row.probe)] = _result(row, tag)
+            if probe == "ping":
+                for chunk in chunks:
+                    for res in self._latest_pings(chunk):
+                        key = (res.asset_tag or "", "ping")
+                        have = out.get(key)
+                        if have is None or res.started_at > have.started_at:
+                            out[key] = res
         return out
+
+    def _latest_pings(self, tags: Sequence[str] | None) -> list[ProbeResult]:
+        p = aliased(PingResultRow)
+        newest = (
+            select(func.max(p.started_us))
+            .where(p.device_id == DeviceRow.id)
+            .correlate(DeviceRow)
+            .scalar_subquery()
+        )
+        q = (
+            select(*PING_COLUMNS, DeviceRow.asset_tag)
+            .join(DeviceRow, PingResultRow.device_id == DeviceRow.id)
+            .where(PingResultRow.started_us == newest)
+        )
+        if tags is not None:
+            q = q.where(DeviceRow.asset_tag.in_(tags))
+        return [_ping_result(m, m["asset_tag"]) for m in self.s.execute(q).mappings()]
 
     def runs(self, limit: int = 20, status: RunStatus | None = None) -> list[ProbeRun]:
         """The newest runs first."""
@@ -240,4 +300,14 @@ class ProbeRepo:
             .where(ProbeResultRow.run_id == run_id)
             .order_by(ProbeResultRow.id)
         )
-        return [_result(row, tag) for row, tag in self.s.execute(q)]
+        plain = [_result(row, tag) for row, tag in self.s.execute(q)]
+        p = (
+            select(*PING_COLUMNS, DeviceRow.asset_tag)
+            .outerjoin(DeviceRow, PingResultRow.device_id == DeviceRow.id)
+            .where(PingResultRow.run_id == run_id)
+            .order_by(PingResultRow.started_us, PingResultRow.device_id)
+        )
+        pings = [_ping_result(m, m["asset_tag"]) for m in self.s.execute(p).mappings()]
+        if not pings:
+            return plain
+        return list(heapq.merge(plain, pings, key=lambda r: r.started_at))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -13,11 +14,13 @@ from sqlalchemy.orm import Session
 
 from kape_itops.reports import sketch
 from kape_itops.reports.data import DAY, HOUR, AlertState, Bucket, StatusCounts
+from kape_itops.store import ping_codec
 from kape_itops.store.models import (
     AlertCursorRow,
     AlertStateRow,
     ConfigBackupRow,
     DeviceRow,
+    PingResultRow,
     ProbeResultRow,
     ProbeRollupRow,
     ProbeRunRow,
@@ -213,6 +216,7 @@ class ReportRepo:
 
     def __init__(self, session: Session) -> None:
         self.s = session
+        self._tags: dict[int, str] | None = None
 
     def serialise(self, key: int) -> None:
         """Hold a lock named ``key`` until this transaction ends (one writer of a kind at once).
@@ -241,7 +245,7 @@ class ReportRepo:
         self.serialise(ROLLUP_LOCK)
         mark = self.rollup_watermark()
         if mark is None:
-            first = self.s.scalar(select(func.min(ProbeResultRow.started_at)))
+            first = self._raw_range()[0]
             if first is None:
                 return RollupStats(0, 0, 0, None)
             start = epoch(first) // HOUR * HOUR
@@ -273,6 +277,15 @@ class ReportRepo:
             .order_by(ProbeResultRow.started_at)
             .execution_options(yield_per=20000)
         )
+        p = PingResultRow
+        pq = (
+            select(*_PING_COLUMNS)
+            .where(p.started_us >= start * 1_000_000)
+            .order_by(p.started_us)
+            .execution_options(yield_per=20000)
+        )
+        plain = ((d, pr, st, rs, epoch(at), m) for d, pr, st, rs, at, m in self.s.execute(q))
+        pings = (_ping_tuple(m) for m in self.s.execute(pq).mappings())
         open_hour: int | None = None
         accs: dict[tuple[int, str], _Acc] = {}
         pending: list[dict[str, Any]] = []
@@ -286,8 +299,8 @@ class ReportRepo:
             if len(pending) >= _CHUNK:
                 written += self._insert(pending)
 
-        for device_id, probe, status, reason, started, metrics in self.s.execute(q):
-            at = epoch(started)
+        merged = heapq.merge(plain, pings, key=lambda t: t[4])
+        for device_id, probe, status, reason, at, metrics in merged:
             hour = at // HOUR * HOUR
             if hour != open_hour:
                 flush()
@@ -392,9 +405,18 @@ class ReportRepo:
 
     def down_since(self, device_id: int, probe: str, before: dt.datetime) -> dt.datetime | None:
         """When the current run of crit results began (first crit after the last ok/warn)."""
-        r = ProbeResultRow
+        r, p = ProbeResultRow, PingResultRow
         mine = and_(r.device_id == device_id, r.probe == probe, r.started_at <= before)
-        last_up = self.s.scalar(select(func.max(r.started_at)).where(mine, r.status.in_(_UP)))
+        pmine = and_(p.device_id == device_id, p.started_us <= ping_codec.to_us(before))
+        up_codes = [ping_codec.STATUSES.index(st) for st in _UP]
+        crit_code = ping_codec.STATUSES.index("crit")
+        ping = probe == "ping"
+        last_up = _latest(
+            self.s.scalar(select(func.max(r.started_at)).where(mine, r.status.in_(_UP))),
+            self.s.scalar(select(func.max(p.started_us)).where(pmine, p.status.in_(up_codes)))
+            if ping
+            else None,
+        )
         if last_up is None:
             up_epoch = self.s.scalar(
                 select(func.max(ProbeRollupRow.last_up_at)).where(
@@ -405,9 +427,16 @@ class ReportRepo:
             )
             last_up = from_epoch(int(up_epoch)) if up_epoch is not None else None
         q = select(func.min(r.started_at)).where(mine, r.status == "crit")
+        pq = select(func.min(p.started_us)).where(pmine, p.status == crit_code)
         if last_up is not None:
             q = q.where(r.started_at > last_up)
-        return self.s.scalar(q)
+            pq = pq.where(p.started_us > ping_codec.to_us(last_up))
+        first = self.s.scalar(q)
+        pfirst = self.s.scalar(pq) if ping else None
+        if pfirst is None:
+            return first
+        at = ping_codec.from_us(int(pfirst))
+        return at if first is None or at < first else first
 
     def config_changes(
         self, start: dt.datetime, end: dt.datetime
@@ -461,10 +490,35 @@ class ReportRepo:
             .where(r.run_id == run_id)
             .order_by(r.id)
         )
-        return [
+        plain = [
             RunResult(tag, school, probe, status, reason, row.started_at, row.metrics or {})
             for tag, school, probe, status, reason, row in self.s.execute(q)
         ]
+        p = PingResultRow
+        pq = (
+            select(DeviceRow.asset_tag, SchoolRow.code.label("school_code"), *_PING_COLUMNS)
+            .join(DeviceRow, p.device_id == DeviceRow.id)
+            .join(SchoolRow, DeviceRow.school_id == SchoolRow.id)
+            .where(p.run_id == run_id)
+            .order_by(p.started_us, p.device_id)
+        )
+        pings = []
+        for m in self.s.execute(pq).mappings():
+            v = ping_codec.decode(m, m["asset_tag"])
+            pings.append(
+                RunResult(
+                    m["asset_tag"],
+                    m["school_code"],
+                    "ping",
+                    v["status"],
+                    v["reason"],
+                    v["started_at"],
+                    v["metrics"],
+                )
+            )
+        if not pings:
+            return plain
+        return list(heapq.merge(plain, pings, key=lambda x: _aware(x.at)))
 
     def alert_cursor(self) -> int | None:
         """The last run evaluated by the alert hook."""
@@ -535,9 +589,23 @@ class ReportRepo:
         return row.id
 
     def add_results(self, rows: list[dict[str, Any]]) -> int:
-        """Bulk-insert raw results given as column dicts; returns how many."""
-        for i in range(0, len(rows), _CHUNK):
-            self.s.execute(insert(ProbeResultRow), rows[i : i + _CHUNK])
+        """Bulk-insert raw results given as column dicts; returns how many.
+
+        Ping results that fit losslessly go to the compact ``ping_results`` table.
+        """
+        if self._tags is None:
+            self._tags = {d.id: d.asset_tag for d in self.device_refs()}
+        tags = self._tags
+        plain: list[dict[str, Any]] = []
+        compact: list[dict[str, Any]] = []
+        for row in rows:
+            device_id = row.get("device_id")
+            packed = ping_codec.encode(row, tags.get(device_id) if device_id is not None else None)
+            (compact if packed is not None else plain).append(row if packed is None else packed)
+        for i in range(0, len(plain), _CHUNK):
+            self.s.execute(insert(ProbeResultRow), plain[i : i + _CHUNK])
+        for i in range(0, len(compact), _CHUNK):
+            self.s.execute(insert(PingResultRow), compact[i : i + _CHUNK])
         return len(rows)
 
     def add_config_backup(
@@ -554,10 +622,18 @@ class ReportRepo:
         results = _rowcount(
             self.s.execute(delete(ProbeResultRow).where(ProbeResultRow.started_at < cutoff))
         )
+        results += _rowcount(
+            self.s.execute(
+                delete(PingResultRow).where(PingResultRow.started_us < ping_codec.to_us(cutoff))
+            )
+        )
         has_results = select(ProbeResultRow.id).where(ProbeResultRow.run_id == ProbeRunRow.id)
+        has_pings = select(PingResultRow.run_id).where(PingResultRow.run_id == ProbeRunRow.id)
         runs = _rowcount(
             self.s.execute(
-                delete(ProbeRunRow).where(ProbeRunRow.started_at < cutoff, ~has_results.exists())
+                delete(ProbeRunRow).where(
+                    ProbeRunRow.started_at < cutoff, ~has_results.exists(), ~has_pings.exists()
+                )
             )
         )
         return results, runs
@@ -565,12 +641,11 @@ class ReportRepo:
     def stats(self) -> dict[str, Any]:
         """Row counts, the raw and rollup time ranges, and the database size in bytes."""
         r, u = ProbeResultRow, ProbeRollupRow
-        oldest, newest = self.s.execute(
-            select(func.min(r.started_at), func.max(r.started_at))
-        ).one()
+        oldest, newest = self._raw_range()
+        pings = self.s.scalar(select(func.count()).select_from(PingResultRow)) or 0
         out: dict[str, Any] = {
             "probe_runs": self.s.scalar(select(func.count(ProbeRunRow.id))) or 0,
-            "probe_results": self.s.scalar(select(func.count(r.id))) or 0,
+            "probe_results": (self.s.scalar(select(func.count(r.id))) or 0) + pings,
             "raw_oldest": _aware(oldest) if oldest else None,
             "raw_newest": _aware(newest) if newest else None,
         }
@@ -587,6 +662,17 @@ class ReportRepo:
         out["size_bytes"] = self.size_bytes()
         return out
 
+    def _raw_range(self) -> tuple[dt.datetime | None, dt.datetime | None]:
+        """The oldest and newest raw result times over both result tables."""
+        r, p = ProbeResultRow, PingResultRow
+        lo, hi = self.s.execute(select(func.min(r.started_at), func.max(r.started_at))).one()
+        plo, phi = self.s.execute(select(func.min(p.started_us), func.max(p.started_us))).one()
+        if plo is not None:
+            pl, ph = ping_codec.from_us(int(plo)), ping_codec.from_us(int(phi))
+            lo = pl if lo is None or pl < _aware(lo) else _aware(lo)
+            hi = ph if hi is None or ph > _aware(hi) else _aware(hi)
+        return lo, hi
+
     def size_bytes(self) -> int:
         """The database's size on disk."""
         bind = self.s.get_bind()
@@ -597,6 +683,29 @@ class ReportRepo:
         return int(
             self.s.execute(text("SELECT pg_database_size(current_database())")).scalar() or 0
         )
+
+
+_PING_COLUMNS = tuple(PingResultRow.__table__.c)
+
+
+def _ping_tuple(row: Mapping[Any, Any]) -> tuple[int, str, str, str, int, dict[str, Any]]:
+    """(device id, probe, status, reason, Unix seconds, metrics) of a ``ping_results`` row."""
+    v = ping_codec.decode(row, None)
+    return (
+        v["device_id"],
+        "ping",
+        v["status"],
+        v["reason"],
+        row["started_us"] // 1_000_000,
+        v["metrics"],
+    )
+
+
+def _latest(at: dt.datetime | None, us: int | None) -> dt.datetime | None:
+    if us is None:
+        return at
+    t = ping_codec.from_us(int(us))
+    return t if at is None or t > _aware(at) else _aware(at)
 
 
 def _json(text: str | None) -> dict[str, Any]:

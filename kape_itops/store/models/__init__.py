@@ -3,7 +3,7 @@
 from kape_itops.store.models.base import Base, UTCDateTime
 from kape_itops.store.models.discovery import DiscoveryHostRow, DiscoverySweepRow
 from kape_itops.store.models.inventory import ChangeRow, DeviceRow, RoomRow, SchoolRow
-from kape_itops.store.models.probes import ProbeResultRow, ProbeRunRow
+from kape_itops.store.models.probes import PingResultRow, ProbeResultRow, ProbeRunRow
 from kape_itops.store.models.quotes import EvaluationRow
 from kape_itops.store.models.rollups import AlertCursorRow, AlertStateRow, ProbeRollupRow
 from kape_itops.store.models.ssh import ConfigBackupRow
@@ -18,6 +18,7 @@ __all__ = [
     "DiscoveryHostRow",
     "DiscoverySweepRow",
     "EvaluationRow",
+    "PingResultRow",
     "ProbeResultRow",
     "ProbeRollupRow",
     "ProbeRunRow",
