@@ -9,7 +9,7 @@ else (``tcp_ports`` of the TCP fallback, foreign keys, …) stays in ``probe_res
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from kape_itops.probes import ping_text
@@ -143,3 +143,25 @@ def decode(row: Mapping[Any, Any], tag: str | None) -> dict[str, Any]:
         "duration_ms": row["duration_ms"],
         "attempts": row["attempts"],
     }
+
+
+def split(
+    rows: Sequence[dict[str, Any]], tags: Sequence[str | None]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(rows for ``probe_results``, rows for ``ping_results``) of raw result column dicts.
+
+    A second result with the key (time, device, run) of one already packed stays plain.
+    """
+    plain: list[dict[str, Any]] = []
+    compact: list[dict[str, Any]] = []
+    seen: set[tuple[int, int, int]] = set()
+    for row, tag in zip(rows, tags, strict=True):
+        packed = encode(row, tag)
+        if packed is not None:
+            key = (packed["started_us"], packed["device_id"], packed["run_id"])
+            if key not in seen:
+                seen.add(key)
+                compact.append(packed)
+                continue
+        plain.append(row)
+    return plain, compact

@@ -153,15 +153,10 @@ class ProbeRepo:
             }
             for r, device_id in results
         ]
-        tags = [r.asset_tag for r, _ in results] if isinstance(results, Sequence) else None
-        return self._insert(rows, tags)
+        return self._insert(rows, [r.asset_tag for r, _ in results])
 
-    def _insert(self, rows: list[dict[str, Any]], tags: Sequence[str | None] | None) -> int:
-        plain: list[dict[str, Any]] = []
-        compact: list[dict[str, Any]] = []
-        for i, row in enumerate(rows):
-            packed = ping_codec.encode(row, tags[i] if tags is not None else None)
-            (compact if packed is not None else plain).append(row if packed is None else packed)
+    def _insert(self, rows: list[dict[str, Any]], tags: Sequence[str | None]) -> int:
+        plain, compact = ping_codec.split(rows, tags)
         if plain:
             self.s.execute(insert(ProbeResultRow), plain)
         if compact:

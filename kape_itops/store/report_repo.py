@@ -596,12 +596,9 @@ class ReportRepo:
         if self._tags is None:
             self._tags = {d.id: d.asset_tag for d in self.device_refs()}
         tags = self._tags
-        plain: list[dict[str, Any]] = []
-        compact: list[dict[str, Any]] = []
-        for row in rows:
-            device_id = row.get("device_id")
-            packed = ping_codec.encode(row, tags.get(device_id) if device_id is not None else None)
-            (compact if packed is not None else plain).append(row if packed is None else packed)
+        plain, compact = ping_codec.split(
+            rows, [tags.get(r["device_id"]) if r.get("device_id") else None for r in rows]
+        )
         for i in range(0, len(plain), _CHUNK):
             self.s.execute(insert(ProbeResultRow), plain[i : i + _CHUNK])
         for i in range(0, len(compact), _CHUNK):

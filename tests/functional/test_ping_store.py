@@ -1,0 +1,70 @@
+"""Ping results in the compact table read back exactly as written, mixed with other results."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import func, select
+
+from kape_itops.domain.enums import DeviceKind, ProbeStatus
+from kape_itops.probes.base import ProbeResult
+from kape_itops.probes.ping import classify, summarize
+from kape_itops.store.db import Store
+from kape_itops.store.models import PingResultRow, ProbeResultRow
+from kape_itops.store.probe_repo import ProbeRepo
+from kape_itops.store.report_repo import ReportRepo
+from tests.support.report_data import T0, seed
+
+
+def _ping(tag: str, at: dt.datetime, rtts: list[float | None], **kw: object) -> ProbeResult:
+    stats = summarize(rtts)
+    status, reason = classify(stats, {})
+    metrics: dict[str, object] = {**stats.metrics(), **kw}
+    return ProbeResult(
+        "ping", "127.0.0.2", status, reason, at, 3.14159265, metrics, "icmp-raw", tag
+    )
+
+
+def test_results_read_back_identical_from_both_tables(store: Store) -> None:
+    ids = seed(store, {"A": DeviceKind.CAMERA, "B": DeviceKind.PRINTER})
+    t = T0 + dt.timedelta(microseconds=654321)
+    written = [
+        _ping("A", t, [1.25, 2.5, None]),
+        ProbeResult("snmp", "B", ProbeStatus.OK, "fine", t, 9.5, {"uptime_s": 5}, "snmp-v2c", "B"),
+        _ping("B", t + dt.timedelta(seconds=1), [None, None, None]),
+        _ping("A", t + dt.timedelta(seconds=2), [3.0], tcp_ports=[80]),  # kept as it is
+        ProbeResult("ping", "x", ProbeStatus.UNKNOWN, "cannot ping: boom", t, 0.5, {}, None, "A"),
+    ]
+    with store.session() as s:
+        repo = ProbeRepo(s)
+        run = repo.start_run("tester", {}, t)
+        repo.add_results(run, [(r, ids[r.asset_tag or ""]) for r in written])
+    with store.session() as s:
+        repo = ProbeRepo(s)
+        assert s.scalar(select(func.count()).select_from(PingResultRow)) == 2
+        assert s.scalar(select(func.count(ProbeResultRow.id))) == 3  # + a duplicate key
+        back = repo.results(run)
+        latest = repo.latest_results(["ping", "snmp"])
+        stats = ReportRepo(s).stats()
+    assert sorted(back, key=repr) == sorted(written, key=repr)
+    assert latest[("A", "ping")] == written[3]
+    assert latest[("B", "ping")] == written[2]
+    assert latest[("B", "snmp")] == written[1]
+    assert stats["probe_results"] == 5
+    assert stats["raw_oldest"] == t and stats["raw_newest"] == t + dt.timedelta(seconds=2)
+
+
+def test_down_since_and_prune_see_compact_results(store: Store) -> None:
+    ids = seed(store, {"A": DeviceKind.CAMERA})
+    with store.session() as s:
+        repo = ProbeRepo(s)
+        for i, rtts in enumerate([[1.0], [2.0], [None], [None]]):
+            at = T0 + dt.timedelta(minutes=5 * i)
+            run = repo.start_run("tester", {}, at)
+            repo.add_results(run, [(_ping("A", at, rtts), ids["A"])])
+    with store.session() as s:
+        rr = ReportRepo(s)
+        since = rr.down_since(ids["A"], "ping", T0 + dt.timedelta(hours=1))
+        assert since == T0 + dt.timedelta(minutes=10)
+        assert rr.prune_raw(T0 + dt.timedelta(minutes=6)) == (2, 2)
+        assert ProbeRepo(s).latest_results(["ping"])[("A", "ping")].status == ProbeStatus.CRIT
