@@ -9,6 +9,7 @@ else (``tcp_ports`` of the TCP fallback, foreign keys, …) stays in ``probe_res
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -48,6 +49,14 @@ def rebuilt_reason(status: str, metrics: Mapping[str, Any]) -> str | None:
         return None
     avg, jitter = metrics.get("rtt_avg_ms"), metrics.get("jitter_ms")
     return ping_text.summary(sent, received, loss, avg or 0, jitter or 0)
+
+
+def _ipv4(text: str) -> int | None:
+    try:
+        addr = ipaddress.IPv4Address(text)
+    except ValueError:
+        return None
+    return int(addr) if str(addr) == text else None
 
 
 def _milli(value: Any) -> tuple[bool, int | None]:
@@ -101,13 +110,15 @@ def encode(row: Mapping[str, Any], tag: str | None) -> dict[str, Any] | None:
         out[col] = n
     reason = row["reason"]
     target = row["target"]
+    addr = None if target == tag else _ipv4(target)
     out.update(
         started_us=to_us(started),
         device_id=row["device_id"],
         run_id=row["run_id"],
         status=STATUSES.index(status),
         method=METHODS.index(method) if method is not None else None,
-        target=None if tag is not None and target == tag else target,
+        target=None if (tag is not None and target == tag) or addr is not None else target,
+        target_ip=addr,
         reason=None if reason == rebuilt_reason(status, metrics) else reason,
         keys=None if mask == ALL_KEYS else mask,
         duration_ms=duration,
@@ -130,6 +141,8 @@ def decode(row: Mapping[Any, Any], tag: str | None) -> dict[str, Any]:
         reason = rebuilt_reason(status, metrics) or ""
     method = row["method"]
     target = row["target"]
+    if row["target_ip"] is not None:
+        target = str(ipaddress.IPv4Address(row["target_ip"]))
     return {
         "probe": "ping",
         "device_id": row["device_id"],

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, aliased
 
 from kape_itops.domain.enums import ProbeStatus, RunStatus
 from kape_itops.probes.base import ProbeResult
-from kape_itops.store import ping_codec
+from kape_itops.store import ping_codec, ping_store
 from kape_itops.store.models import DeviceRow, PingResultRow, ProbeResultRow, ProbeRunRow
 
 _CHUNK = 500
@@ -78,9 +78,6 @@ def _ping_result(row: Mapping[Any, Any], tag: str | None) -> ProbeResult:
         asset_tag=tag,
         attempts=v["attempts"],
     )
-
-
-PING_COLUMNS = tuple(PingResultRow.__table__.c)
 
 
 def this_process() -> dict[str, Any]:
@@ -160,7 +157,7 @@ class ProbeRepo:
         if plain:
             self.s.execute(insert(ProbeResultRow), plain)
         if compact:
-            self.s.execute(insert(PingResultRow), compact)
+            ping_store.insert_rows(self.s, compact)
         return len(rows)
 
     def finish_run(
@@ -267,7 +264,7 @@ class ProbeRepo:
             .scalar_subquery()
         )
         q = (
-            select(*PING_COLUMNS, DeviceRow.asset_tag)
+            select(*ping_store.COLUMNS, DeviceRow.asset_tag)
             .join(DeviceRow, PingResultRow.device_id == DeviceRow.id)
             .where(PingResultRow.started_us == newest)
         )
@@ -296,10 +293,13 @@ class ProbeRepo:
             .order_by(ProbeResultRow.id)
         )
         plain = [_result(row, tag) for row, tag in self.s.execute(q)]
+        mine = ping_store.of_run(self.s, run_id)
+        if mine is None:
+            return plain
         p = (
-            select(*PING_COLUMNS, DeviceRow.asset_tag)
+            select(*ping_store.COLUMNS, DeviceRow.asset_tag)
             .outerjoin(DeviceRow, PingResultRow.device_id == DeviceRow.id)
-            .where(PingResultRow.run_id == run_id)
+            .where(mine)
             .order_by(PingResultRow.started_us, PingResultRow.device_id)
         )
         pings = [_ping_result(m, m["asset_tag"]) for m in self.s.execute(p).mappings()]

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from kape_itops.reports import sketch
 from kape_itops.reports.data import DAY, HOUR, AlertState, Bucket, StatusCounts
-from kape_itops.store import ping_codec
+from kape_itops.store import ping_codec, ping_store
 from kape_itops.store.models import (
     AlertCursorRow,
     AlertStateRow,
@@ -279,8 +279,8 @@ class ReportRepo:
         )
         p = PingResultRow
         pq = (
-            select(*_PING_COLUMNS)
-            .where(p.started_us >= start * 1_000_000)
+            select(*ping_store.COLUMNS)
+            .where(ping_store.since(start * 1_000_000))
             .order_by(p.started_us)
             .execution_options(yield_per=20000)
         )
@@ -494,12 +494,15 @@ class ReportRepo:
             RunResult(tag, school, probe, status, reason, row.started_at, row.metrics or {})
             for tag, school, probe, status, reason, row in self.s.execute(q)
         ]
+        mine = ping_store.of_run(self.s, run_id)
+        if mine is None:
+            return plain
         p = PingResultRow
         pq = (
-            select(DeviceRow.asset_tag, SchoolRow.code.label("school_code"), *_PING_COLUMNS)
+            select(DeviceRow.asset_tag, SchoolRow.code.label("school_code"), *ping_store.COLUMNS)
             .join(DeviceRow, p.device_id == DeviceRow.id)
             .join(SchoolRow, DeviceRow.school_id == SchoolRow.id)
-            .where(p.run_id == run_id)
+            .where(mine)
             .order_by(p.started_us, p.device_id)
         )
         pings = []
@@ -601,8 +604,8 @@ class ReportRepo:
         )
         for i in range(0, len(plain), _CHUNK):
             self.s.execute(insert(ProbeResultRow), plain[i : i + _CHUNK])
-        for i in range(0, len(compact), _CHUNK):
-            self.s.execute(insert(PingResultRow), compact[i : i + _CHUNK])
+        if compact:
+            ping_store.insert_rows(self.s, compact)
         return len(rows)
 
     def add_config_backup(
@@ -619,17 +622,14 @@ class ReportRepo:
         results = _rowcount(
             self.s.execute(delete(ProbeResultRow).where(ProbeResultRow.started_at < cutoff))
         )
-        results += _rowcount(
-            self.s.execute(
-                delete(PingResultRow).where(PingResultRow.started_us < ping_codec.to_us(cutoff))
-            )
-        )
+        results += ping_store.prune(self.s, ping_codec.to_us(cutoff))
         has_results = select(ProbeResultRow.id).where(ProbeResultRow.run_id == ProbeRunRow.id)
-        has_pings = select(PingResultRow.run_id).where(PingResultRow.run_id == ProbeRunRow.id)
         runs = _rowcount(
             self.s.execute(
                 delete(ProbeRunRow).where(
-                    ProbeRunRow.started_at < cutoff, ~has_results.exists(), ~has_pings.exists()
+                    ProbeRunRow.started_at < cutoff,
+                    ~has_results.exists(),
+                    ~ping_store.run_has_pings(),
                 )
             )
         )
@@ -639,7 +639,7 @@ class ReportRepo:
         """Row counts, the raw and rollup time ranges, and the database size in bytes."""
         r, u = ProbeResultRow, ProbeRollupRow
         oldest, newest = self._raw_range()
-        pings = self.s.scalar(select(func.count()).select_from(PingResultRow)) or 0
+        pings = ping_store.count(self.s)
         out: dict[str, Any] = {
             "probe_runs": self.s.scalar(select(func.count(ProbeRunRow.id))) or 0,
             "probe_results": (self.s.scalar(select(func.count(r.id))) or 0) + pings,
@@ -661,11 +661,11 @@ class ReportRepo:
 
     def _raw_range(self) -> tuple[dt.datetime | None, dt.datetime | None]:
         """The oldest and newest raw result times over both result tables."""
-        r, p = ProbeResultRow, PingResultRow
+        r = ProbeResultRow
         lo, hi = self.s.execute(select(func.min(r.started_at), func.max(r.started_at))).one()
-        plo, phi = self.s.execute(select(func.min(p.started_us), func.max(p.started_us))).one()
-        if plo is not None:
-            pl, ph = ping_codec.from_us(int(plo)), ping_codec.from_us(int(phi))
+        span = ping_store.time_range(self.s)
+        if span is not None:
+            pl, ph = ping_codec.from_us(span[0]), ping_codec.from_us(span[1])
             lo = pl if lo is None or pl < _aware(lo) else _aware(lo)
             hi = ph if hi is None or ph > _aware(hi) else _aware(hi)
         return lo, hi
@@ -680,9 +680,6 @@ class ReportRepo:
         return int(
             self.s.execute(text("SELECT pg_database_size(current_database())")).scalar() or 0
         )
-
-
-_PING_COLUMNS = tuple(PingResultRow.__table__.c)
 
 
 def _ping_tuple(row: Mapping[Any, Any]) -> tuple[int, str, str, str, int, dict[str, Any]]:

@@ -54,6 +54,7 @@ def test_probe_results_round_trip_with_rebuilt_reasons(rtts: list[float | None])
     status, reason = classify(stats, {})
     packed = _roundtrip(_row(stats.metrics(), status.value, reason))
     assert packed["keys"] is None
+    assert (packed["target"], packed["target_ip"]) == (None, 0x0A1E011F)
     if status.value in ("ok", "crit"):
         assert packed["reason"] is None  # rebuilt on read, identical text
 
@@ -66,6 +67,8 @@ def test_breach_reasons_and_other_targets_are_kept() -> None:
     assert packed["reason"] == reason
     assert packed["target"] is None  # the asset tag itself
     assert _roundtrip(_row(stats.metrics(), "ok", "custom"))["reason"] == "custom"
+    for odd in ("010.30.1.31", "fe80::1", "printer.local"):
+        assert _roundtrip(_row(stats.metrics(), "ok", "x", target=odd))["target"] == odd
 
 
 def test_partial_metrics_and_times_are_exact() -> None:

@@ -3,7 +3,12 @@
 from kape_itops.store.models.base import Base, UTCDateTime
 from kape_itops.store.models.discovery import DiscoveryHostRow, DiscoverySweepRow
 from kape_itops.store.models.inventory import ChangeRow, DeviceRow, RoomRow, SchoolRow
-from kape_itops.store.models.probes import PingResultRow, ProbeResultRow, ProbeRunRow
+from kape_itops.store.models.probes import (
+    PingResultRow,
+    PingRunRow,
+    ProbeResultRow,
+    ProbeRunRow,
+)
 from kape_itops.store.models.quotes import EvaluationRow
 from kape_itops.store.models.rollups import AlertCursorRow, AlertStateRow, ProbeRollupRow
 from kape_itops.store.models.ssh import ConfigBackupRow
@@ -19,6 +24,7 @@ __all__ = [
     "DiscoverySweepRow",
     "EvaluationRow",
     "PingResultRow",
+    "PingRunRow",
     "ProbeResultRow",
     "ProbeRollupRow",
     "ProbeRunRow",

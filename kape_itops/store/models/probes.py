@@ -60,25 +60,27 @@ class PingResultRow(Base):
 
     ``kape_itops.store.ping_codec`` converts to and from :class:`ProbeResult`; results it cannot
     store losslessly here go to ``probe_results``. Times are Unix microseconds, the float metrics
-    integer thousandths, status and method small codes; ``reason`` and ``target`` are NULL when
-    they can be rebuilt (the ping probe's own text, the device's asset tag), ``keys`` NULL when
-    all eight ping metrics are present. SQLite stores it WITHOUT ROWID, clustered by time.
+    integer thousandths, status and method small codes, an IPv4 target a number (``target_ip``);
+    ``reason`` and ``target`` are NULL when they can be rebuilt (the ping probe's own text, the
+    device's asset tag, the address), ``keys`` NULL when all eight ping metrics are present.
+    The primary key is the only index (SQLite stores the table WITHOUT ROWID, clustered by
+    device and time); reads by run go through :class:`PingRunRow`, so ``run_id`` has no index
+    and therefore no foreign key either.
     """
 
     __tablename__ = "ping_results"
     __table_args__ = (
-        PrimaryKeyConstraint("started_us", "device_id", "run_id"),
-        Index("ix_ping_results_device_at", "device_id", "started_us"),
-        Index("ix_ping_results_run", "run_id"),
+        PrimaryKeyConstraint("device_id", "started_us", "run_id"),
         {"sqlite_with_rowid": False},
     )
 
-    started_us: Mapped[int] = mapped_column(BigInteger)
     device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"))
-    run_id: Mapped[int] = mapped_column(ForeignKey("probe_runs.id", ondelete="CASCADE"))
+    started_us: Mapped[int] = mapped_column(BigInteger)
+    run_id: Mapped[int]
     status: Mapped[int]
     method: Mapped[int | None]
     target: Mapped[str | None] = mapped_column(String(255))
+    target_ip: Mapped[int | None] = mapped_column(BigInteger)
     reason: Mapped[str | None] = mapped_column(Text)
     keys: Mapped[int | None]
     sent: Mapped[int | None]
@@ -91,3 +93,19 @@ class PingResultRow(Base):
     jitter: Mapped[int | None]
     duration_ms: Mapped[float] = mapped_column(Float)
     attempts: Mapped[int]
+
+
+class PingRunRow(Base):
+    """Per probe run, the time span of its compact ping results (Unix microseconds).
+
+    ``first_us`` is raised to the pruning cutoff when older results are deleted; a run whose
+    ``last_us`` falls before the cutoff has no ping results left and loses its row.
+    """
+
+    __tablename__ = "ping_runs"
+
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("probe_runs.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    first_us: Mapped[int] = mapped_column(BigInteger)
+    last_us: Mapped[int] = mapped_column(BigInteger)

@@ -213,12 +213,13 @@ def upgrade() -> None:
         batch_op.create_index("ix_probe_results_started_at", ["started_at"], unique=False)
     op.create_table(
         "ping_results",
-        sa.Column("started_us", sa.BigInteger(), nullable=False),
         sa.Column("device_id", sa.Integer(), nullable=False),
+        sa.Column("started_us", sa.BigInteger(), nullable=False),
         sa.Column("run_id", sa.Integer(), nullable=False),
         sa.Column("status", sa.Integer(), nullable=False),
         sa.Column("method", sa.Integer(), nullable=True),
         sa.Column("target", sa.String(length=255), nullable=True),
+        sa.Column("target_ip", sa.BigInteger(), nullable=True),
         sa.Column("reason", sa.Text(), nullable=True),
         sa.Column("keys", sa.Integer(), nullable=True),
         sa.Column("sent", sa.Integer(), nullable=True),
@@ -237,20 +238,22 @@ def upgrade() -> None:
             name=op.f("fk_ping_results_device_id_devices"),
             ondelete="CASCADE",
         ),
+        sa.PrimaryKeyConstraint("device_id", "started_us", "run_id", name=op.f("pk_ping_results")),
+        sqlite_with_rowid=False,
+    )
+    op.create_table(
+        "ping_runs",
+        sa.Column("run_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("first_us", sa.BigInteger(), nullable=False),
+        sa.Column("last_us", sa.BigInteger(), nullable=False),
         sa.ForeignKeyConstraint(
             ["run_id"],
             ["probe_runs.id"],
-            name=op.f("fk_ping_results_run_id_probe_runs"),
+            name=op.f("fk_ping_runs_run_id_probe_runs"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("started_us", "device_id", "run_id", name=op.f("pk_ping_results")),
-        sqlite_with_rowid=False,
+        sa.PrimaryKeyConstraint("run_id", name=op.f("pk_ping_runs")),
     )
-    with op.batch_alter_table("ping_results", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_ping_results_device_at", ["device_id", "started_us"], unique=False
-        )
-        batch_op.create_index("ix_ping_results_run", ["run_id"], unique=False)
     # -- reports: rollups and alert state ---------------------------------------------------
     op.create_table(
         "probe_rollups",
@@ -377,10 +380,7 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP TRIGGER IF EXISTS changes_no_update_delete ON changes")
         op.execute("DROP FUNCTION IF EXISTS changes_append_only()")
-    with op.batch_alter_table("ping_results", schema=None) as batch_op:
-        batch_op.drop_index("ix_ping_results_run")
-        batch_op.drop_index("ix_ping_results_device_at")
-
+    op.drop_table("ping_runs")
     op.drop_table("ping_results")
     with op.batch_alter_table("probe_results", schema=None) as batch_op:
         batch_op.drop_index("ix_probe_results_started_at")

@@ -1,0 +1,89 @@
+"""Queries on the compact ping tables shared by the probe and report repositories.
+
+``ping_results`` has its primary key (device, time, run) as only index, so every query names
+the devices (all of them: ``device_id IN (SELECT id FROM devices)``, one seek each) and a time
+range; reads by run take the run's time span from ``ping_runs``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, delete, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from kape_itops.store.models import DeviceRow, PingResultRow, PingRunRow, ProbeRunRow
+
+COLUMNS = tuple(PingResultRow.__table__.c)
+_CHUNK = 5000
+
+
+def every_device() -> ColumnElement[bool]:
+    """The device condition that lets the primary key serve a time range over all devices."""
+    return PingResultRow.device_id.in_(select(DeviceRow.id).scalar_subquery())
+
+
+def insert_rows(s: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert packed rows and widen their runs' time spans."""
+    spans: dict[int, tuple[int, int]] = {}
+    for row in rows:
+        run, at = row["run_id"], row["started_us"]
+        lo, hi = spans.get(run, (at, at))
+        spans[run] = (min(lo, at), max(hi, at))
+    for i in range(0, len(rows), _CHUNK):
+        s.execute(insert(PingResultRow), list(rows[i : i + _CHUNK]))
+    for run, (lo, hi) in spans.items():
+        have = s.get(PingRunRow, run)
+        if have is None:
+            s.add(PingRunRow(run_id=run, first_us=lo, last_us=hi))
+        else:
+            have.first_us, have.last_us = min(have.first_us, lo), max(have.last_us, hi)
+    s.flush()
+
+
+def of_run(s: Session, run_id: int) -> ColumnElement[bool] | None:
+    """The condition selecting one run's ping results, or None when it has none."""
+    span = s.get(PingRunRow, run_id)
+    if span is None:
+        return None
+    p = PingResultRow
+    return and_(
+        every_device(),
+        p.started_us >= span.first_us,
+        p.started_us <= span.last_us,
+        p.run_id == run_id,
+    )
+
+
+def since(start_us: int) -> ColumnElement[bool]:
+    """Ping results started at or after ``start_us``."""
+    return and_(every_device(), PingResultRow.started_us >= start_us)
+
+
+def time_range(s: Session) -> tuple[int, int] | None:
+    """The oldest and newest ping result times (Unix microseconds), or None."""
+    p = PingResultRow
+    lo = select(func.min(p.started_us)).where(p.device_id == DeviceRow.id).scalar_subquery()
+    hi = select(func.max(p.started_us)).where(p.device_id == DeviceRow.id).scalar_subquery()
+    first, last = s.execute(select(func.min(lo), func.max(hi)).select_from(DeviceRow)).one()
+    return (int(first), int(last)) if first is not None else None
+
+
+def count(s: Session) -> int:
+    """How many ping results are stored."""
+    return int(s.scalar(select(func.count()).select_from(PingResultRow)) or 0)
+
+
+def prune(s: Session, cutoff_us: int) -> int:
+    """Delete ping results started before ``cutoff_us``; returns how many."""
+    p = PingResultRow
+    result = s.execute(delete(p).where(every_device(), p.started_us < cutoff_us))
+    s.execute(delete(PingRunRow).where(PingRunRow.last_us < cutoff_us))
+    s.execute(update(PingRunRow).where(PingRunRow.first_us < cutoff_us).values(first_us=cutoff_us))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def run_has_pings() -> ColumnElement[bool]:
+    """For a query on ``probe_runs``: the run still has ping results."""
+    return select(PingRunRow.run_id).where(PingRunRow.run_id == ProbeRunRow.id).exists()
