@@ -11,8 +11,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy.orm import Session
 
 from kape_itops.domain.enums import ProbeStatus, RunStatus
 from kape_itops.probes.base import ProbeResult
@@ -20,6 +20,8 @@ from kape_itops.store import ping_codec, ping_store
 from kape_itops.store.models import DeviceRow, PingResultRow, ProbeResultRow, ProbeRunRow
 
 _CHUNK = 500
+_SEEKS = 200
+"""Primary-key look-ups OR-ed in one query (SQLite bounds the expression depth)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,21 +258,30 @@ class ProbeRepo:
         return out
 
     def _latest_pings(self, tags: Sequence[str] | None) -> list[ProbeResult]:
-        p = aliased(PingResultRow)
+        """Newest compact ping result per device: one primary-key seek per device, twice."""
+        p = PingResultRow
         newest = (
             select(func.max(p.started_us))
             .where(p.device_id == DeviceRow.id)
             .correlate(DeviceRow)
             .scalar_subquery()
         )
-        q = (
-            select(*ping_store.COLUMNS, DeviceRow.asset_tag)
-            .join(DeviceRow, PingResultRow.device_id == DeviceRow.id)
-            .where(PingResultRow.started_us == newest)
-        )
+        q = select(DeviceRow.id, DeviceRow.asset_tag, newest)
         if tags is not None:
             q = q.where(DeviceRow.asset_tag.in_(tags))
-        return [_ping_result(m, m["asset_tag"]) for m in self.s.execute(q).mappings()]
+        found = [(d, tag, at) for d, tag, at in self.s.execute(q) if at is not None]
+        out: list[ProbeResult] = []
+        for i in range(0, len(found), _SEEKS):
+            part = found[i : i + _SEEKS]
+            names = {d: tag for d, tag, _ in part}
+            rows = self.s.execute(
+                select(*ping_store.COLUMNS)
+                .where(or_(*(and_(p.device_id == d, p.started_us == at) for d, _, at in part)))
+                .order_by(p.device_id, p.started_us, p.run_id)
+            ).mappings()
+            latest = {m["device_id"]: m for m in rows}
+            out.extend(_ping_result(m, names[d]) for d, m in latest.items())
+        return out
 
     def runs(self, limit: int = 20, status: RunStatus | None = None) -> list[ProbeRun]:
         """The newest runs first."""

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from sqlalchemy import func, select
 
 from kape_itops.domain.enums import DeviceKind, ProbeStatus
 from kape_itops.probes.base import ProbeResult
 from kape_itops.probes.ping import classify, summarize
+from kape_itops.store import probe_repo
 from kape_itops.store.db import Store
 from kape_itops.store.models import PingResultRow, ProbeResultRow
 from kape_itops.store.probe_repo import ProbeRepo
@@ -68,3 +70,22 @@ def test_down_since_and_prune_see_compact_results(store: Store) -> None:
         assert since == T0 + dt.timedelta(minutes=10)
         assert rr.prune_raw(T0 + dt.timedelta(minutes=6)) == (2, 2)
         assert ProbeRepo(s).latest_results(["ping"])[("A", "ping")].status == ProbeStatus.CRIT
+
+
+def test_latest_pings_in_several_look_up_batches(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = seed(store, {"A": DeviceKind.CAMERA, "B": DeviceKind.PRINTER, "C": DeviceKind.ROUTER})
+    monkeypatch.setattr(probe_repo, "_SEEKS", 2)
+    want = {}
+    with store.session() as s:
+        repo = ProbeRepo(s)
+        for i in range(3):
+            at = T0 + dt.timedelta(minutes=5 * i, microseconds=i)
+            run = repo.start_run("tester", {}, at)
+            batch = [_ping(tag, at, [1.0 + i]) for tag in ("A", "B", "C")]
+            repo.add_results(run, [(r, ids[r.asset_tag or ""]) for r in batch])
+            want = {(r.asset_tag, "ping"): r for r in batch}
+    with store.session() as s:
+        assert ProbeRepo(s).latest_results(["ping"]) == want
+        assert ProbeRepo(s).latest_results(["ping"], ["C"]) == {("C", "ping"): want[("C", "ping")]}
