@@ -11,9 +11,11 @@ without either each device uses its own (or its school's) credential.
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -55,49 +57,75 @@ def ssh() -> None:
 
 
 # -- shared options ------------------------------------------------------------------------
-def host_key_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """--known-hosts, --trust-new, --insecure-no-host-key-check."""
-    for opt in reversed(
-        [
-            click.option(
-                "--known-hosts",
-                type=click.Path(path_type=Path, dir_okay=False),
-                help="Known-hosts file [env ITOPS_KNOWN_HOSTS; default ~/.config/itops/known_hosts].",
-            ),
-            click.option(
-                "--trust-new", is_flag=True, help="Pin host keys seen for the first time."
-            ),
-            click.option(
-                "--insecure-no-host-key-check",
-                "insecure",
-                is_flag=True,
-                help="Do not verify host keys at all (lab use only).",
-            ),
-        ]
-    ):
-        fn = opt(fn)
-    return fn
+@dataclass(frozen=True, slots=True)
+class AccessOptions:
+    """How to log in and how to treat host keys, as given on the command line."""
+
+    user: str | None
+    key_file: Path | None
+    credential: str | None
+    known_hosts: Path | None
+    trust_new: bool
+    insecure: bool
+
+    def login(self, app: App) -> SshLogin | None:
+        """The login the options name (None: take each device's credential)."""
+        return _login(app, self.user, self.key_file, self.credential)
+
+    def host_keys(self) -> KnownHosts | None:
+        """The known-hosts policy (None only with --insecure-no-host-key-check)."""
+        return _known_hosts(self.known_hosts, self.trust_new, self.insecure)
 
 
-def login_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """--user, --key-file, --credential."""
-    for opt in reversed(
-        [
-            click.option(
-                "--user",
-                help=f"Login name (password from {PASSWORD_ENV} or a prompt; "
-                "enable secret from ITOPS_SSH_ENABLE_SECRET).",
-            ),
-            click.option(
-                "--key-file",
-                type=click.Path(path_type=Path, dir_okay=False, exists=True),
-                help="Private key for --user (key-based login).",
-            ),
-            click.option("--credential", help="Entry [NAME.ssh] of the secrets file."),
-        ]
-    ):
-        fn = opt(fn)
-    return fn
+def access_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """--user, --key-file, --credential, --known-hosts, --trust-new, --insecure-no-host-key-check.
+
+    The command receives them as one ``access: AccessOptions``.
+    """
+
+    @functools.wraps(fn)
+    def inner(
+        *args: Any,
+        user: str | None,
+        key_file: Path | None,
+        credential: str | None,
+        known_hosts: Path | None,
+        trust_new: bool,
+        insecure: bool,
+        **kwargs: Any,
+    ) -> Any:
+        access = AccessOptions(user, key_file, credential, known_hosts, trust_new, insecure)
+        return fn(*args, access=access, **kwargs)
+
+    options = [
+        click.option(
+            "--user",
+            help=f"Login name (password from {PASSWORD_ENV} or a prompt; "
+            "enable secret from ITOPS_SSH_ENABLE_SECRET).",
+        ),
+        click.option(
+            "--key-file",
+            type=click.Path(path_type=Path, dir_okay=False, exists=True),
+            help="Private key for --user (key-based login).",
+        ),
+        click.option("--credential", help="Entry [NAME.ssh] of the secrets file."),
+        click.option(
+            "--known-hosts",
+            type=click.Path(path_type=Path, dir_okay=False),
+            help="Known-hosts file [env ITOPS_KNOWN_HOSTS; default ~/.config/itops/known_hosts].",
+        ),
+        click.option("--trust-new", is_flag=True, help="Pin host keys seen for the first time."),
+        click.option(
+            "--insecure-no-host-key-check",
+            "insecure",
+            is_flag=True,
+            help="Do not verify host keys at all (lab use only).",
+        ),
+    ]
+    decorated: Callable[..., Any] = inner
+    for opt in reversed(options):
+        decorated = opt(decorated)
+    return decorated
 
 
 def selection_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -175,8 +203,7 @@ def _clean(text: str) -> str:
 # -- check ---------------------------------------------------------------------------------
 @ssh.command("check")
 @selection_options
-@login_options
-@host_key_options
+@access_options
 @pass_app
 @handle_errors({ItopsError: 3})
 def check_cmd(
@@ -186,12 +213,7 @@ def check_cmd(
     lab: bool,
     concurrency: int,
     as_json: bool,
-    user: str | None,
-    key_file: Path | None,
-    credential: str | None,
-    known_hosts: Path | None,
-    trust_new: bool,
-    insecure: bool,
+    access: AccessOptions,
 ) -> None:
     """Run the health commands; results are stored like every probe result.
 
@@ -199,14 +221,14 @@ def check_cmd(
     """
     probes_dir = app.settings.data_dir / "probes"
     sets = load_command_sets(probes_dir)
-    kh = _known_hosts(known_hosts, trust_new, insecure)
-    login = _login(app, user, key_file, credential)
+    kh = access.host_keys()
+    login = access.login(app)
 
     def factory() -> SshProbe:
         return SshProbe(
             command_sets=sets,
             known_hosts=kh,
-            insecure_no_host_key_check=insecure,
+            insecure_no_host_key_check=access.insecure,
             login=login,
             concurrency=concurrency,
         )
@@ -262,8 +284,7 @@ def _show_results(results: list[ProbeResult]) -> None:
 # -- backup --------------------------------------------------------------------------------
 @ssh.command("backup")
 @selection_options
-@login_options
-@host_key_options
+@access_options
 @pass_app
 @handle_errors()
 def backup_cmd(
@@ -273,12 +294,7 @@ def backup_cmd(
     lab: bool,
     concurrency: int,
     as_json: bool,
-    user: str | None,
-    key_file: Path | None,
-    credential: str | None,
-    known_hosts: Path | None,
-    trust_new: bool,
-    insecure: bool,
+    access: AccessOptions,
 ) -> None:
     """Fetch, scrub and store running configurations (unchanged ones are only marked).
 
@@ -294,8 +310,8 @@ def backup_cmd(
         app.actor,
         load_command_sets(probes_dir),
         BackupSettings(
-            known_hosts=_known_hosts(known_hosts, trust_new, insecure),
-            login=_login(app, user, key_file, credential),
+            known_hosts=access.host_keys(),
+            login=access.login(app),
             concurrency=concurrency,
         ),
         secrets=app.secrets(),
@@ -406,9 +422,8 @@ def _parse_target(text: str) -> tuple[str, int | None]:
 @click.argument("target")
 @click.argument("command")
 @click.option("--platform", help="Command set for host[:port] targets (cisco_ios, linux …).")
-@login_options
+@access_options
 @click.option("--allow-config", is_flag=True, help="Run COMMAND in configuration mode.")
-@host_key_options
 @click.option("--lab", is_flag=True, help="Map an asset tag's address through the lab map.")
 @click.option(
     "--timeout",
@@ -424,13 +439,8 @@ def run_cmd(
     target: str,
     command: str,
     platform: str | None,
-    user: str | None,
-    key_file: Path | None,
-    credential: str | None,
+    access: AccessOptions,
     allow_config: bool,
-    known_hosts: Path | None,
-    trust_new: bool,
-    insecure: bool,
     lab: bool,
     timeout: float,
 ) -> None:
@@ -441,7 +451,7 @@ def run_cmd(
     if not command.strip():
         raise UsageError("COMMAND is empty")
     sets = _command_sets(app)
-    login = _login(app, user, key_file, credential)
+    login = access.login(app)
     device = None
     if "." not in target and ":" not in target and "[" not in target:
         try:
@@ -487,7 +497,7 @@ def run_cmd(
             f"'{command}' looks like it changes the device ({cs.platform}); refused. "
             "Use --allow-config to run it in configuration mode."
         )
-    kh = _known_hosts(known_hosts, trust_new, insecure)
+    kh = access.host_keys()
     options = SshOptions(kh, command_timeout_s=timeout)
     try:
         with connect(host, port or 22, cs.device_type, login, options) as session:
