@@ -1,10 +1,14 @@
-"""Device-supplied SNMP strings as safe text.
+"""Device-supplied strings (SNMP DisplayString, SSH output) as safe, readable text.
 
 Agents send DisplayString as raw bytes in whatever encoding their firmware uses. We decode
-UTF-8 strictly and, when that fails, keep every undecodable byte visible as ``\\xNN`` instead
-of guessing latin-1 or dropping it. Control characters (terminal escapes, NULs used as padding)
-are escaped too, so a hostile ``sysName`` cannot move the cursor or recolour a terminal.
-Rich-markup and HTML escaping stay with the renderers; this module only makes text printable.
+UTF-8 first. Bytes that are not UTF-8 at all (no valid multi-byte sequence anywhere) are
+read as Windows-1252, the superset of Latin-1 that printers and older firmware use for
+``Toner réserve``, provided every byte is defined there and the result holds no control
+characters (those mean binary data, not text). Anything else keeps each undecodable byte
+visible as ``\\xNN`` in place, so words stay whole. Control characters (terminal escapes,
+NULs used as padding) are escaped too, so a hostile ``sysName`` cannot move the cursor or
+recolour a terminal. Rich-markup and HTML escaping stay with the renderers; this module only
+makes text printable.
 """
 
 from __future__ import annotations
@@ -13,22 +17,52 @@ import re
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _NEWLINES = re.compile(r"[\r\n\t]+")
+_BINARY = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+"""Control characters (other than TAB, CR, LF) that mark bytes as binary data, not text."""
+_FALLBACK = "cp1252"
+"""Windows-1252: Latin-1's printable range plus € and typographic quotes in 0x80-0x9f."""
 
 
 def _escape_control(match: re.Match[str]) -> str:
     return f"\\x{ord(match.group()):02x}"
 
 
+def decode_text(raw: bytes) -> str:
+    """Bytes as text: UTF-8, else Windows-1252 when plausible, else UTF-8 with ``\\xNN``.
+
+    Control characters are returned as they are; :func:`printable` escapes them.
+    """
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    lenient = raw.decode("utf-8", errors="backslashreplace")
+    if lenient.isascii():  # no valid UTF-8 sequence: a single-byte encoding, not broken UTF-8
+        try:
+            legacy = raw.decode(_FALLBACK)
+        except UnicodeDecodeError:
+            return lenient
+        if not _BINARY.search(legacy):
+            return legacy
+    return lenient
+
+
+def printable(text: str, *, single_line: bool = True) -> str:
+    """Text with control characters shown as ``\\xNN``.
+
+    ``single_line`` folds CR/LF/TAB runs to a space; otherwise CRLF becomes LF.
+    """
+    text = _NEWLINES.sub(" ", text).strip() if single_line else text.replace("\r\n", "\n")
+    return _CONTROL.sub(_escape_control, text)
+
+
 def decode_display(raw: bytes, *, single_line: bool = True) -> str:
-    """Bytes of a DisplayString as printable text; undecodable bytes shown as ``\\xNN``.
+    """Bytes of a DisplayString as printable text (see the module docstring).
 
     Trailing NUL padding (common in printer MIBs) is dropped; ``single_line`` folds CR/LF/TAB
     runs into one space, as a table cell needs.
     """
-    text = raw.rstrip(b"\x00").decode("utf-8", errors="backslashreplace")
-    if single_line:
-        text = _NEWLINES.sub(" ", text).strip()
-    return _CONTROL.sub(_escape_control, text)
+    return printable(decode_text(raw.rstrip(b"\x00")), single_line=single_line)
 
 
 def hex_bytes(raw: bytes) -> str:

@@ -101,7 +101,7 @@ def test_printer_with_low_toner_and_an_alert(sim: dict[str, int]) -> None:
         "Black Toner Cartridge HP 58A",
         "Imaging Drum",
         "ទឹកខ្មៅ (Khmer ink)",
-        "Toner r\\xe9serve",
+        "Toner réserve",  # the agent sends Latin-1 bytes
     ]
     assert m["supplies"][1]["state"] == "some remaining"
     assert m["alerts"] == [
@@ -235,6 +235,16 @@ def test_cli_renders_device_strings_escaped(sim: dict[str, int]) -> None:
     assert result.exit_code == 3
     assert "[red]Magenta[/red] Toner" in result.output
     assert COMMUNITY not in result.output
+
+
+def test_cli_shows_latin1_supply_names_as_text(sim: dict[str, int]) -> None:
+    result = CliRunner().invoke(
+        cli,
+        ["probe", "snmp", f"127.0.0.1:{sim['printer-low-toner']}", "--profile", "printer"],
+        env={"ITOPS_DATA": str(REPO), "ITOPS_SNMP_COMMUNITY": COMMUNITY, "COLUMNS": "80"},
+    )
+    assert result.exit_code == 2
+    assert "Toner réserve" in result.output and "\\xe9" not in result.output
 
 
 def test_cli_json_for_the_printer(sim: dict[str, int]) -> None:

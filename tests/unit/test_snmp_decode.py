@@ -1,17 +1,28 @@
-"""DisplayString decoding: UTF-8, visible bytes on failure, no terminal control characters."""
+"""DisplayString decoding: UTF-8, then Windows-1252, visible bytes otherwise, no controls."""
 
 from __future__ import annotations
 
 from kape_itops.cli.render import safe
-from kape_itops.probes.snmp_decode import decode_display, hex_bytes
+from kape_itops.probes.snmp_decode import decode_display, decode_text, hex_bytes
 
 
 def test_utf8_khmer_is_decoded() -> None:
     assert decode_display("ទឹកខ្មៅ".encode()) == "ទឹកខ្មៅ"
 
 
-def test_undecodable_bytes_stay_visible_as_escapes() -> None:
-    assert decode_display(b"Toner r\xe9serve") == "Toner r\\xe9serve"
+def test_latin1_bytes_are_read_as_text() -> None:
+    assert decode_display(b"Toner r\xe9serve") == "Toner réserve"
+    assert decode_display(b"Bac d\x92entr\xe9e \x80") == "Bac d’entrée €"  # cp1252 range
+    assert decode_display(b"Ligne 1\r\nd\xe9but", single_line=False) == "Ligne 1\ndébut"
+
+
+def test_mixed_or_binary_bytes_stay_visible_as_escapes_inside_their_words() -> None:
+    # valid UTF-8 next to a stray byte: broken UTF-8, not Latin-1 (no "cafÃ©" mojibake)
+    assert decode_display("café r".encode() + b"\xe9serve") == "café r\\xe9serve"
+    # a byte undefined in Windows-1252 (0x81), or control bytes: binary, not text
+    assert decode_display(b"Toner r\x81serve") == "Toner r\\x81serve"
+    assert decode_display(b"HP\x1b[2J r\xe9serve") == "HP\\x1b[2J r\\xe9serve"
+    assert decode_text(b"\x00\x1a\xe9") == "\x00\x1a\\xe9"
 
 
 def test_trailing_nul_padding_is_dropped_and_inner_controls_escaped() -> None:
