@@ -167,7 +167,8 @@ def render(result: ProbeResult) -> None:
 @click.option(
     "--rtsp-port",
     type=click.IntRange(0, 65535),
-    help="RTSP port checked at layer 1 [default 554; 0 skips RTSP].",
+    help="RTSP port of the stream check [default: the one the camera's stream URI names; "
+    "0 skips the stream check].",
 )
 @click.option("--nvr", is_flag=True, help="Also check recording state (layer 6).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")

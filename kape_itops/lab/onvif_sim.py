@@ -95,6 +95,9 @@ class SimEndpoint:
     address: str = "127.0.0.1"
     port: int = 0
     rtsp_port: int | None = 0
+    """Where the RTSP server listens (0: a free port; None: no RTSP server)."""
+    stream_uri_port: int | None = None
+    """The port GetStreamUri names when it differs from ``rtsp_port`` (a port-forward)."""
     kind: str = "camera"
     manufacturer: str = "Hikvision"
     model: str = "DS-2CD1023G0-I"
@@ -304,6 +307,12 @@ def _job_state_answer(active: bool) -> str:
     )
 
 
+def _stream_uri(ep: SimEndpoint, host: str) -> str:
+    """The main stream's URI; without any RTSP port it names none (RTSP's own default, 554)."""
+    port = ep.stream_uri_port or ep.rtsp_port
+    return f"rtsp://{host}{f':{port}' if port else ''}/Streaming/Channels/101"
+
+
 # ---------------------------------------------------------------- one device
 
 
@@ -348,12 +357,17 @@ class _Device:
             self._rtsp = await asyncio.start_server(self._rtsp_client, sock=rtsp_sock)
         return self.ep
 
-    async def stop(self) -> None:
+    async def stop_rtsp(self) -> None:
+        """Stop the RTSP server only (the ONVIF service keeps answering)."""
         if self._rtsp is not None:
             self._rtsp.close()
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(2):
                     await self._rtsp.wait_closed()
+            self._rtsp = None
+
+    async def stop(self) -> None:
+        await self.stop_rtsp()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -419,9 +433,7 @@ class _Device:
             device_ops["GetServices"] = lambda: _services_answer(ep)
         media_ops = {
             "GetProfiles": _profiles_answer,
-            "GetStreamUri": lambda: _uri_answer(
-                "GetStreamUri", f"rtsp://{host}:{ep.rtsp_port}/Streaming/Channels/101"
-            ),
+            "GetStreamUri": lambda: _uri_answer("GetStreamUri", _stream_uri(ep, host)),
             "GetSnapshotUri": lambda: _uri_answer(
                 "GetSnapshotUri", f"{ep.base_url()}/onvif/snapshot.jpg"
             ),
@@ -630,6 +642,11 @@ class OnvifSimHandle:
         """SOAP and snapshot requests served so far (all devices)."""
         return sum(d.requests for d in self._devices)
 
+    def stop_rtsp(self, index: int = 0) -> None:
+        """Stop the RTSP server of endpoint ``index``; its ONVIF service keeps running."""
+        done = asyncio.run_coroutine_threadsafe(self._devices[index].stop_rtsp(), self._loop)
+        done.result(timeout=10)
+
     def stop(self) -> None:
         """Stop every server and the thread (idempotent)."""
         if self._thread.is_alive():
@@ -752,10 +769,15 @@ class LabOnvifHandle:
 
     def __init__(self, handle: OnvifSimHandle, ips: Sequence[str]) -> None:
         self._handle = handle
+        self._ips = list(ips)
         self.ports = {
             ip: {"onvif": ep.port, "rtsp": ep.rtsp_port or 0}
             for ip, ep in zip(ips, handle.endpoints, strict=True)
         }
+
+    def stop_rtsp(self, ip: str) -> None:
+        """Stop the RTSP server of the device at inventory address ``ip`` (ONVIF stays up)."""
+        self._handle.stop_rtsp(self._ips.index(ip))
 
     def stop(self) -> None:
         """Stop every simulated camera and NVR."""

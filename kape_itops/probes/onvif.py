@@ -1,18 +1,21 @@
 """The ONVIF camera/NVR probe: a layered check that stops at the first failing layer.
 
-1. reachability: TCP connect to the ONVIF port (80) and the RTSP port (554);
+1. reachability: TCP connect to the ONVIF service port (the target's port, else ``onvif_port``);
 2. clock: GetSystemDateAndTime without credentials (with them when the device insists, else the
    HTTP ``Date`` header) → clock drift, its own finding (warn > 5 s, crit > 300 s);
 3. device information: GetDeviceInformation signed with the camera's clock offset, compared with
    the inventory (a swapped camera is flagged);
 4. media profiles: GetServices/GetCapabilities, GetProfiles, GetStreamUri for the main profile;
 5. snapshot and stream: GetSnapshotUri + an authenticated GET that must return a real JPEG, and
-   RTSP OPTIONS/DESCRIBE on the stream URI;
+   RTSP OPTIONS/DESCRIBE at the port the stream URI names (``rtsp_port``, when set, overrides it:
+   a port-forward the camera does not know about);
 6. recording (NVRs): the ONVIF Recording service's recordings and job states.
 
 Metrics: ``layer`` (the last layer passed), ``failed_layer`` and ``layer_name`` when one failed,
 ``clock_drift_s``, ``clock_source``, ``manufacturer``, ``model``, ``firmware``, ``serial``,
-``recording``, ``layer_ms`` (time spent per layer) and a few details. Snapshots are only written
+``profiles``, ``stream_uri``, ``rtsp_port`` (the port the stream check used), ``recording``,
+``layer_ms`` (time spent per layer) and a few details. What the layers before a failing one
+learned stays in the metrics and is named in the reason. Snapshots are only written
 when the ``save_snapshot_dir`` setting is given (the CLI's ``--save-snapshot DIR``).
 """
 
@@ -58,13 +61,13 @@ from kape_itops.probes.onvif_eval import (
     recording_finding,
     strip_userinfo,
 )
-from kape_itops.probes.rtsp import check_stream
+from kape_itops.probes.rtsp import check_stream, split_uri, with_port
 
 PROTOCOL = "onvif"
 
 DEFAULTS: dict[str, Any] = {
     "onvif_port": 80,
-    "rtsp_port": 554,
+    "rtsp_port": None,
     "timeout_s": None,
     "thresholds": {"clock_drift_s": {"warn": 5, "crit": 300}},
     "snapshot": {
@@ -96,7 +99,8 @@ class OnvifSettings:
     """The settings of one check, from :data:`DEFAULTS` overlaid with ``Target.settings``."""
 
     onvif_port: int = 80
-    rtsp_port: int | None = 554
+    rtsp_port: int | None = None
+    """Overrides the stream URI's port when set; None: the port the camera names."""
     timeout_s: float | None = None
     drift_warn_s: float = 5.0
     drift_crit_s: float = 300.0
@@ -145,10 +149,7 @@ class OnvifSettings:
         drift = thresholds.get("clock_drift_s") or {} if isinstance(thresholds, Mapping) else {}
         if not isinstance(drift, Mapping):
             raise ProbeError("onvif settings: thresholds.clock_drift_s must be {warn, crit}")
-        lab_ports = merged.get("lab_ports") or {}
         rtsp = merged["rtsp_port"]
-        if "rtsp_port" not in raw and isinstance(lab_ports, Mapping) and "rtsp" in lab_ports:
-            rtsp = lab_ports["rtsp"]
         onvif_port = merged.get("port", merged["onvif_port"])
         save = merged.get("save_snapshot_dir")
         return cls(
@@ -303,20 +304,11 @@ class _Check:
         return self.settings.recording == "yes"
 
     async def _reachability(self) -> None:
+        """The ONVIF service port only: the RTSP port is the stream URI's, known at layer 4."""
         host = self.target.address
-        ports = {"onvif": self.port}
-        if self.settings.rtsp_port is not None and self.settings.stream_check:
-            ports["rtsp"] = self.settings.rtsp_port
-        outcomes = await asyncio.gather(
-            *(_tcp_open(host, p, self.timeout_s) for p in ports.values())
-        )
-        problems = [
-            f"TCP {host}:{port} ({name}) {why}"
-            for (name, port), why in zip(ports.items(), outcomes, strict=True)
-            if why is not None
-        ]
-        if problems:
-            raise _LayerFailed(1, ProbeStatus.CRIT, "; ".join(problems))
+        why = await _tcp_open(host, self.port, self.timeout_s)
+        if why is not None:
+            raise _LayerFailed(1, ProbeStatus.CRIT, f"TCP {host}:{self.port} (onvif) {why}")
 
     async def _clock(self) -> None:
         client = self.client = OnvifClient(
@@ -467,7 +459,12 @@ class _Check:
         return path
 
     async def _stream(self) -> tuple[ProbeStatus, str] | None:
-        result = await check_stream(self.stream_uri, self.username, self.password, self.timeout_s)
+        uri = self.stream_uri
+        if self.settings.rtsp_port is not None:
+            uri = with_port(uri, self.settings.rtsp_port)
+        with contextlib.suppress(ValueError):
+            self.metrics["rtsp_port"] = split_uri(uri)[1]
+        result = await check_stream(uri, self.username, self.password, self.timeout_s)
         if result.status is not None:
             self.metrics["rtsp_status"] = result.status
         if not result.ok:
@@ -501,17 +498,23 @@ class _Check:
         self.findings.append(finding)
 
 
-def _summary(check: _Check) -> str:
-    m = check.metrics
-    parts = [f"layers 1-{m['layer']} passed"]
+def _learned(m: Mapping[str, Any]) -> list[str]:
+    """What the layers found out, in words: identity, profiles, snapshot, stream."""
+    parts = []
     ident = " ".join(str(m[k]) for k in ("manufacturer", "model") if m.get(k))
     if ident:
         parts.append(ident + (f" fw {m['firmware']}" if m.get("firmware") else ""))
+    if "profiles" in m:
+        parts.append(f"{m['profiles']} profile(s)")
     if "snapshot_size" in m:
         parts.append(f"JPEG {m['snapshot_size']}")
-    if "rtsp_status" in m:
+    if m.get("rtsp_status") == 200:
         parts.append("RTSP answers")
-    return ", ".join(parts)
+    return parts
+
+
+def _summary(check: _Check) -> str:
+    return ", ".join([f"layers 1-{check.metrics['layer']} passed", *_learned(check.metrics)])
 
 
 class OnvifProbe:
@@ -594,6 +597,9 @@ class OnvifProbe:
             metrics["layer_name"] = LAYERS[failure.layer]
             statuses.append(failure.status)
             reason = f"layer {failure.layer} ({LAYERS[failure.layer]}) failed: {failure.message}"
+            learned = _learned(check.metrics)
+            if learned:
+                reason += f" (learned before: {', '.join(learned)})"
         else:
             metrics["layer_name"] = LAYERS[check.metrics["layer"]]
             reason = _summary(check)

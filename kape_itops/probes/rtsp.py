@@ -18,6 +18,8 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 USER_AGENT = "kape-itops"
 MAX_HEADER_BYTES = 16 * 1024
 MAX_BODY_BYTES = 64 * 1024
+URI_DEFAULT_PORT = 554
+"""The port an ``rtsp://`` URI without one names (RFC 2326, 3.2): the device's own statement."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +58,7 @@ def split_uri(uri: str) -> tuple[str, int, str, str | None, str | None]:
     if parts.scheme.casefold() not in {"rtsp", "rtspt"} or not parts.hostname:
         raise ValueError(f"not an rtsp:// URI: {uri!r}")
     host = parts.hostname
-    port = parts.port or 554
+    port = parts.port or URI_DEFAULT_PORT
     netloc = f"[{host}]" if ":" in host else host
     if parts.port:
         netloc += f":{parts.port}"
@@ -64,6 +66,19 @@ def split_uri(uri: str) -> tuple[str, int, str, str | None, str | None]:
     user = unquote(parts.username) if parts.username else None
     password = unquote(parts.password) if parts.password else None
     return host, port, clean, user, password
+
+
+def with_port(uri: str, port: int) -> str:
+    """``uri`` with its port set to ``port`` (userinfo, path and query kept)."""
+    parts = urlsplit(uri)
+    if not parts.hostname:
+        return uri
+    host = parts.hostname
+    netloc = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    if parts.username:
+        userinfo = parts.username + (f":{parts.password}" if parts.password else "")
+        netloc = f"{userinfo}@{netloc}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
 def build_request(method: str, uri: str, cseq: int, headers: dict[str, str] | None = None) -> bytes:

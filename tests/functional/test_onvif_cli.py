@@ -44,12 +44,25 @@ def invoke(args: list[str], password: str | None = DEFAULT_PASSWORD, **kw: Any) 
 
 
 def target(ep: SimEndpoint) -> list[str]:
-    return [f"{ep.address}:{ep.port}", "--rtsp-port", str(ep.rtsp_port), "--timeout", "2"]
+    return [f"{ep.address}:{ep.port}", "--timeout", "2"]
 
 
 def test_probe_onvif_is_registered() -> None:
     r = CliRunner().invoke(cli, ["probe", "--help"])
     assert r.exit_code == 0 and "onvif" in r.output
+
+
+def test_stopped_stream_still_shows_what_the_camera_told(sim: list[OnvifSimHandle]) -> None:
+    """RTSP down on a non-554 port: exit 2 at layer 5, the maker, model and drift still shown."""
+    ep = start(sim, SimFaults(rtsp_closed=True))
+    r = invoke(["probe", "onvif", *target(ep)])
+    assert r.exit_code == 2, r.output
+    assert "FAILED" in r.output and "DS-2CD1023G0-I" in r.output and "clock_drift_s" in r.output
+    doc = json.loads(invoke(["probe", "onvif", *target(ep), "--json"]).output)
+    assert f"RTSP 127.0.0.1:{ep.rtsp_port} refused" in doc["reason"]
+    assert doc["metrics"]["failed_layer"] == 5 and doc["metrics"]["serial"]
+    r = invoke(["probe", "onvif", *target(ep), "--rtsp-port", "0"])
+    assert r.exit_code == 0, r.output
 
 
 def test_healthy_camera_exit_0(sim: list[OnvifSimHandle]) -> None:
@@ -185,9 +198,7 @@ def test_asset_tag_target_uses_inventory_ip_credential_and_identity(
     secrets.write_text(f'[cams.onvif]\nusername = "admin"\npassword = "{DEFAULT_PASSWORD}"\n')
     secrets.chmod(0o600)
     base = ["--db", url, "--secrets", str(secrets), "probe", "onvif"]
-    r = invoke(
-        [*base, f"CAM-1:{ep.port}", "--rtsp-port", str(ep.rtsp_port), "--json"], password=None
-    )
+    r = invoke([*base, f"CAM-1:{ep.port}", "--json"], password=None)
     assert r.exit_code == 2, r.output
     doc = json.loads(r.output)
     assert doc["target"] == "CAM-1" and "serial mismatch" in doc["reason"]

@@ -18,6 +18,42 @@ from kape_itops.probes.base import ProbeContext, ProbeResult, Target
 from kape_itops.probes.onvif import OnvifProbe
 from kape_itops.secrets import Credential, Secret, SecretStore
 
+SECRETS = SecretStore(
+    {
+        "cameras": {
+            "onvif": Credential(
+                "cameras",
+                "onvif",
+                {"username": DEFAULT_USER},
+                {"password": Secret(DEFAULT_PASSWORD)},
+            )
+        }
+    },
+    None,
+)
+
+
+def lab_check(address: str, ports: dict[str, int], device: Device | None = None) -> ProbeResult:
+    """One probe as ``probe run --lab`` makes it: the ONVIF port and the lab map's ports."""
+
+    async def run() -> ProbeResult:
+        probe = OnvifProbe()
+        await probe.start(ProbeContext(secrets=SECRETS, timeout_s=2.0))
+        try:
+            return await probe.check(
+                Target(
+                    address,
+                    ports["onvif"],
+                    device=device,
+                    settings={"lab_ports": ports},
+                    credential="cameras",
+                )
+            )
+        finally:
+            await probe.stop()
+
+    return asyncio.run(run())
+
 
 def test_lab_component_serves_deployed_cameras_and_nvrs() -> None:
     devices = [
@@ -44,19 +80,6 @@ def test_lab_component_serves_deployed_cameras_and_nvrs() -> None:
     try:
         assert set(handle.ports) == {"10.30.1.30", "10.30.1.33"}
         ports = handle.ports["10.30.1.33"]
-        secrets = SecretStore(
-            {
-                "cameras": {
-                    "onvif": Credential(
-                        "cameras",
-                        "onvif",
-                        {"username": DEFAULT_USER},
-                        {"password": Secret(DEFAULT_PASSWORD)},
-                    )
-                }
-            },
-            None,
-        )
         inventory = Device(
             "KPT-PSP-010",
             DeviceKind.CAMERA,
@@ -65,24 +88,7 @@ def test_lab_component_serves_deployed_cameras_and_nvrs() -> None:
             model="DS-2CD1143G2-I",
             serial="DS-2CD1143G2-I2024000079648",
         )
-
-        async def run() -> ProbeResult:
-            probe = OnvifProbe()
-            await probe.start(ProbeContext(secrets=secrets, timeout_s=2.0))
-            try:
-                return await probe.check(
-                    Target(
-                        "127.30.1.33",
-                        ports["onvif"],
-                        device=inventory,
-                        settings={"lab_ports": ports},
-                        credential="cameras",
-                    )
-                )
-            finally:
-                await probe.stop()
-
-        result = asyncio.run(run())
+        result = lab_check("127.30.1.33", ports, inventory)
         expected = lab_faults("KPT-PSP-010", "camera")
         assert result.metrics["layer"] >= 4, result.reason
         assert result.metrics["model"] == "DS-2CD1143G2-I"
@@ -102,3 +108,31 @@ def test_lab_faults_are_deterministic_and_mixed() -> None:
     assert 0.6 * len(tags) < healthy < len(tags)
     assert any(f.clock_offset_s == 3600 for f in faults)
     assert any(lab_faults(t, "nvr").recording_stopped for t in tags)
+
+
+def test_lab_camera_stream_on_its_own_port_running_then_stopped() -> None:
+    """The lab camera's RTSP server is on a free port, not 554: checked there, then stopped."""
+    tag = next(
+        t
+        for t in (f"KPT-PSP-{i:03d}" for i in range(100))
+        if lab_faults(t, "camera") == SimFaults()
+    )
+    device = LabDevice(tag, "KPT-PSP", "camera", "10.30.1.40", model="DS-2CD1043G0-I")
+    [handle] = lab_component([device], LabContext("loopback", None, "/tmp"))
+    try:
+        ports = handle.ports["10.30.1.40"]
+        assert ports["rtsp"] not in (0, 554)
+        running = lab_check("127.30.1.40", ports)
+        assert running.status == ProbeStatus.OK, running.reason
+        assert running.metrics["rtsp_port"] == ports["rtsp"]
+        handle.stop_rtsp("10.30.1.40")
+        stopped = lab_check("127.30.1.40", ports)
+    finally:
+        handle.stop()
+    assert stopped.status == ProbeStatus.CRIT
+    assert stopped.metrics["failed_layer"] == 5 and stopped.metrics["layer"] == 4
+    assert f"RTSP 127.30.1.40:{ports['rtsp']} refused" in stopped.reason
+    m = stopped.metrics
+    assert (m["manufacturer"], m["model"], m["profiles"]) == ("Hikvision", "DS-2CD1043G0-I", 2)
+    assert "clock_drift_s" in m and m["snapshot_size"] == "160x120"
+    assert "learned before: Hikvision DS-2CD1043G0-I" in stopped.reason

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
+import socket
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -81,7 +82,7 @@ def check(
                     ep.address,
                     ep.port,
                     device=device,
-                    settings={"rtsp_port": ep.rtsp_port, **(settings or {})},
+                    settings=settings or {},
                     credential=credential,
                     previous=previous,
                 )
@@ -269,22 +270,75 @@ def test_snapshot_that_is_not_a_jpeg_fails_layer_5(sim: list[OnvifSimHandle]) ->
     assert "snapshot is not a JPEG (it looks like text/HTML)" in r.reason
 
 
-def test_unreachable_rtsp_port_fails_layer_1(sim: list[OnvifSimHandle]) -> None:
-    ep = start(sim, SimFaults(rtsp_closed=True))
+def closed_port() -> int:
+    """A loopback TCP port nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_stream_is_checked_at_the_port_the_stream_uri_names(sim: list[OnvifSimHandle]) -> None:
+    """No rtsp_port configured: nothing assumes 554, the camera's own URI names the port."""
+    ep = start(sim)
+    assert ep.rtsp_port not in (None, 554)
     r = check(ep)
-    assert r.status == ProbeStatus.CRIT
-    failed_at(r, 1)
-    assert f"TCP 127.0.0.1:{ep.rtsp_port} (rtsp) refused" in r.reason
+    assert r.status == ProbeStatus.OK, r.reason
+    assert r.metrics["rtsp_port"] == ep.rtsp_port and r.metrics["rtsp_status"] == 200
+    assert r.reason.startswith("layers 1-5 passed") and "RTSP answers" in r.reason
 
 
-def test_stream_port_closed_behind_an_open_rtsp_check_fails_layer_5(
+def test_stopped_stream_fails_layer_5_and_keeps_what_was_learned(
     sim: list[OnvifSimHandle],
 ) -> None:
-    """Layer 1 told to skip RTSP: the stream URI's closed port then fails layer 5."""
-    ep = start(sim, SimFaults(rtsp_closed=True))
-    r = check(ep, settings={"rtsp_port": None})
+    """ONVIF answers, the RTSP server is down: maker, drift, profiles and snapshot stay."""
+    ep = start(sim, SimFaults(rtsp_closed=True, clock_offset_s=10))
+    r = check(ep, device=camera())
+    assert r.status == ProbeStatus.CRIT
+    failed_at(r, 5)
+    m = r.metrics
+    assert f"RTSP 127.0.0.1:{ep.rtsp_port} refused" in r.reason and m["rtsp_port"] == ep.rtsp_port
+    assert (m["manufacturer"], m["model"], m["serial"], m["firmware"]) == (
+        "Hikvision",
+        "DS-2CD1023G0-I",
+        "DS-2CD1023G0-I20230101AAWRJ00001",
+        "V5.7.3 build 220112",
+    )
+    assert 8.5 <= m["clock_drift_s"] <= 11.5 and m["profiles"] == 2
+    assert m["main_profile"] == "main" and m["snapshot_size"] == "160x120"
+    assert "learned before: Hikvision DS-2CD1023G0-I fw V5.7.3 build 220112" in r.reason
+    assert "clock drift +" in r.reason
+
+
+def test_stream_stopped_while_the_camera_runs(sim: list[OnvifSimHandle]) -> None:
+    ep = start(sim)
+    assert check(ep).status == ProbeStatus.OK
+    sim[-1].stop_rtsp()
+    r = check(ep)
     failed_at(r, 5)
     assert f"RTSP 127.0.0.1:{ep.rtsp_port} refused" in r.reason
+    assert r.metrics["model"] == "DS-2CD1023G0-I" and r.metrics["snapshot_bytes"] > 0
+
+
+def test_configured_rtsp_port_overrides_the_uri_port(sim: list[OnvifSimHandle]) -> None:
+    """A port-forward the camera does not know: its URI names a port that is closed here."""
+    named = closed_port()
+    ep = start(sim, stream_uri_port=named)
+    r = check(ep)
+    failed_at(r, 5)
+    assert f"RTSP 127.0.0.1:{named} refused" in r.reason and r.metrics["rtsp_port"] == named
+    assert r.metrics["stream_uri"] == f"rtsp://127.0.0.1:{named}/Streaming/Channels/101"
+    r = check(ep, settings={"rtsp_port": ep.rtsp_port})
+    assert r.status == ProbeStatus.OK, r.reason
+    assert r.metrics["rtsp_port"] == ep.rtsp_port
+
+
+def test_stream_uri_without_a_port_means_554(sim: list[OnvifSimHandle]) -> None:
+    """A camera with no RTSP server names no port: the check goes to 554 (RTSP's own default)."""
+    ep = start(sim, rtsp_port=None)
+    r = check(ep, settings={"snapshot": {"enabled": False}})
+    failed_at(r, 5)
+    assert r.metrics["stream_uri"] == "rtsp://127.0.0.1/Streaming/Channels/101"
+    assert r.metrics["rtsp_port"] == 554 and "RTSP 127.0.0.1:554" in r.reason
 
 
 def test_closed_onvif_port_fails_layer_1(sim: list[OnvifSimHandle]) -> None:
@@ -363,7 +417,8 @@ def test_snapshot_saved_only_when_asked(sim: list[OnvifSimHandle], tmp_path: Pat
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
 
 
-def test_lab_ports_give_the_rtsp_port(sim: list[OnvifSimHandle]) -> None:
+def test_lab_ports_do_not_replace_the_uri_port(sim: list[OnvifSimHandle]) -> None:
+    """The lab map's 'rtsp' entry is not a configured rtsp_port: the camera's URI wins."""
     ep = start(sim)
 
     async def run() -> ProbeResult:
@@ -371,7 +426,7 @@ def test_lab_ports_give_the_rtsp_port(sim: list[OnvifSimHandle]) -> None:
         await probe.start(ProbeContext(secrets=SECRETS, timeout_s=1.0))
         try:
             settings = {
-                "lab_ports": {"onvif": ep.port, "rtsp": ep.rtsp_port},
+                "lab_ports": {"onvif": ep.port, "rtsp": closed_port()},
                 "check_timeout_s": 30,
                 "thresholds": {"clock_drift_s": {"warn": 5, "crit": 60}},
             }
@@ -383,6 +438,7 @@ def test_lab_ports_give_the_rtsp_port(sim: list[OnvifSimHandle]) -> None:
 
     r = asyncio.run(run())
     assert r.status == ProbeStatus.OK, r.reason
+    assert r.metrics["rtsp_port"] == ep.rtsp_port
 
 
 def test_ipv6_loopback_camera(sim: list[OnvifSimHandle]) -> None:
@@ -390,3 +446,4 @@ def test_ipv6_loopback_camera(sim: list[OnvifSimHandle]) -> None:
     r = check(ep)
     assert r.status == ProbeStatus.OK, r.reason
     assert r.metrics["stream_uri"] == f"rtsp://[::1]:{ep.rtsp_port}/Streaming/Channels/101"
+    assert r.metrics["rtsp_port"] == ep.rtsp_port

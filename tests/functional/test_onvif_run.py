@@ -35,6 +35,7 @@ def fleet() -> Iterator[OnvifSimHandle]:
             SimEndpoint(serial="SER-2", faults=SimFaults(snapshot_missing=True)),
             SimEndpoint(serial="SER-NVR", kind="nvr", faults=SimFaults(recording_stopped=True)),
             SimEndpoint(serial="SOMETHING-ELSE"),
+            SimEndpoint(serial="SER-4", faults=SimFaults(rtsp_closed=True, clock_offset_s=20)),
         ]
     )
     yield handle
@@ -51,6 +52,7 @@ def test_probe_run_only_onvif_in_the_lab(fleet: OnvifSimHandle, tmp_path: Path) 
         ("CAM-2", DeviceKind.CAMERA, "10.30.1.32", "SER-2"),
         ("NVR-1", DeviceKind.NVR, "10.30.1.30", "SER-NVR"),
         ("CAM-3", DeviceKind.CAMERA, "10.30.1.33", "SER-3"),
+        ("CAM-4", DeviceKind.CAMERA, "10.30.1.34", "SER-4"),
     ]
     with store.session() as s:
         repo = InventoryRepo(s)
@@ -96,7 +98,7 @@ def test_probe_run_only_onvif_in_the_lab(fleet: OnvifSimHandle, tmp_path: Path) 
     assert r.exit_code == 2, r.output
     doc = json.loads(r.output)
     by_tag = {x["asset_tag"]: x for x in doc["results"] if x["probe"] == "onvif"}
-    assert set(by_tag) == {"CAM-1", "CAM-2", "NVR-1", "CAM-3"}
+    assert set(by_tag) == {"CAM-1", "CAM-2", "NVR-1", "CAM-3", "CAM-4"}
     assert by_tag["CAM-1"]["status"] == "ok", by_tag["CAM-1"]["reason"]
     assert by_tag["CAM-1"]["metrics"]["layer"] == 5
     assert by_tag["CAM-2"]["metrics"]["failed_layer"] == 5
@@ -105,3 +107,14 @@ def test_probe_run_only_onvif_in_the_lab(fleet: OnvifSimHandle, tmp_path: Path) 
     assert "not recording" in by_tag["NVR-1"]["reason"]
     assert by_tag["CAM-3"]["status"] == "crit" and "serial mismatch" in by_tag["CAM-3"]["reason"]
     assert DEFAULT_PASSWORD not in r.output
+    # CAM-4: ONVIF answers, its RTSP server is down. The stream layer fails; the clock drift and
+    # the identity read before stay in the result, and the drift reaches the health report.
+    cam4 = by_tag["CAM-4"]
+    assert cam4["metrics"]["failed_layer"] == 5 and "RTSP" in cam4["reason"], cam4["reason"]
+    assert cam4["metrics"]["serial"] == "SER-4" and cam4["metrics"]["profiles"] == 2
+    report = CliRunner().invoke(cli, ["--db", url, "report", "health", "--since", "1h", "--json"])
+    assert report.exit_code == 0, report.output
+    health = json.loads(report.stdout)
+    devices = {d["asset_tag"]: d for s in health["schools"] for d in s["devices"]}
+    assert 18 <= devices["CAM-4"]["clock_drift_s"] <= 22
+    assert any(p["asset_tag"] == "CAM-4" and p["kind"] == "clock_drift" for p in health["problems"])

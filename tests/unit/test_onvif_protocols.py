@@ -84,6 +84,8 @@ def test_split_uri_and_request() -> None:
         "p:w",
     )
     assert rtsp.split_uri("rtsp://cam/")[1] == 554
+    assert rtsp.with_port("rtsp://u:p@[::1]:554/live?x=1", 8554) == "rtsp://u:p@[::1]:8554/live?x=1"
+    assert rtsp.with_port("rtsp://10.0.0.5/s", 10554) == "rtsp://10.0.0.5:10554/s"
     with pytest.raises(ValueError, match="not an rtsp"):
         rtsp.split_uri("http://cam/")
     request = rtsp.build_request("OPTIONS", "rtsp://cam/", 3, {"Accept": "application/sdp"})

@@ -39,7 +39,8 @@ def test_bad_profile_names_file_and_problem(tmp_path: Path) -> None:
 
 def test_defaults() -> None:
     s = OnvifSettings.from_mapping({})
-    assert (s.onvif_port, s.rtsp_port, s.drift_warn_s, s.drift_crit_s) == (80, 554, 5.0, 300.0)
+    assert (s.onvif_port, s.drift_warn_s, s.drift_crit_s) == (80, 5.0, 300.0)
+    assert s.rtsp_port is None, "unset: the port the camera's stream URI names"
     assert s.recording == "auto" and s.save_snapshot_dir is None
 
 
@@ -52,9 +53,9 @@ def test_engine_keys_are_understood() -> None:
             "thresholds": {"clock_drift_s": {"warn": 5, "crit": 60}},
         }
     )
-    assert (s.onvif_port, s.rtsp_port, s.drift_crit_s) == (8080, 15520, 60.0)
-    explicit = OnvifSettings.from_mapping({"rtsp_port": None, "lab_ports": {"rtsp": 15520}})
-    assert explicit.rtsp_port is None
+    assert (s.onvif_port, s.rtsp_port, s.drift_crit_s) == (8080, None, 60.0)
+    explicit = OnvifSettings.from_mapping({"rtsp_port": 8554, "lab_ports": {"rtsp": 15520}})
+    assert explicit.rtsp_port == 8554
 
 
 @pytest.mark.parametrize(
