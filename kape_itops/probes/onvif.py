@@ -599,7 +599,7 @@ class OnvifProbe:
             reason = f"layer {failure.layer} ({LAYERS[failure.layer]}) failed: {failure.message}"
             learned = _learned(check.metrics)
             if learned:
-                reason += f" (learned before: {', '.join(learned)})"
+                reason += f" (learned: {', '.join(learned)})"
         else:
             metrics["layer_name"] = LAYERS[check.metrics["layer"]]
             reason = _summary(check)

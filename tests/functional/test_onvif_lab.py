@@ -135,4 +135,4 @@ def test_lab_camera_stream_on_its_own_port_running_then_stopped() -> None:
     m = stopped.metrics
     assert (m["manufacturer"], m["model"], m["profiles"]) == ("Hikvision", "DS-2CD1043G0-I", 2)
     assert "clock_drift_s" in m and m["snapshot_size"] == "160x120"
-    assert "learned before: Hikvision DS-2CD1043G0-I" in stopped.reason
+    assert "learned: Hikvision DS-2CD1043G0-I" in stopped.reason

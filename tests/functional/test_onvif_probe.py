@@ -305,7 +305,7 @@ def test_stopped_stream_fails_layer_5_and_keeps_what_was_learned(
     )
     assert 8.5 <= m["clock_drift_s"] <= 11.5 and m["profiles"] == 2
     assert m["main_profile"] == "main" and m["snapshot_size"] == "160x120"
-    assert "learned before: Hikvision DS-2CD1023G0-I fw V5.7.3 build 220112" in r.reason
+    assert "learned: Hikvision DS-2CD1023G0-I fw V5.7.3 build 220112" in r.reason
     assert "clock drift +" in r.reason
 
 
