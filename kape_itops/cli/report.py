@@ -10,7 +10,7 @@ import click
 
 from kape_itops.cli.app import App, handle_errors, pass_app
 from kape_itops.cli.render import console, print_json, safe, table
-from kape_itops.domain.timespan import parse_duration
+from kape_itops.domain.timespan import parse_duration, parse_month
 from kape_itops.errors import UsageError
 from kape_itops.reports import alerts, fmt
 from kape_itops.reports.model import (
@@ -46,6 +46,17 @@ def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt
         raise click.BadParameter(f"'{value}' is not a date (YYYY-MM-DD)") from exc
 
 
+def _month(
+    _ctx: click.Context, _param: click.Parameter, value: str | None
+) -> tuple[dt.date, dt.date] | None:
+    if value is None:
+        return None
+    try:
+        return parse_month(value, dt.date.today())
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+
+
 @click.group()
 def report() -> None:
     """Health reports over a period, and the problems hook for alerts."""
@@ -55,6 +66,12 @@ def report() -> None:
 @click.option("--since", callback=_duration, help="Period ending now, e.g. 7d (default 7d).")
 @click.option("--from", "date_from", callback=_date, metavar="DATE", help="First day (UTC).")
 @click.option("--to", "date_to", callback=_date, metavar="DATE", help="Last day, inclusive.")
+@click.option(
+    "--month",
+    callback=_month,
+    metavar="YYYY-MM|last",
+    help="A calendar month (UTC days); 'last' is the month before this one.",
+)
 @click.option("--school", help="Only this school (code).")
 @click.option(
     "--html",
@@ -85,6 +102,7 @@ def health(
     since: dt.timedelta | None,
     date_from: dt.date | None,
     date_to: dt.date | None,
+    month: tuple[dt.date, dt.date] | None,
     school: str | None,
     html: Path | None,
     md: Path | None,
@@ -97,6 +115,10 @@ def health(
     outputs = [o for o in (html, md, csv_dir) if o is not None] + ([True] if as_json else [])
     if len(outputs) > 1:
         raise UsageError("choose one of --html, --md, --json, --csv")
+    if month is not None:
+        if since is not None or date_from or date_to:
+            raise UsageError("give one of --since, --from/--to or --month")
+        date_from, date_to = month
     period = resolve_period(since, date_from, date_to)
     opts = ReportOptions(school=school.upper() if school else None, title=title, interval=interval)
     rep = build_report(app.store(), period, opts)

@@ -86,6 +86,7 @@ def install(
         reports_dir=reports_dir if reports_dir.is_absolute() else workdir / reports_dir,
         environment=tuple(env),
         environment_file=env_file,
+        utc_offset=dt.datetime.now().astimezone().utcoffset() or dt.timedelta(0),
     )
     if cron:
         lines = cron_lines(spec)

@@ -1,4 +1,4 @@
-"""Durations written as ``30s``, ``5m``, ``12h``, ``7d`` or ``2w``."""
+"""Durations written as ``30s``, ``5m``, ``12h``, ``7d`` or ``2w``; calendar months."""
 
 from __future__ import annotations
 
@@ -15,3 +15,20 @@ def parse_duration(text: str) -> dt.timedelta:
     if not m:
         raise ValueError(f"'{text}' is not a duration; use e.g. 30s, 5m, 12h, 7d, 2w")
     return dt.timedelta(seconds=float(m.group(1)) * _UNITS[m.group(2).lower()])
+
+
+def parse_month(text: str, today: dt.date) -> tuple[dt.date, dt.date]:
+    """First and last day of a calendar month: ``YYYY-MM``, or ``last`` (the one before today's).
+
+    Raise ValueError with the accepted forms otherwise.
+    """
+    if text.strip().lower() in ("last", "previous"):
+        last = today.replace(day=1) - dt.timedelta(days=1)
+        return last.replace(day=1), last
+    m = re.fullmatch(r"\s*(\d{4})-(\d{2})\s*", text)
+    year, month = (int(m.group(1)), int(m.group(2))) if m else (0, 0)
+    if not (1 <= year < 9999 and 1 <= month <= 12):
+        raise ValueError(f"'{text}' is not a month; use YYYY-MM (e.g. 2026-05) or last")
+    first = dt.date(year, month, 1)
+    following = (first + dt.timedelta(days=31)).replace(day=1)
+    return first, following - dt.timedelta(days=1)

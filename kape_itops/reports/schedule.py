@@ -7,19 +7,23 @@ folder it is given and prints what to run next.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
 from kape_itops.errors import UsageError
 
-REPORT_CALENDAR = {
-    "daily": "*-*-* 06:00:00",
-    "weekly": "Mon *-*-* 06:00:00",
-    "monthly": "*-*-01 06:00:00",
+REPORT_DAYS = {"daily": "*-*-*", "weekly": "Mon *-*-*", "monthly": "*-*-01"}
+"""systemd OnCalendar= day part per cadence (the hour comes from :func:`report_hour`)."""
+REPORT_CRON_DAYS = {"daily": "* * *", "weekly": "* * 1", "monthly": "1 * *"}
+REPORT_ARGS = {
+    "daily": ("--since", "1d"),
+    "weekly": ("--since", "7d"),
+    "monthly": ("--month", "last"),
 }
-REPORT_CRON = {"daily": "0 6 * * *", "weekly": "0 6 * * 1", "monthly": "0 6 1 * *"}
-REPORT_SPAN = {"daily": "1d", "weekly": "7d", "monthly": "30d"}
+"""``report health`` period per cadence: monthly is the previous full calendar month."""
+REPORT_HOUR = 6
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,16 +38,39 @@ class ScheduleSpec:
     reports_dir: Path
     environment: tuple[tuple[str, str], ...] = ()
     environment_file: Path | None = None
+    utc_offset: dt.timedelta = dt.timedelta(0)
+    """The machine's local offset from UTC: timers and cron run in local time."""
 
 
 def validate(spec: ScheduleSpec) -> None:
     """Refuse intervals below a minute and unknown report cadences."""
     if spec.every < dt.timedelta(minutes=1):
         raise UsageError("--every must be at least 1m")
-    if spec.report is not None and spec.report not in REPORT_CALENDAR:
-        raise UsageError(
-            f"--report {spec.report!r} is not one of {', '.join(REPORT_CALENDAR)} or none"
-        )
+    if spec.report is not None and spec.report not in REPORT_DAYS:
+        raise UsageError(f"--report {spec.report!r} is not one of {', '.join(REPORT_DAYS)} or none")
+
+
+def report_hour(spec: ScheduleSpec) -> int:
+    """Local hour of the report run: 6, but a monthly run on the 1st waits for the UTC month.
+
+    Report days are UTC days, so the monthly run must come after 00:00 UTC with an hour to
+    spare (for a daylight-saving shift): 08:00 in Cambodia (UTC+7), 06:00 up to UTC+5.
+    """
+    if spec.report != "monthly":
+        return REPORT_HOUR
+    after_utc_midnight = (spec.utc_offset + dt.timedelta(hours=1)).total_seconds() / 3600
+    return max(REPORT_HOUR, math.ceil(after_utc_midnight))
+
+
+def _report_command(spec: ScheduleSpec, cadence: str, percent: str) -> str:
+    """Make the reports folder, then write the cadence's report to a dated HTML file there.
+
+    ``percent`` is how the line must write a ``%`` (``%%`` in systemd units, ``\\%`` in cron).
+    """
+    folder = shlex.quote(str(spec.reports_dir))
+    health = _exec(spec, "report", "health", *REPORT_ARGS[cadence])
+    out = f"{folder}/health-{cadence}-$(date +{percent}F).html"
+    return f"mkdir -p {folder} && {health} --html {out}"
 
 
 def _exec(spec: ScheduleSpec, *args: str) -> str:
@@ -58,7 +85,11 @@ def _env_lines(spec: ScheduleSpec) -> list[str]:
 
 
 def systemd_units(spec: ScheduleSpec) -> dict[str, str]:
-    """Unit file name → content: a oneshot probe round per timer tick (then prune), and the report."""
+    """Unit file name → content: a oneshot probe round per timer tick, and the report.
+
+    The round's WARNING (1) and CRITICAL (2) exits are findings, not failures of the unit, and
+    ``db prune`` runs as ExecStopPost=, so pruning happens whatever the round found or did.
+    """
     validate(spec)
     seconds = int(spec.every.total_seconds())
     units = {
@@ -74,7 +105,8 @@ def systemd_units(spec: ScheduleSpec) -> dict[str, str]:
                 f"WorkingDirectory={spec.workdir}",
                 *_env_lines(spec),
                 f"ExecStart={_exec(spec, 'probe', 'run')}",
-                f"ExecStartPost={_exec(spec, 'db', 'prune')}",
+                "SuccessExitStatus=1 2",
+                f"ExecStopPost={_exec(spec, 'db', 'prune')}",
                 "Nice=5",
                 "",
             ]
@@ -97,9 +129,7 @@ def systemd_units(spec: ScheduleSpec) -> dict[str, str]:
         ),
     }
     if spec.report:
-        out = spec.reports_dir / f"health-{spec.report}-$(date +%%F).html"
-        inner = _exec(spec, "report", "health", "--since", REPORT_SPAN[spec.report])
-        script = f"mkdir -p {shlex.quote(str(spec.reports_dir))} && {inner} --html {out}"
+        script = _report_command(spec, spec.report, "%%")
         units["itops-report.service"] = "\n".join(
             [
                 "[Unit]",
@@ -119,7 +149,7 @@ def systemd_units(spec: ScheduleSpec) -> dict[str, str]:
                 f"Description=kape-itops {spec.report} health report",
                 "",
                 "[Timer]",
-                f"OnCalendar={REPORT_CALENDAR[spec.report]}",
+                f"OnCalendar={REPORT_DAYS[spec.report]} {report_hour(spec):02d}:00:00",
                 "Persistent=true",
                 "",
                 "[Install]",
@@ -131,7 +161,10 @@ def systemd_units(spec: ScheduleSpec) -> dict[str, str]:
 
 
 def cron_lines(spec: ScheduleSpec) -> list[str]:
-    """crontab lines for the same schedule (cron runs at most once a minute)."""
+    """crontab lines for the same schedule (cron runs at most once a minute).
+
+    ``db prune`` follows the probe round whatever it exited with (Nagios codes 1-3 are findings).
+    """
     validate(spec)
     seconds = int(spec.every.total_seconds())
     if seconds % 60:
@@ -155,14 +188,11 @@ def cron_lines(spec: ScheduleSpec) -> list[str]:
     if spec.environment:
         run += "export " + " ".join(f"{k}={shlex.quote(v)}" for k, v in spec.environment) + " && "
     lines = [
-        "# kape-itops: probe round, then roll up and prune old raw results",
-        f"{when} {run}{_exec(spec, 'probe', 'run')} && {_exec(spec, 'db', 'prune')}",
+        "# kape-itops: probe round, then roll up and prune old raw results (whatever it found)",
+        f"{when} {run}{{ {_exec(spec, 'probe', 'run')}; {_exec(spec, 'db', 'prune')}; }}",
     ]
     if spec.report:
-        out = spec.reports_dir / f"health-{spec.report}-$(date +\\%F).html"
-        lines += [
-            f"# kape-itops: {spec.report} health report",
-            f"{REPORT_CRON[spec.report]} {run}mkdir -p {shlex.quote(str(spec.reports_dir))} && "
-            f"{_exec(spec, 'report', 'health', '--since', REPORT_SPAN[spec.report])} --html {out}",
-        ]
+        when = f"0 {report_hour(spec)} {REPORT_CRON_DAYS[spec.report]}"
+        command = _report_command(spec, spec.report, "\\%")  # in cron a bare % is a newline
+        lines += [f"# kape-itops: {spec.report} health report", f"{when} {run}{command}"]
     return lines
