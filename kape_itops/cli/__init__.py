@@ -22,6 +22,7 @@ COMMANDS = {
     "quote": "kape_itops.cli.quote:quote",
     "spec": "kape_itops.cli.spec:spec",
     "report": "kape_itops.cli.report:report",
+    "data": "kape_itops.cli.data:data",
     "db": "kape_itops.cli.db:db",
     "schedule": "kape_itops.cli.schedule:schedule",
 }

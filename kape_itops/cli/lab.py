@@ -9,6 +9,7 @@ import click
 
 from kape_itops.cli.app import App, handle_errors, pass_app
 from kape_itops.cli.render import console, err_console, print_json, safe
+from kape_itops.datafiles import data_folder
 from kape_itops.errors import ConfigError, StoreError
 from kape_itops.inventory.service import Inventory
 from kape_itops.lab.lab import (
@@ -43,7 +44,7 @@ def _devices(app: App) -> tuple[list[LabDevice], str]:
                 return found, "the database"
         except (StoreError, ConfigError):
             pass
-    csv_path = app.settings.data_dir / "inventory" / "devices.csv"
+    csv_path = data_folder(app.settings.data_dir).area("inventory").file("devices.csv")
     if csv_path.exists():
         return devices_from_csv(csv_path), str(csv_path)
     return [], "nowhere (no database devices, no inventory/devices.csv)"

@@ -20,6 +20,7 @@ from kape_itops.cli.app import App, handle_errors, pass_app
 from kape_itops.cli.probe import NAGIOS_ERRORS, probe
 from kape_itops.cli.probe_onvif import parse_target
 from kape_itops.cli.render import console, print_json, safe, table
+from kape_itops.datafiles import DataDir, data_folder
 from kape_itops.errors import UsageError
 from kape_itops.probes.base import ProbeContext, ProbeResult, Target, check_once
 from kape_itops.probes.snmp import COMMUNITY_ENV, PROTOCOL, SnmpProbe
@@ -92,7 +93,9 @@ def _protocol(choices: dict[str, Any]) -> Any:
     return convert
 
 
-async def _check(target: Target, secrets: SecretStore, profiles: Path | None) -> ProbeResult:
+async def _check(
+    target: Target, secrets: SecretStore, profiles: Path | DataDir | None
+) -> ProbeResult:
     return await check_once(SnmpProbe(profiles), ProbeContext(secrets=secrets), target)
 
 
@@ -193,7 +196,7 @@ def snmp(
 ) -> None:
     """SNMP health of one device (v1/v2c/v3); Nagios exit codes 0/1/2/3."""
     host, port = parse_target(target)
-    directory = profiles_dir or app.settings.data_dir / "probes" / "snmp"
+    directory = profiles_dir or data_folder(app.settings.data_dir).area("probes").sub("snmp")
     if profile is not None and profile not in load_profiles(directory).names():
         raise UsageError(
             f"unknown SNMP profile '{profile}' (have: {', '.join(load_profiles(directory).names())})"

@@ -12,11 +12,12 @@ from rich.table import Table
 
 from kape_itops.cli.app import App, handle_errors, pass_app
 from kape_itops.cli.render import console, print_json, safe, table
+from kape_itops.datafiles import data_folder
 from kape_itops.errors import UsageError
 from kape_itops.quotes.evaluate import FAIL, PASS, Evaluation, Options
 from kape_itops.quotes.report import deviations, matrices, symbol, write_report
 from kape_itops.quotes.rfq import load_rfq, parse_rate, parse_weights
-from kape_itops.quotes.service import history, resolve_inputs, score, show, store_result
+from kape_itops.quotes.service import find_spec, history, resolve_inputs, score, show, store_result
 from kape_itops.quotes.spec import load_spec
 from kape_itops.quotes.template import write_form
 
@@ -61,8 +62,8 @@ def _options(
 @click.option(
     "--spec",
     "spec_file",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Spec template [default: specs/<rfq spec>.yaml].",
+    metavar="ID|FILE",
+    help="Spec template: an id (laptop) or a file [default: the RFQ's spec].",
 )
 @click.option(
     "--rfq",
@@ -106,7 +107,7 @@ def _options(
 def score_cmd(
     app: App,
     paths: tuple[Path, ...],
-    spec_file: Path | None,
+    spec_file: str | None,
     rfq_file: Path | None,
     method: str | None,
     weights: str | None,
@@ -206,7 +207,8 @@ def _render(ev: Evaluation) -> None:
     "--spec",
     "spec_file",
     required=True,
-    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    metavar="ID|FILE",
+    help="Spec template: an id (laptop) or a file.",
 )
 @click.option(
     "--rfq",
@@ -215,12 +217,14 @@ def _render(ev: Evaluation) -> None:
     help="Pre-fill the RFQ's lines.",
 )
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path, dir_okay=False))
+@pass_app
 @handle_errors()
-def template_cmd(spec_file: Path, rfq_file: Path | None, output: Path) -> None:
+def template_cmd(app: App, spec_file: str, rfq_file: Path | None, output: Path) -> None:
     """Write a blank quotation form (XLSX) from a spec for vendors to fill in."""
     if output.suffix.lower() != ".xlsx":
         raise UsageError(f"-o {output}: the form is an .xlsx workbook")
-    spec = load_spec(spec_file)
+    specs = data_folder(app.settings.data_dir).area("specs")
+    spec = load_spec(find_spec(spec_file, specs))
     write_form(spec, output, load_rfq(rfq_file) if rfq_file else None)
     console.print(
         f"wrote {safe(output)}: {len(spec.attributes)} attribute column(s) for {safe(spec.id)}"

@@ -31,6 +31,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
 
+from kape_itops.datafiles import DataDir, as_data_dir, shipped_schema
 from kape_itops.domain.enums import DeviceKind
 from kape_itops.domain.inventory import Device
 from kape_itops.errors import ConfigError
@@ -128,12 +129,19 @@ class Profiles:
 # -- loading and validation ----------------------------------------------------------------
 
 
-def _schemas(schema_dir: Path) -> tuple[Draft202012Validator, Draft202012Validator]:
+def _schema_file(layers: DataDir, name: str) -> Path:
+    path = layers.file(f"{SCHEMA_DIR}/{name}")
+    return path if path.is_file() else shipped_schema("probes", name)
+
+
+def _schemas(layers: DataDir) -> tuple[Draft202012Validator, Draft202012Validator]:
+    kind_path = _schema_file(layers, "kind.schema.json")
+    over_path = _schema_file(layers, "overrides.schema.json")
     try:
-        kind = json.loads((schema_dir / "kind.schema.json").read_text(encoding="utf-8"))
-        over = json.loads((schema_dir / "overrides.schema.json").read_text(encoding="utf-8"))
+        kind = json.loads(kind_path.read_text(encoding="utf-8"))
+        over = json.loads(over_path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"cannot read the probe profile schemas in {schema_dir}: {exc}") from exc
+        raise ConfigError(f"cannot read the probe profile schemas {kind_path}: {exc}") from exc
     registry: Registry[Any] = Registry().with_resources(
         [(kind["$id"], Resource.from_contents(kind)), (over["$id"], Resource.from_contents(over))]
     )
@@ -171,18 +179,20 @@ def _fail(problems: Iterable[str]) -> None:
         raise ConfigError("invalid probe profile(s):\n  " + "\n  ".join(problems))
 
 
-def load_profiles(probes_dir: Path) -> Profiles:
-    """Load and validate ``probes_dir/kinds/*.yaml`` and the optional ``overrides.yaml``.
+def load_profiles(probes_dir: Path | DataDir) -> Profiles:
+    """Load and validate ``kinds/*.yaml`` and the optional ``overrides.yaml`` of ``probes_dir``.
 
-    Every problem of every file is reported at once: file, path in the document, reason.
+    A :class:`DataDir` is read through its layers (a local file hides the shipped one of the same
+    name). Every problem of every file is reported at once: file, path in the document, reason.
     """
-    kinds_dir = probes_dir / KINDS_DIR
-    if not kinds_dir.is_dir():
-        raise ConfigError(f"no probe profiles: {kinds_dir} is not a folder")
-    kind_validator, over_validator = _schemas(probes_dir / SCHEMA_DIR)
+    layers = as_data_dir(probes_dir)
+    kind_files = layers.files(KINDS_DIR, "*.yaml")
+    if not kind_files:
+        raise ConfigError(f"no probe profiles: no {KINDS_DIR}/*.yaml in {layers.where()}")
+    kind_validator, over_validator = _schemas(layers)
     problems: list[str] = []
     kinds: dict[DeviceKind, KindProfile] = {}
-    for path in sorted(kinds_dir.glob("*.yaml")):
+    for path in kind_files:
         doc = _read_yaml(path)
         found = _check(kind_validator, doc, str(path))
         if found:
@@ -205,7 +215,7 @@ def load_profiles(probes_dir: Path) -> Profiles:
             source=str(path),
         )
     overrides = Overrides()
-    over_path = probes_dir / OVERRIDES_FILE
+    over_path = layers.file(OVERRIDES_FILE)
     if over_path.exists():
         doc = _read_yaml(over_path)
         if doc is None:
@@ -217,4 +227,4 @@ def load_profiles(probes_dir: Path) -> Profiles:
                 schools=doc.get("schools") or {}, devices=doc.get("devices") or {}
             )
     _fail(problems)
-    return Profiles(kinds=kinds, overrides=overrides, source=str(probes_dir))
+    return Profiles(kinds=kinds, overrides=overrides, source=layers.where())

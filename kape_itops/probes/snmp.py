@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from kape_itops.datafiles import DataDir
 from kape_itops.domain.enums import DeviceKind, ProbeStatus
 from kape_itops.errors import ConfigError
 from kape_itops.probes.base import ProbeContext, ProbeResult, Target
@@ -122,7 +123,7 @@ class SnmpProbe:
 
     name = PROTOCOL
 
-    def __init__(self, profiles_dir: Path | None = None) -> None:
+    def __init__(self, profiles_dir: Path | DataDir | None = None) -> None:
         self._profiles_dir = profiles_dir
         self._profiles: ProfileSet | None = None
         self._client = SnmpClient()

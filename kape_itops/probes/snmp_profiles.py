@@ -19,6 +19,7 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from kape_itops.config import Settings
+from kape_itops.datafiles import DataDir, as_data_dir, data_folder, shipped_schema
 from kape_itops.errors import ConfigError
 from kape_itops.probes.profiles import merge
 
@@ -73,26 +74,35 @@ class SnmpProfile:
         )
 
 
-def default_dir() -> Path:
-    """``<ITOPS_DATA>/probes/snmp``."""
-    return Settings().data_dir / "probes" / "snmp"
+def default_dir() -> DataDir:
+    """``probes/snmp`` of the data folder (local over shipped)."""
+    return data_folder(Settings().data_dir).area("probes").sub("snmp")
+
+
+def _schema_path(layers: DataDir) -> Path:
+    for root in layers.roots:
+        candidate = root.parent / "schema" / SCHEMA_FILE
+        if candidate.is_file():
+            return candidate
+    return shipped_schema("probes", SCHEMA_FILE)
 
 
 class ProfileSet:
     """Every profile file of one folder, validated on load."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path | DataDir) -> None:
         self.directory = directory
-        schema_path = directory.parent / "schema" / SCHEMA_FILE
+        layers = as_data_dir(directory)
+        schema_path = _schema_path(layers)
         try:
             schema = json.loads(schema_path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise ConfigError(f"SNMP profile schema {schema_path} cannot be read: {exc}") from exc
         self._validator = Draft202012Validator(schema)
         self._raw: dict[str, dict[str, Any]] = {}
-        files = sorted(directory.glob("*.yaml"))
+        files = layers.files("", "*.yaml")
         if not files:
-            raise ConfigError(f"no SNMP profiles (*.yaml) in {directory}")
+            raise ConfigError(f"no SNMP profiles (*.yaml) in {layers.where()}")
         for path in files:
             self._load(path)
 
@@ -120,7 +130,7 @@ class ProfileSet:
         raw = self._raw.get(name)
         if raw is None:
             raise ConfigError(
-                f"unknown SNMP profile '{name}' (have: {', '.join(self.names())}) in {self.directory}"
+                f"unknown SNMP profile '{name}' (have: {', '.join(self.names())}) in {as_data_dir(self.directory).where()}"
             )
         parent = raw.get("extends")
         if not parent:
@@ -152,6 +162,6 @@ class ProfileSet:
         )
 
 
-def load_profiles(directory: Path | None = None) -> ProfileSet:
-    """All profiles of ``directory`` (default ``<ITOPS_DATA>/probes/snmp``)."""
+def load_profiles(directory: Path | DataDir | None = None) -> ProfileSet:
+    """All profiles of ``directory`` (default ``probes/snmp`` of the data folder)."""
     return ProfileSet(directory or default_dir())

@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 from jsonschema import Draft202012Validator
 
+from kape_itops.datafiles import DataDir, as_data_dir, data_folder, shipped_schema
 from kape_itops.domain.inventory import Device
 from kape_itops.errors import ConfigError
 
@@ -110,8 +111,10 @@ class CommandSets:
         return None
 
 
-def _validator(probes_dir: Path) -> Draft202012Validator:
-    path = probes_dir / SCHEMA_FILE
+def _validator(layers: DataDir) -> Draft202012Validator:
+    path = layers.file(str(SCHEMA_FILE))
+    if not path.is_file():
+        path = shipped_schema("probes", SCHEMA_FILE.name)
     try:
         schema = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
@@ -169,16 +172,17 @@ def parse_command_set(doc: Any, source: str, validator: Draft202012Validator) ->
     )
 
 
-def load_command_sets(probes_dir: Path) -> CommandSets:
-    """Load and validate every ``probes_dir/ssh/*.yaml``; problems of all files at once."""
-    folder = probes_dir / SSH_DIR
-    if not folder.is_dir():
-        raise ConfigError(f"no SSH command sets: {folder} is not a folder")
-    validator = _validator(probes_dir)
+def load_command_sets(probes_dir: Path | DataDir) -> CommandSets:
+    """Load and validate every ``ssh/*.yaml`` of ``probes_dir``; problems of all files at once."""
+    layers = as_data_dir(probes_dir)
+    files = layers.files(SSH_DIR, "*.yaml")
+    if not files:
+        raise ConfigError(f"no SSH command sets: no {SSH_DIR}/*.yaml in {layers.where()}")
+    validator = _validator(layers)
     sets: dict[str, CommandSet] = {}
     problems: list[str] = []
     aliases: dict[str, str] = {}
-    for path in sorted(folder.glob("*.yaml")):
+    for path in files:
         try:
             doc = yaml.safe_load(path.read_text(encoding="utf-8"))
             cs = parse_command_set(doc, str(path), validator)
@@ -203,12 +207,12 @@ def load_command_sets(probes_dir: Path) -> CommandSets:
     if problems:
         raise ConfigError("invalid SSH command set(s):\n  " + "\n  ".join(problems))
     if not sets:
-        raise ConfigError(f"no SSH command sets in {folder}")
+        raise ConfigError(f"no SSH command sets in {layers.where()}")
     return CommandSets(sets)
 
 
-def default_probes_dir() -> Path:
-    """``$ITOPS_DATA/probes`` (the data folder of the settings)."""
+def default_probes_dir() -> DataDir:
+    """``probes/`` of the data folder (local over shipped)."""
     from kape_itops.config import Settings
 
-    return Settings().data_dir / "probes"
+    return data_folder(Settings().data_dir).area("probes")

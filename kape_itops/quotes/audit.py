@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +27,6 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def _cpu_table_hash() -> str:
-    data = resources.files("kape_itops.quotes").joinpath("data/cpus.csv").read_bytes()
-    return sha256_bytes(data)
-
-
 def build_audit(
     *,
     rfq_file: Path,
@@ -47,6 +41,7 @@ def build_audit(
     vat: str,
     arithmetic: str,
     evaluation_date: dt.date,
+    cpu_table_sha256: str,
 ) -> dict[str, Any]:
     """The audit block: files are named by base name so the record does not depend on paths."""
     return {
@@ -63,7 +58,7 @@ def build_audit(
         "inputs": [
             {"role": "rfq", "name": rfq_file.name, "sha256": sha256_file(rfq_file)},
             {"role": "spec", "name": spec_file.name, "sha256": sha256_file(spec_file)},
-            {"role": "cpu_table", "name": "cpus.csv", "sha256": _cpu_table_hash()},
+            {"role": "cpu_table", "name": "cpus.csv", "sha256": cpu_table_sha256},
             *(
                 {"role": "quotation", "name": p.name, "sha256": sha256_file(p)}
                 for p in sorted(quotation_files, key=lambda p: p.name)

@@ -1,19 +1,21 @@
 """The shipped CPU table and the "i5/Ryzen 5 class or better, or equivalent" rule.
 
 A quoted CPU is found by its model number ("Intel® Core™ i5-1235U", "Ryzen 5 7530U", "Apple
-M2"); its approximate performance index (see data/README.md) is compared with the reference CPU
+M2"); its approximate performance index (see specs/CPUS.md) is compared with the reference CPU
 the spec names. A CPU without a model number, or one missing from the table, cannot be verified.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import re
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
-__all__ = ["Cpu", "CpuMatch", "CpuTable", "cpu_key"]
+__all__ = ["CPU_TABLE_FILE", "Cpu", "CpuMatch", "CpuTable", "cpu_key"]
+
+CPU_TABLE_FILE = "cpus.csv"
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,8 +75,10 @@ def cpu_key(text: str) -> str | None:
 class CpuTable:
     """The CPU table, keyed by :func:`cpu_key`."""
 
-    def __init__(self, cpus: list[Cpu]) -> None:
+    def __init__(self, cpus: list[Cpu], sha256: str = "") -> None:
         self.cpus = cpus
+        self.sha256 = sha256
+        """SHA-256 of the CSV the table was read from (for the audit record)."""
         self._by_key: dict[str, Cpu] = {}
         for cpu in cpus:
             key = cpu_key(cpu.model)
@@ -86,11 +90,14 @@ class CpuTable:
 
     @classmethod
     def load(cls, path: Path | None = None) -> CpuTable:
-        """The shipped table, or the CSV at ``path``."""
+        """The CSV at ``path``, else ``specs/cpus.csv`` of the data folder (local over shipped)."""
         if path is None:
-            text = resources.files("kape_itops.quotes").joinpath("data/cpus.csv").read_text("utf-8")
-        else:
-            text = path.read_text("utf-8")
+            from kape_itops.config import Settings
+            from kape_itops.datafiles import data_folder
+
+            path = data_folder(Settings().data_dir).area("specs").file(CPU_TABLE_FILE)
+        data = path.read_bytes()
+        text = data.decode("utf-8")
         rows = csv.DictReader(text.splitlines())
         return cls(
             [
@@ -105,7 +112,8 @@ class CpuTable:
                     index=int(r["index"]),
                 )
                 for r in rows
-            ]
+            ],
+            sha256=hashlib.sha256(data).hexdigest(),
         )
 
     def lookup(self, text: str) -> CpuMatch:

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from kape_itops.datafiles import DataDir, data_folder
 from kape_itops.errors import DataError, Issue, UsageError, ValidationFailed
 from kape_itops.quotes.audit import StoredEvaluation, build_audit, sha256_bytes
 from kape_itops.quotes.cpu import CpuTable
@@ -23,7 +24,16 @@ from kape_itops.quotes.rfq import load_rfq
 from kape_itops.quotes.spec import load_spec
 from kape_itops.store.db import Store
 
-__all__ = ["ScoreInputs", "Scored", "history", "resolve_inputs", "score", "show", "store_result"]
+__all__ = [
+    "ScoreInputs",
+    "Scored",
+    "find_spec",
+    "history",
+    "resolve_inputs",
+    "score",
+    "show",
+    "store_result",
+]
 
 QUOTE_SUFFIXES = (".xlsx", ".xlsm", ".csv")
 
@@ -55,10 +65,27 @@ def _quote_files(folder: Path) -> list[Path]:
     )
 
 
+def find_spec(value: str | Path, specs: DataDir) -> Path:
+    """A spec by path (``specs/laptop.yaml``) or by id (``laptop``) in the data folder's specs."""
+    path = Path(value)
+    if path.is_file():
+        return path
+    text = str(value)
+    if "/" not in text and "\\" not in text and not text.endswith((".yaml", ".yml")):
+        found = specs.file(f"{text}.yaml")
+        if found.is_file():
+            return found
+        known = ", ".join(p.stem for p in specs.files("", "*.yaml"))
+        raise UsageError(f"no spec with id '{text}' in {specs.where()} (have: {known})")
+    raise UsageError(f"{text}: no such spec file")
+
+
 def resolve_inputs(
-    paths: Sequence[Path], spec: Path | None, rfq: Path | None, data_dir: Path
+    paths: Sequence[Path], spec: Path | str | None, rfq: Path | None, data_dir: Path
 ) -> ScoreInputs:
-    """An RFQ folder (rfq.yaml + quotations) or quotation files; the spec from --spec or specs/."""
+    """An RFQ folder (rfq.yaml + quotations) or quotation files; the spec from --spec (a path or
+    an id) or the RFQ's spec id, looked up next to the RFQ folder, then in the data folder."""
+    specs = data_folder(data_dir).area("specs")
     if not paths:
         raise UsageError("give an RFQ folder or quotation files")
     files: list[Path] = []
@@ -83,17 +110,17 @@ def resolve_inputs(
             raise UsageError(f"no rfq.yaml in {base} or {base.parent}; give --rfq FILE")
     if spec is None:
         spec_id = load_rfq(rfq).spec
-        for candidate in (
-            data_dir / "specs" / f"{spec_id}.yaml",
-            rfq.parent.parent.parent / "specs" / f"{spec_id}.yaml",
-        ):
-            if candidate.is_file():
-                spec = candidate
-                break
-        else:
+        name = f"{spec_id}.yaml"
+        beside = rfq.resolve().parent.parent.parent / "specs" / name
+        local, shipped = specs.roots[:-1], specs.roots[-1:]
+        candidates = [r / name for r in local] + [beside] + [r / name for r in shipped]
+        spec = next((c for c in candidates if c.is_file()), specs.file(name))
+        if not spec.is_file():
             raise UsageError(
-                f"spec '{spec_id}' not found under {data_dir / 'specs'}; give --spec FILE"
+                f"spec '{spec_id}' not found in {specs.where()}; give --spec FILE or an id"
             )
+    else:
+        spec = find_spec(spec, specs)
     names = [f.name for f in files]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
@@ -171,6 +198,7 @@ def _score(
         vat=f"{prm.vat_rate}% VAT-{rfq.vat_basis}",
         arithmetic=prm.arithmetic,
         evaluation_date=prm.evaluation_date,
+        cpu_table_sha256=table.sha256,
     )
     ev = evaluate(spec, rfq, quotes, table, options, audit)
     text = canonical_json(ev)

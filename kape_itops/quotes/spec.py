@@ -12,13 +12,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import yaml
 
+from kape_itops.datafiles import shipped_schema
 from kape_itops.errors import Issue, ValidationFailed
 from kape_itops.quotes.cpu import Cpu, CpuTable
 from kape_itops.quotes.units import Quantity, UnitError, dimension_of, parse_quantity
@@ -125,8 +125,8 @@ STANDARD_ATTRIBUTES = ("warranty", "delivery_days", "brand_model", "description"
 
 @cache
 def spec_schema() -> dict[str, Any]:
-    """The JSON Schema of spec templates (shipped with the package; specs/schema.json mirrors it)."""
-    text = resources.files("kape_itops.quotes").joinpath("data/spec.schema.json").read_text("utf-8")
+    """The JSON Schema of spec templates (``specs/schema.json`` as shipped with the package)."""
+    text = shipped_schema("specs", "schema.json").read_text("utf-8")
     schema: dict[str, Any] = json.loads(text)
     return schema
 

@@ -112,7 +112,7 @@ def test_yaml_syntax_error_names_the_line(probes_dir: Path) -> None:
 
 
 def test_missing_folder_and_missing_kind(tmp_path: Path, probes_dir: Path) -> None:
-    with pytest.raises(ConfigError, match="is not a folder"):
+    with pytest.raises(ConfigError, match="no kinds"):
         load_profiles(tmp_path / "nowhere")
     (probes_dir / "kinds" / "ups.yaml").unlink()
     profiles = load_profiles(probes_dir)

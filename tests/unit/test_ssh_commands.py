@@ -123,5 +123,5 @@ def test_bad_regex_and_duplicates_and_missing_folder(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match=r"dup\.yaml: duplicate check name"):
         load_command_sets(probes)
-    with pytest.raises(ConfigError, match="is not a folder"):
+    with pytest.raises(ConfigError, match="no ssh"):
         load_command_sets(tmp_path / "nowhere")

@@ -1,4 +1,4 @@
-"""Regenerate the sample RFQ folders: `python quotes/make_samples.py` from the repository root.
+"""Regenerate the sample RFQ folders under quotes/: `python scripts/make_sample_quotes.py`.
 
 Each folder gets rfq.yaml, one XLSX per vendor and the same quotations as CSV under csv/.
 The samples carry the traps reviewers meet (see quotes/README.md).
@@ -14,7 +14,7 @@ import yaml
 from kape_itops.quotes.spec import load_spec
 from kape_itops.quotes.template import write_quotation_csv, write_quotation_xlsx
 
-ROOT = Path(__file__).resolve().parent
+ROOT = Path(__file__).resolve().parents[1] / "quotes"
 SPECS = ROOT.parent / "specs"
 RATE = {
     "currency": "KHR",
@@ -111,7 +111,7 @@ def write(
     out = ROOT / folder
     (out / "csv").mkdir(parents=True, exist_ok=True)
     (out / "rfq.yaml").write_text(
-        f"# Sample RFQ ({folder}). Regenerate with: python quotes/make_samples.py\n"
+        f"# Sample RFQ ({folder}). Regenerate with: python scripts/make_sample_quotes.py\n"
         + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100),
         "utf-8",
     )

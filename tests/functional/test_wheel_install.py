@@ -1,0 +1,135 @@
+"""The built wheel, installed into a new venv, does the main jobs from an empty folder.
+
+This is the README's first run for a pipx/wheel install: nothing here may rely on the checkout
+(no repository folders on the path, the current folder empty, no editable install).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import venv
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SNMPSIM = REPO / ".venv-snmpsim" / "bin" / "snmpsim-command-responder"
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A new venv with the wheel built from this checkout installed (dependencies from PyPI)."""
+    root = tmp_path_factory.mktemp("wheel")
+    had_build = (REPO / "build").exists()
+    try:
+        subprocess.run(
+            [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(root), str(REPO)],
+            check=True,
+            timeout=600,
+        )
+    finally:
+        if not had_build:
+            shutil.rmtree(REPO / "build", ignore_errors=True)
+    wheels = sorted(root.glob("kape_itops-*.whl"))
+    assert len(wheels) == 1, wheels
+    env_dir = root / "venv"
+    venv.create(env_dir, with_pip=True)
+    subprocess.run(
+        [str(env_dir / "bin" / "pip"), "install", "-q", str(wheels[0])], check=True, timeout=900
+    )
+    yield env_dir / "bin"
+
+
+def _env(bin_dir: Path, home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ITOPS_", "PYTHON", "VIRTUAL"))}
+    env["PATH"] = f"{bin_dir}:{env.get('PATH', '/usr/bin:/bin')}"
+    env["HOME"] = str(home)
+    env["COLUMNS"] = "80"
+    if SNMPSIM.is_file():
+        env["ITOPS_SNMPSIM"] = str(SNMPSIM)
+    return env
+
+
+def _itops(
+    bin_dir: Path, cwd: Path, *args: str, env: dict[str, str], ok: tuple[int, ...] = (0,)
+) -> str:
+    proc = subprocess.run(
+        [str(bin_dir / "itops"), *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode in ok, (
+        f"itops {' '.join(args)} -> {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+    )
+    return proc.stdout
+
+
+def test_installed_wheel_works_from_an_empty_folder(installed: Path, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    env = _env(installed, home)
+    # the package comes from the venv, not from this checkout
+    where = subprocess.run(
+        [str(installed / "python"), "-c", "import kape_itops; print(kape_itops.__file__)"],
+        cwd=home,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert str(REPO) not in where and "site-packages" in where
+
+    _itops(installed, home, "init", env=env)
+    out = _itops(installed, home, "data", "where", "--json", "probes/onvif.yaml", env=env)
+    doc = json.loads(out)
+    assert doc["local"] is None and doc["files"][0]["origin"] == "shipped"
+
+    # an editable copy of the defaults, somewhere else; the current folder stays without data
+    samples = tmp_path / "samples"
+    _itops(installed, home, "data", "init", str(samples), env=env)
+    assert (samples / "probes" / "kinds" / "camera.yaml").is_file()
+    assert (samples / "quotes" / "laptop" / "rfq.yaml").is_file()
+    _itops(installed, home, "inventory", "import", str(samples / "inventory"), env=env)
+
+    _itops(installed, home, "spec", "check", env=env)
+    _itops(installed, home, "quote", "template", "--spec", "laptop", "-o", "form.xlsx", env=env)
+    assert (home / "form.xlsx").stat().st_size > 0
+    shutil.copytree(samples / "quotes" / "laptop", home / "rfq-laptop")
+    scored = json.loads(_itops(installed, home, "quote", "score", "rfq-laptop", "--json", env=env))
+    assert scored["spec_id"] == "laptop"
+    assert scored["lots"][0]["award_vendor"]
+
+    _itops(installed, home, "lab", "up", "--mode", "loopback", env=env)
+    try:
+        lab_env = {
+            **env,
+            "ITOPS_SECRETS": str(home / ".itops-lab" / "secrets.toml"),
+            "ITOPS_KNOWN_HOSTS": str(home / ".itops-lab" / "known_hosts"),
+        }
+        out = _itops(
+            installed,
+            home,
+            "probe",
+            "run",
+            "--lab",
+            "--school",
+            "KPT-PSP",
+            "--json",
+            env=lab_env,
+            ok=(0, 1, 2),
+        )
+    finally:
+        _itops(installed, home, "lab", "down", env=env)
+    results = json.loads(out)["results"]
+    seen = Counter((r["probe"], r["status"]) for r in results)
+    for probe in ("ping", "snmp", "onvif", "ssh"):
+        assert seen[(probe, "ok")] + seen[(probe, "warn")] > 0, seen
