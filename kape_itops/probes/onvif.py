@@ -38,6 +38,7 @@ import jsonschema
 import yaml
 
 from kape_itops.config import Settings
+from kape_itops.datafiles import data_folder, shipped_schema
 from kape_itops.domain.enums import DeviceKind, ProbeStatus
 from kape_itops.errors import ConfigError, ProbeError, SecretsError
 from kape_itops.probes.base import ProbeContext, ProbeResult, Target, worst
@@ -196,7 +197,10 @@ def load_profile(path: Path) -> dict[str, Any]:
     """
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-        schema = json.loads((path.parent / SCHEMA_FILE).read_text(encoding="utf-8"))
+        schema_path = path.parent / SCHEMA_FILE
+        if not schema_path.is_file():
+            schema_path = shipped_schema("probes", Path(SCHEMA_FILE).name)
+        schema = json.loads(schema_path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError, json.JSONDecodeError) as exc:
         raise ConfigError(f"{path}: cannot be read: {exc}") from exc
     validator = jsonschema.Draft202012Validator(schema)
@@ -210,8 +214,8 @@ def load_profile(path: Path) -> dict[str, Any]:
 
 
 def default_profile_path() -> Path:
-    """``ITOPS_DATA/probes/onvif.yaml``."""
-    return Settings().data_dir / "probes" / PROFILE_FILE
+    """``probes/onvif.yaml`` of the data folder (local over shipped)."""
+    return data_folder(Settings().data_dir).area("probes").file(PROFILE_FILE)
 
 
 class _LayerFailed(Exception):
