@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import getpass
 import os
+import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kape_itops.errors import ConfigError
+
 DEFAULT_DB = "sqlite:///itops.db"
+DEFAULT_TZ = "Asia/Phnom_Penh"
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -32,6 +37,18 @@ def normalise_db_url(value: str) -> str:
     return f"sqlite:///{Path(value).expanduser()}"
 
 
+def load_zone(name: str) -> dt.tzinfo:
+    """The IANA time zone ``name`` (``UTC`` included); ConfigError when it is unknown."""
+    if name.strip().upper() in ("UTC", "Z", "ETC/UTC"):
+        return dt.UTC
+    try:
+        return zoneinfo.ZoneInfo(name.strip())
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError) as exc:
+        raise ConfigError(
+            f"ITOPS_TZ '{name}' is not a known time zone (e.g. {DEFAULT_TZ} or UTC)"
+        ) from exc
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Process-wide settings. Fields name their environment variable."""
@@ -48,3 +65,9 @@ class Settings:
     """``ITOPS_ACTOR``: who is recorded in the change log."""
     data_dir: Path = field(default_factory=lambda: Path(_env("ITOPS_DATA", ".") or "."))
     """``ITOPS_DATA``: the folder holding ``inventory/``, ``probes/``, ``specs/``, ``quotes/``."""
+    tz: str = field(default_factory=lambda: _env("ITOPS_TZ", DEFAULT_TZ) or DEFAULT_TZ)
+    """``ITOPS_TZ``: IANA time zone for times shown in tables and reports (stored in UTC)."""
+
+    def zone(self) -> dt.tzinfo:
+        """The time zone of ``tz`` (ConfigError when it is unknown)."""
+        return load_zone(self.tz)

@@ -5,14 +5,20 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from rich.console import Console
+from rich import box
+from rich.cells import cell_len
+from rich.console import Console, RenderableType
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
+
+from kape_itops.reports import fmt
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -47,11 +53,96 @@ def print_json(value: Any) -> None:
     print(json.dumps(to_jsonable(value), ensure_ascii=False, indent=2, sort_keys=False))
 
 
-def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> Table:
-    """A rich table whose every cell is escaped."""
-    t = Table(title=safe(title) if title else None, header_style="bold")
-    for c in columns:
-        t.add_column(safe(c))
-    for row in rows:
-        t.add_row(*(safe(v) for v in row))
+KEY_HEADERS = frozenset(
+    {"tag", "asset tag", "device", "school", "ip", "address", "target", "mac", "key", "id", "run"}
+)
+"""Headers of identifier columns: never wrapped or cut, so a tag or IP can be copied whole."""
+_TEXT_FLOOR = 10
+"""Width a text column needs to stay readable when wrapped (longer words fold)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Column:
+    header: str
+    cells: list[RenderableType]
+    key: bool
+
+    def comfort(self) -> int:
+        """Width this column needs: the whole value for keys, else a readable wrap."""
+        texts = [c.plain if isinstance(c, Text) else str(c) for c in self.cells]
+        longest = max((cell_len(t) for t in texts), default=0)
+        if self.key:
+            return max(cell_len(self.header), longest)
+        word = max((cell_len(w) for t in texts for w in t.split()), default=0)
+        return max(min(cell_len(self.header), _TEXT_FLOOR), min(longest, max(word, _TEXT_FLOOR)))
+
+
+def _cell(value: object, tz: dt.tzinfo, seconds: bool) -> RenderableType:
+    if isinstance(value, Text):
+        return value
+    if isinstance(value, dt.datetime):
+        return fmt.stamp(value, tz, seconds=seconds)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return safe(value)
+
+
+def _needs(built: list[tuple[str, _Column]], per_column: int, extra: int) -> int:
+    return sum(c.comfort() + per_column for _, c in built) + extra
+
+
+def _zone_suffix(values: list[dt.datetime], tz: dt.tzinfo) -> str:
+    labels = {fmt.zone_label(tz, v) for v in values}
+    return f" ({labels.pop()})" if len(labels) == 1 else f" ({fmt.zone_name(tz)})"
+
+
+def table(
+    title: str | None,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[object]],
+    *,
+    tz: dt.tzinfo | None = None,
+    seconds: bool = False,
+    keys: Collection[str] = (),
+    optional: Sequence[str] = (),
+    width: int | None = None,
+) -> Table:
+    """A rich table whose every cell is escaped, readable down to 80 columns.
+
+    Datetime cells are shown in ``tz`` (default UTC) and their header names the zone once;
+    dates are ISO. Identifier columns (``KEY_HEADERS`` and ``keys``), times and dates are never
+    wrapped or cut; text wraps and folds, never ellipsised. ``optional`` columns are left
+    out, first named first, while the table would not fit ``width`` (default: the console's);
+    a caption says which. ``rich.text.Text`` cells are kept as they are (styled values).
+    """
+    zone = tz or dt.UTC
+    raw = [list(r) for r in rows]
+    built: list[tuple[str, _Column]] = []
+    for i, header in enumerate(columns):
+        values = [r[i] for r in raw]
+        times = [v for v in values if isinstance(v, dt.datetime)]
+        dated = bool(times) or any(isinstance(v, dt.date) for v in values)
+        name = header + (_zone_suffix(times, zone) if times else "")
+        key = dated or header.lower() in KEY_HEADERS or header in keys
+        built.append((header, _Column(name, [_cell(v, zone, seconds) for v in values], key)))
+    limit = width or console.width
+    compact = _needs(built, 3, 1) > limit
+    hidden: list[str] = []
+    for header in optional:
+        if _needs(built, 1, -1) <= limit:
+            break
+        if header in (h for h, _ in built):
+            built = [(h, c) for h, c in built if h != header]
+            hidden.append(header)
+    caption = f"not shown at {limit} columns: {', '.join(hidden)}" if hidden else None
+    t = Table(title=safe(title) if title else None, header_style="bold", caption=caption)
+    if compact:  # one divider between columns, no edges or padding: 2 columns more per column
+        t.box, t.show_edge, t.pad_edge, t.padding = box.MINIMAL_HEAVY_HEAD, False, False, (0, 0)
+    for _, c in built:
+        if c.key:
+            t.add_column(safe(c.header), no_wrap=True, overflow="fold", min_width=c.comfort())
+        else:
+            t.add_column(safe(c.header), overflow="fold")
+    for j in range(len(raw)):
+        t.add_row(*(c.cells[j] for _, c in built))
     return t
