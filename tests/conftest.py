@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from kape_itops.store.db import Store
 from tests.support.postgres import PostgresServer
+from tests.support.unprivileged import Unprivileged, unprivileged_runtime
 
 REPO = Path(__file__).resolve().parent.parent
 _counter = itertools.count()
@@ -55,6 +56,12 @@ def store(db_url: str) -> Iterator[Store]:
     s.upgrade()
     yield s
     s.dispose()
+
+
+@pytest.fixture(scope="session")
+def unprivileged() -> Iterator[Unprivileged]:
+    """Runs ``itops`` as nobody/nogroup wherever the checkout lives (root and setpriv, else skip)."""
+    yield from unprivileged_runtime()
 
 
 @pytest.fixture

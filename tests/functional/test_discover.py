@@ -26,6 +26,7 @@ from kape_itops.store.db import Store
 from kape_itops.store.discovery_repo import DiscoveryRepo
 from kape_itops.store.inventory_repo import InventoryRepo
 from tests.support.netns import LINK_SPACE, free_prefix, netns_lab
+from tests.support.unprivileged import Unprivileged
 
 pytestmark = pytest.mark.netns
 __all__ = ["netns_lab"]
@@ -268,15 +269,10 @@ def test_bad_input(tmp_path: Path, extra: list[str], message: str) -> None:
     assert result.exit_code == 1 and "school 'NOPE' does not exist" in result.output
 
 
-def test_unprivileged_falls_back_to_ping_sweep_and_says_so() -> None:
-    import os
+def test_unprivileged_falls_back_to_ping_sweep_and_says_so(unprivileged: Unprivileged) -> None:
     import shutil
-    import subprocess
-    import sys
     import tempfile
 
-    if os.geteuid() != 0 or shutil.which("setpriv") is None:
-        pytest.skip("needs root to drop to an unprivileged user")
     work = Path(tempfile.mkdtemp(prefix="itops-discover-nobody-"))
     try:
         work.chmod(0o777)
@@ -290,27 +286,7 @@ def test_unprivileged_falls_back_to_ping_sweep_and_says_so() -> None:
             )
         store.dispose()
         (work / "itops.db").chmod(0o666)
-        proc = subprocess.run(
-            [
-                "setpriv",
-                "--reuid=nobody",
-                "--regid=nogroup",
-                "--clear-groups",
-                sys.executable,
-                "-m",
-                "kape_itops",
-                "--db",
-                url,
-                "discover",
-                "--school",
-                "KPT-PSP",
-                "--json",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            cwd=work,
-        )
+        proc = unprivileged.run("--db", url, "discover", "--school", "KPT-PSP", "--json", cwd=work)
         assert proc.returncode == 1, proc.stderr
         assert "ARP sweeps need root: using a ping sweep" in proc.stderr
         report = json.loads(proc.stdout)["report"]

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +12,7 @@ from click.testing import CliRunner
 
 from kape_itops.cli import cli
 from kape_itops.probes.doctor import run_checks
+from tests.support.unprivileged import Unprivileged
 
 
 def _by_name(checks: list[dict[str, object]]) -> dict[str, dict[str, object]]:
@@ -50,26 +49,8 @@ def test_doctor_as_root_has_raw_icmp() -> None:
     assert checks["raw ICMP"].ok and checks["ping method"].detail == "raw ICMP"
 
 
-def test_doctor_unprivileged_gives_setcap_and_sysctl_fixes() -> None:
-    if os.geteuid() != 0 or shutil.which("setpriv") is None:
-        pytest.skip("needs root and setpriv to drop privileges")
-    proc = subprocess.run(
-        [
-            "setpriv",
-            "--reuid=nobody",
-            "--regid=nogroup",
-            "--clear-groups",
-            sys.executable,
-            "-m",
-            "kape_itops",
-            "doctor",
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd="/",
-    )
+def test_doctor_unprivileged_gives_setcap_and_sysctl_fixes(unprivileged: Unprivileged) -> None:
+    proc = unprivileged.run("doctor", "--json")
     checks = _by_name(json.loads(proc.stdout)["checks"])
     raw = checks["raw ICMP"]
     assert raw["ok"] is False and "setcap cap_net_raw+ep" in str(raw["fix"])

@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import socket
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,7 @@ from kape_itops.probes.addressmap import load_address_map
 from kape_itops.probes.base import Target
 from kape_itops.probes.ping import ping_targets
 from tests.support.netns import LINK_SPACE, free_prefix, require_netns
+from tests.support.unprivileged import Unprivileged, stage_tree
 
 REPO = Path(__file__).resolve().parents[2]
 DEVICES = [
@@ -159,71 +161,38 @@ def test_cli_up_status_down_loopback(tmp_path: Path) -> None:
     assert result.exit_code == 3 and "lab is down" in result.output
 
 
-def test_unprivileged_user_gets_loopback_mode() -> None:
+def test_unprivileged_user_gets_loopback_mode(unprivileged: Unprivileged) -> None:
     import shutil
-    import subprocess
-    import sys
     import tempfile
 
-    if os.geteuid() != 0 or shutil.which("setpriv") is None:
-        pytest.skip("needs root to drop to an unprivileged user")
     work = Path(tempfile.mkdtemp(prefix="itops-lab-nobody-"))
     work.chmod(0o777)
     state = work / "state.json"
-    drop = [
-        "setpriv",
-        "--reuid=nobody",
-        "--regid=nogroup",
-        "--clear-groups",
-        sys.executable,
-        "-m",
-        "kape_itops",
-        "--db",
-        str(work / "none.db"),
-    ]
-    env = {**os.environ, "ITOPS_DATA": str(REPO)}
+    data = work / "data"  # the sample data, where nobody can read it
+    for area in ("inventory", "probes", "specs", "quotes"):
+        stage_tree(REPO / area, data / area)
+    for top, _, _ in os.walk(data):
+        Path(top).chmod(0o755)
+    env = {"ITOPS_DATA": str(data)}
+
+    def itops(*args: str) -> subprocess.CompletedProcess[str]:
+        return unprivileged.run("--db", str(work / "none.db"), *args, cwd=work, env=env)
+
     try:
-        proc = subprocess.run(
-            [*drop, "lab", "up", "--no-simulators", "--json", "--state", str(state)],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            env=env,
-            cwd=work,
-        )
+        proc = itops("lab", "up", "--no-simulators", "--json", "--state", str(state))
         assert proc.returncode == 0, proc.stderr
         doc = json.loads(proc.stdout)
         assert (
             doc["mode"] == "loopback" and doc["address_map"]["10.30.1.1"]["address"] == "127.30.1.1"
         )
         assert not doc["namespaces"]
-        proc = subprocess.run(
-            [*drop, "probe", "ping", "127.30.1.1", "-c", "1", "--json"],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            env=env,
-            cwd=work,
-        )
+        proc = itops("probe", "ping", "127.30.1.1", "-c", "1", "--json")
         assert proc.returncode == 0 and json.loads(proc.stdout)["results"][0]["status"] == "ok"
-        proc = subprocess.run(
-            [*drop, "lab", "up", "--mode", "netns", "--state", str(work / "n.json")],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            env=env,
-            cwd=work,
-        )
+        proc = itops("lab", "up", "--mode", "netns", "--state", str(work / "n.json"))
         assert proc.returncode == 2
         assert "--mode netns is not possible here: network namespaces need root" in proc.stderr
     finally:
-        subprocess.run(
-            [*drop, "lab", "down", "--state", str(state)],
-            capture_output=True,
-            timeout=120,
-            env=env,
-            cwd=work,
-        )
+        itops("lab", "down", "--state", str(state))
         shutil.rmtree(work, ignore_errors=True)
     assert not state.exists()
 

@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -20,10 +16,9 @@ from kape_itops.lab.netns import run, set_sysctl
 from kape_itops.store.db import Store
 from kape_itops.store.inventory_repo import InventoryRepo
 from tests.support.netns import netns_lab, new_lab, require_netns
+from tests.support.unprivileged import Unprivileged
 
 __all__ = ["netns_lab"]
-ITOPS = [sys.executable, "-m", "kape_itops"]
-DROP = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
 
 
 def _has_ipv6_loopback() -> bool:
@@ -129,18 +124,9 @@ def test_asset_tags(runner: CliRunner, sqlite_url: str) -> None:
     assert result.exit_code == 3 and "unknown target 'PSP-XXX-99'" in result.output
 
 
-def _unprivileged(*args: str, ns: str | None = None) -> subprocess.CompletedProcess[str]:
-    cmd = [*DROP, *ITOPS, *args]
-    if ns:
-        cmd = ["ip", "netns", "exec", ns, *cmd]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=60, cwd="/")
-
-
-def test_no_raw_permission_falls_back_and_says_so() -> None:
-    if os.geteuid() != 0 or shutil.which("setpriv") is None:
-        pytest.skip("needs root to drop to an unprivileged user")
+def test_no_raw_permission_falls_back_and_says_so(unprivileged: Unprivileged) -> None:
     low, high = map(int, Path("/proc/sys/net/ipv4/ping_group_range").read_text().split())
-    proc = _unprivileged("probe", "ping", "127.0.0.1", "--json", "-c", "2", "--interval", "0.01")
+    proc = unprivileged.run("probe", "ping", "127.0.0.1", "--json", "-c", "2", "--interval", "0.01")
     assert proc.returncode == 0, proc.stderr
     assert "cannot open icmp-raw IPv4 socket: Operation not permitted" in proc.stderr
     assert "setcap cap_net_raw+ep" in proc.stderr
@@ -151,15 +137,15 @@ def test_no_raw_permission_falls_back_and_says_so() -> None:
         assert "falling back to TCP connect" in proc.stderr
 
 
-def test_forced_raw_without_permission_is_exit_3() -> None:
-    if os.geteuid() != 0 or shutil.which("setpriv") is None:
-        pytest.skip("needs root to drop to an unprivileged user")
-    proc = _unprivileged("probe", "ping", "127.0.0.1", "--method", "icmp-raw")
+def test_forced_raw_without_permission_is_exit_3(unprivileged: Unprivileged) -> None:
+    proc = unprivileged.run("probe", "ping", "127.0.0.1", "--method", "icmp-raw")
     assert proc.returncode == 3
     assert "cannot open icmp-raw IPv4 socket" in proc.stderr and "setcap" in proc.stderr
 
 
-def test_unprivileged_datagram_icmp_where_ping_group_range_allows() -> None:
+def test_unprivileged_datagram_icmp_where_ping_group_range_allows(
+    unprivileged: Unprivileged,
+) -> None:
     require_netns()
     lab = new_lab()
     ns = f"{lab.prefix}-dgram"
@@ -168,9 +154,8 @@ def test_unprivileged_datagram_icmp_where_ping_group_range_allows() -> None:
         run("ip", "-n", ns, "link", "set", "lo", "up")
         set_sysctl(ns, "net.ipv4.ping_group_range", "0 2147483647")
         v6 = ["::1"] if _has_ipv6_loopback() else []
-        proc = _unprivileged(
-            "probe", "ping", "127.0.0.1", *v6, "--json", "-c", "2", "--interval", "0.01", ns=ns
-        )
+        args = ["probe", "ping", "127.0.0.1", *v6, "--json", "-c", "2", "--interval", "0.01"]
+        proc = unprivileged.run(*args, ns=ns)
         assert proc.returncode == 0, proc.stderr
         doc = json.loads(proc.stdout)
         assert doc["method"] == "icmp-dgram"
