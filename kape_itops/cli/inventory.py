@@ -17,6 +17,7 @@ from kape_itops.domain.enums import DeviceKind, DeviceStatus
 from kape_itops.domain.fields import DEVICE_COLUMNS, to_text
 from kape_itops.domain.inventory import Change, Device, DeviceFilter
 from kape_itops.domain.timespan import parse_duration
+from kape_itops.errors import NotFoundError
 from kape_itops.inventory.sanitize import neutralise_formula
 from kape_itops.inventory.service import Inventory
 
@@ -172,15 +173,25 @@ def _change_rows(changes: list[Change]) -> list[list[object]]:
 
 
 @inventory.command()
-@click.argument("tag")
+@click.argument("tag", metavar="TAG|IP|MAC|SERIAL|HOST")
 @click.option("--json", "as_json", is_flag=True)
 @pass_app
 @handle_errors()
 def show(app: App, tag: str, as_json: bool) -> None:
-    """All fields of one device and its change history."""
+    """All fields of one device and its change history.
+
+    The device is found by asset tag (any case), IP, MAC (any notation), serial or host name;
+    when several match, they are listed and the exit code is 1.
+    """
     inv = _inv(app)
-    device = inv.device(tag)
-    history = inv.history(tag)
+    found = inv.find(tag)
+    if not found:
+        raise NotFoundError(f"no device with asset tag, IP, MAC, serial or host name '{tag}'")
+    if len(found) > 1:
+        _print_matches(tag, found, as_json)
+        sys.exit(1)
+    device = found[0]
+    history = inv.history(device.asset_tag)
     if as_json:
         print_json({"device": device, "history": history})
         return
@@ -198,6 +209,16 @@ def show(app: App, tag: str, as_json: bool) -> None:
             _change_rows(history),
         )
     )
+
+
+def _print_matches(key: str, devices: list[Device], as_json: bool) -> None:
+    if as_json:
+        print_json({"matches": devices})
+    else:
+        cols = ["tag", "school", "kind", "ip", "mac", "serial", "hostname", "status"]
+        rows = ([getattr(d, c if c != "tag" else "asset_tag") for c in cols] for d in devices)
+        console.print(table(f"{len(devices)} devices match '{key}'", cols, rows))
+    click.echo(f"error: {len(devices)} devices match '{key}'; show one by its asset tag", err=True)
 
 
 @inventory.command()
@@ -318,7 +339,11 @@ def set_cmd(app: App, tag: str, assignments: tuple[str, ...], as_json: bool) -> 
             raise click.UsageError(f"'{a}' is not FIELD=VALUE")
         k, v = a.split("=", 1)
         pairs[k] = v
-    _print_changes(_inv(app).set(tag, pairs), as_json)
+    inv = _inv(app)
+    _print_changes(inv.set(tag, pairs), as_json)
+    named = {k.strip().lower(): v.strip() for k, v in pairs.items()}
+    if "school" in named or "ip" in named:
+        _warn_subnet(inv, named.get("new_asset_tag") or tag)
 
 
 @inventory.command()
@@ -329,8 +354,17 @@ def set_cmd(app: App, tag: str, assignments: tuple[str, ...], as_json: bool) -> 
 @pass_app
 @handle_errors()
 def move(app: App, tag: str, school: str | None, room: str | None, as_json: bool) -> None:
-    """Move a device to another school and/or room."""
-    _print_changes(_inv(app).move(tag, school, room), as_json)
+    """Move a device to another school and/or room (warns when its IP is outside the school's)."""
+    inv = _inv(app)
+    _print_changes(inv.move(tag, school, room), as_json)
+    if school is not None:
+        _warn_subnet(inv, tag)
+
+
+def _warn_subnet(inv: Inventory, tag: str) -> None:
+    warning = inv.subnet_warning(tag)
+    if warning:
+        click.echo(f"warning: {warning}", err=True)
 
 
 @inventory.command()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import Mapping
+import ipaddress
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from kape_itops.domain.enums import DeviceStatus, EntityType
@@ -32,6 +34,19 @@ class WarrantyReport:
     within_days: int
     expired: list[Device]
     expiring: list[Device]
+
+
+def outside_subnets(ip: str, subnets: Sequence[str]) -> bool:
+    """True when ``subnets`` are given and ``ip`` lies in none of them (bad entries are skipped)."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    networks = []
+    for text in subnets:
+        with contextlib.suppress(ValueError):
+            networks.append(ipaddress.ip_network(text, strict=False))
+    return bool(networks) and not any(address in net for net in networks)
 
 
 def now() -> dt.datetime:
@@ -68,6 +83,32 @@ class Inventory:
         if found is None:
             raise NotFoundError(f"no device with asset tag '{tag}'")
         return found
+
+    def find(self, key: str) -> list[Device]:
+        """The device tagged ``key``, else all whose tag, IP, MAC, serial or host name match it."""
+        with self.store.session() as s:
+            repo = InventoryRepo(s)
+            exact = repo.device(key)
+            return [exact] if exact is not None else repo.find_devices(key)
+
+    def subnet_warning(self, tag: str) -> str | None:
+        """One line when the device's IP lies outside every subnet of its school, else None.
+
+        Nothing to say when the device has no IP or its school lists no subnets.
+        """
+        with self.store.session() as s:
+            repo = InventoryRepo(s)
+            device = repo.device(tag)
+            school = repo.school(device.school) if device is not None else None
+        if device is None or school is None or not device.ip:
+            return None
+        if not outside_subnets(device.ip, school.subnets):
+            return None
+        return (
+            f"{device.asset_tag}'s IP {device.ip} is outside {school.code}'s subnets "
+            f"({', '.join(school.subnets)}); give it a new address with "
+            f"itops inventory set {device.asset_tag} ip=..."
+        )
 
     def summary(self, flt: DeviceFilter | None = None) -> Summary:
         """Counts per school × kind, funding project and status."""

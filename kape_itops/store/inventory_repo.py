@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import difflib
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
@@ -19,7 +21,14 @@ from kape_itops.domain.enums import (
     EntityType,
     SchoolLevel,
 )
-from kape_itops.domain.fields import DEVICE_COLUMNS, SCHOOL_COLUMNS, to_text
+from kape_itops.domain.fields import (
+    DEVICE_COLUMNS,
+    SCHOOL_COLUMNS,
+    FieldError,
+    parse_ip,
+    parse_mac,
+    to_text,
+)
 from kape_itops.domain.inventory import (
     ApplyStats,
     Change,
@@ -140,6 +149,26 @@ class InventoryRepo:
         got = self.s.execute(self._device_query().where(DeviceRow.asset_tag == tag)).first()
         return _device(*got) if got else None
 
+    def find_devices(self, key: str) -> list[Device]:
+        """Devices whose tag, serial or host name (any case), IP or MAC (any notation) is ``key``.
+
+        A host name also matches by its first label (``psp-sw1`` finds ``psp-sw1.school.lan``).
+        """
+        text = key.strip()
+        low = text.lower()
+        host = func.lower(DeviceRow.hostname)
+        conds = [
+            func.lower(DeviceRow.asset_tag) == low,
+            func.lower(DeviceRow.serial) == low,
+            host == low,
+            host.startswith(low + ".", autoescape=True),
+        ]
+        for column, parse in ((DeviceRow.ip, parse_ip), (DeviceRow.mac, parse_mac)):
+            with contextlib.suppress(FieldError):  # not an IP (or MAC): no such condition
+                conds.append(func.lower(column) == parse(text).lower())
+        q = self._device_query().where(or_(*conds)).order_by(SchoolRow.code, DeviceRow.asset_tag)
+        return [_device(*got) for got in self.s.execute(q)]
+
     def devices_by_tag(self, tags: Sequence[str]) -> dict[str, Device]:
         """The devices among ``tags`` that exist, keyed by tag."""
         out: dict[str, Device] = {}
@@ -158,11 +187,30 @@ class InventoryRepo:
             out.update({str(v): t for v, t in self.s.execute(q)})
         return out
 
+    def require_schools(self, codes: Iterable[str]) -> None:
+        """NotFoundError naming the first code that is not a school (with the nearest codes)."""
+        wanted = set(codes)
+        if not wanted:
+            return
+        known = set(self.s.scalars(select(SchoolRow.code).where(SchoolRow.code.in_(wanted))))
+        missing = sorted(wanted - known)
+        if missing:
+            everyone = list(self.s.scalars(select(SchoolRow.code).order_by(SchoolRow.code)))
+            near = difflib.get_close_matches(missing[0], everyone, n=3, cutoff=0.6)
+            hint = f"; did you mean {', '.join(near)}?" if near else ""
+            if not near and everyone and len(everyone) <= 20:
+                hint = f"; schools: {', '.join(everyone)}"
+            raise NotFoundError(f"school '{missing[0]}' does not exist{hint}")
+
     def iter_devices(self, flt: DeviceFilter | None = None) -> Iterator[Device]:
-        """Devices matching ``flt``, by school then asset tag, streamed."""
+        """Devices matching ``flt``, by school then asset tag, streamed.
+
+        NotFoundError (on the first step) when the filter names a school that does not exist.
+        """
         q = self._device_query()
         flt = flt or DeviceFilter()
         if flt.schools:
+            self.require_schools(flt.schools)
             q = q.where(SchoolRow.code.in_(flt.schools))
         if flt.kinds:
             q = q.where(DeviceRow.kind.in_([str(k) for k in flt.kinds]))
@@ -243,7 +291,9 @@ class InventoryRepo:
 
     def _school_id(self, code: str) -> int:
         if self._school_ids is None or code not in self._school_ids:
-            self._school_ids = dict(self.s.execute(select(SchoolRow.code, SchoolRow.id)).tuples().all())
+            self._school_ids = dict(
+                self.s.execute(select(SchoolRow.code, SchoolRow.id)).tuples().all()
+            )
         if code not in self._school_ids:
             raise NotFoundError(f"school '{code}' does not exist")
         return self._school_ids[code]

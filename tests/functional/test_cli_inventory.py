@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 
@@ -10,7 +11,9 @@ import pytest
 from click.testing import CliRunner
 
 from kape_itops.cli import cli
+from kape_itops.domain.inventory import ChangeContext, SchoolUpsert
 from kape_itops.store.db import Store
+from kape_itops.store.inventory_repo import InventoryRepo
 from tests.functional.test_store import seed
 
 
@@ -123,3 +126,91 @@ def test_module_entry_point() -> None:
         check=True,
     )
     assert "itops" in out.stdout
+
+
+def test_show_finds_a_device_by_tag_ip_mac_serial_or_host_name(runner: CliRunner, db: str) -> None:
+    assert run(runner, db, "inventory", "set", "KAPE-0001", "ip=10.21.1.9")[0] == 0
+    assert run(runner, db, "inventory", "set", "KAPE-0002", "hostname=psp-cam1.school.lan")[0] == 0
+    for key, tag in [
+        ("kape-0001", "KAPE-0001"),
+        ("10.21.1.9", "KAPE-0001"),
+        ("AA-BB-CC-00-00-01", "KAPE-0001"),
+        ("aabb.cc00.0001", "KAPE-0001"),
+        ("sn1", "KAPE-0001"),
+        ("PSP-CAM1.school.lan", "KAPE-0002"),
+        ("psp-cam1", "KAPE-0002"),
+    ]:
+        code, out, err = run(runner, db, "inventory", "show", key, "--json")
+        assert code == 0, (key, err)
+        shown = json.loads(out)
+        assert shown["device"]["asset_tag"] == tag, key
+        assert shown["history"] and {c["key"] for c in shown["history"]} == {tag}
+    code, _, err = run(runner, db, "inventory", "show", "psp-cam")
+    assert code == 1 and "no device with asset tag, IP, MAC, serial or host name 'psp-cam'" in err
+    code, _, err = run(runner, db, "inventory", "show", "%")
+    assert code == 1 and "no device" in err
+
+
+def test_show_lists_every_match_and_exits_1(runner: CliRunner, db: str) -> None:
+    assert run(runner, db, "inventory", "set", "KAPE-0002", "hostname=SN1")[0] == 0
+    code, out, err = run(runner, db, "inventory", "show", "sn1")
+    assert code == 1 and "2 devices match 'sn1'" in err
+    assert "KAPE-0001" in out and "KAPE-0002" in out
+    code, out, _ = run(runner, db, "inventory", "show", "sn1", "--json")
+    assert code == 1
+    assert [d["asset_tag"] for d in json.loads(out)["matches"]] == ["KAPE-0001", "KAPE-0002"]
+    code, out, _ = run(runner, db, "inventory", "show", "KAPE-0002", "--json")
+    assert code == 0 and json.loads(out)["device"]["hostname"] == "SN1"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["list", "--school", "NOPE"],
+        ["list", "--school", "KPT-PSP", "--school", "nope"],
+        ["summary", "--school", "NOPE"],
+        ["warranty", "--school", "NOPE"],
+        ["labels", "--school", "NOPE", "-o", "labels.html"],
+    ],
+)
+def test_an_unknown_school_is_an_error_not_an_empty_table(
+    runner: CliRunner, db: str, args: list[str]
+) -> None:
+    code, out, err = run(runner, db, "inventory", *args)
+    assert (code, out) == (1, "")
+    assert "school 'NOPE' does not exist; schools: KPT-PSH, KPT-PSP" in err
+    code, _, err = run(runner, db, "inventory", "list", "--school", "kpt-ps")
+    assert code == 1 and "did you mean KPT-PSP, KPT-PSH?" in err
+
+
+def test_unknown_top_level_command_suggests_the_closest(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["inventroy", "list"])
+    assert result.exit_code == 2 and "Did you mean 'inventory'?" in result.stderr
+    result = runner.invoke(cli, ["inventory", "lst"])
+    assert result.exit_code == 2 and "'list'" in result.stderr
+
+
+def test_moving_a_device_out_of_its_subnets_warns_and_moves(runner: CliRunner, db: str) -> None:
+    store = Store(db)
+    with store.session() as s:
+        ctx = ChangeContext("tester", "test", dt.datetime.now(dt.UTC))
+        subnets = ("10.22.1.0/24", "10.22.2.0/24")
+        InventoryRepo(s).apply_schools([SchoolUpsert("KPT-PSH", {"subnets": subnets})], ctx)
+    store.dispose()
+    assert run(runner, db, "inventory", "set", "KAPE-0001", "ip=10.21.1.9")[0] == 0
+    code, out, err = run(runner, db, "inventory", "move", "KAPE-0001", "--school", "kpt-psh")
+    assert code == 0 and "KPT-PSH" in out
+    warning = (
+        "warning: KAPE-0001's IP 10.21.1.9 is outside KPT-PSH's subnets "
+        "(10.22.1.0/24, 10.22.2.0/24); give it a new address with "
+        "itops inventory set KAPE-0001 ip=...\n"
+    )
+    assert err == warning
+    code, out, _ = run(runner, db, "inventory", "show", "KAPE-0001", "--json")
+    assert json.loads(out)["device"]["school"] == "KPT-PSH"
+    code, _, err = run(runner, db, "inventory", "set", "KAPE-0001", "ip=10.22.2.40")
+    assert code == 0 and err == ""
+    code, _, err = run(runner, db, "inventory", "set", "KAPE-0001", "school=KPT-PSP")
+    assert code == 0 and "outside KPT-PSP's subnets (10.21.1.0/24)" in err
+    code, _, err = run(runner, db, "inventory", "move", "KAPE-0002", "--school", "KPT-PSH")
+    assert code == 0 and err == ""  # no IP: nothing to check
