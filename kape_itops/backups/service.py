@@ -311,9 +311,16 @@ class BackupService:
             return repo.history(tag)
 
     def diff(
-        self, tag: str, from_ref: str | None = None, to_ref: str | None = None
+        self,
+        tag: str,
+        from_ref: str | None = None,
+        to_ref: str | None = None,
+        tz: dt.tzinfo = dt.UTC,
     ) -> tuple[ConfigEntry, ConfigEntry, str]:
-        """The unified diff between two stored versions (default: the last two)."""
+        """The unified diff between two stored versions (default: the last two).
+
+        A date/time reference without an offset is read in ``tz``.
+        """
         with self.store.session() as s:
             repo = BackupRepo(s)
             if repo.device_id(tag) is None:
@@ -321,9 +328,9 @@ class BackupService:
             versions = [e for e in repo.history(tag, with_content=True) if e.changed]
         if not versions:
             raise NotFoundError(f"no configuration backup of '{tag}' yet: run 'itops ssh backup'")
-        new = pick_version(versions, to_ref, "--to") if to_ref else versions[-1]
+        new = pick_version(versions, to_ref, "--to", tz) if to_ref else versions[-1]
         if from_ref:
-            old = pick_version(versions, from_ref, "--from")
+            old = pick_version(versions, from_ref, "--from", tz)
         else:
             older = [v for v in versions if v.version < new.version]
             if not older:
@@ -335,8 +342,13 @@ class BackupService:
         return old, new, unified_diff(old, new)
 
 
-def pick_version(versions: list[ConfigEntry], ref: str, option: str) -> ConfigEntry:
-    """A version by number (``3``/``v3``) or the newest at or before a date or time."""
+def pick_version(
+    versions: list[ConfigEntry], ref: str, option: str, tz: dt.tzinfo = dt.UTC
+) -> ConfigEntry:
+    """A version by number (``3``/``v3``) or the newest at or before a date or time.
+
+    A date or time without an offset is read in ``tz``; a date means the end of that day.
+    """
     text = ref.strip()
     m = re.fullmatch(r"v?(\d+)", text, re.I)
     if m:
@@ -352,10 +364,10 @@ def pick_version(versions: list[ConfigEntry], ref: str, option: str) -> ConfigEn
             f"{option} {ref!r}: expected a version number (3, v3) or a date/time "
             "(2026-11-29, 2026-11-29T08:00)"
         ) from exc
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
     if len(text) == 10:
         when += dt.timedelta(days=1) - dt.timedelta(microseconds=1)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=tz)
     before = [v for v in versions if v.taken_at <= when]
     if not before:
         raise UsageError(f"{option} {ref}: no version stored at or before {when.isoformat()}")

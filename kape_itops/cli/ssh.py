@@ -21,16 +21,17 @@ from typing import Any
 
 import click
 
-from kape_itops.backups.model import BackupOutcome, BackupStatus
+from kape_itops.backups.model import BackupStatus
 from kape_itops.backups.service import BackupService, BackupSettings
 from kape_itops.cli.app import App, handle_errors, pass_app
-from kape_itops.cli.render import console, err_console, print_json, safe, table
-from kape_itops.domain.enums import SEVERITY, DeviceKind, ProbeStatus
+from kape_itops.cli.render import console, err_console, print_json, safe
+from kape_itops.cli.ssh_render import clean, diff_json, show_history, show_outcomes, show_results
+from kape_itops.domain.enums import SEVERITY, DeviceKind
 from kape_itops.domain.inventory import DeviceFilter
 from kape_itops.errors import ConfigError, ItopsError, NotFoundError, UsageError
 from kape_itops.inventory.service import Inventory
 from kape_itops.probes.addressmap import AddressMap, lab_state_path, load_address_map
-from kape_itops.probes.base import ProbeResult, worst
+from kape_itops.probes.base import worst
 from kape_itops.probes.knownhosts import KnownHosts
 from kape_itops.probes.profiles import load_profiles
 from kape_itops.probes.registry import ProbeRegistry
@@ -48,7 +49,6 @@ from kape_itops.probes.ssh_commands import CommandSets, load_command_sets
 from kape_itops.secrets import Secret, env_secret
 
 PASSWORD_ENV = "ITOPS_SSH_PASSWORD"  # noqa: S105 - a variable name, not a password
-_CONTROL = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|[\x00-\x08\x0b-\x1f\x7f]")
 
 
 @click.group()
@@ -195,11 +195,6 @@ def _address_map(app: App, lab: bool) -> AddressMap | None:
     return load_address_map(path) if path else None
 
 
-def _clean(text: str) -> str:
-    """Device output for the terminal: no escape sequences or control characters."""
-    return _CONTROL.sub("", text.replace("\r\n", "\n"))
-
-
 # -- check ---------------------------------------------------------------------------------
 @ssh.command("check")
 @selection_options
@@ -254,31 +249,11 @@ def check_cmd(
     if as_json:
         print_json({"run_id": report.run_id, "results": results})
     else:
-        _show_results(results)
+        show_results(results)
         if not results:
             err_console.print("no devices with the ssh probe in this selection", markup=False)
     statuses = [r.status for r in results]
     sys.exit(SEVERITY[worst(statuses)] if statuses else 3)
-
-
-_STYLE = {
-    ProbeStatus.OK: "green",
-    ProbeStatus.WARN: "yellow",
-    ProbeStatus.CRIT: "red",
-    ProbeStatus.UNKNOWN: "magenta",
-}
-
-
-def _show_results(results: list[ProbeResult]) -> None:
-    t = table("ssh check", ["device", "status", "target", "reason"], [])
-    for r in results:
-        t.add_row(
-            safe(r.asset_tag or ""),
-            f"[{_STYLE[r.status]}]{r.status.value}[/]",
-            safe(r.target),
-            safe(_clean(r.reason)),
-        )
-    console.print(t)
 
 
 # -- backup --------------------------------------------------------------------------------
@@ -323,35 +298,13 @@ def backup_cmd(
     if as_json:
         print_json({"run_id": report.run_id, "outcomes": outcomes})
     else:
-        _show_outcomes(outcomes)
+        show_outcomes(outcomes)
         done = {s: report.count(s) for s in BackupStatus}
         console.print(
             ", ".join(f"{s.value} {n}" for s, n in done.items() if n) or "nothing to back up",
             markup=False,
         )
     sys.exit(1 if report.count(BackupStatus.FAILED) else 0)
-
-
-_BSTYLE = {
-    BackupStatus.FIRST: "green",
-    BackupStatus.CHANGED: "yellow",
-    BackupStatus.UNCHANGED: "green",
-    BackupStatus.FAILED: "red",
-    BackupStatus.SKIPPED: "dim",
-}
-
-
-def _show_outcomes(outcomes: list[BackupOutcome]) -> None:
-    t = table("ssh backup", ["device", "result", "version", "sha256", "reason"], [])
-    for o in outcomes:
-        t.add_row(
-            safe(o.asset_tag),
-            f"[{_BSTYLE[o.status]}]{o.status.value}[/]",
-            safe(o.version or ""),
-            safe((o.sha256 or "")[:12]),
-            safe(_clean(o.reason)),
-        )
-    console.print(t)
 
 
 def _backups(app: App) -> BackupService:
@@ -373,36 +326,29 @@ def history_cmd(app: App, tag: str, as_json: bool) -> None:
     if not entries:
         console.print(f"no backups of {safe(tag)} yet: run 'itops ssh backup --tag {safe(tag)}'")
         return
-    rows = [
-        (
-            e.taken_at.strftime("%Y-%m-%d %H:%M:%S"),
-            f"v{e.version}",
-            "new version" if e.changed else "unchanged",
-            e.sha256[:16],
-            e.run_id or "",
-        )
-        for e in entries
-    ]
-    console.print(
-        table(
-            f"configuration history of {tag}", ["taken (UTC)", "version", "", "sha256", "run"], rows
-        )
-    )
+    show_history(tag, entries, app.settings.zone())
 
 
 @ssh.command("diff")
 @click.argument("tag")
 @click.option("--from", "from_ref", help="Older version: number (3, v3) or date/time.")
 @click.option("--to", "to_ref", help="Newer version: number or date/time [default: newest].")
+@click.option("--json", "as_json", is_flag=True, help="JSON output (both versions and the diff).")
 @pass_app
 @handle_errors()
-def diff_cmd(app: App, tag: str, from_ref: str | None, to_ref: str | None) -> None:
-    """Unified diff between two stored versions (secrets are masked in storage)."""
-    old, new, text = _backups(app).diff(tag, from_ref, to_ref)
+def diff_cmd(app: App, tag: str, from_ref: str | None, to_ref: str | None, as_json: bool) -> None:
+    """Unified diff between two stored versions (secrets are masked in storage).
+
+    A date/time in --from/--to is local time (ITOPS_TZ) unless it gives its offset.
+    """
+    old, new, text = _backups(app).diff(tag, from_ref, to_ref, tz=app.settings.zone())
+    if as_json:
+        print_json(diff_json(tag, old, new, text))
+        return
     if not text:
         click.echo(f"v{old.version} and v{new.version} of {tag} are identical")
         return
-    click.echo(_clean(text), nl=False)
+    click.echo(clean(text), nl=False)
 
 
 # -- run -----------------------------------------------------------------------------------
@@ -510,7 +456,7 @@ def run_cmd(
                 output = session.run(command, timeout)
     except SshFailure as exc:
         raise _RunFailed(exc.message) from exc
-    click.echo(_clean(output).rstrip("\n"))
+    click.echo(clean(output).rstrip("\n"))
 
 
 class _RunFailed(ItopsError):

@@ -68,6 +68,18 @@ def test_cli_spec_check_ok(runner: CliRunner) -> None:
     assert result.output.count("ok ") == 9
 
 
+def test_cli_spec_check_json(tmp_path: Path, runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["spec", "check", str(SPECS), "--json"])
+    doc = json.loads(result.output)
+    assert (result.exit_code, doc["ok"], len(doc["files"])) == (0, True, 9)
+    bad = write(tmp_path, GOOD.replace("unit: GB\n", "unit: GBX\n", 1))
+    result = runner.invoke(cli, ["spec", "check", str(bad), "--json"])
+    doc = json.loads(result.stdout)
+    assert (result.exit_code, doc["ok"], doc["files"][0]["ok"]) == (1, False, False)
+    issue = doc["files"][0]["issues"][0]
+    assert issue["reason"] == "unknown unit 'GBX'" and "GBX" in issue["message"]
+
+
 def write(tmp_path: Path, text: str) -> Path:
     p = tmp_path / "bad.yaml"
     p.write_text(text)

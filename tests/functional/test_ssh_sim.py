@@ -392,8 +392,18 @@ def test_backup_diff_history_cli_with_config_changes(
     assert code == 2 and "--from 9: no version 9 (versions 1..2)" in out
     code, out = _cli(runner, sqlite_url, secrets, lab, "diff", "NOPE")
     assert code == 1 and "no device with asset tag 'NOPE'" in out
-    code, out = _cli(runner, sqlite_url, secrets, lab, "history", "SW1")
+    code, out = _cli(runner, sqlite_url, secrets, lab, "diff", "SW1", "--json")
+    doc = json.loads(out)
+    versions = (doc["from"]["version"], doc["to"]["version"], doc["identical"])
+    assert (code, versions) == (0, (1, 2, False))
+    assert "+snmp-server location Library" in doc["diff"]
+    assert doc["to"]["taken_at"].endswith("+00:00")  # JSON stays UTC
+    local = {**lab, "ITOPS_TZ": "Asia/Phnom_Penh"}
+    code, out = _cli(runner, sqlite_url, secrets, local, "history", "SW1")
     assert code == 0 and out.count("unchanged") == 1 and "v2" in out
+    assert "taken (+07)" in out  # the zone is named once, in the header
+    code, out = _cli(runner, sqlite_url, secrets, {**lab, "ITOPS_TZ": "UTC"}, "history", "SW1")
+    assert code == 0 and "taken (UTC)" in out
     code, out = _cli(runner, sqlite_url, secrets, lab, "history", "SW1", "--json")
     assert [(e["version"], e["changed"]) for e in json.loads(out)] == [
         (1, True),

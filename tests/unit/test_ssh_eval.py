@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from pathlib import Path
 
 import pytest
@@ -98,6 +99,17 @@ def test_versions_and_diffs() -> None:
         pick_version(v, "2020-01-01", "--from")
     with pytest.raises(UsageError, match="expected a version number"):
         pick_version(v, "last tuesday", "--from")
+
+
+def test_a_version_time_without_offset_is_read_in_the_local_zone() -> None:
+    pp = zoneinfo.ZoneInfo("Asia/Phnom_Penh")
+    v = [_entry(1, 0, "a\n"), _entry(2, 3, "b\n")]  # 2026-11-01 and 2026-11-04, 00:00 UTC
+    assert pick_version(v, "2026-11-04T06:59", "--to", pp) is v[0]  # 23:59 UTC the day before
+    assert pick_version(v, "2026-11-04T07:00", "--to", pp) is v[1]
+    assert pick_version(v, "2026-11-04T06:59+00:00", "--to", pp) is v[1]  # an offset wins
+    assert pick_version(v, "2026-11-04", "--to", pp) is v[1]
+    with pytest.raises(UsageError, match="no version stored at or before"):
+        pick_version(v, "2026-10-31", "--to", pp)  # the local day ends 17:00 UTC
 
 
 def test_login_never_shows_its_secret() -> None:

@@ -1,0 +1,103 @@
+"""How ``itops ssh`` shows its results: tables for people, dicts for ``--json``.
+
+Device output passes :func:`clean` (no escape sequences or control characters); tables show
+times in the configured zone and name it once in the header.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from rich.text import Text
+
+from kape_itops.backups.model import BackupOutcome, BackupStatus, ConfigEntry
+from kape_itops.cli.render import console, table
+from kape_itops.domain.enums import ProbeStatus
+from kape_itops.probes.base import ProbeResult
+
+_CONTROL = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|[\x00-\x08\x0b-\x1f\x7f]")
+_STYLE = {
+    ProbeStatus.OK: "green",
+    ProbeStatus.WARN: "yellow",
+    ProbeStatus.CRIT: "red",
+    ProbeStatus.UNKNOWN: "magenta",
+}
+_BSTYLE = {
+    BackupStatus.FIRST: "green",
+    BackupStatus.CHANGED: "yellow",
+    BackupStatus.UNCHANGED: "green",
+    BackupStatus.FAILED: "red",
+    BackupStatus.SKIPPED: "dim",
+}
+
+
+def clean(text: str) -> str:
+    """Device output for the terminal: no escape sequences or control characters."""
+    return _CONTROL.sub("", text.replace("\r\n", "\n"))
+
+
+def show_results(results: list[ProbeResult]) -> None:
+    """The ``ssh check`` table."""
+    rows = [
+        (
+            r.asset_tag or "",
+            Text(r.status.value, style=_STYLE[r.status]),
+            r.target,
+            clean(r.reason),
+        )
+        for r in results
+    ]
+    console.print(table("ssh check", ["device", "status", "target", "reason"], rows))
+
+
+def show_outcomes(outcomes: list[BackupOutcome]) -> None:
+    """The ``ssh backup`` table."""
+    rows = [
+        (
+            o.asset_tag,
+            Text(o.status.value, style=_BSTYLE[o.status]),
+            o.version or "",
+            (o.sha256 or "")[:12],
+            clean(o.reason),
+        )
+        for o in outcomes
+    ]
+    columns = ["device", "result", "version", "sha256", "reason"]
+    console.print(table("ssh backup", columns, rows, keys=("sha256",)))
+
+
+def show_history(tag: str, entries: list[ConfigEntry], tz: dt.tzinfo) -> None:
+    """The ``ssh history`` table, times in ``tz``."""
+    rows = [
+        (
+            e.taken_at,
+            f"v{e.version}",
+            "new version" if e.changed else "unchanged",
+            e.sha256[:16],
+            e.run_id or "",
+        )
+        for e in entries
+    ]
+    columns = ["taken", "version", "", "sha256", "run"]
+    console.print(
+        table(
+            f"configuration history of {tag}", columns, rows, tz=tz, seconds=True, keys=("sha256",)
+        )
+    )
+
+
+def _version(e: ConfigEntry) -> dict[str, Any]:
+    return {"version": e.version, "taken_at": e.taken_at, "sha256": e.sha256, "run_id": e.run_id}
+
+
+def diff_json(tag: str, old: ConfigEntry, new: ConfigEntry, text: str) -> dict[str, Any]:
+    """``ssh diff --json``: both versions and the unified diff ('' when identical)."""
+    return {
+        "asset_tag": tag,
+        "from": _version(old),
+        "to": _version(new),
+        "identical": not text,
+        "diff": clean(text),
+    }
