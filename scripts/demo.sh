@@ -38,7 +38,7 @@ head -n 25 out/ssh-backup.txt
 step "quotation scoring: laptops for the computer labs"
 $ITOPS quote score quotes/laptop --report out/quote-laptop.html || true
 
-step "health report (the hours before the demo had no probes: the report counts them as unknown)"
+step "health report (each device counts from its first result; devices in repair are listed apart)"
 $ITOPS report health --since 1d --html out/health-report.html --title "KAPE schools: health check (demo)"
 $ITOPS report problems > out/problems.txt || true
 head -n 30 out/problems.txt

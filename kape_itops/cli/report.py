@@ -141,7 +141,10 @@ def _print_summary(rep: HealthReport) -> None:
     a = rep.availability
     console.print(
         f"[bold]{safe(rep.title)}[/bold] {fmt.when(rep.period.start)} – {fmt.when(rep.period.end)}: "
-        f"availability {fmt.pct(a.pct_up)}, unknown {fmt.pct(a.pct_unknown)}"
+        f"availability {fmt.pct(a.pct_up)} of {rep.devices_monitored} monitored devices, "
+        f"unknown {fmt.pct(a.pct_unknown)}; "
+        f"{rep.devices_deployed - rep.devices_monitored} deployed devices not monitored, "
+        f"{len(rep.not_deployed)} not deployed"
     )
     console.print(
         table(

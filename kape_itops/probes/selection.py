@@ -1,7 +1,8 @@
 """From inventory devices to runner jobs: which probes, which address, which settings (pure).
 
-- retired and lost devices are never probed; devices without an IP or host name are skipped
-  (listed with the reason);
+- retired and lost devices are never probed; devices in stock or in repair (not deployed) only
+  when asked for: named by asset tag or with ``include_undeployed``; devices without an IP or
+  host name are skipped (listed with the reason);
 - the probes are the device's own list, else its kind profile's, narrowed by ``--only``;
 - settings are the kind profile's section merged with the school and device overrides;
 - with a lab address map, the address (and the probe's port) are the lab's; an address the map
@@ -10,7 +11,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +23,7 @@ from kape_itops.probes.profiles import Profiles
 from kape_itops.probes.runner import Check, Job
 
 NOT_PROBED = (DeviceStatus.RETIRED, DeviceStatus.LOST)
+NOT_DEPLOYED_HINT = "not deployed: name it with --tag or add --include-undeployed"
 
 
 @dataclass(slots=True)
@@ -86,14 +88,26 @@ def build_plan(
     address_map: AddressMap | None = None,
     previous: Mapping[tuple[str, str], ProbeResult] | None = None,
     school_credentials: Mapping[str, str | None] | None = None,
+    include_undeployed: bool = False,
+    named: Collection[str] = (),
 ) -> Plan:
-    """One job per probed device, in the order given."""
+    """One job per probed device, in the order given.
+
+    Devices not deployed are probed only when ``include_undeployed`` or their tag is ``named``.
+    """
     plan = Plan()
     previous = previous or {}
     creds = school_credentials or {}
     for device in devices:
         if device.status in NOT_PROBED:
             plan.skipped.append((device, f"status {device.status}"))
+            continue
+        if (
+            device.status != DeviceStatus.DEPLOYED
+            and not include_undeployed
+            and device.asset_tag not in named
+        ):
+            plan.skipped.append((device, f"status {device.status}: {NOT_DEPLOYED_HINT}"))
             continue
         address = device_address(device)
         if address is None:

@@ -46,6 +46,8 @@ class RunRequest:
     tags: tuple[str, ...] = ()
     only: tuple[str, ...] = ()
     lab_state: Path | None = None
+    include_undeployed: bool = False
+    """Also probe devices in stock or in repair (those named in ``tags`` always are)."""
 
     def selection(self) -> dict[str, Any]:
         """The request as stored on the run row."""
@@ -55,6 +57,7 @@ class RunRequest:
             "tags": list(self.tags),
             "only": list(self.only),
             "lab": str(self.lab_state) if self.lab_state else None,
+            "include_undeployed": self.include_undeployed,
         }
 
 
@@ -203,7 +206,15 @@ class ProbeService:
             devices = list(repo.iter_devices(flt))
             creds = {sc.code: sc.credential for sc in repo.schools()}
         only = list(request.only) or None
-        draft = build_plan(devices, self.profiles, only=only, school_credentials=creds)
+        undeployed, named = request.include_undeployed, request.tags
+        draft = build_plan(
+            devices,
+            self.profiles,
+            only=only,
+            school_credentials=creds,
+            include_undeployed=undeployed,
+            named=named,
+        )
         tags = [j.key for j in draft.jobs]
         probes = sorted({c.probe for j in draft.jobs for c in j.checks})
         with self.store.session() as s:
@@ -217,6 +228,8 @@ class ProbeService:
             address_map=amap,
             previous=previous,
             school_credentials=creds,
+            include_undeployed=undeployed,
+            named=named,
         )
         return plan, {d.asset_tag: d for d in devices}, ids
 

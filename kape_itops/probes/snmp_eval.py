@@ -88,6 +88,10 @@ class Outcome:
     def add(self, status: ProbeStatus, text: str) -> None:
         self.findings.append(Finding(status, text))
 
+    def level(self, key: str, status: ProbeStatus) -> None:
+        """Record the verdict on one judged reading in ``metrics["levels"]`` (reports read it)."""
+        self.metrics.setdefault("levels", {})[key] = status.value
+
     @property
     def status(self) -> ProbeStatus:
         return worst([f.status for f in self.findings])
@@ -331,6 +335,7 @@ def eval_interfaces(
         is_uplink = name in uplink_names or bool(pattern.search(name) or pattern.search(alias))
         if admin == 1 and oper is not None and oper not in (1, 5):
             down.append(name)
+            out.level(f"if_down:{name}", ProbeStatus.CRIT if is_uplink else ProbeStatus.OK)
             if is_uplink:
                 label = f"{name} ({alias})" if alias else name
                 uplinks_down.append(f"{label} {_OPER.get(oper, str(oper))}")
@@ -430,6 +435,20 @@ def judge_supply(name: str, level: int | None, capacity: int | None) -> Supply:
     return Supply(name, level, capacity, round(level * 100 / capacity, 1), "measured")
 
 
+def supply_status(pct: float, warn: float, crit: float) -> ProbeStatus:
+    """A supply level judged: below ``crit`` percent is critical, below ``warn`` a warning."""
+    if pct < crit:
+        return ProbeStatus.CRIT
+    return ProbeStatus.WARN if pct < warn else ProbeStatus.OK
+
+
+def disk_status(pct: float, warn: float, crit: float) -> ProbeStatus:
+    """A disk's used percent judged: above ``crit`` is critical, above ``warn`` a warning."""
+    if pct > crit:
+        return ProbeStatus.CRIT
+    return ProbeStatus.WARN if pct > warn else ProbeStatus.OK
+
+
 def detected_errors(raw: bytes) -> list[tuple[str, ProbeStatus]]:
     """hrPrinterDetectedErrorState: bit 0 is the high bit of the first octet."""
     found: list[tuple[str, ProbeStatus]] = []
@@ -469,10 +488,12 @@ def eval_printer(
                 ProbeStatus.UNKNOWN,
                 f"{s.name}: impossible level {s.level} of capacity {s.max} (raw values, unknown)",
             )
-        elif s.pct is not None and s.pct < crit:
-            out.add(ProbeStatus.CRIT, f"{s.name} {s.pct:g}% (< {crit:g}%)")
-        elif s.pct is not None and s.pct < warn:
-            out.add(ProbeStatus.WARN, f"{s.name} {s.pct:g}% (< {warn:g}%)")
+        elif s.pct is not None:
+            verdict = supply_status(s.pct, warn, crit)
+            out.level(f"supplies:{s.name}", verdict)
+            if verdict != ProbeStatus.OK:
+                limit = crit if verdict == ProbeStatus.CRIT else warn
+                out.add(verdict, f"{s.name} {s.pct:g}% (< {limit:g}%)")
     if not supplies:
         out.add(
             ProbeStatus.UNKNOWN, "Printer-MIB supplies not exposed (empty prtMarkerSuppliesTable)"
@@ -561,12 +582,13 @@ def eval_storage(
     pct = float(fullest["used_pct"])
     out.metrics["disk_used_pct"] = pct
     text = f"disk {fullest['name']} {pct:g}% used"
-    if pct > crit:
-        out.add(ProbeStatus.CRIT, f"{text} (> {crit:g}%)")
-    elif pct > warn:
-        out.add(ProbeStatus.WARN, f"{text} (> {warn:g}%)")
-    else:
+    verdict = disk_status(pct, warn, crit)
+    out.level("disk_used_pct", verdict)
+    if verdict == ProbeStatus.OK:
         out.add(ProbeStatus.OK, text)
+    else:
+        limit = crit if verdict == ProbeStatus.CRIT else warn
+        out.add(verdict, f"{text} (> {limit:g}%)")
 
 
 DEVICE_STATUS = {1: "unknown", 2: "running", 3: "warning", 4: "testing", 5: "down"}

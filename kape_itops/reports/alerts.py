@@ -43,11 +43,17 @@ class AlertOutcome:
 def run_problems(
     results: Iterable[RunResult], th: Thresholds
 ) -> tuple[list[Problem], set[tuple[str, str]]]:
-    """The problems one run's results show, and which (device, probe) pairs it checked."""
+    """The problems one run's results show, and which (device, probe) pairs it checked.
+
+    A device not deployed (in stock, in repair) never alerts: its results only clear what it
+    raised before.
+    """
     found: dict[str, Problem] = {}
     covered: set[tuple[str, str]] = set()
     for r in results:
         covered.add((r.asset_tag, r.probe))
+        if not r.deployed:
+            continue
         obs = Observation(
             r.asset_tag, r.school, r.probe, _status(r.status), r.reason, r.at, r.metrics
         )

@@ -50,7 +50,8 @@ from kape_itops.store.report_repo import ReportRepo, epoch, from_epoch
 HOURLY_UP_TO = dt.timedelta(days=8)
 AVAILABILITY_PROBES = ("ping", "snmp", "onvif", "ssh")
 """The first of these with data decides whether a device was up."""
-INACTIVE = (DeviceStatus.RETIRED, DeviceStatus.LOST, DeviceStatus.IN_STOCK)
+NOT_DEPLOYED_SHOWN = (DeviceStatus.IN_STOCK, DeviceStatus.IN_REPAIR)
+"""Statuses listed apart as "not deployed" (retired and lost ones only count in the inventory)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +127,12 @@ class Supply:
 
 @dataclass(frozen=True, slots=True)
 class DeviceHealth:
-    """One device over the period."""
+    """One device over the period.
+
+    ``availability`` is None when the device is not monitored: not deployed, or no result of
+    it is stored in the period. Otherwise it counts from ``monitored_from``: the period start,
+    or the device's first stored result when that is later.
+    """
 
     asset_tag: str
     kind: DeviceKind
@@ -146,11 +152,13 @@ class DeviceHealth:
     disk_used_pct: float | None = None
     recording: bool | None = None
     clock_drift_s: float | None = None
+    monitored_from: dt.datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class SchoolHealth:
-    """One school over the period."""
+    """One school over the period: ``devices`` are the deployed ones, their availability pooled;
+    devices in stock or in repair are in ``not_deployed`` (no availability, no problems)."""
 
     code: str
     name: str
@@ -162,6 +170,12 @@ class SchoolHealth:
     cameras_recording: int
     cameras_reporting: int
     devices: list[DeviceHealth]
+    not_deployed: list[DeviceHealth] = field(default_factory=list)
+
+    @property
+    def monitored(self) -> int:
+        """Deployed devices with results in the period (those the availability counts)."""
+        return sum(1 for d in self.devices if d.availability is not None)
 
     @property
     def printers(self) -> list[DeviceHealth]:
@@ -226,6 +240,21 @@ class HealthReport:
     """The latest sweep per school and scope; their findings are in ``problems``."""
     notes: list[str] = field(default_factory=list)
 
+    @property
+    def devices_deployed(self) -> int:
+        """Deployed devices in the report's schools."""
+        return sum(len(s.devices) for s in self.schools)
+
+    @property
+    def devices_monitored(self) -> int:
+        """Deployed devices with results in the period: the headline availability is theirs."""
+        return sum(s.monitored for s in self.schools)
+
+    @property
+    def not_deployed(self) -> list[tuple[str, DeviceHealth]]:
+        """(school code, device) of every device in stock or in repair."""
+        return [(s.code, d) for s in self.schools for d in s.not_deployed]
+
     def problem_counts(self) -> dict[str, int]:
         """Problems per severity."""
         out = {s.value: 0 for s in Severity}
@@ -277,17 +306,25 @@ def build_report(store: Store, period: Period, opts: ReportOptions | None = None
             if c.at < period.end and (not opts.school or c.key in tags or c.key in codes)
         ]
         calc = _Calc(period, interval_s, opts.thresholds)
+        probes = {
+            ids[d.asset_tag]: calc.avail_probe(by_device.get(ids[d.asset_tag], []))
+            for d in devices
+            if d.status == DeviceStatus.DEPLOYED and ids[d.asset_tag] in by_device
+        }
+        calc.first = repo.first_results(probes.items(), start)
         healths: dict[str, DeviceHealth] = {}
         problems: list[Problem] = []
         for d in devices:
             bs = by_device.get(ids[d.asset_tag], [])
-            health, found = calc.device(d, bs)
+            health, found = calc.device(d, bs, ids[d.asset_tag])
             healths[d.asset_tag] = health
             for p in found:
                 if p.kind.value == "down":
                     since = repo.down_since(ids[d.asset_tag], "ping", period.end)
                     p = dataclasses.replace(p, since=since or p.since)
                 problems.append(p)
+            if d.status != DeviceStatus.DEPLOYED:
+                continue  # probed on request only: never a problem, never an alert
             if ids[d.asset_tag] in config:
                 n, last = config[ids[d.asset_tag]]
                 got = config_change_problem(d.asset_tag, d.school, n, last)
@@ -360,19 +397,30 @@ class _Calc:
         self.interval_s = interval_s
         self.th = th
         self.sketches: dict[str, dict[int, int]] = {}
+        self.first: dict[tuple[int, str], int] = {}
+        """(device id, availability probe) → first stored result, from the store."""
+        self.owed_from: dict[str, int] = {}
+        """Asset tag → when (Unix seconds) the availability of the device starts counting."""
 
     def avail_probe(self, bs: list[Bucket]) -> str:
         have = {b.probe for b in bs}
         return next((p for p in AVAILABILITY_PROBES if p in have), "ping")
 
-    def device(self, d: Device, bs: list[Bucket]) -> tuple[DeviceHealth, list[Problem]]:
-        monitored = bool(bs) or (d.status == DeviceStatus.DEPLOYED and d.ip is not None)
+    def device(
+        self, d: Device, bs: list[Bucket], device_id: int = 0
+    ) -> tuple[DeviceHealth, list[Problem]]:
+        deployed = d.status == DeviceStatus.DEPLOYED
+        monitored = deployed and bool(bs)
         avail: Availability | None = None
-        if monitored and d.status not in INACTIVE:
-            probe = self.avail_probe(bs)
+        probe = self.avail_probe(bs)
+        start, end = epoch(self.p.start), epoch(self.p.end)
+        counted = [b.counts for b in bs if b.probe == probe]
+        if monitored and counted:
+            owed = min(end - 1, max(start, self.first.get((device_id, probe), start)))
+            self.owed_from[d.asset_tag] = owed
             avail = availability(
-                (b.counts for b in bs if b.probe == probe),
-                period_s=self.p.seconds,
+                counted,
+                period_s=end - owed,
                 bucket_s=self.p.bucket_s,
                 interval_s=self.interval_s,
             )
@@ -386,14 +434,14 @@ class _Calc:
                 latest[b.probe] = b
         found: list[Problem] = []
         metrics: dict[str, Any] = {}
-        for probe, b in sorted(latest.items()):
+        for name, b in sorted(latest.items()):
             metrics.update(b.last_metrics)
-            if d.status in INACTIVE:
+            if not deployed:
                 continue
             obs = Observation(
                 d.asset_tag,
                 d.school,
-                probe,
+                name,
                 ProbeStatus(b.last_status),
                 b.last_reason,
                 from_epoch(b.last_at),
@@ -406,7 +454,7 @@ class _Calc:
             ]
         reboots = sum(int(b.last_metrics.get("reboots", 0)) for b in bs)
         got = reboot_problem(d.asset_tag, d.school, reboots, _last_event(bs, "reboots"))
-        if got and d.status not in INACTIVE:
+        if got and deployed:
             found.append(got)
         newest = max(latest.values(), key=lambda b: b.last_at) if latest else None
         pages = None
@@ -441,6 +489,7 @@ class _Calc:
             disk_used_pct=_num(metrics.get("disk_used_pct")),
             recording=metrics["recording"] if isinstance(metrics.get("recording"), bool) else None,
             clock_drift_s=_num(metrics.get("clock_drift_s")),
+            monitored_from=from_epoch(self.owed_from[d.asset_tag]) if avail else None,
         )
         return health, found
 
@@ -456,11 +505,12 @@ class _Calc:
         for d in devices:
             cell = kinds.setdefault(d.kind.value, {})
             cell[d.status.value] = cell.get(d.status.value, 0) + 1
-        rows = [healths[d.asset_tag] for d in devices]
+        deployed = [d for d in devices if d.status == DeviceStatus.DEPLOYED]
+        rows = [healths[d.asset_tag] for d in deployed]
         ping = [
-            b for d in devices for b in by_device.get(ids[d.asset_tag], []) if b.probe == "ping"
+            b for d in deployed for b in by_device.get(ids[d.asset_tag], []) if b.probe == "ping"
         ]
-        merged = sketch.merge(self.sketches.get(d.asset_tag, {}) for d in devices)
+        merged = sketch.merge(self.sketches.get(d.asset_tag, {}) for d in deployed)
         loss_n = sum(b.loss_count for b in ping)
         cams = [h for h in rows if h.kind == DeviceKind.CAMERA and h.recording is not None]
         return SchoolHealth(
@@ -474,6 +524,7 @@ class _Calc:
             cameras_recording=sum(1 for h in cams if h.recording),
             cameras_reporting=len(cams),
             devices=rows,
+            not_deployed=[healths[d.asset_tag] for d in devices if d.status in NOT_DEPLOYED_SHOWN],
         )
 
     def trends(
@@ -485,7 +536,7 @@ class _Calc:
         ids: dict[str, int],
     ) -> Trends:
         start, end, step = epoch(self.p.start), epoch(self.p.end), self.p.step_s
-        owed: dict[str, int] = {sc.code: 0 for sc in schools}
+        owed: dict[str, list[int]] = {sc.code: [] for sc in schools}
         avail_rows = []
         rtt_rows = []
         toner_rows = []
@@ -494,11 +545,11 @@ class _Calc:
             bs = by_device.get(ids[d.asset_tag], [])
             page_rows += _counter_rows(d.school, d.asset_tag, bs)
             if healths[d.asset_tag].availability is not None:
-                owed[d.school] += 1
+                owed[d.school].append(self.owed_from[d.asset_tag])
                 probe = self.avail_probe(bs)
                 avail_rows += [(d.school, b.start, b.counts) for b in bs if b.probe == probe]
             for b in bs:
-                if b.probe == "ping" and b.rtt_count:
+                if b.probe == "ping" and b.rtt_count and d.status == DeviceStatus.DEPLOYED:
                     rtt_rows.append((d.school, b.start, b.rtt_sum, float(b.rtt_count)))
                 levels = [
                     v

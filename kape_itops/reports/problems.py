@@ -12,6 +12,8 @@ from kape_itops.domain.discovery import HostState, StoredSweep
 from kape_itops.domain.enums import DeviceStatus, ProbeStatus
 from kape_itops.domain.fields import FieldError, parse_mac
 from kape_itops.domain.inventory import Device
+from kape_itops.probes.onvif_eval import drift_finding
+from kape_itops.probes.snmp_eval import disk_status, supply_status
 
 
 class ProblemKind(StrEnum):
@@ -49,15 +51,25 @@ _KIND_RANK = {k: i for i, k in enumerate(ProblemKind)}
 
 @dataclass(frozen=True, slots=True)
 class Thresholds:
-    """When a reading becomes a problem."""
+    """Fallbacks for results stored without the probe's own verdict (``levels``): the shipped
+    probe profiles' defaults (probes/snmp/base.yaml, probes/kinds/*.yaml), judged by the probes'
+    own rules. A result that carries ``levels`` is never judged again here."""
 
-    toner_warn_pct: float = 10.0
-    toner_crit_pct: float = 3.0
+    toner_warn_pct: float = 15.0
+    toner_crit_pct: float = 5.0
     disk_warn_pct: float = 85.0
     disk_crit_pct: float = 95.0
     drift_warn_s: float = 5.0
     drift_crit_s: float = 300.0
     warranty_days: int = 60
+
+
+LEVELS = "levels"
+"""The metric holding a probe's verdict per judged reading (``{"disk_used_pct": "warn",
+"supplies:Black": "crit", "if_down:Gi0/1": "crit", "clock_drift_s": "ok", "recording": "crit"}``):
+the probe profile's thresholds applied once, by the probe, so its table, its exit code and the
+report agree."""
+_SEVERITY = {ProbeStatus.CRIT: Severity.CRIT, ProbeStatus.WARN: Severity.WARN}
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,25 +128,45 @@ def from_observation(
                 obs.probe,
             )
         )
+    levels = m.get(LEVELS)
+    judged: Mapping[str, Any] = levels if isinstance(levels, Mapping) else {}
+
+    def severity(key: str, fallback: ProbeStatus) -> Severity | None:
+        """The probe's stored verdict on ``key``; the fallback only when it stored none."""
+        if judged:
+            try:
+                return _SEVERITY.get(ProbeStatus(str(judged.get(key))))
+            except ValueError:
+                return None
+        return _SEVERITY.get(fallback)
+
     for supply in m.get("supplies") or []:
         pct = _num(supply.get("pct")) if isinstance(supply, Mapping) else None
-        if pct is None or pct > th.toner_warn_pct:
+        if pct is None:
             continue
         name = str(supply.get("name") or "supply")
-        sev = Severity.CRIT if pct <= th.toner_crit_pct else Severity.WARN
-        add(ProblemKind.TONER_LOW, sev, f"{name} at {pct:.0f} %", name)
+        sev = severity(f"supplies:{name}", supply_status(pct, th.toner_warn_pct, th.toner_crit_pct))
+        if sev is not None:
+            add(ProblemKind.TONER_LOW, sev, f"{name} at {pct:.0f} %", name)
     disk = _num(m.get("disk_used_pct"))
-    if disk is not None and disk >= th.disk_warn_pct:
-        sev = Severity.CRIT if disk >= th.disk_crit_pct else Severity.WARN
-        add(ProblemKind.DISK_FULL, sev, f"disk {disk:.0f} % used")
+    if disk is not None:
+        sev = severity("disk_used_pct", disk_status(disk, th.disk_warn_pct, th.disk_crit_pct))
+        if sev is not None:
+            add(ProblemKind.DISK_FULL, sev, f"disk {disk:.0f} % used")
     drift = _num(m.get("clock_drift_s"))
-    if drift is not None and abs(drift) >= th.drift_warn_s:
-        sev = Severity.CRIT if abs(drift) >= th.drift_crit_s else Severity.WARN
-        add(ProblemKind.CLOCK_DRIFT, sev, f"clock off by {drift:+.0f} s")
+    if drift is not None:
+        verdict = drift_finding(drift, th.drift_warn_s, th.drift_crit_s).status
+        sev = severity("clock_drift_s", verdict)
+        if sev is not None:
+            add(ProblemKind.CLOCK_DRIFT, sev, f"clock off by {drift:+.0f} s")
     if m.get("recording") is False:
-        add(ProblemKind.NOT_RECORDING, Severity.WARN, "camera is not recording")
+        sev = severity("recording", ProbeStatus.CRIT)  # the probe: not recording is critical
+        if sev is not None:
+            add(ProblemKind.NOT_RECORDING, sev, "not recording")
     for name in m.get("if_down") or []:
-        add(ProblemKind.INTERFACE_DOWN, Severity.WARN, f"interface {name} is down", str(name))
+        sev = severity(f"if_down:{name}", ProbeStatus.WARN)
+        if sev is not None:
+            add(ProblemKind.INTERFACE_DOWN, sev, f"interface {name} is down", str(name))
     if m.get("rebooted") is True:
         up = _num(m.get("uptime_s"))
         detail = f"rebooted (up {_duration(up)})" if up is not None else "rebooted"

@@ -60,6 +60,8 @@ def write_csv(report: HealthReport, folder: Path) -> list[Path]:
             "loss_pct",
             "cameras_recording",
             "cameras_reporting",
+            "devices_monitored",
+            "devices_deployed",
         ],
         (
             [
@@ -73,6 +75,8 @@ def write_csv(report: HealthReport, folder: Path) -> list[Path]:
                 s.loss_pct,
                 s.cameras_recording,
                 s.cameras_reporting,
+                s.monitored,
+                len(s.devices),
             ]
             for s in r.schools
         ),
@@ -101,6 +105,7 @@ def write_csv(report: HealthReport, folder: Path) -> list[Path]:
             "disk_used_pct",
             "recording",
             "clock_drift_s",
+            "monitored_from",
         ],
         (
             [
@@ -125,9 +130,10 @@ def write_csv(report: HealthReport, folder: Path) -> list[Path]:
                 d.disk_used_pct,
                 d.recording,
                 d.clock_drift_s,
+                d.monitored_from,
             ]
             for s in r.schools
-            for d in s.devices
+            for d in [*s.devices, *s.not_deployed]
         ),
     )
     _write(

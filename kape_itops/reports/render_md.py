@@ -45,8 +45,10 @@ def render_md(report: HealthReport) -> str:
         + (f" · school {md(r.school_filter)}" if r.school_filter else "")
         + f" · generated {_when(r.generated_at)}",
         "",
-        f"**Availability {_pct(r.availability.pct_up)}** (unknown or no data "
-        f"{_pct(r.availability.pct_unknown)}) · {r.inventory.total} devices · "
+        f"**Availability {_pct(r.availability.pct_up)}** of {r.devices_monitored} monitored "
+        f"devices (unknown or no data {_pct(r.availability.pct_unknown)}; "
+        f"{r.devices_deployed - r.devices_monitored} deployed devices not monitored) · "
+        f"{r.inventory.total} devices · "
         f"{counts['crit']} critical, {counts['warn']} warnings, {counts['info']} for information",
         "",
         "## Problems",
@@ -100,6 +102,7 @@ def render_md(report: HealthReport) -> str:
             "RTT p95",
             "Loss",
             "Cameras recording",
+            "Monitored",
         ],
         (
             [
@@ -111,6 +114,7 @@ def render_md(report: HealthReport) -> str:
                 _ms(s.rtt_p95_ms),
                 _pct(s.loss_pct, 2),
                 f"{s.cameras_recording} / {s.cameras_reporting}",
+                f"{s.monitored} / {len(s.devices)}",
             ]
             for s in r.schools
         ),
@@ -149,6 +153,25 @@ def render_md(report: HealthReport) -> str:
             lines += _table(
                 ["NVR", "Disk used"], ([md(d.asset_tag), _pct(d.disk_used_pct, 0)] for d in s.nvrs)
             )
+    lines += ["## Not deployed", ""]
+    if r.not_deployed:
+        lines += _table(
+            ["School", "Device", "Kind", "Status", "Last result", "Last seen"],
+            (
+                [
+                    md(code),
+                    md(d.asset_tag),
+                    d.kind.value,
+                    d.status.value.replace("_", " "),
+                    md(d.last_status or "—"),
+                    _when(d.last_seen),
+                ]
+                for code, d in r.not_deployed
+            ),
+        )
+        lines += ["In stock or in repair: probed only on request, never a problem or an alert.", ""]
+    else:
+        lines += ["No device in stock or in repair.", ""]
     inv = r.inventory
     kinds = sorted({k for c in inv.by_school_kind.values() for k in c})
     lines += ["## Inventory", ""]

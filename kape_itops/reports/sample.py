@@ -19,9 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from kape_itops.domain.discovery import HostState, SweepHost, SweepRecord
-from kape_itops.domain.enums import DeviceKind, DeviceStatus, SchoolLevel
+from kape_itops.domain.enums import DeviceKind, DeviceStatus, ProbeStatus, SchoolLevel
 from kape_itops.domain.inventory import ChangeContext, DeviceFilter, DeviceUpsert, SchoolUpsert
 from kape_itops.probes import ping_text
+from kape_itops.probes.base import worst
+from kape_itops.probes.onvif_eval import drift_finding
+from kape_itops.probes.snmp_eval import disk_status, supply_status
 from kape_itops.store.db import Store
 from kape_itops.store.discovery_repo import record_sweeps
 from kape_itops.store.inventory_repo import InventoryRepo
@@ -51,6 +54,9 @@ FIXED = (
 )
 """(kind, first host number, how many at most) per school, by the shared address plan."""
 SUPPLY_NAMES = ("Black Toner", 'Cyan <Toner> "CX-1"')
+TONER, DISK, DRIFT = (15.0, 5.0), (85.0, 95.0), (5.0, 300.0)
+"""(warn, crit) of the shipped probe profiles; the sample's probes judge with them, like the
+real ones, and store the verdicts in ``levels``."""
 FUNDING = ("IDEAL", "ICT4E-2025", None)
 MODELS = {
     DeviceKind.ROUTER: ("MikroTik", "hEX S"),
@@ -321,6 +327,7 @@ class _World:
         frac = k / max(1, self.ticks - 1)
         uptime = 86400 * 40 + k * self.step
         m: dict[str, Any] = {"sys_name": d.tag.lower(), "uptime_s": uptime, "rebooted": False}
+        levels: dict[str, str] = {}
         status, reason = "ok", "all readings normal"
         if d.tag == self.reboot_router and k >= self.reboot_tick:
             m["uptime_s"] = (k - self.reboot_tick) * self.step + 60
@@ -339,29 +346,45 @@ class _World:
             if at.hour <= 10:  # school hours in Cambodia (UTC+7)
                 self.pages[d.tag] = self.pages.get(d.tag, 10000) + self.rng.randint(0, 400)
             m["page_count"] = self.pages.setdefault(d.tag, 10000)
-            if black <= 10:
-                status, reason = "warn", f"{SUPPLY_NAMES[0]} at {black} %"
+            for x in m["supplies"]:
+                verdict = supply_status(x["pct"], *TONER)
+                levels[f"supplies:{x['name']}"] = verdict.value
+                if verdict != ProbeStatus.OK:
+                    status, reason = _worse(status, verdict.value), f"{x['name']} {x['pct']}%"
         if d.kind == DeviceKind.NVR:
             top = 93 if d.tag == self.full_nvr else 78
-            m["disk_used_pct"] = round(top - 12 * (1 - frac), 1)
+            m["disk_used_pct"] = pct = round(top - 12 * (1 - frac), 1)
+            verdict = disk_status(pct, *DISK)
+            levels["disk_used_pct"] = verdict.value
+            if verdict != ProbeStatus.OK:
+                status, reason = _worse(status, verdict.value), f"disk {pct:g}% used"
         if d.kind == DeviceKind.SWITCH:
             m["if_down"] = ["Gi0/7"] if d.tag == self.if_switch else []
+            if m["if_down"]:
+                levels["if_down:Gi0/7"] = "crit"  # an uplink
+                status, reason = "crit", "uplink down: Gi0/7 down"
         if d.kind == DeviceKind.HOTSPOT:
             m["clients"] = self.rng.randint(0, 35)
+        m["levels"] = levels
         return self._row(d, "snmp", status, reason, at, run_id, m)
 
     def _onvif(self, d: SampleDevice, at: dt.datetime, run_id: int) -> dict[str, Any]:
         drift = 92.0 if d.tag == self.drift_cam else round(self.rng.uniform(-1.5, 1.5), 1)
         recording = d.tag != self.idle_cam
-        status = (
-            "crit" if abs(drift) >= 300 else ("warn" if abs(drift) >= 5 or not recording else "ok")
-        )
+        levels = {
+            "clock_drift_s": drift_finding(drift, *DRIFT).status.value,
+            "recording": "ok" if recording else "crit",
+        }
+        status = "ok"
+        for verdict in levels.values():
+            status = _worse(status, verdict)
         m = {
             "clock_drift_s": drift,
             "layer": "media",
             "manufacturer": "Hikvision",
             "model": "DS-2CD1043",
             "recording": recording,
+            "levels": levels,
         }
         return self._row(d, "onvif", status, "camera answered", at, run_id, m)
 
@@ -372,6 +395,10 @@ class _World:
             "config_changed": changed,
         }
         return self._row(d, "ssh", "ok", "configuration saved", at, run_id, m)
+
+
+def _worse(a: str, b: str) -> str:
+    return worst([ProbeStatus(a), ProbeStatus(b)]).value
 
 
 UNKNOWN_AP = "24:a4:3c:5e:01:77"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from kape_itops.reports.availability import availability
@@ -30,7 +30,7 @@ def _slot(t: int, start: int, step_s: int) -> int:
 
 def availability_series(
     rows: Iterable[tuple[str, int, StatusCounts]],
-    devices: dict[str, int],
+    devices: Mapping[str, int | Sequence[int]],
     *,
     start: int,
     end: int,
@@ -38,9 +38,12 @@ def availability_series(
     bucket_s: int,
     interval_s: int,
 ) -> dict[str, list[Point]]:
-    """Availability % per group and step; ``devices`` says how many devices each group owes.
+    """Availability % per group and step; ``devices`` says what each group owes.
 
-    ``rows`` are (group, bucket start, counts); steps with nothing are 0 % up (all unknown).
+    Per group either a number of devices owed over the whole period, or for each device the
+    time (Unix seconds) it is owed from: its first result, so the time before a device was
+    ever probed counts neither up nor unknown. ``rows`` are (group, bucket start, counts);
+    owed time with nothing stored is unknown; a step that owes nothing has no value.
     """
     grid = steps(start, end, step_s)
     acc: dict[str, dict[int, list[StatusCounts]]] = {g: {} for g in devices}
@@ -48,16 +51,18 @@ def availability_series(
         if start <= t < end and group in acc:
             acc[group].setdefault(_slot(t, start, step_s), []).append(counts)
     out: dict[str, list[Point]] = {}
-    for group, n in devices.items():
+    for group, owed in devices.items():
+        froms = [start] * owed if isinstance(owed, int) else list(owed)
         pts: list[Point] = []
         for s in grid:
-            length = min(step_s, end - s)
-            if n == 0:
+            stop = min(s + step_s, end)
+            span = sum(max(0, stop - max(s, f)) for f in froms)
+            if span <= 0:
                 pts.append(Point(s, None))
                 continue
             a = availability(
                 acc[group].get(s, []),
-                period_s=length * n,
+                period_s=span,
                 bucket_s=bucket_s,
                 interval_s=interval_s,
             )

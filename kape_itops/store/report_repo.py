@@ -38,6 +38,7 @@ KEPT_METRICS = frozenset(
         "recording",
         "uptime_s",
         "clients",
+        "levels",
     }
 )
 """Metrics copied into rollups (the ones reports read); the rest stays in raw results only."""
@@ -47,6 +48,8 @@ ROLLUP_LOCK = 0x69746F7073
 ALERT_LOCK = 0x69746F7074
 """Lock key serialising concurrent calls of the alert hook."""
 _UP = ("ok", "warn")
+DEPLOYED = "deployed"
+"""The device status of devices in use (the others are probed on request, never alert)."""
 
 
 def epoch(t: dt.datetime) -> int:
@@ -209,6 +212,8 @@ class RunResult:
     reason: str
     at: dt.datetime
     metrics: Mapping[str, Any]
+    deployed: bool = True
+    """False for a device in stock or in repair (probed on request, never alerts)."""
 
 
 class ReportRepo:
@@ -403,6 +408,43 @@ class ReportRepo:
                 last_up_at=row[16],
             )
 
+    def first_results(
+        self, wanted: Iterable[tuple[int, str]], after: int
+    ) -> dict[tuple[int, str], int]:
+        """When each (device id, probe) got its first stored result, in Unix seconds.
+
+        Exact when that is at or after ``after``; otherwise some time before ``after`` (the
+        oldest hourly bucket: rollups outlive the raw results). Pairs never probed are left
+        out. Index seeks only: one per pair, two or three more for those first seen lately.
+        """
+        r, u, p = ProbeResultRow, ProbeRollupRow, PingResultRow
+        out: dict[tuple[int, str], int] = {}
+        for device_id, probe in wanted:
+            hour = self.s.scalar(
+                select(func.min(u.bucket_start)).where(
+                    u.grain == "hour", u.device_id == device_id, u.probe == probe
+                )
+            )
+            if hour is None:
+                continue
+            first = int(hour)
+            if first + HOUR > after:
+                raw = self.s.scalar(
+                    select(func.min(r.started_at)).where(r.device_id == device_id, r.probe == probe)
+                )
+                times = [epoch(_aware(raw))] if raw is not None else []
+                if probe == "ping":
+                    us = self.s.scalar(
+                        select(func.min(p.started_us)).where(p.device_id == device_id)
+                    )
+                    if us is not None:
+                        times.append(int(us) // 1_000_000)
+                exact = min(times, default=None)
+                if exact is not None and first <= exact < first + HOUR:
+                    first = exact  # else that hour's raw results are pruned: the hour it is
+            out[(device_id, probe)] = first
+        return out
+
     def down_since(self, device_id: int, probe: str, before: dt.datetime) -> dt.datetime | None:
         """When the current run of crit results began (first crit after the last ok/warn)."""
         r, p = ProbeResultRow, PingResultRow
@@ -484,22 +526,44 @@ class ReportRepo:
         """The results of one run that belong to inventory devices."""
         r = ProbeResultRow
         q = (
-            select(DeviceRow.asset_tag, SchoolRow.code, r.probe, r.status, r.reason, r)
+            select(
+                DeviceRow.asset_tag,
+                SchoolRow.code,
+                DeviceRow.status,
+                r.probe,
+                r.status,
+                r.reason,
+                r,
+            )
             .join(DeviceRow, r.device_id == DeviceRow.id)
             .join(SchoolRow, DeviceRow.school_id == SchoolRow.id)
             .where(r.run_id == run_id)
             .order_by(r.id)
         )
         plain = [
-            RunResult(tag, school, probe, status, reason, row.started_at, row.metrics or {})
-            for tag, school, probe, status, reason, row in self.s.execute(q)
+            RunResult(
+                tag,
+                school,
+                probe,
+                status,
+                reason,
+                row.started_at,
+                row.metrics or {},
+                deployed == DEPLOYED,
+            )
+            for tag, school, deployed, probe, status, reason, row in self.s.execute(q)
         ]
         mine = ping_store.of_run(self.s, run_id)
         if mine is None:
             return plain
         p = PingResultRow
         pq = (
-            select(DeviceRow.asset_tag, SchoolRow.code.label("school_code"), *ping_store.COLUMNS)
+            select(
+                DeviceRow.asset_tag,
+                SchoolRow.code.label("school_code"),
+                DeviceRow.status.label("device_status"),
+                *ping_store.COLUMNS,
+            )
             .join(DeviceRow, p.device_id == DeviceRow.id)
             .join(SchoolRow, DeviceRow.school_id == SchoolRow.id)
             .where(mine)
@@ -517,6 +581,7 @@ class ReportRepo:
                     v["reason"],
                     v["started_at"],
                     v["metrics"],
+                    m["device_status"] == DEPLOYED,
                 )
             )
         if not pings:

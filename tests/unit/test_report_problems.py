@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from kape_itops.domain.enums import DeviceKind, DeviceStatus, ProbeStatus
 from kape_itops.domain.inventory import Device
@@ -18,6 +21,7 @@ from kape_itops.reports.problems import (
     warranty_problems,
 )
 
+REPO = Path(__file__).resolve().parents[2]
 AT = dt.datetime(2026, 11, 20, 8, 0, tzinfo=dt.UTC)
 TH = Thresholds()
 
@@ -38,34 +42,65 @@ def test_down_only_from_a_crit_ping_with_since() -> None:
     assert from_observation(obs("snmp", "crit"), TH) == []
 
 
-def test_toner_levels() -> None:
+def test_toner_levels_without_a_stored_verdict_follow_the_probe_rules() -> None:
     supplies = [
-        {"name": "Black", "pct": 2},
-        {"name": "Cyan", "pct": 10},
-        {"name": "Magenta", "pct": 10.5},
+        {"name": "Black", "pct": 4},
+        {"name": "Cyan", "pct": 12},
+        {"name": "Magenta", "pct": 5},
+        {"name": "Light", "pct": 15},
         {"name": "Yellow", "pct": None},
     ]
     assert kinds(obs("snmp", supplies=supplies)) == [
-        ("toner_low", "crit", "Black at 2 %"),
-        ("toner_low", "warn", "Cyan at 10 %"),
+        ("toner_low", "crit", "Black at 4 %"),
+        ("toner_low", "warn", "Cyan at 12 %"),
+        ("toner_low", "warn", "Magenta at 5 %"),
+    ]
+
+
+def test_the_probes_stored_verdict_decides_the_severity() -> None:
+    """A school override (supply_pct warn 25, crit 15) judged by the probe: the report agrees."""
+    supplies = [{"name": "K", "pct": 12}, {"name": "C", "pct": 20}, {"name": "M", "pct": 3}]
+    levels = {
+        "supplies:K": "crit",
+        "supplies:C": "warn",
+        "supplies:M": "ok",
+        "disk_used_pct": "crit",
+        "clock_drift_s": "ok",
+        "if_down:gi8": "crit",
+        "if_down:gi3": "ok",
+        "recording": "crit",
+    }
+    got = obs(
+        "snmp",
+        supplies=supplies,
+        disk_used_pct=80,
+        clock_drift_s=30,
+        if_down=["gi3", "gi8"],
+        recording=False,
+        levels=levels,
+    )
+    assert kinds(got) == [
+        ("toner_low", "crit", "K at 12 %"),
+        ("toner_low", "warn", "C at 20 %"),
+        ("disk_full", "crit", "disk 80 % used"),
+        ("not_recording", "crit", "not recording"),
+        ("interface_down", "crit", "interface gi8 is down"),
     ]
 
 
 def test_disk_drift_recording_interfaces_reboot_config() -> None:
-    assert kinds(obs("snmp", disk_used_pct=84.9)) == []
-    assert kinds(obs("snmp", disk_used_pct=85)) == [("disk_full", "warn", "disk 85 % used")]
+    assert kinds(obs("snmp", disk_used_pct=85)) == []
+    assert kinds(obs("snmp", disk_used_pct=85.1)) == [("disk_full", "warn", "disk 85 % used")]
     assert kinds(obs("snmp", disk_used_pct=96.2)) == [("disk_full", "crit", "disk 96 % used")]
-    assert kinds(obs("onvif", clock_drift_s=-4.9)) == []
+    assert kinds(obs("onvif", clock_drift_s=-5)) == []
     assert kinds(obs("onvif", clock_drift_s=-7)) == [("clock_drift", "warn", "clock off by -7 s")]
-    assert kinds(obs("onvif", clock_drift_s=299)) == [
-        ("clock_drift", "warn", "clock off by +299 s")
+    assert kinds(obs("onvif", clock_drift_s=300)) == [
+        ("clock_drift", "warn", "clock off by +300 s")
     ]
     assert kinds(obs("onvif", clock_drift_s=301)) == [
         ("clock_drift", "crit", "clock off by +301 s")
     ]
-    assert kinds(obs("onvif", recording=False)) == [
-        ("not_recording", "warn", "camera is not recording")
-    ]
+    assert kinds(obs("onvif", recording=False)) == [("not_recording", "crit", "not recording")]
     got = from_observation(obs("snmp", if_down=["Gi0/1", "Gi0/2"]), TH)
     assert [p.key for p in got] == ["interface_down:KAPE-1:Gi0/1", "interface_down:KAPE-1:Gi0/2"]
     assert kinds(obs("snmp", rebooted=True, uptime_s=7260)) == [
@@ -75,6 +110,19 @@ def test_disk_drift_recording_interfaces_reboot_config() -> None:
         ("config_changed", "info", "configuration changed")
     ]
     assert kinds(obs("snmp", rebooted=False, disk_used_pct="garbage")) == []
+
+
+def test_fallback_thresholds_are_the_shipped_probe_profiles() -> None:
+    base = yaml.safe_load((REPO / "probes/snmp/base.yaml").read_text(encoding="utf-8"))
+    printer = yaml.safe_load((REPO / "probes/kinds/printer.yaml").read_text(encoding="utf-8"))
+    nvr = yaml.safe_load((REPO / "probes/kinds/nvr.yaml").read_text(encoding="utf-8"))
+    camera = yaml.safe_load((REPO / "probes/kinds/camera.yaml").read_text(encoding="utf-8"))
+    for limits in (base["thresholds"]["supply_pct"], printer["snmp"]["thresholds"]["supply_pct"]):
+        assert (limits["warn"], limits["crit"]) == (TH.toner_warn_pct, TH.toner_crit_pct)
+    for limits in (base["thresholds"]["disk_used_pct"], nvr["snmp"]["thresholds"]["disk_used_pct"]):
+        assert (limits["warn"], limits["crit"]) == (TH.disk_warn_pct, TH.disk_crit_pct)
+    drift = camera["onvif"]["thresholds"]["clock_drift_s"]
+    assert (drift["warn"], drift["crit"]) == (TH.drift_warn_s, TH.drift_crit_s)
 
 
 def test_reboots_in_period() -> None:

@@ -58,6 +58,23 @@ def test_plan_skips_retired_lost_and_addressless_devices() -> None:
     assert plan.checks == 3
 
 
+def test_devices_not_deployed_are_probed_only_on_request() -> None:
+    devices = [
+        dev("P1", ip="10.30.1.20"),
+        dev("R1", ip="10.30.1.21", status=DeviceStatus.IN_REPAIR),
+        dev("S1", ip="10.30.1.22", status=DeviceStatus.IN_STOCK),
+    ]
+    plan = build_plan(devices, PROFILES)
+    assert [j.key for j in plan.jobs] == ["P1"]
+    assert [(d.asset_tag, why) for d, why in plan.skipped] == [
+        ("R1", "status in_repair: not deployed: name it with --tag or add --include-undeployed"),
+        ("S1", "status in_stock: not deployed: name it with --tag or add --include-undeployed"),
+    ]
+    assert [j.key for j in build_plan(devices, PROFILES, named=["R1"]).jobs] == ["P1", "R1"]
+    everything = build_plan(devices, PROFILES, include_undeployed=True)
+    assert [j.key for j in everything.jobs] == ["P1", "R1", "S1"]
+
+
 def test_only_narrows_probes_and_skips_devices_left_with_none() -> None:
     devices = [dev("P1", ip="10.30.1.20"), dev("C1", DeviceKind.CAMERA, ip="10.30.1.31")]
     plan = build_plan(devices, PROFILES, only=["snmp"])

@@ -169,6 +169,7 @@ def test_down_uplink_is_critical_and_an_unused_port_is_not() -> None:
     assert out.status is ProbeStatus.CRIT
     assert out.reason == "uplink down: gi8 (UPLINK to router) down"
     assert out.metrics["if_down"] == ["gi3", "gi8"]
+    assert out.metrics["levels"] == {"if_down:gi3": "ok", "if_down:gi8": "crit"}
 
 
 def test_only_unused_ports_down_is_ok() -> None:
@@ -280,6 +281,7 @@ def test_toner_thresholds() -> None:
     assert out.status is ProbeStatus.CRIT
     assert out.reason == "Black 4% (< 5%)"
     assert [f.text for f in out.findings if f.status is ProbeStatus.WARN] == ["Cyan 12% (< 15%)"]
+    assert out.metrics["levels"] == {"supplies:Black": "crit", "supplies:Cyan": "warn"}
 
 
 def test_150_percent_is_unknown_with_raw_numbers_never_150() -> None:
@@ -355,6 +357,7 @@ def test_nearly_full_recording_disk_warns() -> None:
     assert out.status is ProbeStatus.WARN
     assert out.metrics["disk_used_pct"] == 90.2
     assert out.reason == "disk /mnt/record 90.2% used (> 85%)"
+    assert out.metrics["levels"] == {"disk_used_pct": "warn"}
 
 
 def test_negative_integer32_sizes_read_unsigned_and_impossible_used_is_unknown() -> None:
