@@ -220,7 +220,8 @@ def _show(report: RunReport) -> None:
         )
     if report.plan.skipped:
         console.print(
-            f"{len(report.plan.skipped)} device(s) not probed (no address or no applicable probe)."
+            f"{len(report.plan.skipped)} device(s) not probed (not deployed, no address or no "
+            "applicable probe; --json lists why)."
         )
 
 
@@ -229,6 +230,11 @@ def _show(report: RunReport) -> None:
 @click.option("--kind", "kinds", multiple=True, type=click.Choice([k.value for k in DeviceKind]))
 @click.option("--tag", "tags", multiple=True, help="Asset tag (repeatable).")
 @click.option("--only", "only", multiple=True, help="Probe kinds to run, e.g. ping,snmp.")
+@click.option(
+    "--include-undeployed",
+    is_flag=True,
+    help="Also probe devices in stock or in repair (a device named by --tag always is).",
+)
 @click.option(
     "--concurrency",
     type=click.IntRange(1, 10_000),
@@ -290,6 +296,7 @@ def run_cmd(
     kinds: tuple[str, ...],
     tags: tuple[str, ...],
     only: tuple[str, ...],
+    include_undeployed: bool,
     concurrency: int,
     per_school: int,
     pps: float,
@@ -320,6 +327,7 @@ def run_cmd(
         tags=tuple(tags),
         only=_split(only),
         lab_state=lab_state_path(lab, app.settings.data_dir),
+        include_undeployed=include_undeployed,
     )
     service.validate(request)
     live = Live(enabled=err_console.is_terminal and not as_json)
