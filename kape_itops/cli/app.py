@@ -28,11 +28,14 @@ class App:
     _secrets: SecretStore | None = field(default=None, repr=False)
 
     def store(self, *, require_schema: bool = True) -> Store:
-        """The database, checked to be at the newest schema unless told otherwise."""
+        """The database at the newest schema (SQLite: created or upgraded here, said on stderr).
+
+        ``require_schema=False`` hands it over as it is (``itops init`` migrates it itself).
+        """
         if self._store is None:
             self._store = Store(self.settings.db_url)
-        if require_schema:
-            self._store.require_current()
+        if require_schema and (note := self._store.prepare()):
+            click.echo(note, err=True)
         return self._store
 
     def secrets(self) -> SecretStore:

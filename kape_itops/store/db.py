@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -52,11 +52,20 @@ def safe_url(url: str) -> str:
         return "<unparseable URL>"
 
 
+def _revision(conn: Connection) -> str | None:
+    """The schema revision seen on ``conn`` (None: no schema yet)."""
+    if not inspect(conn).has_table("alembic_version"):
+        return None
+    return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
 class Store:
     """The database: an engine, a session factory and the migration state."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, migrations: Path = MIGRATIONS) -> None:
+        """``migrations``: the Alembic folder (another one only in tests of upgrades)."""
         self.url = url
+        self.migrations = migrations
         self.engine = make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
@@ -88,7 +97,7 @@ class Store:
         from alembic.config import Config
 
         cfg = Config()
-        cfg.set_main_option("script_location", str(MIGRATIONS))
+        cfg.set_main_option("script_location", str(self.migrations))
         cfg.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))
         return cfg
 
@@ -99,15 +108,24 @@ class Store:
         """
         from alembic import command
 
-        before = self.current_revision()
         cfg = self._alembic_config()
         try:
             with self.engine.begin() as conn:
+                if self.dialect == "sqlite":  # one writer migrates; others wait, then see head
+                    conn.exec_driver_sql("BEGIN IMMEDIATE")
+                before = _revision(conn)
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, "head")
+        except OperationalError as exc:
+            raise StoreError(f"cannot migrate {safe_url(self.url)}: {exc.orig}") from exc
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot migrate {safe_url(self.url)}: {exc}") from exc
         return before, self.head_revision()
+
+    @property
+    def head(self) -> str:
+        """The newest revision (the shipped constant: no migration scripts are read)."""
+        return SCHEMA_HEAD if self.migrations == MIGRATIONS else self.head_revision()
 
     def head_revision(self) -> str:
         """The newest migration shipped with this version."""
@@ -121,19 +139,58 @@ class Store:
         """The revision the database is at, or None when it has no schema yet."""
         try:
             with self.engine.connect() as conn:
-                if not inspect(conn).has_table("alembic_version"):
-                    return None
-                return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+                return _revision(conn)
         except OperationalError as exc:
             raise StoreError(f"cannot open database {safe_url(self.url)}: {exc.orig}") from exc
 
     def require_current(self) -> None:
         """Raise a clear error unless the schema is at the newest revision."""
         current = self.current_revision()
-        if current != SCHEMA_HEAD:
+        if current != self.head:
+            self._refuse_unknown(current)
             state = "has no schema" if current is None else f"is at revision {current}"
             raise StoreError(
                 f"database {safe_url(self.url)} {state}; run 'itops init' to create or upgrade it"
+            )
+
+    def prepare(self) -> str | None:
+        """Make the schema current before use: SQLite is created or upgraded, PostgreSQL checked.
+
+        A shared PostgreSQL server is changed only by an explicit ``itops init``. Returns a
+        one-line note when this call created or upgraded the schema, else None.
+        """
+        current = self.current_revision()
+        if current == self.head:
+            return None
+        if self.dialect != "sqlite":
+            self.require_current()
+        self._refuse_unknown(current)
+        before, after = self.upgrade()
+        if before == after:  # another process migrated it meanwhile
+            return None
+        where = self.location()
+        if before is None:
+            return f"created database {where} (schema {after})"
+        return f"upgraded database {where} from schema {before} to {after}"
+
+    def location(self) -> str:
+        """The SQLite file as a path (``./itops.db``), else the URL with its password masked."""
+        name = self.engine.url.database if self.dialect == "sqlite" else None
+        if not name or name == ":memory:":
+            return safe_url(self.url)
+        return name if name.startswith((".", "/", "~")) else f"./{name}"
+
+    def _refuse_unknown(self, revision: str | None) -> None:
+        """Raise when the database was migrated by a newer kape-itops than this one."""
+        from alembic.script import ScriptDirectory
+
+        if revision is None:
+            return
+        script = ScriptDirectory.from_config(self._alembic_config())
+        if revision not in {r.revision for r in script.walk_revisions()}:
+            raise StoreError(
+                f"database {safe_url(self.url)} is at schema {revision}, newer than this "
+                f"kape-itops knows (up to {self.head}); upgrade kape-itops to use it"
             )
 
     def dispose(self) -> None:

@@ -28,6 +28,7 @@ from kape_itops.store.db import Store
 from kape_itops.store.inventory_repo import InventoryRepo
 from kape_itops.store.models import ProbeRunRow
 from kape_itops.store.probe_repo import ProbeRepo
+from tests.support.postgres import PostgresServer
 
 REPO = Path(__file__).resolve().parents[2]
 PROBES = REPO / "probes"
@@ -316,8 +317,11 @@ def test_usage_errors_exit_3(
     store.dispose()
 
 
-def test_unmigrated_database_is_unknown(runner: CliRunner, tmp_path: Path) -> None:
-    got = runner.invoke(cli, ["--db", str(tmp_path / "empty.db"), "probe", "run"])
+@pytest.mark.postgres
+def test_unmigrated_database_is_unknown(runner: CliRunner, postgres: PostgresServer) -> None:
+    url = postgres.create_database("itops_probe_run_unmigrated")  # SQLite would be created
+    got = runner.invoke(cli, ["--db", url, "probe", "run"])
+    postgres.drop_database("itops_probe_run_unmigrated")
     assert got.exit_code == 3
     assert "has no schema; run 'itops init'" in got.stderr
 
