@@ -15,7 +15,7 @@ import re
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -23,7 +23,16 @@ from kape_itops.errors import DataError
 from kape_itops.quotes.cpu import CpuTable
 from kape_itops.quotes.readers import Quotation, QuoteLine
 from kape_itops.quotes.rfq import Lot, Rate, Rfq
+from kape_itops.quotes.rules import (
+    NOT_OFFERED,
+    award_short,
+    is_blank,
+    is_placeholder,
+    omitted_reason,
+    quotation_counts,
+)
 from kape_itops.quotes.spec import Requirement, Spec
+from kape_itops.quotes.trail import CENT, LinePrice, PricedDeviation, PriceStep, money, price_trail
 from kape_itops.quotes.units import UnitError, compare, parse_bool, parse_quantity
 
 __all__ = [
@@ -35,20 +44,15 @@ __all__ = [
     "Offer",
     "Options",
     "Parameters",
+    "PriceStep",
     "VendorResult",
     "check_requirement",
     "evaluate",
     "parameters",
 ]
 
-CENT = Decimal("0.01")
 PASS, FAIL, UNVERIFIED = "pass", "fail", "unverified"
 REJECT, WARN, INFO = "reject", "warn", "info"
-
-
-def money(value: Decimal) -> Decimal:
-    """Round half up to cents."""
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +125,11 @@ class VendorResult:
 
 @dataclass(frozen=True, slots=True)
 class Offer:
-    """One quotation's offer for one lot, priced and scored."""
+    """One quotation's offer for one lot, priced and scored.
+
+    ``quoted`` is the total as the vendor quoted it, ``corrected`` after the arithmetic check
+    (both in ``quoted_currency``); ``trail`` holds every step to ``evaluated``.
+    """
 
     quote: str
     vendor: str
@@ -131,10 +139,12 @@ class Offer:
     compliance: str
     quoted: Decimal
     quoted_currency: str
+    corrected: Decimal
     converted: Decimal
     vat_adjusted: Decimal
     deviations: Decimal
     evaluated: Decimal
+    trail: tuple[PriceStep, ...]
     technical_score: Decimal
     financial_score: Decimal | None
     combined_score: Decimal | None
@@ -157,6 +167,8 @@ class LotResult:
     median: Decimal | None
     responsive_count: int
     notes: tuple[str, ...]
+    received_count: int = 0
+    compliant_count: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +196,8 @@ class Evaluation:
     lots: tuple[LotResult, ...]
     notes: tuple[str, ...]
     audit: dict[str, object] = field(default_factory=dict)
+    rate_source: str | None = None
+    blank_mandatory: str = "fail"
 
 
 # ---------------------------------------------------------------- compliance
@@ -204,12 +218,30 @@ def _has(actual: str, option: str) -> bool:
     return False
 
 
-def check_requirement(req: Requirement, line: QuoteLine, cpus: CpuTable, qty: Decimal) -> Check:
-    """Check ``req`` on ``line``: pass, fail, or unverified ("cannot verify") with the reason."""
+def check_requirement(
+    req: Requirement, line: QuoteLine, cpus: CpuTable, qty: Decimal, blank: str = "fail"
+) -> Check:
+    """Check ``req`` on ``line``: pass, fail, or unverified ("cannot verify") with the reason.
+
+    A blank answer is "not offered" (fail) unless ``blank`` is the RFQ's ``clarify`` rule and the
+    requirement is mandatory; a placeholder answer ("TBA", "Generic") cannot be verified.
+    """
     value = line.attributes.get(req.attribute, "").strip()
-    status, reason = _judge(req, value, cpus)
-    if status == PASS and req.evidence and not line.brand_model.strip():
-        status, reason = UNVERIFIED, f"{reason}; evidence required but no brand/model stated"
+    if is_blank(value):
+        failed, reason = omitted_reason(req.attribute, req.mandatory, blank)
+        status = FAIL if failed else UNVERIFIED
+    elif is_placeholder(value):
+        status, reason = UNVERIFIED, f"'{value}' names nothing checkable (clarification needed)"
+    else:
+        status, reason = _judge(req, value, cpus)
+    brand = line.brand_model.strip()
+    if status == PASS and req.evidence and is_blank(brand):
+        failed, why = omitted_reason("brand/model", req.mandatory, blank)
+        status = FAIL if failed else UNVERIFIED
+        reason = f"{why} (this requirement needs the product named as evidence); {reason}"
+    elif status == PASS and req.evidence and is_placeholder(brand):
+        status = UNVERIFIED
+        reason = f"{reason}; brand/model '{brand}' names no product (evidence required)"
     points = req.weight if status == PASS and not req.mandatory else Decimal(0)
     deviation = money(req.money_value * qty) if status != PASS and not req.mandatory else Decimal(0)
     return Check(req.id, line.item, status, value, reason, points, deviation)
@@ -286,7 +318,6 @@ class _Quote:
     corrections: list[Correction]
     checks: list[Check]
     lines: dict[str, QuoteLine]
-    values: dict[str, Decimal]
     rejected: bool = False
 
 
@@ -371,9 +402,7 @@ def _prepare(
         if item in wanted and item not in lines:
             flags.append(Flag("unpriced", WARN, f"item {item} listed without a unit price"))
     corrections: list[Correction] = []
-    values: dict[str, Decimal] = {}
     checks: list[Check] = []
-    factor = Decimal(1) + vat_rate / 100
     for item, line in lines.items():
         rl = wanted[item]
         computed = money(line.quantity * line.unit_price)
@@ -418,20 +447,14 @@ def _prepare(
                 note,
             )
         )
-        amount = _convert(corrected, q.currency, rfq.currency, rate)
-        if q.vat_inclusive and rfq.vat_basis == "exclusive":
-            amount = amount / factor
-        elif not q.vat_inclusive and rfq.vat_basis == "inclusive":
-            amount = amount * factor
-        values[item] = amount
         if rl.technical:
             for req in spec.requirements:
-                c = check_requirement(req, line, cpus, rl.quantity)
+                c = check_requirement(req, line, cpus, rl.quantity, rfq.blank_mandatory)
                 if c.deviation:
                     dev = money(_convert(c.deviation, spec.currency, rfq.currency, rate))
                     c = Check(c.requirement, c.item, c.status, c.value, c.reason, c.points, dev)
                 checks.append(c)
-    return _Quote(q, flags, corrections, checks, lines, values)
+    return _Quote(q, flags, corrections, checks, lines)
 
 
 # ---------------------------------------------------------------- ranking
@@ -446,10 +469,12 @@ class _Draft:
     failed: list[str]
     unverified: list[str]
     quoted: Decimal
+    corrected: Decimal
     converted: Decimal
     vat_adjusted: Decimal
     deviations: Decimal
     evaluated: Decimal
+    trail: tuple[PriceStep, ...]
     technical: Decimal
     flags: list[Flag]
     financial: Decimal | None = None
@@ -467,7 +492,48 @@ class _Draft:
         return not self.quote.rejected and not self.missing
 
 
-def _draft(qt: _Quote, lot: Lot, spec: Spec, rfq: Rfq, rate: Rate | None) -> _Draft:
+def _priced(c: Check, req: Requirement, qty: Decimal, spec: Spec, rfq: Rfq) -> PricedDeviation:
+    """A priced deviation with the arithmetic that gives it (money value × RFQ quantity)."""
+    raw = money(req.money_value * qty)
+    how = f"{spec.currency} {req.money_value:,} × {qty} = {spec.currency} {raw:,}"
+    if spec.currency != rfq.currency:
+        how += f", at the stated rate = {rfq.currency} {c.deviation:,}"
+    state = "fails" if c.status == FAIL else "cannot verify"
+    how += f": {c.item} {state} desirable {req.id} ({req.label} {req.shown}): {c.reason}"
+    return PricedDeviation(f"Deviation {req.id} ({c.item})", c.deviation, how)
+
+
+def _price(
+    qt: _Quote, lot: Lot, spec: Spec, rfq: Rfq, rate: Rate | None, vat: Decimal
+) -> tuple[PriceStep, ...]:
+    """The price trail of ``qt`` for ``lot``: quoted → corrected → converted → VAT → deviations."""
+    items = {ln.item: ln for ln in lot.lines}
+    reqs = {r.id: r for r in spec.requirements}
+    lines = [
+        LinePrice(
+            c.item,
+            c.row,
+            c.computed_total if c.quoted_total is None else c.quoted_total,
+            c.corrected_total,
+            c.quoted_total is not None,
+            c.note if c.changed else "",
+        )
+        for c in qt.corrections
+        if c.item in items
+    ]
+    devs = [
+        _priced(c, reqs[c.requirement], items[c.item].quantity, spec, rfq)
+        for c in qt.checks
+        if c.item in items and c.deviation
+    ]
+    return price_trail(
+        lines, qt.q.currency, rfq.currency, rate, vat, qt.q.vat_inclusive, rfq.vat_basis, devs
+    )
+
+
+def _draft(
+    qt: _Quote, lot: Lot, spec: Spec, rfq: Rfq, rate: Rate | None, vat_rate: Decimal
+) -> _Draft:
     missing = [ln.item for ln in lot.lines if ln.item not in qt.lines]
     items = {ln.item for ln in lot.lines}
     checks = [c for c in qt.checks if c.item in items]
@@ -486,17 +552,7 @@ def _draft(qt: _Quote, lot: Lot, spec: Spec, rfq: Rfq, rate: Rate | None) -> _Dr
         technical = (Decimal(100) * points / (total_weight * len(tech_lines))).quantize(CENT)
     else:
         technical = Decimal("100.00")
-    quoted = sum((c.corrected_total for c in qt.corrections if c.item in items), Decimal(0))
-    converted = sum(
-        (
-            _convert(c.corrected_total, qt.q.currency, rfq.currency, rate)
-            for c in qt.corrections
-            if c.item in items
-        ),
-        Decimal(0),
-    )
-    vat_adjusted = sum((v for k, v in qt.values.items() if k in items), Decimal(0))
-    deviations = sum((c.deviation for c in checks), Decimal(0))
+    trail = _price(qt, lot, spec, rfq, rate, vat_rate)
     flags = (
         [
             Flag(
@@ -516,11 +572,13 @@ def _draft(qt: _Quote, lot: Lot, spec: Spec, rfq: Rfq, rate: Rate | None) -> _Dr
         compliance=compliance,
         failed=failed,
         unverified=unverified,
-        quoted=money(quoted),
-        converted=money(converted),
-        vat_adjusted=money(vat_adjusted),
-        deviations=money(deviations),
-        evaluated=money(vat_adjusted) + money(deviations),
+        quoted=trail[0].amount,
+        corrected=trail[1].amount,
+        converted=trail[2].amount,
+        vat_adjusted=trail[3].amount,
+        deviations=trail[-1].amount - trail[3].amount,
+        evaluated=trail[-1].amount,
+        trail=trail,
         technical=technical,
         flags=flags,
     )
@@ -631,7 +689,20 @@ def _rank_lot(
         if d.missing:
             why.append(f"missing item(s): {', '.join(d.missing)}")
         if d.failed:
-            why.append("fails mandatory: " + "; ".join(f"{r} ({reqs[r].label})" for r in d.failed))
+            lot_items = {ln.item for ln in d.lot.lines}
+            fails = [c for c in d.quote.checks if c.item in lot_items and c.status == FAIL]
+            blank = {c.requirement for c in fails if c.reason.startswith(NOT_OFFERED)}
+            other = {c.requirement for c in fails if not c.reason.startswith(NOT_OFFERED)}
+            if blank & set(d.failed):
+                why.append(
+                    "mandatory not offered (left blank): "
+                    + "; ".join(f"{r} ({reqs[r].label})" for r in d.failed if r in blank)
+                )
+            if other & set(d.failed):
+                why.append(
+                    "fails mandatory: "
+                    + "; ".join(f"{r} ({reqs[r].label})" for r in d.failed if r in other)
+                )
         if d.unverified:
             why.append(
                 "cannot verify mandatory (clarification needed): "
@@ -700,7 +771,8 @@ def evaluate(
         if q.currency != rfq.currency and rate is None:
             raise DataError(
                 f"{q.location}: quotation in {q.currency} but no exchange rate was stated; give "
-                f"--rate KHR=4100@YYYY-MM-DD or a dated 'rate:' in {rfq.source} (never fetched)"
+                f"--rate 'KHR=4100@YYYY-MM-DD SOURCE' or a dated 'rate:' in {rfq.source} "
+                "(never fetched)"
             )
     prepared = [_prepare(q, rfq, spec, cpus, policy, rate, vat_rate, when) for q in quotes]
     groups: dict[str, list[_Quote]] = {}
@@ -729,7 +801,7 @@ def evaluate(
             "record the justification or re-advertise"
         )
     for lot in rfq.lots:
-        drafts = [_draft(p, lot, spec, rfq, rate) for p in prepared]
+        drafts = [_draft(p, lot, spec, rfq, rate, vat_rate) for p in prepared]
         responsive = [d for d in drafts if d.responsive]
         median = (
             money(Decimal(statistics.median([d.evaluated for d in responsive])))
@@ -752,13 +824,17 @@ def evaluate(
                             lot.id,
                         )
                     )
-        lot_notes: list[str] = []
-        if len(responsive) < rfq.required_quotes:
-            lot_notes.append(
-                f"fewer than the required {rfq.required_quotes} responsive quotations "
-                f"({len(responsive)}): record the justification or re-advertise"
-            )
         _rank_lot(drafts, spec, method, weights, rfq.currency, rfq.min_technical_score)
+        lot_items = {ln.item for ln in lot.lines}
+        received = sum(1 for p in prepared if lot_items & set(p.lines))
+        compliant = sum(1 for d in drafts if d.rank is not None)
+        counts = quotation_counts(received, len(responsive), compliant, rfq.required_quotes)
+        lot_notes: list[str] = []
+        if compliant < rfq.required_quotes:
+            lot_notes.append(
+                f"fewer than the required {rfq.required_quotes} compliant quotations ({counts}): "
+                "record the justification or re-advertise"
+            )
         offers = [_offer(d, rfq.currency) for d in drafts]
         offers.sort(key=lambda o: (o.rank is None, o.rank or 0, o.quote))
         winners = [o for o in offers if o.rank == 1]
@@ -770,6 +846,9 @@ def evaluate(
             note = f"recommended: {w.vendor} ({w.quote}), {rfq.currency} {w.evaluated:,}"
             if any(f.code == "abnormally_low" for f in w.flags):
                 note += "; subject to a satisfactory explanation of the abnormally low price"
+            short = award_short(compliant, rfq.required_quotes)
+            if short:
+                note += f"; {short}"
         elif winners:
             award = award_vendor = None
             note = "no award yet: unresolved tie between " + ", ".join(o.vendor for o in winners)
@@ -788,6 +867,8 @@ def evaluate(
                 median=median,
                 responsive_count=len(responsive),
                 notes=tuple(lot_notes),
+                received_count=received,
+                compliant_count=compliant,
             )
         )
     vendors = tuple(
@@ -843,6 +924,8 @@ def evaluate(
         lots=tuple(lots),
         notes=tuple(notes),
         audit=dict(audit or {}),
+        rate_source=(rate.source or None) if rate else None,
+        blank_mandatory=rfq.blank_mandatory,
     )
 
 
@@ -856,10 +939,12 @@ def _offer(d: _Draft, currency: str) -> Offer:
         compliance=d.compliance,
         quoted=d.quoted,
         quoted_currency=d.quote.q.currency,
+        corrected=d.corrected,
         converted=d.converted,
         vat_adjusted=d.vat_adjusted,
         deviations=d.deviations,
         evaluated=d.evaluated,
+        trail=d.trail,
         technical_score=d.technical,
         financial_score=d.financial,
         combined_score=d.combined,
