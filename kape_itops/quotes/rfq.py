@@ -1,4 +1,4 @@
-"""The request for quotation (``rfq.yaml``): lines, lots, rate, VAT policy and method."""
+"""The request for quotation (``rfq.yaml``): lines, lots, rate, VAT policy, method and rules."""
 
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ __all__ = ["Lot", "Rate", "Rfq", "RfqLine", "load_rfq", "parse_rate", "parse_wei
 METHODS = ("lowest", "qcbs")
 AWARDS = ("whole", "lot", "line")
 ARITHMETIC = ("unit_price", "line_total")
+BLANK_MANDATORY = ("fail", "clarify")
+NO_SOURCE = "source not stated"
 
 _DATE = {"type": ["string"], "pattern": r"^\d{4}-\d{2}-\d{2}$"}
 _SCHEMA: dict[str, Any] = {
@@ -55,6 +57,7 @@ _SCHEMA: dict[str, Any] = {
             },
         },
         "arithmetic": {"enum": list(ARITHMETIC)},
+        "blank_mandatory": {"enum": list(BLANK_MANDATORY)},
         "method": {"enum": list(METHODS)},
         "weights": {"type": "string", "pattern": r"^\d+:\d+$"},
         "award": {"enum": list(AWARDS)},
@@ -116,15 +119,25 @@ class Lot:
 
 @dataclass(frozen=True, slots=True)
 class Rate:
-    """A stated, dated exchange rate: ``per_usd`` units of ``currency`` buy one US dollar."""
+    """A stated, dated exchange rate: ``per_usd`` units of ``currency`` buy one US dollar.
+
+    ``source`` names where the rate comes from (e.g. the National Bank of Cambodia); empty when
+    nobody said, which every report shows as "source not stated".
+    """
 
     currency: str
     per_usd: Decimal
     date: dt.date
-    source: str
+    source: str = ""
+
+    @property
+    def shown_source(self) -> str:
+        """The source, or "source not stated"."""
+        return self.source.strip() or NO_SOURCE
 
     def __str__(self) -> str:
-        return f"1 USD = {self.per_usd:,} {self.currency} on {self.date.isoformat()}"
+        where = f"source: {self.source.strip()}" if self.source.strip() else NO_SOURCE
+        return f"1 USD = {self.per_usd:,} {self.currency} on {self.date.isoformat()} ({where})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +162,7 @@ class Rfq:
     lots: tuple[Lot, ...]
     source: str
     min_technical_score: Decimal = Decimal(0)
+    blank_mandatory: str = "fail"
 
     @property
     def lines(self) -> tuple[RfqLine, ...]:
@@ -157,12 +171,18 @@ class Rfq:
 
 
 def parse_rate(text: str) -> Rate:
-    """``KHR=4100@2026-11-01`` (1 USD = 4100 KHR on that date)."""
-    m = re.fullmatch(r"\s*([A-Za-z]{3})\s*=\s*([\d.,_]+)\s*@\s*(\d{4}-\d{2}-\d{2})\s*", text)
+    """``KHR=4100@2026-11-01 National Bank of Cambodia``: 1 USD = 4100 KHR on that date, and
+    where the rate comes from (optional text after the date; without it the reports say
+    "source not stated")."""
+    m = re.fullmatch(
+        r"\s*([A-Za-z]{3})\s*=\s*([\d.,_]+)\s*@\s*(\d{4}-\d{2}-\d{2})(?:\s+(.*?))?\s*",
+        text,
+        re.DOTALL,
+    )
     if not m:
         raise UsageError(
-            f"rate '{text}' is not CUR=RATE@YYYY-MM-DD (e.g. KHR=4100@2026-11-01); "
-            "a rate must be stated and dated"
+            f"rate '{text}' is not CUR=RATE@YYYY-MM-DD [SOURCE] (e.g. KHR=4100@2026-11-01 "
+            "National Bank of Cambodia); a rate must be stated and dated"
         )
     currency = m.group(1).upper()
     if currency != "KHR":
@@ -174,7 +194,7 @@ def parse_rate(text: str) -> Rate:
         raise UsageError(f"rate '{text}': {exc}") from exc
     if value <= 0:
         raise UsageError(f"rate '{text}': must be positive")
-    return Rate(currency, value, day, "command line")
+    return Rate(currency, value, day, " ".join((m.group(4) or "").split()))
 
 
 def parse_weights(text: str) -> tuple[int, int]:
@@ -253,7 +273,7 @@ def load_rfq(path: Path) -> Rfq:
             raw_rate["currency"],
             Decimal(str(raw_rate["per_usd"])),
             dt.date.fromisoformat(raw_rate["date"]),
-            raw_rate.get("source", "RFQ"),
+            " ".join(str(raw_rate.get("source", "")).split()),
         )
         if raw_rate
         else None
@@ -276,6 +296,7 @@ def load_rfq(path: Path) -> Rfq:
         award=award,
         abnormally_low=Decimal(str(data.get("abnormally_low", 0.7))),
         min_technical_score=Decimal(str(data.get("min_technical_score", 0))),
+        blank_mandatory=data.get("blank_mandatory", "fail"),
         lots=tuple(lots),
         source=source,
     )
