@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import click
+from rich.table import Table
 
 from kape_itops.cli.app import App, handle_errors, pass_app
 from kape_itops.cli.render import console, print_json, table
@@ -17,7 +18,7 @@ from kape_itops.domain.enums import DeviceKind, DeviceStatus
 from kape_itops.domain.fields import DEVICE_COLUMNS, to_text
 from kape_itops.domain.inventory import Change, Device, DeviceFilter
 from kape_itops.domain.timespan import parse_duration
-from kape_itops.errors import NotFoundError
+from kape_itops.errors import ConfigError, NotFoundError
 from kape_itops.inventory.sanitize import neutralise_formula
 from kape_itops.inventory.service import Inventory
 
@@ -48,7 +49,16 @@ def _since(_ctx: click.Context, _param: click.Parameter, value: str | None) -> d
         raise click.BadParameter(
             f"'{value}' is neither a duration (7d) nor a date (YYYY-MM-DD)"
         ) from exc
-    return dt.datetime.combine(day, dt.time(), dt.UTC)
+    return dt.datetime.combine(day, dt.time(), _zone(_ctx))
+
+
+def _zone(ctx: click.Context) -> dt.tzinfo:
+    """The display zone (ITOPS_TZ) from a click context, for option callbacks."""
+    app = ctx.find_object(App)
+    try:
+        return app.settings.zone() if app else dt.UTC
+    except ConfigError as exc:
+        raise click.BadParameter(str(exc)) from exc
 
 
 def filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -148,18 +158,28 @@ def list_cmd(
                     d.ip,
                     d.status,
                     d.funding,
-                    to_text(d.warranty_until),
+                    d.warranty_until,
                 ]
                 for d in devices
             ),
+            optional=("funding", "room", "warranty"),
         )
     )
+
+
+def _change_table(
+    title: str | None, changes: list[Change], tz: dt.tzinfo, key: str = "tag"
+) -> Table:
+    """The change log as a table, times in ``tz`` (on a narrow terminal source and actor go)."""
+    columns = ["when", "actor", key, "action", "field", "old", "new", "source"]
+    rows = _change_rows(changes)
+    return table(title, columns, rows, tz=tz, seconds=True, optional=("source", "actor"))
 
 
 def _change_rows(changes: list[Change]) -> list[list[object]]:
     return [
         [
-            c.at.strftime("%Y-%m-%d %H:%M:%S"),
+            c.at,
             c.actor,
             c.key,
             c.action,
@@ -202,13 +222,7 @@ def show(app: App, tag: str, as_json: bool) -> None:
             ([c, to_text(getattr(device, c))] for c in DEVICE_COLUMNS),
         )
     )
-    console.print(
-        table(
-            "history",
-            ["when (UTC)", "actor", "tag", "action", "field", "old", "new", "source"],
-            _change_rows(history),
-        )
-    )
+    console.print(_change_table("history", history, app.settings.zone()))
 
 
 def _print_matches(key: str, devices: list[Device], as_json: bool) -> None:
@@ -281,7 +295,7 @@ def warranty(
     as_json: bool,
 ) -> None:
     """Warranties that run out within the window, and those already expired."""
-    rep = _inv(app).warranty(within, flt=flt)
+    rep = _inv(app).warranty(within, dt.datetime.now(app.settings.zone()).date(), flt)
     if as_json:
         print_json(rep)
         return
@@ -293,7 +307,7 @@ def warranty(
                 d.school,
                 d.kind,
                 d.model,
-                to_text(d.warranty_until),
+                d.warranty_until,
                 (d.warranty_until - rep.today).days if d.warranty_until else "",
             ]
             for d in devs
@@ -310,17 +324,11 @@ def warranty(
     console.print(table(f"already expired ({len(rep.expired)})", cols, rows(rep.expired)))
 
 
-def _print_changes(changes: list[Change], as_json: bool) -> None:
+def _print_changes(changes: list[Change], as_json: bool, tz: dt.tzinfo) -> None:
     if as_json:
         print_json(changes)
     elif changes:
-        console.print(
-            table(
-                None,
-                ["when (UTC)", "actor", "tag", "action", "field", "old", "new", "source"],
-                _change_rows(changes),
-            )
-        )
+        console.print(_change_table(None, changes, tz))
     else:
         console.print("no change: the values were already set")
 
@@ -340,7 +348,7 @@ def set_cmd(app: App, tag: str, assignments: tuple[str, ...], as_json: bool) -> 
         k, v = a.split("=", 1)
         pairs[k] = v
     inv = _inv(app)
-    _print_changes(inv.set(tag, pairs), as_json)
+    _print_changes(inv.set(tag, pairs), as_json, app.settings.zone())
     named = {k.strip().lower(): v.strip() for k, v in pairs.items()}
     if "school" in named or "ip" in named:
         _warn_subnet(inv, named.get("new_asset_tag") or tag)
@@ -356,7 +364,7 @@ def set_cmd(app: App, tag: str, assignments: tuple[str, ...], as_json: bool) -> 
 def move(app: App, tag: str, school: str | None, room: str | None, as_json: bool) -> None:
     """Move a device to another school and/or room (warns when its IP is outside the school's)."""
     inv = _inv(app)
-    _print_changes(inv.move(tag, school, room), as_json)
+    _print_changes(inv.move(tag, school, room), as_json, app.settings.zone())
     if school is not None:
         _warn_subnet(inv, tag)
 
@@ -375,12 +383,14 @@ def _warn_subnet(inv: Inventory, tag: str) -> None:
 @handle_errors()
 def retire(app: App, tag: str, reason: str, as_json: bool) -> None:
     """Mark a device retired."""
-    _print_changes(_inv(app).retire(tag, reason), as_json)
+    _print_changes(_inv(app).retire(tag, reason), as_json, app.settings.zone())
 
 
 @inventory.command()
 @click.argument("tag", required=False)
-@click.option("--since", callback=_since, help="A duration back (7d) or a date (YYYY-MM-DD).")
+@click.option(
+    "--since", callback=_since, help="A duration back (7d) or a local date (YYYY-MM-DD, ITOPS_TZ)."
+)
 @click.option("--limit", type=click.IntRange(1), help="Only the newest N entries.")
 @click.option("--json", "as_json", is_flag=True)
 @pass_app
@@ -394,11 +404,7 @@ def history(
         print_json(changes)
         return
     console.print(
-        table(
-            f"{len(changes)} change(s)",
-            ["when (UTC)", "actor", "key", "action", "field", "old", "new", "source"],
-            _change_rows(changes),
-        )
+        _change_table(f"{len(changes)} change(s)", changes, app.settings.zone(), key="key")
     )
 
 

@@ -9,6 +9,7 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from rich.cells import cell_len
 
 from kape_itops.cli import cli
 from kape_itops.domain.inventory import ChangeContext, SchoolUpsert
@@ -32,12 +33,11 @@ def run(runner: CliRunner, db: str, *args: str) -> tuple[int, str, str]:
 
 
 def test_init_then_commands_work(runner: CliRunner, sqlite_url: str) -> None:
-    code, out, _ = run(runner, sqlite_url, "init")
-    assert code == 0 and "created database" in out
+    code, out, err = run(runner, sqlite_url, "inventory", "list")
+    assert code == 1 and "itops init" in err
+    assert run(runner, sqlite_url, "init")[0] == 0
     code, out, _ = run(runner, sqlite_url, "init")
     assert code == 0 and "up to date" in out
-    code, out, err = run(runner, sqlite_url, "inventory", "list")
-    assert code == 0 and err == ""
 
 
 def test_set_show_history_json(runner: CliRunner, db: str) -> None:
@@ -215,3 +215,40 @@ def test_moving_a_device_out_of_its_subnets_warns_and_moves(runner: CliRunner, d
     assert code == 0 and "outside KPT-PSP's subnets (10.21.1.0/24)" in err
     code, _, err = run(runner, db, "inventory", "move", "KAPE-0002", "--school", "KPT-PSH")
     assert code == 0 and err == ""  # no IP: nothing to check
+
+
+def _seeded(url: str) -> None:
+    store = Store(url)
+    store.upgrade()
+    seed(store)
+    night = ChangeContext("tester", "t", dt.datetime(2020, 3, 1, 20, 0, tzinfo=dt.UTC))
+    with store.session() as s:  # 03:00 on 2 March in Phnom Penh, 20:00 on 1 March in UTC
+        InventoryRepo(s).apply_schools([SchoolUpsert("SRP-NIGHT", {"name": "Night"})], night)
+    store.dispose()
+
+
+def test_tables_show_local_times_and_whole_identifiers_at_80_columns(
+    runner: CliRunner, sqlite_url: str
+) -> None:
+    _seeded(sqlite_url)
+    edit = ["set", "KAPE-0001", "ip=10.21.1.109", "model=ThinkPad E14 Gen 5 with a long name"]
+    assert run(runner, sqlite_url, "inventory", *edit, "funding=IDEAL primary ICT 2024")[0] == 0
+
+    def show(tz: str, *args: str) -> str:
+        env = {"COLUMNS": "80", "ITOPS_TZ": tz}
+        result = runner.invoke(cli, ["--db", sqlite_url, "inventory", *args], env=env)
+        assert result.exit_code == 0, result.output
+        assert max(cell_len(line) for line in result.stdout.splitlines()) <= 80
+        return result.stdout
+
+    listed = show("Asia/Phnom_Penh", "list")
+    assert "KAPE-0001" in listed and "10.21.1.109" in listed and "KAPE-0002" in listed
+    shown = show("Asia/Phnom_Penh", "history")
+    night = next(line for line in shown.splitlines() if "SRP-NIGHT" in line)
+    assert "when (+07)" in shown and "2020-03-02 03:00:00" in night and "UTC" not in shown
+    assert "2020-03-01 20:00:00" in show("UTC", "history")
+    # a --since date is a local day: 03:00 on 2 March is in it in Phnom Penh, not in UTC
+    assert "SRP-NIGHT" in show("Asia/Phnom_Penh", "history", "--since", "2020-03-02")
+    assert "SRP-NIGHT" not in show("UTC", "history", "--since", "2020-03-02")
+    bad = runner.invoke(cli, ["--db", sqlite_url, "inventory", "history"], env={"ITOPS_TZ": "X/Y"})
+    assert bad.exit_code == 2 and "ITOPS_TZ 'X/Y' is not a known time zone" in bad.output
