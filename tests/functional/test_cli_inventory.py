@@ -33,11 +33,12 @@ def run(runner: CliRunner, db: str, *args: str) -> tuple[int, str, str]:
 
 
 def test_init_then_commands_work(runner: CliRunner, sqlite_url: str) -> None:
-    code, out, err = run(runner, sqlite_url, "inventory", "list")
-    assert code == 1 and "itops init" in err
-    assert run(runner, sqlite_url, "init")[0] == 0
+    code, out, _ = run(runner, sqlite_url, "init")
+    assert code == 0 and "created database" in out
     code, out, _ = run(runner, sqlite_url, "init")
     assert code == 0 and "up to date" in out
+    code, out, err = run(runner, sqlite_url, "inventory", "list")
+    assert code == 0 and err == ""
 
 
 def test_set_show_history_json(runner: CliRunner, db: str) -> None:
