@@ -346,9 +346,9 @@ class _Check:
         client.set_clock_offset(dt.timedelta(seconds=drift))
         self.metrics["clock_drift_s"] = round(drift, 1)
         self.metrics["clock_source"] = source
-        self.findings.append(
-            drift_finding(drift, self.settings.drift_warn_s, self.settings.drift_crit_s)
-        )
+        finding = drift_finding(drift, self.settings.drift_warn_s, self.settings.drift_crit_s)
+        self.metrics.setdefault("levels", {})["clock_drift_s"] = finding.status.value
+        self.findings.append(finding)
 
     async def _identity(self) -> None:
         if self.credential_problem:
@@ -497,6 +497,7 @@ class _Check:
         self.metrics.update(
             recording=state.active_jobs > 0, recordings=state.recordings, recording_jobs=state.jobs
         )
+        self.metrics.setdefault("levels", {})["recording"] = finding.status.value
         if finding.status != ProbeStatus.OK:
             raise _LayerFailed(6, finding.status, finding.message)
         self.findings.append(finding)
