@@ -14,6 +14,9 @@ Metric names (``ProbeResult.metrics``) are shared with reports; keep to these wh
 - onvif: ``clock_drift_s``, ``layer`` (the last layer passed), ``manufacturer``, ``model``,
   ``firmware``, ``serial``, ``recording`` (bool)
 - ssh: ``config_sha256``, ``config_changed`` (bool), ``uptime_s``, ``cpu_pct``, ``mem_pct``
+- ``levels``: the probe's verdict (``ok``/``warn``/``crit``) on each reading it judged against
+  its profile's thresholds, keyed ``disk_used_pct``, ``clock_drift_s``, ``recording``,
+  ``supplies:<name>``, ``if_down:<name>``; reports take the severity from it, never re-judge
 """
 
 from __future__ import annotations
