@@ -8,7 +8,7 @@ import click
 
 from kape_itops.cli.app import handle_errors
 from kape_itops.cli.render import console, print_json, safe, table
-from kape_itops.probes.doctor import run_checks
+from kape_itops.probes.doctor import Check, ready, run_checks
 
 
 @click.command()
@@ -17,21 +17,29 @@ from kape_itops.probes.doctor import run_checks
 def doctor(as_json: bool) -> None:
     """Check raw/unprivileged ICMP, ARP sweeps, SNMP tools, fping, namespaces, snmpd, sshd.
 
-    Exit 0 when everything is available, 1 when something is missing (each with its fix).
+    Exit 0 when every probe has a working method for this user, 1 when a needed capability is
+    missing (each with its fix). Alternatives not needed are shown as information.
     """
     checks = run_checks()
     if as_json:
-        print_json({"checks": checks})
+        print_json({"ready": ready(checks), "checks": checks})
     else:
         t = table(
             "itops doctor",
             ["capability", "ok", "found", "fix"],
-            [[c.name, "yes" if c.ok else "NO", c.detail, c.fix or ""] for c in checks],
+            [[c.name, _state(c), c.detail, c.fix or ""] for c in checks],
         )
         for row, c in zip(t.rows, checks, strict=True):
-            row.style = "green" if c.ok else "yellow"
+            row.style = "green" if c.ok else "yellow" if c.needed else "dim"
         console.print(t)
-        missing = [c for c in checks if not c.ok]
+        missing = [c for c in checks if not c.ok and c.needed]
         for c in missing:
             console.print(f"[yellow]missing[/] {safe(c.name)}: {safe(c.fix)}")
-    sys.exit(1 if any(not c.ok for c in checks) else 0)
+        if not missing:
+            console.print("[green]ready[/]: every probe has a working method for this user")
+    sys.exit(0 if ready(checks) else 1)
+
+
+def _state(check: Check) -> str:
+    """The ``ok`` column: yes, NO (needed), or no (information only)."""
+    return "yes" if check.ok else "NO" if check.needed else "no, not needed"

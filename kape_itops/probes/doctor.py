@@ -1,4 +1,9 @@
-"""What this machine lets kape-itops do, and the exact fix for each missing capability."""
+"""What this machine lets kape-itops do, and the exact fix for each missing capability.
+
+A capability is *needed* when some probe has no other working method without it. One that is
+missing but not needed (raw ICMP while unprivileged ICMP works, ARP sweeps while ping sweeps do,
+the tools only the tests and benchmarks use) is information, not a failure.
+"""
 
 from __future__ import annotations
 
@@ -24,17 +29,27 @@ class Check:
     ok: bool
     detail: str
     fix: str | None = None
+    needed: bool = True
+    """False when another method does the job: missing is then information, not a failure."""
+
+
+def ready(checks: list[Check]) -> bool:
+    """Whether every probe has a working method (no needed capability is missing)."""
+    return all(c.ok or not c.needed for c in checks)
 
 
 def _python() -> str:
     return str(Path(sys.executable).resolve())
 
 
-def _tool(name: str, what: str, package: str, paths: tuple[str, ...] = ()) -> Check:
+def _tool(name: str, what: str, package: str, used_by: str, paths: tuple[str, ...] = ()) -> Check:
+    """A program only ``used_by`` the tests or benchmarks: never needed to work."""
     found = shutil.which(name) or next((p for p in paths if Path(p).exists()), None)
     if found:
         return Check(what, True, f"{found}")
-    return Check(what, False, f"'{name}' not found", f"sudo apt-get install {package}")
+    return Check(
+        what, False, f"'{name}' not found ({used_by})", f"sudo apt-get install {package}", False
+    )
 
 
 def _ipv6_loopback() -> Check:
@@ -56,20 +71,22 @@ def run_checks() -> list[Check]:
     methods = probe_methods()
     checks: list[Check] = []
     raw_err = methods[Method.RAW]
+    dgram_err = methods[Method.DGRAM]
     checks.append(
         Check("raw ICMP", True, "SOCK_RAW allowed: ping uses raw ICMP sockets")
         if raw_err is None
         else Check(
             "raw ICMP",
             False,
-            f"SOCK_RAW refused ({raw_err})",
+            f"SOCK_RAW refused ({raw_err})"
+            + ("; ping uses unprivileged ICMP instead" if dgram_err is None else ""),
             f"run as root, or grant the capability: sudo setcap cap_net_raw+ep {_python()}",
+            needed=dgram_err is not None,
         )
     )
     rng = ping_group_range()
     gid = os.getgid()
     shown = f"ping_group_range = {rng[0]} {rng[1]}" if rng else "ping_group_range unreadable"
-    dgram_err = methods[Method.DGRAM]
     fix = (
         f"sudo sysctl -w net.ipv4.ping_group_range='0 2147483647' "
         f"(persist: echo '{SYSCTL_PING}' | sudo tee /etc/sysctl.d/60-itops-ping.conf)"
@@ -79,8 +96,15 @@ def run_checks() -> list[Check]:
             Check("unprivileged ICMP", True, f"{shown}; group {gid} may open ICMP datagram sockets")
         )
     else:
+        unneeded = "; ping uses raw ICMP instead" if raw_err is None else ""
         checks.append(
-            Check("unprivileged ICMP", False, f"{shown}; group {gid} refused ({dgram_err})", fix)
+            Check(
+                "unprivileged ICMP",
+                False,
+                f"{shown}; group {gid} refused ({dgram_err}){unneeded}",
+                fix,
+                needed=raw_err is not None,
+            )
         )
     checks.append(
         Check(
@@ -105,6 +129,7 @@ def run_checks() -> list[Check]:
                 False,
                 "scapy is not installed (discover falls back to ping sweep)",
                 f"{_python()} -m pip install scapy==2.8.0",
+                needed=False,
             )
         )
     else:
@@ -114,10 +139,11 @@ def run_checks() -> list[Check]:
                 False,
                 "ARP sweeps need root (discover falls back to ping sweep)",
                 "run 'sudo itops discover …'",
+                needed=False,
             )
         )
-    checks.append(_tool("snmpget", "SNMP tools", "snmp"))
-    checks.append(_tool("fping", "fping", "fping"))
+    checks.append(_tool("snmpget", "SNMP tools", "snmp", "only the benchmarks use it"))
+    checks.append(_tool("fping", "fping", "fping", "only the benchmarks use it"))
     reason = netns_available()
     checks.append(
         Check("ip netns", True, "network namespaces can be built (lab netns mode)")
@@ -125,12 +151,14 @@ def run_checks() -> list[Check]:
         else Check(
             "ip netns",
             False,
-            reason,
-            "run 'sudo itops lab up' for the namespace lab (or use loopback mode)"
+            f"{reason} (the lab runs in loopback mode instead)",
+            "run 'sudo itops lab up' for the namespace lab"
             if "root" in reason
             else "sudo apt-get install iproute2",
+            needed=False,
         )
     )
-    checks.append(_tool("snmpd", "snmpd", "snmpd", ("/usr/sbin/snmpd",)))
-    checks.append(_tool("sshd", "sshd", "openssh-server", ("/usr/sbin/sshd",)))
+    tests = "only the tests and benchmarks use it"
+    checks.append(_tool("snmpd", "snmpd", "snmpd", tests, ("/usr/sbin/snmpd",)))
+    checks.append(_tool("sshd", "sshd", "openssh-server", tests, ("/usr/sbin/sshd",)))
     return checks

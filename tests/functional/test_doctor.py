@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from kape_itops.cli import cli
+from kape_itops.lab.netns import run, set_sysctl
 from kape_itops.probes.doctor import run_checks
+from tests.support.netns import new_lab, require_netns
 from tests.support.unprivileged import Unprivileged
 
 
@@ -60,10 +63,67 @@ def test_doctor_unprivileged_gives_setcap_and_sysctl_fixes(unprivileged: Unprivi
             ":"
         )[2]
     )
-    if not low <= nogroup <= high:
+    if not low <= nogroup <= high:  # no ICMP method at all: both are needed
         dgram = checks["unprivileged ICMP"]
-        assert dgram["ok"] is False
+        assert dgram["ok"] is False and dgram["needed"] is True and raw["needed"] is True
         assert "sysctl -w net.ipv4.ping_group_range='0 2147483647'" in str(dgram["fix"])
         assert "TCP connect" in str(checks["ping method"]["detail"])
     assert checks["ip netns"]["ok"] is False and "root" in str(checks["ip netns"]["detail"])
-    assert proc.returncode == 1
+    assert checks["ip netns"]["needed"] is False  # the lab runs in loopback mode
+    assert proc.returncode == 1 and json.loads(proc.stdout)["ready"] is False
+
+
+def _doctor_in_namespace(
+    ping_group_range: str, unprivileged: Unprivileged | None = None
+) -> tuple[int, dict[str, dict[str, object]]]:
+    """``itops doctor --json`` in a fresh namespace with its own ping_group_range."""
+    require_netns()
+    lab = new_lab()
+    ns = f"{lab.prefix}-doctor"
+    try:
+        run("ip", "netns", "add", ns)
+        run("ip", "-n", ns, "link", "set", "lo", "up")
+        set_sysctl(ns, "net.ipv4.ping_group_range", ping_group_range)
+        if unprivileged is None:
+            cmd = [
+                "ip",
+                "netns",
+                "exec",
+                ns,
+                sys.executable,
+                "-m",
+                "kape_itops",
+                "doctor",
+                "--json",
+            ]
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60, cwd="/")
+        else:
+            proc = unprivileged.run("doctor", "--json", ns=ns)
+    finally:
+        run("ip", "netns", "del", ns, check=False)
+        lab.close()
+    doc = json.loads(proc.stdout)
+    assert doc["ready"] is (proc.returncode == 0), proc.stderr
+    return proc.returncode, _by_name(doc["checks"])
+
+
+def test_root_with_raw_icmp_is_ready_without_unprivileged_icmp() -> None:
+    code, checks = _doctor_in_namespace("1 0")  # no group may open ICMP datagram sockets
+    dgram = checks["unprivileged ICMP"]
+    assert checks["raw ICMP"]["ok"] is True and checks["ping method"]["detail"] == "raw ICMP"
+    assert dgram["ok"] is False and dgram["needed"] is False
+    assert "ping uses raw ICMP instead" in str(dgram["detail"]) and dgram["fix"]
+    assert checks["IPv6"]["ok"] is True
+    assert code == 0
+
+
+def test_unprivileged_user_with_datagram_icmp_is_ready(unprivileged: Unprivileged) -> None:
+    code, checks = _doctor_in_namespace("0 2147483647", unprivileged)
+    raw = checks["raw ICMP"]
+    assert checks["unprivileged ICMP"]["ok"] is True
+    assert raw["ok"] is False and raw["needed"] is False
+    assert "ping uses unprivileged ICMP instead" in str(raw["detail"])
+    assert checks["ping method"]["detail"] == "unprivileged ICMP"
+    for name in ("scapy/ARP sweep", "ip netns"):  # ping sweeps and the loopback lab do the job
+        assert checks[name]["ok"] is False and checks[name]["needed"] is False
+    assert code == 0
