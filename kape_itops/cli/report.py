@@ -10,6 +10,7 @@ import click
 
 from kape_itops.cli.app import App, handle_errors, pass_app
 from kape_itops.cli.render import console, print_json, safe, table
+from kape_itops.config import load_zone
 from kape_itops.domain.timespan import parse_duration, parse_month
 from kape_itops.errors import UsageError
 from kape_itops.reports import alerts, fmt
@@ -120,7 +121,12 @@ def health(
             raise UsageError("give one of --since, --from/--to or --month")
         date_from, date_to = month
     period = resolve_period(since, date_from, date_to)
-    opts = ReportOptions(school=school.upper() if school else None, title=title, interval=interval)
+    opts = ReportOptions(
+        school=school.upper() if school else None,
+        title=title,
+        interval=interval,
+        tz=app.settings.tz,
+    )
     rep = build_report(app.store(), period, opts)
     if as_json:
         print(json.dumps(to_dict(rep), ensure_ascii=False, indent=2))
@@ -139,8 +145,10 @@ def health(
 
 def _print_summary(rep: HealthReport) -> None:
     a = rep.availability
+    zone = load_zone(rep.tz)
+    start, end = fmt.when(rep.period.start, zone), fmt.when(rep.period.end, zone)
     console.print(
-        f"[bold]{safe(rep.title)}[/bold] {fmt.when(rep.period.start)} – {fmt.when(rep.period.end)}: "
+        f"[bold]{safe(rep.title)}[/bold] {start} – {end}: "
         f"availability {fmt.pct(a.pct_up)} of {rep.devices_monitored} monitored devices, "
         f"unknown {fmt.pct(a.pct_unknown)}; "
         f"{rep.devices_deployed - rep.devices_monitored} deployed devices not monitored, "
@@ -169,16 +177,16 @@ def _print_summary(rep: HealthReport) -> None:
         for w in rep.discovery:
             c = w.counts
             console.print(
-                f"discovery {safe(w.school)}: {safe(w.method)} sweep {fmt.when(w.started_at)}, "
+                f"discovery {safe(w.school)}: {safe(w.method)} sweep {fmt.when(w.started_at, zone)}, "
                 f"{c.get('seen', 0)} seen, {c.get('unknown', 0)} unknown, "
                 f"{c.get('missing', 0)} missing"
             )
     else:
         console.print("discovery: no sweep in this period (itops discover --school CODE)")
-    _print_problems(rep.problems, f"{len(rep.problems)} problem(s)")
+    _print_problems(rep.problems, f"{len(rep.problems)} problem(s)", zone)
 
 
-def _print_problems(problems: list[Problem], title: str) -> None:
+def _print_problems(problems: list[Problem], title: str, tz: dt.tzinfo) -> None:
     console.print(
         table(
             title,
@@ -190,10 +198,11 @@ def _print_problems(problems: list[Problem], title: str) -> None:
                     p.school,
                     p.asset_tag or "-",
                     p.detail,
-                    fmt.when(p.since),
+                    p.since or "—",
                 ]
                 for p in problems
             ),
+            tz=tz,
         )
     )
 
@@ -236,20 +245,21 @@ def problems(
         rep = build_report(
             app.store(),
             resolve_period(since, None, None),
-            ReportOptions(school=school.upper() if school else None),
+            ReportOptions(school=school.upper() if school else None, tz=app.settings.tz),
         )
         found = rep.problems
     if as_json:
         print_json([to_dict(p) for p in found])
         return
+    zone = app.settings.zone()
     if new_since_last:
         for p in found:
-            click.echo(_line(p))
+            click.echo(_line(p, zone))
         return
-    _print_problems(found, f"{len(found)} problem(s)")
+    _print_problems(found, f"{len(found)} problem(s)", zone)
 
 
-def _line(p: Problem) -> str:
-    since = f" (since {fmt.when(p.since)})" if p.since else ""
+def _line(p: Problem, tz: dt.tzinfo) -> str:
+    since = f" (since {fmt.when(p.since, tz)})" if p.since else ""
     text = f"{p.severity.value.upper()} {p.kind.value} {p.school} {p.asset_tag or '-'}: {p.detail}{since}"
     return "".join(ch if ch.isprintable() else " " for ch in text)

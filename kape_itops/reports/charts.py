@@ -38,9 +38,10 @@ def _fmt(v: float) -> str:
     return f"{v:.1f}".rstrip("0").rstrip(".") if abs(v) < 1000 else f"{v:,.0f}"
 
 
-def _when(t: int, step_s: int) -> str:
-    d = dt.datetime.fromtimestamp(t, dt.UTC)
-    return d.strftime("%d %b") if step_s >= 86400 else d.strftime("%d %b %H:%M")
+def _when(t: int, step_s: int, tz: dt.tzinfo = dt.UTC) -> str:
+    if step_s >= 86400:  # a daily bucket is a UTC day: label it with that day
+        return dt.datetime.fromtimestamp(t, dt.UTC).strftime("%d %b")
+    return dt.datetime.fromtimestamp(t, tz).strftime("%d %b %H:%M")
 
 
 def line_chart(
@@ -51,10 +52,14 @@ def line_chart(
     y_min: float | None = None,
     y_max: float | None = None,
     step_s: int = 3600,
+    tz: dt.tzinfo = dt.UTC,
     width: int = 640,
     height: int = 220,
 ) -> Markup:
-    """One line per series; gaps (None) break the line. An empty chart says so."""
+    """One line per series; gaps (None) break the line. An empty chart says so.
+
+    Time labels on the x axis are in ``tz``.
+    """
     left, right, top, bottom = 48, 10, 26, 42
     pw, ph = width - left - right, height - top - bottom
     values = [p.v for pts in series.values() for p in pts if p.v is not None]
@@ -93,7 +98,7 @@ def line_chart(
     for t, anchor in ((t0, "start"), (times[len(times) // 2], "middle"), (t1, "end")):
         parts.append(
             f'<text x="{x(t):.1f}" y="{top + ph + 14}" text-anchor="{anchor}" class="cl">'
-            f"{escape(_when(t, step_s))}</text>"
+            f"{escape(_when(t, step_s, tz))}</text>"
         )
     for i, (name, pts) in enumerate(series.items()):
         colour = PALETTE[i % len(PALETTE)]

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from kape_itops.config import load_zone
 from kape_itops.domain.discovery import HostState, StoredSweep
 from kape_itops.domain.enums import DeviceKind, DeviceStatus, ProbeStatus
 from kape_itops.domain.inventory import Change, Device, DeviceFilter, School
@@ -239,6 +240,8 @@ class HealthReport:
     discovery: list[SweepSummary] = field(default_factory=list)
     """The latest sweep per school and scope; their findings are in ``problems``."""
     notes: list[str] = field(default_factory=list)
+    tz: str = "UTC"
+    """IANA zone the renderers show times in (every time here is UTC)."""
 
     @property
     def devices_deployed(self) -> int:
@@ -273,11 +276,14 @@ class ReportOptions:
     thresholds: Thresholds = field(default_factory=Thresholds)
     today: dt.date | None = None
     rollup_first: bool = True
+    tz: str = "UTC"
+    """IANA zone for shown times and for "today" (the CLI passes ``ITOPS_TZ``)."""
 
 
 def build_report(store: Store, period: Period, opts: ReportOptions | None = None) -> HealthReport:
     """Read the store and compute the health report for ``period``."""
     opts = opts or ReportOptions()
+    zone = load_zone(opts.tz)
     interval_s = int(opts.interval.total_seconds())
     if interval_s <= 0:
         raise UsageError("--interval must be positive")
@@ -338,7 +344,7 @@ def build_report(store: Store, period: Period, opts: ReportOptions | None = None
         sweeps = _discovery(DiscoveryRepo(s), codes, period)
     down = {p.asset_tag for p in problems if p.kind.value == "down" and p.asset_tag}
     problems += discovery_problems(sweeps.latest, devices, sweeps.first_seen, sweeps.since, down)
-    today = opts.today or period.end.date()
+    today = opts.today or period.end.astimezone(zone).date()
     problems += warranty_problems(devices, today, opts.thresholds.warranty_days)
     school_rows = [
         calc.school(sc, [d for d in devices if d.school == sc.code], healths, by_device, ids)
@@ -361,6 +367,7 @@ def build_report(store: Store, period: Period, opts: ReportOptions | None = None
             SweepSummary(w.school, w.scope, w.method, w.started_at, w.actor, w.counts)
             for w in sweeps.latest
         ],
+        tz=opts.tz,
     )
 
 

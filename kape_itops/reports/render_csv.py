@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
+import functools
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from kape_itops.config import load_zone
 from kape_itops.inventory.sanitize import neutralise_formula
 from kape_itops.reports.model import HealthReport
 from kape_itops.reports.trends import Point
@@ -22,32 +25,43 @@ FILES = (
 )
 
 
-def cell(value: object) -> str:
-    """A value as a CSV cell: floats rounded, None empty, formulas neutralised."""
+def cell(value: object, tz: dt.tzinfo = dt.UTC) -> str:
+    """A value as a CSV cell: floats rounded, None empty, formulas neutralised.
+
+    A time is ISO 8601 in ``tz`` with its offset (``2026-11-29T05:32:00+07:00``).
+    """
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
         return f"{value:.3f}".rstrip("0").rstrip(".")
+    if isinstance(value, dt.datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).astimezone(tz).isoformat()
     if hasattr(value, "isoformat"):
         return str(value.isoformat())
     return neutralise_formula(str(value))
 
 
-def _write(path: Path, head: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
+def _write(
+    path: Path, head: Sequence[str], rows: Iterable[Sequence[object]], tz: dt.tzinfo
+) -> None:
     with path.open("w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(head)
         for r in rows:
-            w.writerow([cell(v) for v in r])
+            w.writerow([cell(v, tz) for v in r])
 
 
 def write_csv(report: HealthReport, folder: Path) -> list[Path]:
-    """Write one CSV per table into ``folder`` (created if needed); returns the files."""
+    """Write one CSV per table into ``folder`` (created if needed); returns the files.
+
+    Times carry the report zone's offset.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     r = report
-    _write(
+    write = functools.partial(_write, tz=load_zone(r.tz))
+    write(
         folder / "schools.csv",
         [
             "school",
@@ -81,7 +95,7 @@ def write_csv(report: HealthReport, folder: Path) -> list[Path]:
             for s in r.schools
         ),
     )
-    _write(
+    write(
         folder / "devices.csv",
         [
             "school",
@@ -136,7 +150,7 @@ def write_csv(report: HealthReport, folder: Path) -> list[Path]:
             for d in [*s.devices, *s.not_deployed]
         ),
     )
-    _write(
+    write(
         folder / "problems.csv",
         ["severity", "kind", "school", "asset_tag", "detail", "since", "probe", "key"],
         (
@@ -154,7 +168,7 @@ def write_csv(report: HealthReport, folder: Path) -> list[Path]:
         ),
     )
     kinds = sorted({k for c in r.inventory.by_school_kind.values() for k in c})
-    _write(
+    write(
         folder / "inventory.csv",
         ["school", *kinds, "total"],
         (
@@ -162,7 +176,7 @@ def write_csv(report: HealthReport, folder: Path) -> list[Path]:
             for code, c in sorted(r.inventory.by_school_kind.items())
         ),
     )
-    _write(
+    write(
         folder / "changes.csv",
         ["at", "actor", "entity", "key", "action", "field", "old", "new", "source"],
         (
@@ -170,9 +184,9 @@ def write_csv(report: HealthReport, folder: Path) -> list[Path]:
             for c in r.inventory.changes
         ),
     )
-    _write(folder / "trends.csv", ["series", "name", "t", "value"], _trend_rows(r))
+    write(folder / "trends.csv", ["series", "name", "t", "value"], _trend_rows(r))
     states = ("seen", "known", "unknown", "ip_changed", "mac_changed", "missing")
-    _write(
+    write(
         folder / "discovery.csv",
         ["school", "scope", "method", "started_at", "actor", *states],
         (

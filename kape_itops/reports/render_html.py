@@ -7,18 +7,21 @@ could make.
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from kape_itops.config import load_zone
 from kape_itops.reports import charts, fmt
 from kape_itops.reports.model import HealthReport
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
 
-def environment() -> Environment:
-    """The template environment (autoescape always on)."""
+def environment(tz: dt.tzinfo = dt.UTC) -> Environment:
+    """The template environment (autoescape always on; times shown in ``tz``)."""
     env = Environment(
         loader=PackageLoader("kape_itops.reports", "templates"),
         autoescape=True,
@@ -26,13 +29,20 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(pct=fmt.pct, ms=fmt.ms, num=fmt.num, when=fmt.when, day=fmt.day)
+    env.filters.update(
+        pct=fmt.pct,
+        ms=fmt.ms,
+        num=fmt.num,
+        when=functools.partial(fmt.stamp, tz=tz),
+        day=functools.partial(fmt.day, tz=tz),
+    )
     return env
 
 
 def render_html(report: HealthReport) -> str:
-    """The report as an HTML document."""
+    """The report as an HTML document (times in the report's zone, named once per table)."""
     t = report.trends
+    zone = load_zone(report.tz)
     pages_total = {school: sum(p.v or 0 for p in pts) for school, pts in sorted(t.pages.items())}
     figures = {
         "availability": charts.line_chart(
@@ -44,6 +54,7 @@ def render_html(report: HealthReport) -> str:
             ),
             y_max=100,
             step_s=t.step_s,
+            tz=zone,
         ),
         "latency": charts.line_chart(
             t.latency,
@@ -51,6 +62,7 @@ def render_html(report: HealthReport) -> str:
             unit=" ms",
             y_min=0,
             step_s=t.step_s,
+            tz=zone,
         ),
         "toner": charts.line_chart(
             t.toner,
@@ -59,6 +71,7 @@ def render_html(report: HealthReport) -> str:
             y_min=0,
             y_max=100,
             step_s=t.step_s,
+            tz=zone,
         ),
         "pages": charts.bar_chart(
             list(pages_total.items()), title="Pages printed in the period per school"
@@ -74,7 +87,7 @@ def render_html(report: HealthReport) -> str:
         code: charts.sparkline(pts) for code, pts in t.availability.items()
     }
     return (
-        environment()
+        environment(zone)
         .get_template("health.html.j2")
         .render(
             r=report,
@@ -83,6 +96,8 @@ def render_html(report: HealthReport) -> str:
             kinds=sorted({k for c in report.inventory.by_school_kind.values() for k in c}),
             csp=CSP,
             changes_limit=300,
+            tzl=fmt.zone_label(zone, report.period.end),
+            tz_caption=fmt.zone_caption(zone, report.period.end),
         )
     )
 

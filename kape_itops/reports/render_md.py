@@ -6,14 +6,16 @@ inject markup when the Markdown is turned into HTML.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterable, Sequence
 from html import escape as html_escape
 
+from kape_itops.config import load_zone
+from kape_itops.reports import fmt
 from kape_itops.reports.fmt import ms as _ms
 from kape_itops.reports.fmt import num as _num
 from kape_itops.reports.fmt import pct as _pct
-from kape_itops.reports.fmt import when as _when
 from kape_itops.reports.model import HealthReport
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
@@ -35,15 +37,21 @@ def _table(head: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
 
 
 def render_md(report: HealthReport) -> str:
-    """The report as a Markdown document."""
+    """The report as a Markdown document (times in the report's zone, named once)."""
     r = report
     counts = r.problem_counts()
+    zone = load_zone(r.tz)
+    tzl = f" ({fmt.zone_label(zone, r.period.end)})"
+
+    def _when(v: dt.datetime | None) -> str:
+        return fmt.stamp(v, zone)
+
     lines = [
         f"# {md(r.title)}",
         "",
         f"Period {_when(r.period.start)} – {_when(r.period.end)}"
         + (f" · school {md(r.school_filter)}" if r.school_filter else "")
-        + f" · generated {_when(r.generated_at)}",
+        + f" · generated {_when(r.generated_at)} · {fmt.zone_caption(zone, r.period.end)}",
         "",
         f"**Availability {_pct(r.availability.pct_up)}** of {r.devices_monitored} monitored "
         f"devices (unknown or no data {_pct(r.availability.pct_unknown)}; "
@@ -56,7 +64,7 @@ def render_md(report: HealthReport) -> str:
     ]
     if r.problems:
         lines += _table(
-            ["Severity", "Problem", "School", "Device", "Detail", "Since / last"],
+            ["Severity", "Problem", "School", "Device", "Detail", "Since / last" + tzl],
             (
                 [
                     p.severity.value,
@@ -74,7 +82,16 @@ def render_md(report: HealthReport) -> str:
     lines += ["### Discovery sweeps", ""]
     if r.discovery:
         lines += _table(
-            ["School", "Sweep", "When", "Seen", "Known", "Unknown", "IP/MAC changed", "Missing"],
+            [
+                "School",
+                "Sweep",
+                "When" + tzl,
+                "Seen",
+                "Known",
+                "Unknown",
+                "IP/MAC changed",
+                "Missing",
+            ],
             (
                 [
                     md(w.school),
@@ -156,7 +173,7 @@ def render_md(report: HealthReport) -> str:
     lines += ["## Not deployed", ""]
     if r.not_deployed:
         lines += _table(
-            ["School", "Device", "Kind", "Status", "Last result", "Last seen"],
+            ["School", "Device", "Kind", "Status", "Last result", "Last seen" + tzl],
             (
                 [
                     md(code),
