@@ -2,6 +2,8 @@
 
 Every value becomes a :class:`Quantity` in the canonical unit of its dimension. Text that cannot
 be read raises :class:`UnitError`; the evaluator turns that into "cannot verify", never a pass.
+Khmer digits and unit words are read too ("៣៦ ខែ" is 36 months; see :mod:`.khmer`), and
+:func:`explain` writes a comparison with the conversion it made ("0.5 TB = 500 GB < 512 GB").
 """
 
 from __future__ import annotations
@@ -11,12 +13,16 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from kape_itops.quotes.khmer import clean, has_khmer, latinise, yes_no
+
 __all__ = [
     "UNITS",
     "Quantity",
     "UnitError",
     "compare",
     "dimension_of",
+    "explain",
+    "in_unit",
     "parse_bool",
     "parse_quantity",
 ]
@@ -152,7 +158,7 @@ _FALSE = {"no", "n", "false", "0", "✗", "✘", "none", "not supported", "not i
 
 def dimension_of(unit: str) -> str:
     """The dimension of a unit name ("GB" -> "data"); raises :class:`UnitError` if unknown."""
-    key = unit.strip().lower()
+    key = latinise(unit).strip().lower()
     if key in UNITS:
         return UNITS[key][0]
     if key in ("pixels", "px", "resolution"):
@@ -284,7 +290,8 @@ def _parse_cached(text: str, unit_hint: str | None) -> Quantity | str:
 
 
 def _parse(text: str, unit_hint: str | None) -> Quantity:
-    raw = " ".join(str(text).split())
+    raw = " ".join(latinise(str(text)).split())
+    unit_hint = latinise(unit_hint) if unit_hint else unit_hint
     if not raw:
         raise UnitError("no value given")
     expected = dimension_of(unit_hint) if unit_hint else None
@@ -355,6 +362,9 @@ def parse_bool(text: str) -> bool | None:
     low = " ".join(str(text).lower().split())
     if not low:
         return None
+    khmer = yes_no(low)
+    if khmer is not None:
+        return khmer
     if low in _TRUE:
         return True
     if low in _FALSE:
@@ -365,6 +375,55 @@ def parse_bool(text: str) -> bool | None:
     if first in ("no", "✗", "✘"):
         return False
     return None
+
+
+def in_unit(q: Quantity, unit: str | None) -> str | None:
+    """``q`` written in ``unit`` ("500 GB" for 0.5 TB in GB); None for units without a factor
+    (resolutions, Wi-Fi generations, IP ratings) or of another dimension."""
+    key = latinise(unit).strip().lower() if unit else ""
+    if not key or key not in UNITS or q.parts:
+        return None
+    dimension, factor = UNITS[key]
+    if dimension != q.dimension or dimension in ("wifi", "ip_rating", "number"):
+        return None
+    return _show(q.value / factor, unit or "")
+
+
+_SIGNS = {">=": ("≥", "<"), "<=": ("≤", ">"), "==": ("=", "≠")}
+
+
+def _squash(text: str) -> str:
+    return "".join(text.lower().split())
+
+
+def _with(shown: str, converted: str | None) -> str:
+    """"0.5 TB = 500 GB", or ``shown`` alone when it already says ``converted`` ("16GB")."""
+    if converted is None:
+        return shown
+    if re.search(r"(?<![\d.,])" + re.escape(_squash(converted)), _squash(shown)):
+        return shown
+    return f"{shown} = {converted}"
+
+
+def explain(
+    written: str,
+    got: Quantity,
+    operator: str,
+    ok: bool,
+    reference: Quantity,
+    unit: str | None,
+) -> str:
+    """One comparison with the normalised values it used, for a reviewer.
+
+    "0.5 TB = 500 GB < 512 GB", "៣៦ ខែ = 36 months ≥ 24 months", "16 GB ≥ 8 GB": what was written
+    (Khmer as written, else the value read), its conversion to the spec's unit when that differs,
+    the sign that held, and the reference.
+    """
+    shown = clean(written) if has_khmer(written) else got.text
+    ref_unit = in_unit(reference, unit)
+    right = reference.text if _with(reference.text, ref_unit) == reference.text else ref_unit
+    sign = _SIGNS.get(operator, (operator, f"not {operator}"))[0 if ok else 1]
+    return f"{_with(shown, in_unit(got, unit))} {sign} {right}"
 
 
 def _close(a: float, b: float) -> bool:
