@@ -53,7 +53,8 @@ def prune(app: App, keep: dt.timedelta | None, vacuum: bool, as_json: bool) -> N
         f"rolled up {stats.rollup.results_read} result(s) into {stats.rollup.hourly_written} "
         f"hourly and {stats.rollup.daily_written} daily bucket(s); deleted "
         f"{stats.results_deleted} raw result(s), {stats.runs_deleted} run(s) "
-        f"and {stats.sweeps_deleted} discovery sweep(s) older than {fmt.when(stats.cutoff)}"
+        f"and {stats.sweeps_deleted} discovery sweep(s) older than "
+        f"{fmt.when(stats.cutoff, app.settings.zone())}"
     )
 
 
@@ -71,9 +72,10 @@ def stats(app: App, as_json: bool) -> None:
         print_json(got)
         return
     rows = []
+    zone = app.settings.zone()
     for k, v in got.items():
         if isinstance(v, dt.datetime):
-            v = fmt.when(v)
+            v = fmt.when(v, zone)
         elif k == "size_bytes":
             v = f"{v / 1e6:.1f} MB"
         rows.append([k, v])

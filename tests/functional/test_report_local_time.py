@@ -89,3 +89,14 @@ def test_cli_summary_and_problems_in_local_time(url: str) -> None:
     assert json.loads(result.output)["tz"] == "Asia/Phnom_Penh"
     bad = runner.invoke(cli, ["--db", url, "report", "health"], env={"ITOPS_TZ": "Nowhere"})
     assert bad.exit_code == 2 and "ITOPS_TZ 'Nowhere' is not a known time zone" in bad.output
+
+
+def test_db_stats_and_prune_in_local_time(url: str) -> None:
+    runner = CliRunner()
+    env = {"ITOPS_TZ": "Asia/Phnom_Penh", "COLUMNS": "80"}
+    stats = runner.invoke(cli, ["--db", url, "db", "stats"], env=env)
+    assert stats.exit_code == 0 and "2026-01-10 12:00 +07" in stats.output  # the oldest result
+    doc = json.loads(runner.invoke(cli, ["--db", url, "db", "stats", "--json"], env=env).output)
+    assert doc["raw_oldest"] == "2026-01-10T05:00:00+00:00"
+    pruned = runner.invoke(cli, ["--db", url, "db", "prune", "--keep", "36500d"], env=env)
+    assert pruned.exit_code == 0 and " +07" in pruned.output
