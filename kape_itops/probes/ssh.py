@@ -203,6 +203,9 @@ def evaluate(
             parts.append("running configuration changed")
     judged, breached = judge(metrics, thresholds)
     statuses.append(judged)
+    if isinstance(metrics.get("if_down"), list):  # listed, not judged: no uplink knowledge here
+        levels = metrics.setdefault("levels", {})
+        levels.update({f"if_down:{name}": ProbeStatus.OK.value for name in metrics["if_down"]})
     parts.extend(breached)
     status = worst(statuses)
     if status == ProbeStatus.OK or not parts:

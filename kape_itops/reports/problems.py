@@ -26,6 +26,7 @@ class ProblemKind(StrEnum):
     CLOCK_DRIFT = "clock_drift"
     REBOOTED = "rebooted"
     INTERFACE_DOWN = "interface_down"
+    PROBE_FINDING = "probe_finding"
     CONFIG_CHANGED = "config_changed"
     UNKNOWN_DEVICE = "unknown_device"
     MISSING_FROM_NETWORK = "missing_from_network"
@@ -108,14 +109,19 @@ class Observation:
 def from_observation(
     obs: Observation, th: Thresholds, down_since: dt.datetime | None = None
 ) -> list[Problem]:
-    """The state problems a single probe result shows (down, toner, disk, drift, interfaces)."""
+    """The problems a single probe result shows (down, toner, disk, drift, interfaces …).
+
+    Severities are the probe's own (its ``levels``), so that a result's worst problem is as
+    severe as its status; a warn or crit status no reading explains is a ``probe_finding``.
+    """
     out: list[Problem] = []
     m = obs.metrics
 
     def add(kind: ProblemKind, sev: Severity, detail: str, part: str = "") -> None:
         out.append(Problem(kind, sev, obs.school, obs.asset_tag, detail, None, obs.probe, part))
 
-    if obs.probe == "ping" and obs.status == ProbeStatus.CRIT:
+    received = _num(m.get("received"))
+    if obs.probe == "ping" and obs.status == ProbeStatus.CRIT and not received:
         since = down_since or obs.at
         out.append(
             Problem(
@@ -173,6 +179,11 @@ def from_observation(
         add(ProblemKind.REBOOTED, Severity.WARN, detail)
     if m.get("config_changed") is True:
         add(ProblemKind.CONFIG_CHANGED, Severity.INFO, "configuration changed")
+    status = _SEVERITY.get(obs.status)
+    shown = [SEVERITY_RANK[p.severity] for p in out]
+    if status is not None and min(shown, default=99) > SEVERITY_RANK[status]:
+        # The probe's status has no reading above to show it: its own words, same severity.
+        add(ProblemKind.PROBE_FINDING, status, obs.reason or f"{obs.probe} {obs.status}", obs.probe)
     return out
 
 

@@ -146,6 +146,15 @@ def test_snmp_readings_have_the_probes_severity(printers: dict[str, int], tmp_pa
     }
     assert report == expected
     assert alerted == expected
+    assert _worst(report) == {tag: x["status"] for tag, x in probe.items()}
+
+
+def _worst(found: dict[tuple[str, str], str]) -> dict[str, str]:
+    """The most severe problem per device."""
+    out: dict[str, str] = {}
+    for (tag, _kind), sev in found.items():
+        out[tag] = "crit" if "crit" in (sev, out.get(tag)) else sev
+    return out
 
 
 def test_onvif_readings_have_the_probes_severity(tmp_path: Path) -> None:
@@ -178,6 +187,8 @@ def test_onvif_readings_have_the_probes_severity(tmp_path: Path) -> None:
     expected = {("CAM-DRIFT", "clock_drift"): "warn", ("NVR-IDLE", "not_recording"): "crit"}
     assert report == expected  # the report used to warn about CAM-LAX and call NVR-IDLE a warning
     assert alerted == expected
+    statuses = {t: r.status.value for t, r in by_tag.items() if r.status.value != "ok"}
+    assert _worst(report) == statuses
 
 
 async def _probe_all(

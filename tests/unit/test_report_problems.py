@@ -38,8 +38,19 @@ def test_down_only_from_a_crit_ping_with_since() -> None:
     since = AT - dt.timedelta(hours=3)
     (p,) = from_observation(obs("ping", "crit"), TH, down_since=since)
     assert (p.kind, p.severity, p.since) == (ProblemKind.DOWN, Severity.CRIT, since)
-    assert from_observation(obs("ping", "warn"), TH) == []
-    assert from_observation(obs("snmp", "crit"), TH) == []
+    assert kinds(obs("ping", "crit", sent=3, received=3, rtt_avg_ms=250)) == [
+        ("probe_finding", "crit", "r")  # slow, not down
+    ]
+
+
+def test_a_warn_or_crit_status_no_reading_explains_is_a_probe_finding() -> None:
+    assert kinds(obs("ping", "warn")) == [("probe_finding", "warn", "r")]
+    assert kinds(obs("snmp", "crit")) == [("probe_finding", "crit", "r")]
+    assert kinds(obs("onvif", "unknown")) == [] and kinds(obs("snmp", "ok")) == []
+    explained = obs("snmp", "warn", supplies=[{"name": "K", "pct": 12}])
+    assert kinds(explained) == [("toner_low", "warn", "K at 12 %")]
+    worse = obs("snmp", "crit", supplies=[{"name": "K", "pct": 12}])  # e.g. a paper jam too
+    assert kinds(worse) == [("toner_low", "warn", "K at 12 %"), ("probe_finding", "crit", "r")]
 
 
 def test_toner_levels_without_a_stored_verdict_follow_the_probe_rules() -> None:

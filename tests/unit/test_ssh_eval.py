@@ -36,6 +36,14 @@ def test_healthy_device_is_ok_with_a_summary() -> None:
     assert "rebooted" not in metrics
 
 
+def test_interfaces_down_are_listed_not_judged() -> None:
+    """The probe stays ok with ports down; the report takes that verdict, not a warning."""
+    c = Collected(metrics={"uptime_s": 90000, "if_up": 3, "if_down": ["ether3", "ether5"]})
+    status, _reason, metrics = evaluate(c, LIMITS, None)
+    assert status == ProbeStatus.OK
+    assert metrics["levels"] == {"if_down:ether3": "ok", "if_down:ether5": "ok"}
+
+
 def test_thresholds_reboot_and_config_change() -> None:
     c = Collected(metrics={"cpu_pct": 97.0, "mem_pct": 86.0, "uptime_s": 100}, config="bbb")
     status, reason, metrics = evaluate(c, LIMITS, _prev(uptime_s=5000, config_sha256="aaa"))
