@@ -14,6 +14,7 @@ from kape_itops.cli.app import App, handle_errors, pass_app
 from kape_itops.cli.render import console, print_json, safe, table
 from kape_itops.datafiles import data_folder
 from kape_itops.errors import UsageError
+from kape_itops.reports import fmt
 from kape_itops.quotes.evaluate import FAIL, PASS, Evaluation, Options
 from kape_itops.quotes.report import deviations, matrices, symbol, write_report
 from kape_itops.quotes.rfq import load_rfq, parse_rate, parse_weights
@@ -157,8 +158,8 @@ def _render(ev: Evaluation) -> None:
         console.print(f"[yellow]note:[/] {safe(note)}")
     for m in matrices(ev):
         t = Table(title=f"Comparison — item {safe(m.item)}", header_style="bold")
-        t.add_column("Requirement")
-        t.add_column("Rule")
+        t.add_column("Requirement", overflow="fold")
+        t.add_column("Rule", overflow="fold")
         for v in m.vendors:
             t.add_column(safe(v), overflow="fold")
         for r in m.rows:
@@ -250,11 +251,11 @@ def history_cmd(app: App, limit: int, as_json: bool) -> None:
     console.print(
         table(
             "Stored evaluations",
-            ["ID", "When (UTC)", "RFQ", "Spec", "Method", "Evaluator", "Result SHA-256"],
+            ["ID", "When", "RFQ", "Spec", "Method", "Evaluator", "Result SHA-256"],
             [
                 (
                     e.id,
-                    e.created_at.strftime("%Y-%m-%d %H:%M"),
+                    e.created_at,
                     e.rfq,
                     f"{e.spec_id} {e.spec_version}",
                     e.method,
@@ -263,6 +264,8 @@ def history_cmd(app: App, limit: int, as_json: bool) -> None:
                 )
                 for e in items
             ],
+            tz=app.settings.zone(),
+            keys=("Result SHA-256",),
         )
     )
 
@@ -290,7 +293,7 @@ def show_cmd(app: App, evaluation_id: int, as_json: bool) -> None:
     console.print(
         f"[bold]evaluation {e.id}[/] · {safe(e.rfq)} · spec {safe(e.spec_id)} "
         f"{safe(e.spec_version)} · {e.method} · by {safe(e.evaluator)} · "
-        f"{e.created_at.isoformat(timespec='seconds')} · kape-itops {safe(e.tool_version)}"
+        f"{fmt.when(e.created_at, app.settings.zone())} · kape-itops {safe(e.tool_version)}"
     )
     console.print(f"result SHA-256 {e.result_sha256}")
     for lot in result.get("lots", []):
@@ -300,5 +303,6 @@ def show_cmd(app: App, evaluation_id: int, as_json: bool) -> None:
             "Inputs",
             ["Role", "File", "SHA-256"],
             [(i["role"], i["name"], i["sha256"]) for i in e.inputs.get("inputs", [])],
+            keys=("SHA-256",),
         )
     )

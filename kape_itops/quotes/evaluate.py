@@ -33,7 +33,8 @@ from kape_itops.quotes.rules import (
 )
 from kape_itops.quotes.spec import Requirement, Spec
 from kape_itops.quotes.trail import CENT, LinePrice, PricedDeviation, PriceStep, money, price_trail
-from kape_itops.quotes.units import UnitError, compare, parse_bool, parse_quantity
+from kape_itops.quotes.khmer import has_khmer, latinise
+from kape_itops.quotes.units import UnitError, compare, explain, parse_bool, parse_quantity
 
 __all__ = [
     "Check",
@@ -204,7 +205,7 @@ class Evaluation:
 
 
 def _tokens(text: str) -> str:
-    low = str(text).lower().replace("-", " ").replace("_", " ")
+    low = latinise(str(text)).lower().replace("-", " ").replace("_", " ")
     return " ".join(re.findall(r"[a-z0-9.+/]+", low))
 
 
@@ -256,15 +257,18 @@ def _judge(req: Requirement, value: str, cpus: CpuTable) -> tuple[str, str]:
         flag = parse_bool(value)
         if flag is None:
             return UNVERIFIED, f"'{value}' is not a clear yes or no"
-        return (PASS, "yes") if flag else (FAIL, "no")
+        said = "yes" if flag else "no"
+        return (PASS if flag else FAIL), f"{value} = {said}" if has_khmer(value) else said
     if req.kind == "text":
         ok = (
             any(_tokens(value) == _tokens(o) for o in req.options)
             if req.operator == "=="
             else any(_has(value, o) for o in req.options)
         )
-        shown = " | ".join(req.options)
-        return (PASS, f"matches {shown}") if ok else (FAIL, f"does not match {shown}")
+        shown = ("matches " if ok else "does not match ") + " | ".join(req.options)
+        if has_khmer(value):
+            shown = f"{value} = {latinise(value)}: {shown}"
+        return (PASS if ok else FAIL), shown
     if req.kind == "cpu":
         assert req.cpu is not None
         match = cpus.lookup(value)
@@ -280,8 +284,8 @@ def _judge(req: Requirement, value: str, cpus: CpuTable) -> tuple[str, str]:
         ok = compare(got, req.operator, req.reference)
     except UnitError as exc:
         return UNVERIFIED, f"cannot read: {exc}"
-    verdict = "meets" if ok else "fails"
-    return (PASS if ok else FAIL), f"{got.text} {verdict} {req.operator} {req.reference.text}"
+    why = explain(value, got, req.operator, ok, req.reference, req.unit)
+    return (PASS if ok else FAIL), why
 
 
 # ---------------------------------------------------------------- helpers
@@ -494,12 +498,13 @@ class _Draft:
 
 def _priced(c: Check, req: Requirement, qty: Decimal, spec: Spec, rfq: Rfq) -> PricedDeviation:
     """A priced deviation with the arithmetic that gives it (money value × RFQ quantity)."""
-    raw = money(req.money_value * qty)
-    how = f"{spec.currency} {req.money_value:,} × {qty} = {spec.currency} {raw:,}"
+    value = req.money_value if req.money_value != money(req.money_value) else money(req.money_value)
+    raw = money(value * qty)
+    how = f"{spec.currency} {value:,} × {qty} = {spec.currency} {raw:,}"
     if spec.currency != rfq.currency:
         how += f", at the stated rate = {rfq.currency} {c.deviation:,}"
     state = "fails" if c.status == FAIL else "cannot verify"
-    how += f": {c.item} {state} desirable {req.id} ({req.label} {req.shown}): {c.reason}"
+    how += f": {c.item} {state} desirable {req.id} ({req.label}): {c.reason}"
     return PricedDeviation(f"Deviation {req.id} ({c.item})", c.deviation, how)
 
 

@@ -23,7 +23,8 @@ from jinja2 import Environment
 from kape_itops.errors import UsageError
 from kape_itops.inventory.sanitize import neutralise_formula
 from kape_itops.quotes.audit import sha256_bytes
-from kape_itops.quotes.evaluate import FAIL, PASS, Check, Evaluation
+from kape_itops.quotes.evaluate import FAIL, PASS, Check, Evaluation, Offer
+from kape_itops.quotes.trail import OP_WORDS
 
 __all__ = [
     "SYMBOLS",
@@ -261,16 +262,19 @@ def render_markdown(ev: Evaluation) -> str:
         out += ["", f"## Lot {md(lot.lot)} — {md(lot.name)}", "", f"**{md(lot.award_note)}**", ""]
         out += [f"> {md(n)}" for n in lot.notes]
         out += [
-            "| Rank | Vendor | Quote | Evaluated | Technical | Combined | Reason |",
-            "|---|---|---|---:|---:|---:|---|",
+            f"| Rank | Vendor | Quote | Quoted | Evaluated ({ev.currency}) | Technical | Combined "
+            "| Reason |",
+            "|---|---|---|---:|---:|---:|---:|---|",
         ]
         for o in lot.offers:
             out.append(
                 f"| {o.rank or '—'} | {md(o.vendor)} | {md(o.quote)} | "
+                f"{o.quoted_currency} {o.quoted:,} | "
                 f"{f'{o.evaluated:,}' if o.complete else 'incomplete'} | "
                 f"{o.technical_score} | {o.combined_score if o.combined_score is not None else ''} | "
                 f"{md(o.reason)} |"
             )
+        out += _md_trails(lot.lot, lot.offers)
     for m in matrices(ev):
         out += ["", f"## Comparison matrix — item {md(m.item)}", ""]
         out.append("| Requirement | Rule | " + " | ".join(md(v) for v in m.vendors) + " |")
@@ -297,6 +301,19 @@ def render_markdown(ev: Evaluation) -> str:
     return "\n".join(out)
 
 
+def _md_trails(lot: str, offers: tuple[Offer, ...]) -> list[str]:
+    """Markdown: every step from the quoted total to the evaluated price, per offer."""
+    out = ["", f"### Price build-up — lot {md(lot)}"]
+    for o in offers:
+        out += ["", f"**{md(o.vendor)}** ({md(o.quote)})" + ("" if o.complete else " — incomplete")]
+        out += ["", "| Step | Operation | Amount | How |", "|---|---:|---:|---|"]
+        out += [
+            f"| {md(s.label)} | {md(s.operation)} | {s.currency} {s.amount:,} | {md(s.how)} |"
+            for s in o.trail
+        ]
+    return out
+
+
 def _x(value: object) -> object:
     """A safe XLSX cell value."""
     if isinstance(value, Decimal):
@@ -306,8 +323,35 @@ def _x(value: object) -> object:
     return neutralise_formula(str(value))
 
 
+def _xlsx_trails(ev: Evaluation, ws: Any) -> None:
+    """One row per price step; each amount is the previous amount (operation) operand."""
+    ws.append(
+        ["Lot", "Quote", "Vendor", "Step", "Label", "Op", "Operand", "Amount", "Currency", "How"]
+    )
+    for lot in ev.lots:
+        for o in lot.offers:
+            for n, s in enumerate(o.trail, 1):
+                ws.append(
+                    [
+                        _x(v)
+                        for v in (
+                            lot.lot,
+                            o.quote,
+                            o.vendor,
+                            n,
+                            s.label,
+                            OP_WORDS[s.op],
+                            s.operand,
+                            s.amount,
+                            s.currency,
+                            s.how,
+                        )
+                    ]
+                )
+
+
 def write_xlsx(ev: Evaluation, path: Path) -> None:
-    """Sheets: Summary, Ranking, Matrix, Deviations, Arithmetic, Audit."""
+    """Sheets: Summary, Ranking, Price build-up, Matrix, Deviations, Arithmetic, Audit."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -369,6 +413,7 @@ def write_xlsx(ev: Evaluation, path: Path) -> None:
                     )
                 ]
             )
+    _xlsx_trails(ev, wb.create_sheet("Price build-up"))
     mx = wb.create_sheet("Matrix")
     for m in matrices(ev):
         mx.append([_x(f"Item {m.item}")])

@@ -15,10 +15,26 @@ from typing import NamedTuple
 
 from kape_itops.quotes.rfq import Rate
 
-__all__ = ["CENT", "LinePrice", "PriceStep", "PricedDeviation", "apply", "money", "price_trail"]
+__all__ = [
+    "CENT",
+    "OP_WORDS",
+    "LinePrice",
+    "PriceStep",
+    "PricedDeviation",
+    "apply",
+    "money",
+    "price_trail",
+]
 
 CENT = Decimal("0.01")
 START, ADD, SUBTRACT, MULTIPLY, DIVIDE = "=", "+", "−", "×", "÷"
+OP_WORDS = {
+    START: "equals",
+    ADD: "plus",
+    SUBTRACT: "minus",
+    MULTIPLY: "times",
+    DIVIDE: "divided by",
+}
 
 
 def money(value: Decimal) -> Decimal:

@@ -62,6 +62,9 @@ def test_laptop_traps(runner: CliRunner) -> None:
     a = next(v for v in data["vendors"] if v["quote"] == "a-angkor-digital.xlsx")
     fixed = [c for c in a["corrections"] if c["changed"]]
     assert fixed[0]["quoted_total"] == "15840" and fixed[0]["corrected_total"] == "15480.00"
+    # the ranking's Quoted is the vendor's own total; the trail corrects it step by step
+    assert o["a-angkor-digital"]["quoted"] == "16128.00"
+    assert [s["amount"] for s in o["a-angkor-digital"]["trail"][:2]] == ["16128.00", "15768.00"]
     # KHR quote converted at the RFQ's dated rate, vendor's own rate reported only
     assert o["b-mekong-it"]["quoted_currency"] == "KHR"
     assert "vendor_rate" in flags(data, "b-mekong-it")
@@ -189,7 +192,15 @@ def test_reports_html_md_xlsx(runner: CliRunner, tmp_path: Path) -> None:
     assert "Angkor Digital Co., Ltd." in page and "Comparison matrix" in page
     assert "Audit" in md.read_text() and "| Rank |" in md.read_text()
     wb = load_workbook(xlsx)
-    assert wb.sheetnames == ["Summary", "Ranking", "Matrix", "Deviations", "Arithmetic", "Audit"]
+    assert wb.sheetnames == [
+        "Summary",
+        "Ranking",
+        "Price build-up",
+        "Matrix",
+        "Deviations",
+        "Arithmetic",
+        "Audit",
+    ]
 
 
 def test_vendor_strings_are_escaped_everywhere(runner: CliRunner, tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+from decimal import Decimal
 from pathlib import Path
 
 from openpyxl import load_workbook
@@ -19,7 +20,7 @@ from kape_itops.quotes.report import (
     write_xlsx,
 )
 from kape_itops.quotes.spec import load_spec
-from tests.unit.test_evaluate import CPUS, make_rfq, quote
+from tests.unit.test_evaluate import CPUS, line, make_rfq, quote
 
 EVIL = "=cmd|' /C calc'!A0 <img src=x onerror=alert(1)> | *bold* [link](http://x)"
 
@@ -66,3 +67,20 @@ def test_canonical_json_is_sorted_compact_and_stable() -> None:
     assert text.endswith("}\n") and "\n" not in text[:-1]
     assert text == canonical_dumps(json.loads(text))
     assert text == canonical_json(evil_evaluation(SPEC))
+
+
+def test_each_price_step_is_rounded_so_a_reader_can_recompute_it() -> None:
+    # KHR 440,021.90 VAT-inclusive at 4,000: ÷ 4,000 = 110.005475 → 110.01; ÷ 1.1 = 100.009 →
+    # 100.01. Rounding only at the end (100.00499 → 100.00) would print figures that disagree.
+    spec = load_spec(SPEC, CPUS)
+    lines = (line("LT-1", "44000"), line("BAG-1", "2.19"))
+    q = dataclasses.replace(quote("k", "0", lines=lines), currency="KHR", vat_inclusive=True)
+    o = evaluate(spec, make_rfq(), [q], CPUS).lots[0].offers[0]
+    assert [s.amount for s in o.trail] == [
+        Decimal(x) for x in ("440021.90",) * 2 + ("110.01", "100.01", "100.01")
+    ]
+    assert (o.converted, o.vat_adjusted, o.evaluated) == (
+        Decimal("110.01"),
+        Decimal("100.01"),
+        Decimal("100.01"),
+    )
