@@ -14,13 +14,13 @@ from kape_itops.cli.app import App, handle_errors, pass_app
 from kape_itops.cli.render import console, print_json, safe, table
 from kape_itops.datafiles import data_folder
 from kape_itops.errors import UsageError
-from kape_itops.reports import fmt
 from kape_itops.quotes.evaluate import FAIL, PASS, Evaluation, Options
 from kape_itops.quotes.report import deviations, matrices, symbol, write_report
 from kape_itops.quotes.rfq import load_rfq, parse_rate, parse_weights
 from kape_itops.quotes.service import find_spec, history, resolve_inputs, score, show, store_result
 from kape_itops.quotes.spec import load_spec
 from kape_itops.quotes.template import write_form
+from kape_itops.reports import fmt
 
 _COLOURS = {PASS: "green", FAIL: "red"}
 
