@@ -65,9 +65,10 @@ def test_cli_store_and_read_back(runner: CliRunner, db_url: str, tmp_path: Path)
     assert missing.exit_code == 1 and "no stored evaluation" in missing.output
 
 
-def test_store_requires_an_initialised_database(runner: CliRunner, sqlite_url: str) -> None:
+def test_store_creates_a_new_sqlite_database(runner: CliRunner, sqlite_url: str) -> None:
     result = runner.invoke(cli, ["--db", sqlite_url, "quote", "score", str(QUOTES / "camera")])
-    assert result.exit_code != 0
+    assert result.exit_code == 0, result.output
+    assert "created database" in result.stderr and "stored as evaluation 1" in result.output
     ok = runner.invoke(
         cli, ["--db", sqlite_url, "quote", "score", str(QUOTES / "camera"), "--no-store", "--json"]
     )
