@@ -25,7 +25,14 @@ import pytest
 
 import kape_itops
 
-__all__ = ["DROP", "Unprivileged", "library_folders", "stage_tree", "unprivileged_runtime"]
+__all__ = [
+    "DROP",
+    "Unprivileged",
+    "library_folders",
+    "nobody_can_read",
+    "stage_tree",
+    "unprivileged_runtime",
+]
 
 DROP = ("setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups")
 """Become nobody/nogroup with no supplementary groups and no capabilities."""
