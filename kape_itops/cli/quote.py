@@ -265,7 +265,7 @@ def history_cmd(app: App, limit: int, as_json: bool) -> None:
                 for e in items
             ],
             tz=app.settings.zone(),
-            keys=("Result SHA-256",),
+            keys=("RFQ", "Result SHA-256"),
         )
     )
 
@@ -303,6 +303,6 @@ def show_cmd(app: App, evaluation_id: int, as_json: bool) -> None:
             "Inputs",
             ["Role", "File", "SHA-256"],
             [(i["role"], i["name"], i["sha256"]) for i in e.inputs.get("inputs", [])],
-            keys=("SHA-256",),
+            keys=("Role", "File"),
         )
     )
