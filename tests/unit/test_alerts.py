@@ -85,6 +85,16 @@ def test_toner_keys_per_supply() -> None:
     assert drive([run(0, low), run(1, low)], 2) == [[], ["toner_low:P:Black"]]
 
 
+def test_a_device_not_deployed_never_alerts_and_clears_what_it_raised() -> None:
+    at = T0 + dt.timedelta(minutes=5)
+    repair = RunResult("A", "KPT-PSP", "ping", "crit", "r", at, {}, deployed=False)
+    present, covered = run_problems([repair], Thresholds())
+    assert present == [] and covered == {("A", "ping")}
+    states, _new, _ = step({}, run(0, DOWN)[0], {("A", "ping")}, T0, 1)
+    _states, new, cleared = step(states, present, covered, at, 1)
+    assert new == [] and cleared == ["down:A:"]
+
+
 def test_consecutive_must_be_positive() -> None:
     with pytest.raises(UsageError, match="at least 1"):
         step({}, [], set(), T0, 0)
