@@ -833,11 +833,11 @@ def evaluate(
         lot_items = {ln.item for ln in lot.lines}
         received = sum(1 for p in prepared if lot_items & set(p.lines))
         compliant = sum(1 for d in drafts if d.rank is not None)
-        counts = quotation_counts(received, len(responsive), compliant, rfq.required_quotes)
         lot_notes: list[str] = []
         if compliant < rfq.required_quotes:
             lot_notes.append(
-                f"fewer than the required {rfq.required_quotes} compliant quotations ({counts}): "
+                f"fewer than the required {rfq.required_quotes} compliant quotations — "
+                f"{quotation_counts(received, len(responsive), compliant)}: "
                 "record the justification or re-advertise"
             )
         offers = [_offer(d, rfq.currency) for d in drafts]
