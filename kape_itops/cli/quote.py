@@ -15,8 +15,16 @@ from kape_itops.cli.render import console, print_json, safe, table
 from kape_itops.datafiles import data_folder
 from kape_itops.errors import UsageError
 from kape_itops.quotes.evaluate import FAIL, PASS, Evaluation, Options
-from kape_itops.quotes.report import deviations, matrices, symbol, write_report
+from kape_itops.quotes.report import (
+    deviations,
+    header_notes,
+    lot_counts,
+    matrices,
+    symbol,
+    write_report,
+)
 from kape_itops.quotes.rfq import load_rfq, parse_rate, parse_weights
+from kape_itops.quotes.rules import blank_rule
 from kape_itops.quotes.service import find_spec, history, resolve_inputs, score, show, store_result
 from kape_itops.quotes.spec import load_spec
 from kape_itops.quotes.template import write_form
@@ -79,7 +87,11 @@ def _options(
 )
 @click.option("--weights", metavar="TECH:FIN", help="QCBS weights, e.g. 80:20.")
 @click.option(
-    "--rate", metavar="KHR=RATE@DATE", help="Stated, dated rate, e.g. KHR=4100@2026-11-01."
+    "--rate",
+    metavar="'KHR=RATE@DATE [SOURCE]'",
+    help="Stated, dated rate and where it comes from, quoted as one argument, e.g. "
+    "'KHR=4100@2026-11-01 National Bank of Cambodia'; without a source the reports say "
+    "'source not stated'.",
 )
 @click.option("--vat", metavar="PERCENT", help="VAT rate [default: from the RFQ, else 10].")
 @click.option(
@@ -152,9 +164,10 @@ def _render(ev: Evaluation) -> None:
         f"[bold]{safe(ev.rfq)}[/] {safe(ev.title)}\n"
         f"spec {safe(ev.spec_id)} {safe(ev.spec_version)} · method {ev.method}{weights} · "
         f"{ev.evaluation_date.isoformat()} · {ev.currency} · rate {safe(ev.rate or 'none needed')}"
-        f" · VAT {ev.vat_rate}% ({ev.vat_basis}) · {ev.arithmetic} prevails"
+        f" · VAT {ev.vat_rate}% ({ev.vat_basis}) · {ev.arithmetic} prevails\n"
+        f"{safe(blank_rule(ev.blank_mandatory))}"
     )
-    for note in ev.notes:
+    for note in header_notes(ev):
         console.print(f"[yellow]note:[/] {safe(note)}")
     for m in matrices(ev):
         t = Table(title=f"Comparison — item {safe(m.item)}", header_style="bold")
@@ -193,6 +206,7 @@ def _render(ev: Evaluation) -> None:
                 rows,
             )
         )
+        console.print(f"quotations: {safe(lot_counts(ev, lot))}")
         for n in lot.notes:
             console.print(f"[yellow]note:[/] {safe(n)}")
         console.print(f"[bold]{safe(lot.award_note)}[/]")

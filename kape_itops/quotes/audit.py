@@ -1,4 +1,5 @@
-"""The audit record: hashes of every input, spec version, rate, method, evaluator, tool version."""
+"""The audit record: hashes of every input, spec version, rate and its source, method, rules,
+evaluator, tool version."""
 
 from __future__ import annotations
 
@@ -42,6 +43,8 @@ def build_audit(
     arithmetic: str,
     evaluation_date: dt.date,
     cpu_table_sha256: str,
+    rate_source: str | None = None,
+    blank_mandatory: str = "fail",
 ) -> dict[str, Any]:
     """The audit block: files are named by base name so the record does not depend on paths."""
     return {
@@ -52,7 +55,9 @@ def build_audit(
         "method": method,
         "weights": f"{weights[0]}:{weights[1]}" if weights else None,
         "rate": rate,
+        "rate_source": rate_source,
         "vat": vat,
+        "blank_mandatory": blank_mandatory,
         "arithmetic": arithmetic,
         "spec": {"id": spec_id, "version": spec_version},
         "inputs": [

@@ -23,7 +23,8 @@ from jinja2 import Environment
 from kape_itops.errors import UsageError
 from kape_itops.inventory.sanitize import neutralise_formula
 from kape_itops.quotes.audit import sha256_bytes
-from kape_itops.quotes.evaluate import FAIL, PASS, Check, Evaluation, Offer
+from kape_itops.quotes.evaluate import FAIL, PASS, Check, Evaluation, LotResult, Offer
+from kape_itops.quotes.rules import blank_rule, quotation_counts, rate_note
 from kape_itops.quotes.trail import OP_WORDS
 
 __all__ = [
@@ -34,7 +35,9 @@ __all__ = [
     "canonical_dumps",
     "canonical_json",
     "deviations",
+    "header_notes",
     "jsonable",
+    "lot_counts",
     "matrices",
     "render_html",
     "render_markdown",
@@ -204,6 +207,19 @@ def deviations(ev: Evaluation) -> dict[str, list[str]]:
     return out
 
 
+def header_notes(ev: Evaluation) -> list[str]:
+    """Notes on the whole evaluation: a rate without a source, then the evaluation's notes."""
+    warning = rate_note(ev.rate, ev.rate_source)
+    return ([warning] if warning else []) + list(ev.notes)
+
+
+def lot_counts(ev: Evaluation, lot: LotResult) -> str:
+    """The lot's quotation counts: "4 received, 2 responsive, 1 compliant (3 required)"."""
+    return quotation_counts(
+        lot.received_count, lot.responsive_count, lot.compliant_count, ev.required_quotes
+    )
+
+
 def audit_inputs(ev: Evaluation) -> list[dict[str, str]]:
     """The hashed input files of the audit block."""
     inputs = ev.audit.get("inputs", [])
@@ -228,6 +244,9 @@ def render_html(ev: Evaluation) -> str:
         matrices=matrices(ev),
         deviations=deviations(ev),
         vendors={v.quote: v for v in ev.vendors},
+        header_notes=header_notes(ev),
+        blank_rule=blank_rule(ev.blank_mandatory),
+        counts={lot.lot: lot_counts(ev, lot) for lot in ev.lots},
         json_sha256=result_sha256(ev),
     )
 
@@ -252,14 +271,16 @@ def render_markdown(ev: Evaluation) -> str:
         + (f" (weights {ev.weights[0]}:{ev.weights[1]})" if ev.weights else ""),
         f"- Evaluation date: {ev.evaluation_date.isoformat()}; currency {ev.currency}",
         f"- Exchange rate: {md(ev.rate or 'none needed')}",
+        f"- Blank mandatory answers: {md(blank_rule(ev.blank_mandatory))}",
         f"- VAT: {ev.vat_rate}% on a VAT-{ev.vat_basis} basis; arithmetic: {ev.arithmetic} prevails",
         f"- Award: per {ev.award_mode}; tie-breaks: {', '.join(ev.tie_breaks) or 'none'}",
         "",
     ]
-    for note in ev.notes:
+    for note in header_notes(ev):
         out.append(f"> **Note:** {md(note)}")
     for lot in ev.lots:
         out += ["", f"## Lot {md(lot.lot)} — {md(lot.name)}", "", f"**{md(lot.award_note)}**", ""]
+        out += [f"Quotations: {lot_counts(ev, lot)}", ""]
         out += [f"> {md(n)}" for n in lot.notes]
         out += [
             f"| Rank | Vendor | Quote | Quoted | Evaluated ({ev.currency}) | Technical | Combined "
@@ -366,11 +387,17 @@ def write_xlsx(ev: Evaluation, path: Path) -> None:
         ["Evaluation date", ev.evaluation_date.isoformat()],
         ["Currency", ev.currency],
         ["Exchange rate", ev.rate or "none needed"],
+        ["Rate source", (ev.rate_source or "source not stated") if ev.rate else "no rate used"],
+        ["Blank mandatory answers", blank_rule(ev.blank_mandatory)],
         ["VAT", f"{ev.vat_rate}% VAT-{ev.vat_basis}"],
         ["Arithmetic", f"{ev.arithmetic} prevails"],
     ]
-    rows += [["Note", n] for n in ev.notes]
-    rows += [[f"Lot {lot.lot}", lot.award_note] for lot in ev.lots]
+    rows += [["Note", n] for n in header_notes(ev)]
+    for lot in ev.lots:
+        rows += [
+            [f"Lot {lot.lot}", lot.award_note],
+            [f"Lot {lot.lot} quotations", lot_counts(ev, lot)],
+        ]
     for summary in rows:
         ws.append([_x(v) for v in summary])
     rk = wb.create_sheet("Ranking")
@@ -471,7 +498,16 @@ def write_xlsx(ev: Evaluation, path: Path) -> None:
     au.append(["Role", "File", "SHA-256"])
     for inp in audit_inputs(ev):
         au.append([_x(inp["role"]), _x(inp["name"]), _x(inp["sha256"])])
-    for key in ("evaluator", "tool_version", "method", "weights", "rate", "vat"):
+    for key in (
+        "evaluator",
+        "tool_version",
+        "method",
+        "weights",
+        "rate",
+        "rate_source",
+        "vat",
+        "blank_mandatory",
+    ):
         au.append([key, _x(ev.audit.get(key))])
     au.append(["result_sha256", result_sha256(ev)])
     for sheet in wb.worksheets:

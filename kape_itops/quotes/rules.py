@@ -20,6 +20,7 @@ __all__ = [
     "is_placeholder",
     "omitted_reason",
     "quotation_counts",
+    "rate_note",
 ]
 
 NOT_OFFERED = "not offered"
@@ -50,7 +51,7 @@ _PLACEHOLDERS = frozenset(
 
 
 def _norm(value: str) -> str:
-    return " ".join(re.sub(r"[\s/_.,;:()\[\]]+", " ", value.strip().lower()).split())
+    return " ".join(re.sub(r"[\s_:()\[\]-]+", " ", value.replace(".", "")).split())
 
 
 def is_blank(value: str) -> bool:
@@ -60,8 +61,10 @@ def is_blank(value: str) -> bool:
 
 
 def is_placeholder(value: str) -> bool:
-    """True when the whole answer names nothing checkable: "TBA", "Generic", "OEM", "any"."""
-    return _norm(value) in _PLACEHOLDERS
+    """True when the whole answer names nothing checkable: "TBA", "Generic", "OEM / TBA"."""
+    parts = [_norm(p) for p in re.split(r"[/,;&+]|\bor\b|\band\b", value.strip().lower())]
+    parts = [p for p in parts if p]
+    return bool(parts) and all(p in _PLACEHOLDERS for p in parts)
 
 
 def omitted_reason(attribute: str, mandatory: bool, rule: str) -> tuple[bool, str]:
@@ -95,12 +98,17 @@ def blank_rule(rule: str) -> str:
     )
 
 
-def quotation_counts(received: int, responsive: int, compliant: int, required: int) -> str:
-    """"5 received, 3 responsive, 1 compliant (3 required)"."""
-    return (
-        f"{received} received, {responsive} responsive, {compliant} compliant "
-        f"({required} required)"
-    )
+def quotation_counts(
+    received: int, responsive: int, compliant: int, required: int | None = None
+) -> str:
+    """Quotation counts in words: "5 received, 3 responsive, 1 compliant (3 required)".
+
+    Received: quotations pricing any item of the lot; responsive: on time, valid, complete;
+    compliant: responsive and passing every mandatory requirement (and, under QCBS, the minimum
+    technical score), i.e. ranked.
+    """
+    text = f"{received} received, {responsive} responsive, {compliant} compliant"
+    return text if required is None else f"{text} ({required} required)"
 
 
 def award_short(compliant: int, required: int) -> str | None:
@@ -111,4 +119,14 @@ def award_short(compliant: int, required: int) -> str | None:
         f"award rests on {compliant} compliant quotation{'s' if compliant != 1 else ''} of "
         f"{required} required: the procurement rules may require re-advertising or a "
         "justification"
+    )
+
+
+def rate_note(rate: str | None, source: str | None) -> str | None:
+    """The warning every report shows when a rate is used without a stated source."""
+    if not rate or source:
+        return None
+    return (
+        f"the exchange rate's source is not stated ({rate}): name it in rfq.yaml "
+        "(rate: source:) or after the date in --rate, e.g. 'National Bank of Cambodia official rate'"
     )

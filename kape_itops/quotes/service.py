@@ -199,6 +199,8 @@ def _score(
         arithmetic=prm.arithmetic,
         evaluation_date=prm.evaluation_date,
         cpu_table_sha256=table.sha256,
+        rate_source=(prm.rate.source or None) if prm.rate else None,
+        blank_mandatory=rfq.blank_mandatory,
     )
     ev = evaluate(spec, rfq, quotes, table, options, audit)
     text = canonical_json(ev)

@@ -68,7 +68,10 @@ def test_laptop_traps(runner: CliRunner) -> None:
     # KHR quote converted at the RFQ's dated rate, vendor's own rate reported only
     assert o["b-mekong-it"]["quoted_currency"] == "KHR"
     assert "vendor_rate" in flags(data, "b-mekong-it")
-    assert data["rate"] == "1 USD = 4,100 KHR on 2026-11-02"
+    assert data["rate"] == (
+        "1 USD = 4,100 KHR on 2026-11-02 (source: National Bank of Cambodia official exchange rate)"
+    )
+    assert data["rate_source"] == "National Bank of Cambodia official exchange rate"
     # VAT-inclusive quote normalised; 'or equivalent' CPU cannot be verified
     assert "vat" in flags(data, "d-phnom-penh-office")
     assert o["c-sokha-computer"]["rank"] is None

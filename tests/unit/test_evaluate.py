@@ -141,7 +141,7 @@ def test_khr_quote_is_converted_at_the_stated_rate(spec: Spec) -> None:
     )
     ev = evaluate(spec, make_rfq(), [q], CPUS)
     assert offer(ev, "k").evaluated == Decimal("6100.00")
-    assert ev.rate == "1 USD = 4,000 KHR on 2026-11-01"
+    assert ev.rate == "1 USD = 4,000 KHR on 2026-11-01 (source: test)"
     ev2 = evaluate(
         spec,
         make_rfq(),
