@@ -127,3 +127,16 @@ def test_unprivileged_user_with_datagram_icmp_is_ready(unprivileged: Unprivilege
     for name in ("scapy/ARP sweep", "ip netns"):  # ping sweeps and the loopback lab do the job
         assert checks[name]["ok"] is False and checks[name]["needed"] is False
     assert code == 0
+
+
+def test_doctor_says_which_data_folder_is_in_use(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("ITOPS_DATA", raising=False)
+    doc = json.loads(runner.invoke(cli, ["doctor", "--json"]).output)
+    assert doc["data_folder"]["local"] is None
+    assert doc["data_folder"]["shipped"].endswith("_data")
+    (tmp_path / "specs").mkdir()
+    result = runner.invoke(cli, ["doctor"], env={"COLUMNS": "200"})
+    assert f"data folder: {tmp_path.resolve()} over the shipped defaults" in result.output
