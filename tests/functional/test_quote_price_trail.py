@@ -232,10 +232,7 @@ def test_html_markdown_and_xlsx_show_the_same_figures(
         in_sheet = [(r[4], Decimal(str(r[7]))) for r in sheet if r[1] == o["quote"]]
         assert in_sheet == [(s["label"], Decimal(s["amount"])) for s in o["trail"]]
     ranking = next(rows for _, rows in parser.tables if rows and "Quoted" in rows[0])
-    quoted = {row[2]: row[rows_index(ranking[0], "Quoted")] for row in ranking[1:]}
+    column = ranking[0].index("Quoted")
+    quoted = {row[2]: row[column] for row in ranking[1:]}
     assert quoted["a-khmer-tech.csv"] == "KHR 16,718,500.00"  # as quoted, not corrected
     assert "| Khmer Tech | a-khmer-tech.csv | KHR 16,718,500.00 | 4,043.86 |" in markdown
-
-
-def rows_index(header: list[str], name: str) -> int:
-    return header.index(name)
