@@ -59,6 +59,8 @@ KEY_HEADERS = frozenset(
 """Headers of identifier columns: never wrapped or cut, so a tag or IP can be copied whole."""
 _TEXT_FLOOR = 10
 """Width a text column needs to stay readable when wrapped (longer words fold)."""
+_MIN_TEXT = 4
+"""Narrowest a text column is squeezed to so that identifiers stay whole."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,14 +69,54 @@ class _Column:
     cells: list[RenderableType]
     key: bool
 
+    def _texts(self) -> list[str]:
+        return [c.plain if isinstance(c, Text) else str(c) for c in self.cells]
+
+    def natural(self) -> int:
+        """Width without any wrapping: the longest line of the header or a cell."""
+        lines = [ln for t in (self.header, *self._texts()) for ln in t.splitlines()]
+        return max((cell_len(ln) for ln in lines), default=0)
+
     def comfort(self) -> int:
         """Width this column needs: the whole value for keys, else a readable wrap."""
-        texts = [c.plain if isinstance(c, Text) else str(c) for c in self.cells]
-        longest = max((cell_len(t) for t in texts), default=0)
         if self.key:
-            return max(cell_len(self.header), longest)
+            return self.natural()
+        texts = self._texts()
+        longest = max((cell_len(t) for t in texts), default=0)
         word = max((cell_len(w) for t in texts for w in t.split()), default=0)
         return max(min(cell_len(self.header), _TEXT_FLOOR), min(longest, max(word, _TEXT_FLOOR)))
+
+
+def _text_widths(columns: list[_Column], room: int) -> list[int] | None:
+    """Widths for the text columns so that every key column keeps its whole width in ``room``.
+
+    Short columns keep their natural width, long ones share the rest equally (max-min fair),
+    none narrower than its header's longest word when there is room for that. None when
+    everything fits as it is, or when even the narrowest text columns cannot save the keys.
+    """
+    text = [c for c in columns if not c.key]
+    natural = [c.natural() for c in text]
+    avail = room - sum(c.natural() for c in columns if c.key)
+    if not text or sum(natural) <= avail or avail < _MIN_TEXT * len(text):
+        return None
+    words = [max((cell_len(w) for w in c.header.split()), default=0) for c in text]
+    floors = [min(n, max(_MIN_TEXT, w)) for n, w in zip(natural, words, strict=True)]
+    if sum(floors) > avail:
+        floors = [min(n, _MIN_TEXT) for n in natural]
+    widths = list(floors)
+    left = set(range(len(text)))
+    while left:
+        share = avail // len(left)
+        settled = {i for i in left if natural[i] <= share} or {i for i in left if floors[i] > share}
+        if not settled:
+            for i in left:
+                widths[i] = share
+            break
+        for i in settled:
+            widths[i] = natural[i] if natural[i] <= share else floors[i]
+            avail -= widths[i]
+        left -= settled
+    return widths
 
 
 def _cell(value: object, tz: dt.tzinfo, seconds: bool) -> RenderableType:
@@ -138,11 +180,14 @@ def table(
     t = Table(title=safe(title) if title else None, header_style="bold", caption=caption)
     if compact:  # one divider between columns, no edges or padding: 2 columns more per column
         t.box, t.show_edge, t.pad_edge, t.padding = box.MINIMAL_HEAVY_HEAD, False, False, (0, 0)
-    for _, c in built:
+    cols = [c for _, c in built]
+    overhead = len(cols) - 1 if compact else 3 * len(cols) + 1
+    fixed = iter(_text_widths(cols, limit - overhead) or [])
+    for c in cols:
         if c.key:
-            t.add_column(safe(c.header), no_wrap=True, overflow="fold", min_width=c.comfort())
+            t.add_column(safe(c.header), no_wrap=True, overflow="fold", min_width=c.natural())
         else:
-            t.add_column(safe(c.header), overflow="fold")
+            t.add_column(safe(c.header), overflow="fold", width=next(fixed, None))
     for j in range(len(raw)):
         t.add_row(*(c.cells[j] for _, c in built))
     return t
