@@ -101,3 +101,13 @@ def test_tz_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ITOPS_TZ", "Asia")
     with pytest.raises(ConfigError, match="ITOPS_TZ 'Asia' is not a known time zone"):
         Settings().zone()
+
+
+def test_keys_keep_their_width_when_text_columns_are_all_alike() -> None:
+    sha = "c2833c642bc9b0b4"
+    row = [1, T, "KAPE-RFQ-2026-017", "camera 2026.1", "lowest", "Sokha (procurement)", sha]
+    columns = ["ID", "When", "RFQ", "Spec", "Method", "Evaluator", "Result SHA-256"]
+    out = render(table("Stored", columns, [row], tz=PP, keys=("RFQ", "Result SHA-256")))
+    assert max(len(line) for line in out.splitlines()) <= 80
+    assert sha in out and "KAPE-RFQ-2026-017" in out and "2026-11-29 05:32" in out
+    assert "Evaluator" in out  # a header word stays whole when there is room
