@@ -317,7 +317,7 @@ def build_report(store: Store, period: Period, opts: ReportOptions | None = None
             for d in devices
             if d.status == DeviceStatus.DEPLOYED and ids[d.asset_tag] in by_device
         }
-        calc.first = repo.first_results(probes.items(), start)
+        calc.first = repo.first_results(probes.items())
         healths: dict[str, DeviceHealth] = {}
         problems: list[Problem] = []
         for d in devices:

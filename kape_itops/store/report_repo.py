@@ -408,41 +408,39 @@ class ReportRepo:
                 last_up_at=row[16],
             )
 
-    def first_results(
-        self, wanted: Iterable[tuple[int, str]], after: int
-    ) -> dict[tuple[int, str], int]:
+    def first_results(self, wanted: Iterable[tuple[int, str]]) -> dict[tuple[int, str], int]:
         """When each (device id, probe) got its first stored result, in Unix seconds.
 
-        Exact when that is at or after ``after``; otherwise some time before ``after`` (the
-        oldest hourly bucket: rollups outlive the raw results). Pairs never probed are left
-        out. Index seeks only: one per pair, two or three more for those first seen lately.
+        Exact while that result is kept; once pruned, the start of its hour (rollups outlive
+        raw results). Pairs never probed are left out. One statement per probe kind, each row
+        three index seeks (oldest hourly bucket, oldest raw result, oldest compact ping).
         """
-        r, u, p = ProbeResultRow, ProbeRollupRow, PingResultRow
-        out: dict[tuple[int, str], int] = {}
+        r, u, p, d = ProbeResultRow, ProbeRollupRow, PingResultRow, DeviceRow
+        by_probe: dict[str, list[int]] = {}
         for device_id, probe in wanted:
-            hour = self.s.scalar(
-                select(func.min(u.bucket_start)).where(
-                    u.grain == "hour", u.device_id == device_id, u.probe == probe
-                )
+            by_probe.setdefault(probe, []).append(device_id)
+        out: dict[tuple[int, str], int] = {}
+        for probe, ids in by_probe.items():
+            hour = select(func.min(u.bucket_start)).where(
+                u.grain == "hour", u.device_id == d.id, u.probe == probe
             )
-            if hour is None:
-                continue
-            first = int(hour)
-            if first + HOUR > after:
-                raw = self.s.scalar(
-                    select(func.min(r.started_at)).where(r.device_id == device_id, r.probe == probe)
-                )
-                times = [epoch(_aware(raw))] if raw is not None else []
-                if probe == "ping":
-                    us = self.s.scalar(
-                        select(func.min(p.started_us)).where(p.device_id == device_id)
-                    )
-                    if us is not None:
-                        times.append(int(us) // 1_000_000)
-                exact = min(times, default=None)
-                if exact is not None and first <= exact < first + HOUR:
-                    first = exact  # else that hour's raw results are pruned: the hour it is
-            out[(device_id, probe)] = first
+            raw = select(func.min(r.started_at)).where(r.device_id == d.id, r.probe == probe)
+            ping = select(func.min(p.started_us)).where(p.device_id == d.id)
+            cols = [d.id, hour.scalar_subquery(), raw.scalar_subquery()]
+            if probe == "ping":
+                cols.append(ping.scalar_subquery())
+            for i in range(0, len(ids), _CHUNK):
+                for row in self.s.execute(select(*cols).where(d.id.in_(ids[i : i + _CHUNK]))):
+                    if row[1] is None:
+                        continue
+                    first = int(row[1])
+                    times = [epoch(_aware(row[2]))] if row[2] is not None else []
+                    if len(row) > 3 and row[3] is not None:
+                        times.append(int(row[3]) // 1_000_000)
+                    exact = min(times, default=None)
+                    if exact is not None and first <= exact < first + HOUR:
+                        first = exact  # else that hour's raw results are pruned: its start
+                    out[(int(row[0]), probe)] = first
         return out
 
     def down_since(self, device_id: int, probe: str, before: dt.datetime) -> dt.datetime | None:

@@ -65,12 +65,12 @@ def test_first_result_is_exact_and_survives_pruning(store: Store) -> None:
     write_run(store, T0 + 3 * HOUR, [(d, "ping", "ok", ping(1.0))])
     retention.rollup(store)
     with store.session() as s:
-        got = ReportRepo(s).first_results([(d, "ping"), (d, "snmp")], epoch(T0))
+        got = ReportRepo(s).first_results([(d, "ping"), (d, "snmp")])
     assert got == {(d, "ping"): epoch(T0) + 600}
     pruned = retention.prune(store, keep=dt.timedelta(days=1), now=T0 + dt.timedelta(days=3))
     assert pruned.results_deleted == 1  # the first result is gone, its hourly bucket stays
     with store.session() as s:
-        assert ReportRepo(s).first_results([(d, "ping")], epoch(T0)) == {(d, "ping"): epoch(T0)}
+        assert ReportRepo(s).first_results([(d, "ping")]) == {(d, "ping"): epoch(T0)}
 
 
 def test_devices_not_deployed_are_apart_and_never_alert(store: Store) -> None:
