@@ -479,7 +479,7 @@ class _Calc:
             status=d.status,
             model=d.model,
             ip=d.ip,
-            monitored=monitored,
+            monitored=avail is not None,
             availability=avail,
             rtt_avg_ms=sum(b.rtt_sum for b in ping) / rtt_n if rtt_n else None,
             rtt_p50_ms=sketch.quantile(merged, 0.5),
