@@ -101,6 +101,10 @@ def test_camera_duplicate_vendor_and_too_few_quotes(runner: CliRunner) -> None:
     assert o["b-cam-vision"]["rank"] is None and o["c-camvision-trading"]["rank"] is None
     assert "duplicate vendor" in o["b-cam-vision"]["reason"]
     assert "fewer than the required 3" in data["lots"][0]["notes"][0]
+    # 4 received, 2 responsive (the duplicate pair is set aside), 1 compliant
+    lot = data["lots"][0]
+    assert (lot["received_count"], lot["responsive_count"], lot["compliant_count"]) == (4, 2, 1)
+    assert "award rests on 1 compliant quotation of 3 required" in lot["award_note"]
     assert o["a-angkor-security"]["rank"] == 1
 
 
