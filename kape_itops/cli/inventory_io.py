@@ -156,13 +156,13 @@ def _format_from(path: Path) -> ExportFormat:
     type=click.Path(dir_okay=False, path_type=Path),
     help="HTML file to write (print it on A4).",
 )
+@click.option("--json", "as_json", is_flag=True, help="The file and the label count as JSON.")
 @pass_app
 @handle_errors()
-def labels_cmd(
-    app: App,
-    flt: DeviceFilter,
-    output: Path,
-) -> None:
+def labels_cmd(app: App, flt: DeviceFilter, output: Path, as_json: bool) -> None:
     """Write a printable A4 sheet of QR labels (asset tag, with tag and school printed below)."""
     count = write_labels(app.store(), output, flt)
+    if as_json:
+        print_json({"output": str(output), "labels": count})
+        return
     console.print(safe(f"wrote {count} label(s) to {output}"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import json
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -52,5 +53,8 @@ def test_labels_cli(store: Store, runner: CliRunner, tmp_path: Path) -> None:
     )
     assert result.exit_code == 0 and "wrote 2 label(s)" in result.stdout
     assert out.read_text("utf-8").count("<svg") == 2
+    args = ["--db", store.url, "inventory", "labels", "--school", "KPT-PSP", "-o", str(out)]
+    result = runner.invoke(cli, [*args, "--json"])
+    assert json.loads(result.stdout) == {"output": str(out), "labels": 2}
     result = runner.invoke(cli, ["--db", store.url, "inventory", "labels"])
     assert result.exit_code == 2
