@@ -16,16 +16,20 @@ from functools import lru_cache
 
 __all__ = [
     "ATTRIBUTE_LABELS",
+    "CURRENCY_WORDS",
     "LABELS",
     "LANGS",
     "MONTHS",
+    "UNIT_WORDS",
     "VALUE_WORDS",
+    "ascii_digits",
     "bilingual",
     "clean",
+    "date_text",
     "fold",
     "has_khmer",
-    "khmer_label",
     "latinise",
+    "visible",
     "yes_no",
 ]
 
@@ -89,6 +93,7 @@ VALUE_WORDS: dict[str, str] = {
 }
 _YES = ("បាទ", "ចាស", "ចា៎ស", "មាន", "គាំទ្រ", "រួមបញ្ចូល", "ត្រូវ")
 _NO = ("ទេ", "គ្មាន", "មិនមាន", "អត់", "អត់មាន", "មិនគាំទ្រ", "អត់គាំទ្រ", "មិនរួមបញ្ចូល")
+CURRENCY_WORDS: dict[str, str] = {"ដុល្លារអាមេរិក": "USD", "ដុល្លារ": "USD", "រៀល": "KHR"}
 MONTHS: dict[str, str] = {
     "មករា": "Jan",
     "កុម្ភៈ": "Feb",
@@ -209,9 +214,19 @@ def has_khmer(text: str) -> bool:
     return _KHMER.search(text) is not None
 
 
+def visible(text: str) -> str:
+    """NFC with the zero-width characters removed (Khmer text is full of U+200B)."""
+    return unicodedata.normalize("NFC", str(text)).translate(_ZERO_WIDTH)
+
+
 def clean(text: str) -> str:
-    """NFC, zero-width characters removed, whitespace collapsed: text as shown back to people."""
-    return " ".join(unicodedata.normalize("NFC", str(text)).translate(_ZERO_WIDTH).split())
+    """:func:`visible` with whitespace collapsed: text as shown back to people."""
+    return " ".join(visible(text).split())
+
+
+def ascii_digits(text: str) -> str:
+    """Khmer digits as ASCII digits ("១,២០០" -> "1,200"); nothing else changes."""
+    return str(text).translate(_DIGITS)
 
 
 def fold(text: str) -> str:
@@ -237,22 +252,28 @@ _BOUNDARY = re.compile(r"(?<=[\u1780-\u17ff])(?=[0-9A-Za-z])|(?<=[0-9A-Za-z])(?=
 
 
 @lru_cache(maxsize=4096)
-def latinise(text: str, months: bool = False) -> str:
+def latinise(text: str) -> str:
     """Khmer digits and known words as ASCII: "ធានា ៣៦ខែ" -> "ធានា 36 months".
 
     ASCII text without zero-width characters comes back unchanged. Unknown Khmer words stay,
-    separated from numbers by a space (Khmer writes "៣៦ខែ" without one). ``months`` also reads
-    Khmer month names (for dates).
+    separated from numbers by a space (Khmer writes "៣៦ខែ" without one).
     """
     out = fold(text)
     if not has_khmer(out):
         return out
     out = out.translate(_DIGITS)
     out = _WORDS.sub(lambda m: f" {_WORD_MAP[m.group()]} ", out)
-    if months:
-        out = _MONTHS.sub(lambda m: f" {_MONTH_MAP[m.group()]} ", out)
     out = _BOUNDARY.sub(" ", out)
     return " ".join(out.replace("។", " ").split())
+
+
+def date_text(text: str) -> str:
+    """A Khmer date as the ASCII a date format reads: "ថ្ងៃទី០១ ខែវិច្ឆិកា ឆ្នាំ២០២៦" -> "01 Nov 2026"."""
+    out = fold(text)
+    if not has_khmer(out):
+        return out
+    out = _MONTHS.sub(lambda m: f" {_MONTH_MAP[m.group()]} ", out.translate(_DIGITS))
+    return " ".join(_KHMER.sub(" ", out).split())
 
 
 _YES_F = frozenset(fold(w) for w in _YES)
@@ -274,13 +295,8 @@ def yes_no(text: str) -> bool | None:
     return None
 
 
-def khmer_label(english: str) -> str | None:
-    """The Khmer label of an English one, if there is one."""
-    return LABELS.get(english)
-
-
 def bilingual(english: str, lang: str = "en", khmer: str | None = None) -> str:
-    """"Vendor" (en) or "Vendor / អ្នកផ្គត់ផ្គង់" (en+km); untranslated labels stay English."""
+    """English "Vendor" (en) or "Vendor / អ្នកផ្គត់ផ្គង់" (en+km); untranslated labels stay English."""
     if lang == "en":
         return english
     km = khmer if khmer is not None else LABELS.get(english)

@@ -1,6 +1,8 @@
 """Quotation readers (XLSX and CSV): a header block of key/value rows, then a lines table.
 
-Every problem is reported with the file, the sheet (XLSX), the row and the column, all at once.
+Labels are read in English, in Khmer, or both ("Vendor / អ្នកផ្គត់ផ្គង់"); Khmer digits in numbers
+and dates and zero-width spaces are handled (:mod:`.khmer`). Every problem is reported with the
+file, the sheet (XLSX), the row and the column, all at once.
 """
 
 from __future__ import annotations
@@ -15,6 +17,16 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from kape_itops.errors import DataError, Issue, ValidationFailed
+from kape_itops.quotes.khmer import (
+    ATTRIBUTE_LABELS,
+    CURRENCY_WORDS,
+    LABELS,
+    ascii_digits,
+    date_text,
+    fold,
+    has_khmer,
+    visible,
+)
 from kape_itops.quotes.units import parse_bool
 from kape_itops.quotes.xlsx import XlsxError, excel_date, read_sheet
 
@@ -25,6 +37,8 @@ __all__ = [
     "QuoteLine",
     "attribute_name",
     "column_letter",
+    "header_field",
+    "line_column",
     "read_quotation",
 ]
 
@@ -74,8 +88,19 @@ COLUMN_LABELS = {
     "warranty": "Warranty",
     "delivery_days": "Delivery days",
 }
-_CURRENCY_NOISE = re.compile(r"(?i)\b(usd|khr|riels?|us\$)\b|[$៛\s]")
-_CURRENCIES = {"usd": "USD", "us$": "USD", "$": "USD", "khr": "KHR", "riel": "KHR", "៛": "KHR"}
+_CURRENCY_NOISE = re.compile(
+    r"(?i)\b(usd|khr|riels?|us\$)\b|[$៛\s]|"
+    + "|".join(re.escape(w) for w in sorted(CURRENCY_WORDS, key=len, reverse=True))
+)
+_CURRENCIES = {
+    "usd": "USD",
+    "us$": "USD",
+    "$": "USD",
+    "khr": "KHR",
+    "riel": "KHR",
+    "៛": "KHR",
+    **{fold(k): v for k, v in CURRENCY_WORDS.items()},
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,13 +139,49 @@ class Quotation:
 
 
 def _norm(value: object) -> str:
-    return " ".join(re.sub(r"[:*#.]", " ", str(value or "")).lower().split())
+    return " ".join(re.sub(r"[:*#.\u17d6]", " ", fold(str(value or ""))).lower().split())
+
+
+def _with_khmer(
+    fields: dict[str, tuple[str, ...]], labels: dict[str, str]
+) -> dict[str, tuple[str, ...]]:
+    """Each field's aliases plus its Khmer label."""
+    return {n: (*al, _norm(LABELS[labels[n]])) for n, al in fields.items()}
+
+
+_KHMER_RUN = re.compile(r"[\u1780-\u17ff\u19e0-\u19ff]+")
+
+
+def _candidates(label: object) -> list[str]:
+    """A label as written, each side of "English / Khmer", and its Latin part alone."""
+    key = _norm(label)
+    out = [key, *(p.strip() for p in key.split(" / ") if " / " in key)]
+    latin = " ".join(re.sub(r"[()\[\]/:]", " ", _KHMER_RUN.sub(" ", key)).split())
+    if latin and latin != key:
+        out.append(latin)
+    return out
+
+
+def _field(label: object, fields: dict[str, tuple[str, ...]]) -> str | None:
+    for candidate in _candidates(label):
+        for name, aliases in fields.items():
+            if candidate in aliases:
+                return name
+    return None
+
+
+_HEADER_ALIASES = _with_khmer(HEADER_FIELDS, HEADER_LABELS)
+_COLUMN_ALIASES = _with_khmer(LINE_COLUMNS, COLUMN_LABELS)
+_KHMER_ATTRIBUTES = {_norm(km): name for name, km in ATTRIBUTE_LABELS.items()}
 
 
 def attribute_name(header: str) -> str:
-    """'RAM (GB)' -> 'ram'; 'Storage type' -> 'storage_type'."""
-    base = re.sub(r"\(.*?\)", "", str(header)).strip().lower()
-    return re.sub(r"[^a-z0-9]+", "_", base).strip("_")
+    """'RAM (GB)' -> 'ram'; 'Storage type' -> 'storage_type'; 'អង្គចងចាំ (GB)' -> 'ram'."""
+    base = re.sub(r"\(.*?\)", "", visible(header)).strip().lower()
+    name = re.sub(r"[^a-z0-9]+", "_", base).strip("_")
+    if name or not has_khmer(base):
+        return name
+    return _KHMER_ATTRIBUTES.get(_norm(base), "")
 
 
 def column_letter(index: int) -> str:
@@ -140,7 +201,7 @@ def _text(value: object) -> str:
         return str(int(value))
     if isinstance(value, dt.datetime):
         return value.date().isoformat()
-    return str(value).strip()
+    return visible(str(value)).strip()
 
 
 def _decimal(value: object) -> Decimal | None:
@@ -151,7 +212,7 @@ def _decimal(value: object) -> Decimal | None:
         raise ValueError("not a number")
     if isinstance(value, int | float):
         return Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
-    text = _CURRENCY_NOISE.sub("", str(value))
+    text = _CURRENCY_NOISE.sub("", ascii_digits(visible(str(value))))
     if re.fullmatch(r"-?\(?\d{1,3}(,\d{3})+(\.\d+)?\)?|-?\(?\d+(\.\d+)?\)?", text) is None:
         raise ValueError("not a number")
     negative = text.startswith("(") or text.startswith("-")
@@ -172,7 +233,7 @@ def _date(value: object, date1904: bool = False) -> dt.date:
         return value
     if isinstance(value, int | float) and not isinstance(value, bool):
         return excel_date(float(value), date1904)
-    text = str(value or "").replace(",", " ").strip()
+    text = date_text(str(value or "")).replace(",", " ").strip()
     text = " ".join(text.split())
     for fmt in _DATE_FORMATS:
         try:
@@ -254,10 +315,20 @@ def _read_csv(path: Path) -> _Sheet:
     return _Sheet(path, None, rows)
 
 
+def header_field(label: object) -> str | None:
+    """The header field a label names, in English, Khmer or both ("Date / កាលបរិច្ឆេទ")."""
+    return _field(label, _HEADER_ALIASES)
+
+
+def line_column(label: object) -> str | None:
+    """The standard lines-table column a label names, in English, Khmer or both."""
+    return _field(label, _COLUMN_ALIASES)
+
+
 def _lines_header_row(rows: Sequence[Sequence[object]]) -> int | None:
     for i, row in enumerate(rows):
-        cells = {_norm(c) for c in row}
-        if cells & set(LINE_COLUMNS["item"]) and cells & set(LINE_COLUMNS["quantity"]):
+        names = {line_column(c) for c in row if _text(c)}
+        if "item" in names and "quantity" in names:
             return i
     return None
 
@@ -270,10 +341,9 @@ def _parse(sheet: _Sheet) -> Quotation:
         cells = list(row)
         if not cells or not _text(cells[0]):
             continue
-        key = _norm(cells[0])
-        for name, aliases in HEADER_FIELDS.items():
-            if key in aliases and name not in header:
-                header[name] = (cells[1] if len(cells) > 1 else None, i + 1)
+        name = header_field(cells[0])
+        if name is not None and name not in header:
+            header[name] = (cells[1] if len(cells) > 1 else None, i + 1)
     if head_at is None and not header.get("vendor"):
         raise ValidationFailed(
             [
@@ -307,7 +377,7 @@ def _parse(sheet: _Sheet) -> Quotation:
             if name in ("quote_date", "valid_until") and _text(value):
                 values[name] = _date(value, sheet.date1904)
             elif name == "currency" and _text(value):
-                cur = _CURRENCIES.get(_text(value).lower())
+                cur = _CURRENCIES.get(fold(_text(value)).lower())
                 if cur is None:
                     raise ValueError("currency must be USD or KHR")
                 values[name] = cur
@@ -366,8 +436,7 @@ def _lines(
         if not label:
             continue
         labels[c] = label
-        key = _norm(label)
-        std = next((n for n, al in LINE_COLUMNS.items() if key in al), None)
+        std = line_column(label)
         if std and std not in index:
             index[std] = c
         else:

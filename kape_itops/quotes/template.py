@@ -2,7 +2,8 @@
 
 The form has the layout the readers expect: a header block (Vendor … Exchange rate), a blank
 row, then the lines table with the standard columns and one column per spec attribute, its unit
-in the header ("ram (GB)"). A second sheet lists the requirements.
+in the header ("ram (GB)"). A second sheet lists the requirements. With ``lang="en+km"`` every
+label carries its Khmer translation ("Vendor / អ្នកផ្គត់ផ្គង់"); the readers read either.
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from kape_itops.inventory.sanitize import neutralise_formula
+from kape_itops.quotes.khmer import ATTRIBUTE_LABELS, LABELS, LANGS, bilingual
 from kape_itops.quotes.readers import COLUMN_LABELS, HEADER_LABELS
 from kape_itops.quotes.rfq import Rfq
 from kape_itops.quotes.spec import Spec
 
 __all__ = [
+    "LANGS",
     "form_columns",
     "header_rows",
     "write_form",
@@ -42,6 +45,11 @@ _UNIT_HINTS: dict[str, str | None] = {
     "ip": None,
     "W": "W or 802.3af/at/bt",
 }
+_INSTRUCTIONS = (
+    "Fill every line of the Quotation sheet: one value per column, with its unit. "
+    "Name CPUs by exact model (e.g. Core i5-1235U); 'or equivalent' cannot be verified. "
+    "State validity, currency (USD or KHR) and whether prices include VAT."
+)
 HEADER_ORDER = (
     "vendor",
     "tax_id",
@@ -55,19 +63,20 @@ HEADER_ORDER = (
 )
 
 
-def form_columns(spec: Spec) -> list[tuple[str, str]]:
-    """(key, header label) of every lines-table column."""
-    cols = [(k, COLUMN_LABELS[k]) for k in STANDARD]
+def form_columns(spec: Spec, lang: str = "en") -> list[tuple[str, str]]:
+    """(key, header label) of every lines-table column; ``lang`` "en" or "en+km"."""
+    cols = [(k, bilingual(COLUMN_LABELS[k], lang)) for k in STANDARD]
     for a in spec.attributes:
         hint = _UNIT_HINTS.get(a.unit or "", a.unit)
-        cols.append((a.name, f"{a.name} ({hint})" if hint else a.name))
+        label = f"{a.name} ({hint})" if hint else a.name
+        cols.append((a.name, bilingual(label, lang, ATTRIBUTE_LABELS.get(a.name))))
     return cols
 
 
-def header_rows(values: Mapping[str, object] | None = None) -> list[list[object]]:
-    """The header block, blank or filled."""
+def header_rows(values: Mapping[str, object] | None = None, lang: str = "en") -> list[list[object]]:
+    """The header block, blank or filled; ``lang`` "en" or "en+km"."""
     vals = values or {}
-    return [[HEADER_LABELS[k], vals.get(k, "")] for k in HEADER_ORDER]
+    return [[bilingual(HEADER_LABELS[k], lang), vals.get(k, "")] for k in HEADER_ORDER]
 
 
 def _cell(value: object) -> object:
@@ -85,6 +94,7 @@ def write_quotation_xlsx(
     lines: Sequence[Mapping[str, object]],
     *,
     instructions: bool = False,
+    lang: str = "en",
 ) -> None:
     """A quotation workbook (sheet "Quotation"); blank header and lines make a form."""
     from openpyxl import Workbook
@@ -95,11 +105,11 @@ def write_quotation_xlsx(
     ws = wb.active
     ws.title = "Quotation"
     bold = Font(bold=True)
-    for row in header_rows(header):
+    for row in header_rows(header, lang):
         ws.append([_cell(v) for v in row])
         ws.cell(ws.max_row, 1).font = bold
     ws.append([])
-    cols = form_columns(spec)
+    cols = form_columns(spec, lang)
     ws.append([label for _, label in cols])
     head_row = ws.max_row
     fill = PatternFill("solid", fgColor="DDEBF7")
@@ -109,17 +119,20 @@ def write_quotation_xlsx(
     for line in lines:
         ws.append([_cell(line.get(k, None)) for k, _ in cols])
     currency = DataValidation(type="list", formula1='"USD,KHR"', allow_blank=True)
-    yes_no = DataValidation(type="list", formula1='"yes,no"', allow_blank=True)
+    answers = "yes,no" if lang == "en" else "yes,no,បាទ,ចាស,ទេ"
+    yes_no = DataValidation(type="list", formula1=f'"{answers}"', allow_blank=True)
     ws.add_data_validation(currency)
     ws.add_data_validation(yes_no)
     currency.add(f"B{HEADER_ORDER.index('currency') + 1}")
     yes_no.add(f"B{HEADER_ORDER.index('vat_inclusive') + 1}")
-    ws.column_dimensions["A"].width = 16
+    ws.column_dimensions["A"].width = 16 if lang == "en" else 40
     ws.column_dimensions["B"].width = 34
     ws.column_dimensions["C"].width = 30
     if instructions:
         req = wb.create_sheet("Requirements")
-        req.append(["Requirement", "Column", "Rule", "Mandatory", "Evidence"])
+        req.append(
+            [bilingual(h, lang) for h in ("Requirement", "Column", "Rule", "Mandatory", "Evidence")]
+        )
         for cell in req[1]:
             cell.font = bold
         for r in spec.requirements:
@@ -128,20 +141,14 @@ def write_quotation_xlsx(
                     _cell(r.label),
                     r.attribute,
                     _cell(r.shown),
-                    "yes" if r.mandatory else "no (scored)",
-                    "yes" if r.evidence else "",
+                    bilingual("yes" if r.mandatory else "no (scored)", lang),
+                    bilingual("yes", lang) if r.evidence else "",
                 ]
             )
         req.append([])
-        req.append(
-            [
-                _cell(
-                    "Fill every line of the Quotation sheet: one value per column, with its unit. "
-                    "Name CPUs by exact model (e.g. Core i5-1235U); 'or equivalent' cannot be verified. "
-                    "State validity, currency (USD or KHR) and whether prices include VAT."
-                )
-            ]
-        )
+        req.append([_cell(_INSTRUCTIONS)])
+        if lang != "en":
+            req.append([_cell(LABELS[_INSTRUCTIONS])])
         req.column_dimensions["A"].width = 60
         req.column_dimensions["C"].width = 40
     wb.save(path)
@@ -152,12 +159,14 @@ def write_quotation_csv(
     spec: Spec,
     header: Mapping[str, object],
     lines: Sequence[Mapping[str, object]],
+    *,
+    lang: str = "en",
 ) -> None:
     """The same layout as the workbook, as CSV (UTF-8)."""
-    cols = form_columns(spec)
+    cols = form_columns(spec, lang)
     with path.open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
-        for row in header_rows(header):
+        for row in header_rows(header, lang):
             w.writerow([_cell(v) for v in row])
         w.writerow([])
         w.writerow([label for _, label in cols])
@@ -165,8 +174,13 @@ def write_quotation_csv(
             w.writerow(["" if line.get(k) is None else _cell(line.get(k)) for k, _ in cols])
 
 
-def write_form(spec: Spec, path: Path, rfq: Rfq | None = None) -> None:
-    """A blank quotation form for vendors; RFQ lines are pre-filled when an RFQ is given."""
+def write_form(spec: Spec, path: Path, rfq: Rfq | None = None, lang: str = "en") -> None:
+    """A blank quotation form for vendors; RFQ lines are pre-filled when an RFQ is given.
+
+    ``lang="en+km"`` puts the Khmer label beside every English one.
+    """
+    if lang not in LANGS:
+        raise ValueError(f"unknown form language {lang!r}; use one of {', '.join(LANGS)}")
     lines: list[dict[str, object]] = []
     header: dict[str, object] = {}
     if rfq is not None:
@@ -181,4 +195,4 @@ def write_form(spec: Spec, path: Path, rfq: Rfq | None = None) -> None:
                     "unit": ln.unit,
                 }
             )
-    write_quotation_xlsx(path, spec, header, lines, instructions=True)
+    write_quotation_xlsx(path, spec, header, lines, instructions=True, lang=lang)

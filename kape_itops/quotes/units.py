@@ -397,7 +397,7 @@ def _squash(text: str) -> str:
 
 
 def _with(shown: str, converted: str | None) -> str:
-    """"0.5 TB = 500 GB", or ``shown`` alone when it already says ``converted`` ("16GB")."""
+    """Shown as "0.5 TB = 500 GB", or alone when it already says ``converted`` ("16GB")."""
     if converted is None:
         return shown
     if re.search(r"(?<![\d.,])" + re.escape(_squash(converted)), _squash(shown)):
