@@ -20,7 +20,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from kape_itops.errors import DataError
-from kape_itops.quotes.cpu import CpuTable
+from kape_itops.quotes.cpu import CpuTable, compare_cpu
 from kape_itops.quotes.readers import Quotation, QuoteLine
 from kape_itops.quotes.rfq import Lot, Rate, Rfq
 from kape_itops.quotes.rules import (
@@ -270,14 +270,11 @@ def _judge(req: Requirement, value: str, cpus: CpuTable) -> tuple[str, str]:
             shown = f"{value} = {latinise(value)}: {shown}"
         return (PASS if ok else FAIL), shown
     if req.kind == "cpu":
-        assert req.cpu is not None
         match = cpus.lookup(value)
         if match.cpu is None:
             return UNVERIFIED, match.reason
-        ok = match.cpu.index >= req.cpu.index
-        sign = ">=" if ok else "<"
-        why = f"{match.cpu.model} index {match.cpu.index} {sign} {req.cpu.model} index {req.cpu.index}"
-        return (PASS if ok else FAIL), why
+        verdict = compare_cpu(match.cpu, req.cpus)
+        return (PASS if verdict.ok else FAIL), verdict.reason
     assert req.reference is not None
     try:
         got = parse_quantity(value, req.unit)

@@ -1,7 +1,8 @@
 """Equipment spec templates (``specs/*.yaml``): model, loader and validation.
 
 A spec is checked in two passes: the JSON Schema (shape), then meaning (units known, values
-readable, reference CPUs in the table, unique ids). Every problem is an :class:`Issue` naming the
+readable, reference CPUs in the table, unique ids). A ``type: cpu`` requirement may name a list of
+reference CPUs, any one of which satisfies it. Every problem is an :class:`Issue` naming the
 file, the line and the path in the document.
 """
 
@@ -61,7 +62,8 @@ class Requirement:
     money_value: Decimal
     evidence: bool
     reference: Quantity | None = None
-    cpu: Cpu | None = None
+    cpus: tuple[Cpu, ...] = ()
+    """The reference CPUs of a ``type: cpu`` rule; meeting any one of them satisfies it."""
 
     @property
     def mandatory(self) -> bool:
@@ -255,8 +257,19 @@ def _build(
         unit = raw.get("unit")
         value = raw.get("value")
         reference: Quantity | None = None
-        cpu: Cpu | None = None
+        refs: tuple[Cpu, ...] = ()
         options: tuple[str, ...] = ()
+        if isinstance(value, list) and kind not in ("text", "cpu"):
+            issues.append(
+                doc_issue(
+                    source,
+                    lines,
+                    (*at, "value"),
+                    "a list of values needs operator in, or type: cpu (any one reference CPU "
+                    "satisfies it)",
+                )
+            )
+            continue
         if kind == "quantity":
             if operator not in (">=", "<=", "=="):
                 issues.append(
@@ -292,15 +305,11 @@ def _build(
             if operator != ">=":
                 issues.append(doc_issue(source, lines, (*at, "operator"), "a CPU rule uses >="))
                 continue
-            match = cpus.lookup(str(value))
-            if match.cpu is None:
-                issues.append(
-                    doc_issue(
-                        source, lines, (*at, "value"), f"reference CPU: {match.reason}", value
-                    )
-                )
+            refs, problems = _cpu_references(source, lines, at, value, cpus)
+            if problems:
+                issues.extend(problems)
                 continue
-            cpu = match.cpu
+            value = " or ".join(c.model for c in refs) if isinstance(value, list) else value
         elif kind == "text":
             if operator not in ("in", "contains", "=="):
                 issues.append(
@@ -314,9 +323,6 @@ def _build(
                 issues.append(doc_issue(source, lines, (*at, "unit"), "text takes no unit", unit))
         elif kind == "boolean" and operator != "true":
             issues.append(doc_issue(source, lines, (*at, "operator"), "a yes/no rule uses 'true'"))
-            continue
-        if isinstance(value, list) and kind != "text":
-            issues.append(doc_issue(source, lines, (*at, "value"), "a list needs operator in"))
             continue
         reqs.append(
             Requirement(
@@ -333,7 +339,7 @@ def _build(
                 money_value=Decimal(str(raw.get("money_value", 0))),
                 evidence=bool(raw.get("evidence", False)),
                 reference=reference,
-                cpu=cpu,
+                cpus=refs,
             )
         )
     if issues:
@@ -349,6 +355,33 @@ def _build(
         source=source,
     )
     return spec, []
+
+
+def _cpu_references(
+    source: str,
+    lines: dict[tuple[str | int, ...], int],
+    at: tuple[str | int, ...],
+    value: Any,
+    cpus: CpuTable,
+) -> tuple[tuple[Cpu, ...], list[Issue]]:
+    """The reference CPUs a ``type: cpu`` value names (one model or a list), or the issues."""
+    items: list[tuple[int | None, Any]] = (
+        list(enumerate(value)) if isinstance(value, list) else [(None, value)]
+    )
+    refs: list[Cpu] = []
+    issues: list[Issue] = []
+    for j, v in items:
+        where = (*at, "value") if j is None else (*at, "value", j)
+        match = cpus.lookup(str(v))
+        if match.cpu is None:
+            issues.append(doc_issue(source, lines, where, f"reference CPU: {match.reason}", v))
+        elif match.cpu in refs:
+            issues.append(
+                doc_issue(source, lines, where, f"reference CPU {match.cpu.model} listed twice", v)
+            )
+        else:
+            refs.append(match.cpu)
+    return tuple(refs), issues
 
 
 def _default_kind(operator: str) -> str:
