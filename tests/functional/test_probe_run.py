@@ -291,7 +291,7 @@ def test_prom_textfile_holds_the_latest_results(
         (["--lab", "--profiles", str(PROBES)], "start the lab with 'itops lab up' first"),
         (
             ["--profiles", "/nonexistent/probes"],
-            "no probe profiles: /nonexistent/probes/kinds is not a folder",
+            "no probe profiles: no kinds/*.yaml in /nonexistent/probes",
         ),
         (["--every", "soon"], "'soon' is not a duration"),
         (["--kind", "toaster"], "Invalid value for '--kind'"),
