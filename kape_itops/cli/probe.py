@@ -23,6 +23,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from kape_itops.cli.app import App, handle_errors, pass_app
 from kape_itops.cli.render import console, err_console, print_json, safe, table
+from kape_itops.datafiles import data_folder
 from kape_itops.domain.enums import SEVERITY, DeviceKind, ProbeStatus
 from kape_itops.domain.inventory import Device
 from kape_itops.domain.timespan import parse_duration
@@ -312,7 +313,7 @@ def run_cmd(
     """Probe the inventory's devices; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN."""
     if rounds is not None and every is None:
         raise UsageError("--rounds goes with --every")
-    probes_dir = profiles or app.settings.data_dir / "probes"
+    probes_dir = profiles or data_folder(app.settings.data_dir).area("probes")
     service = ProbeService(
         app.store(),
         app.actor,

@@ -10,6 +10,7 @@ import click
 
 from kape_itops.cli.app import App, handle_errors, pass_app
 from kape_itops.cli.render import console, print_json, safe
+from kape_itops.datafiles import data_folder
 from kape_itops.quotes.spec import check_spec_paths
 
 
@@ -25,7 +26,7 @@ def spec() -> None:
 @handle_errors()
 def check_cmd(app: App, paths: tuple[Path, ...], as_json: bool) -> None:
     """Validate spec files or folders [default: specs/ in the data folder]; exit 1 on any error."""
-    targets = list(paths) or [app.settings.data_dir / "specs"]
+    targets = list(paths) or data_folder(app.settings.data_dir).area("specs").files("", "*.yaml")
     results = check_spec_paths(targets)
     if not results:
         click.echo(f"no spec files in {', '.join(str(t) for t in targets)}", err=True)
