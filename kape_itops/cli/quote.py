@@ -31,6 +31,13 @@ from kape_itops.quotes.template import write_form
 from kape_itops.reports import fmt
 
 _COLOURS = {PASS: "green", FAIL: "red"}
+_LANG = click.option(
+    "--lang",
+    type=click.Choice(["en", "km", "en+km"]),
+    default="en",
+    show_default=True,
+    help="Labels: English, or Khmer beside English (km and en+km are the same).",
+)
 
 
 @click.group()
@@ -115,6 +122,7 @@ def _options(
     show_default=True,
     help="Keep the evaluation in the database.",
 )
+@_LANG
 @pass_app
 @handle_errors()
 def score_cmd(
@@ -132,6 +140,7 @@ def score_cmd(
     as_json: bool,
     evaluator: str | None,
     store: bool,
+    lang: str,
 ) -> None:
     """Score RFQ_DIR (rfq.yaml + quotations) or quotation FILES against a spec."""
     options = _options(method, weights, rate, vat, arithmetic, date)
@@ -143,7 +152,7 @@ def score_cmd(
     inputs = resolve_inputs(list(paths), spec_file, rfq_file, app.settings.data_dir)
     scored = score(inputs, options, who)
     for r in reports:
-        write_report(scored.evaluation, r)
+        write_report(scored.evaluation, r, "en" if lang == "en" else "en+km")
     stored_id = store_result(db, scored, who) if db is not None else None
     if as_json:
         click.echo(scored.json, nl=False)
@@ -182,7 +191,9 @@ def _render(ev: Evaluation) -> None:
                     cells.append("")
                     continue
                 colour = _COLOURS.get(c.status, "yellow")
-                cells.append(f"{safe(c.value) or '—'} [{colour}]{symbol(c.status)}[/]")
+                cells.append(
+                    f"{safe(c.value) or '—'} [{colour}]{symbol(c.status)}[/]\n[dim]{safe(c.reason)}[/]"
+                )
             level = "" if r.level == "mandatory" else " [dim](D)[/]"
             t.add_row(safe(r.id) + level, safe(r.rule), *cells)
         console.print(t)
@@ -232,15 +243,17 @@ def _render(ev: Evaluation) -> None:
     help="Pre-fill the RFQ's lines.",
 )
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path, dir_okay=False))
+@_LANG
 @pass_app
 @handle_errors()
-def template_cmd(app: App, spec_file: str, rfq_file: Path | None, output: Path) -> None:
+def template_cmd(app: App, spec_file: str, rfq_file: Path | None, output: Path, lang: str) -> None:
     """Write a blank quotation form (XLSX) from a spec for vendors to fill in."""
     if output.suffix.lower() != ".xlsx":
         raise UsageError(f"-o {output}: the form is an .xlsx workbook")
     specs = data_folder(app.settings.data_dir).area("specs")
     spec = load_spec(find_spec(spec_file, specs))
-    write_form(spec, output, load_rfq(rfq_file) if rfq_file else None)
+    rfq = load_rfq(rfq_file) if rfq_file else None
+    write_form(spec, output, rfq, "en" if lang == "en" else "en+km")
     console.print(
         f"wrote {safe(output)}: {len(spec.attributes)} attribute column(s) for {safe(spec.id)}"
     )

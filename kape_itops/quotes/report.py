@@ -24,6 +24,7 @@ from kape_itops.errors import UsageError
 from kape_itops.inventory.sanitize import neutralise_formula
 from kape_itops.quotes.audit import sha256_bytes
 from kape_itops.quotes.evaluate import FAIL, PASS, Check, Evaluation, LotResult, Offer
+from kape_itops.quotes.khmer import LANGS, bilingual
 from kape_itops.quotes.rules import blank_rule, quotation_counts, rate_note
 from kape_itops.quotes.trail import OP_WORDS
 
@@ -226,19 +227,27 @@ def audit_inputs(ev: Evaluation) -> list[dict[str, str]]:
     return [dict(i) for i in inputs] if isinstance(inputs, list) else []
 
 
-def _env() -> Environment:
+def _env(lang: str = "en") -> Environment:
     env = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
     env.filters["money"] = lambda d: "" if d is None else f"{d:,}"
     env.filters["symbol"] = symbol
+    env.filters["t"] = lambda label: bilingual(label, lang)
     return env
 
 
-def render_html(ev: Evaluation) -> str:
-    """A self-contained HTML report (inline CSS, everything escaped)."""
+def _lang(lang: str) -> str:
+    if lang not in LANGS:
+        raise UsageError(f"unknown report language {lang!r}; use one of {', '.join(LANGS)}")
+    return lang
+
+
+def render_html(ev: Evaluation, lang: str = "en") -> str:
+    """A self-contained HTML report (inline CSS, everything escaped); ``lang`` "en" or "en+km"
+    (Khmer labels beside the English headings)."""
     text = (
         resources.files("kape_itops.quotes").joinpath("templates/report.html.j2").read_text("utf-8")
     )
-    template = _env().from_string(text)
+    template = _env(_lang(lang)).from_string(text)
     return template.render(
         ev=ev,
         matrices=matrices(ev),
@@ -251,6 +260,7 @@ def render_html(ev: Evaluation) -> str:
     )
 
 
+_RANK_HEADS = ("Rank", "Vendor", "Quote", "Quoted", "Evaluated", "Technical", "Combined", "Reason")
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
 
 
@@ -259,34 +269,38 @@ def md(text: object) -> str:
     return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text if text is not None else "").split()))
 
 
-def render_markdown(ev: Evaluation) -> str:
-    """A Markdown report with the same content as the HTML one."""
+def render_markdown(ev: Evaluation, lang: str = "en") -> str:
+    """A Markdown report with the same content as the HTML one; ``lang`` as for HTML."""
+    _lang(lang)
+
+    def t(label: str) -> str:
+        return bilingual(label, lang)
+
     out: list[str] = [
-        f"# Quotation evaluation — {md(ev.rfq)}",
+        f"# {t('Quotation evaluation')} — {md(ev.rfq)}",
         "",
         f"{md(ev.title)}",
         "",
-        f"- Spec: {md(ev.spec_id)} version {md(ev.spec_version)} — {md(ev.spec_title)}",
-        f"- Method: {ev.method}"
+        f"- {t('Spec')}: {md(ev.spec_id)} version {md(ev.spec_version)} — {md(ev.spec_title)}",
+        f"- {t('Method')}: {ev.method}"
         + (f" (weights {ev.weights[0]}:{ev.weights[1]})" if ev.weights else ""),
-        f"- Evaluation date: {ev.evaluation_date.isoformat()}; currency {ev.currency}",
-        f"- Exchange rate: {md(ev.rate or 'none needed')}",
+        f"- {t('Evaluation date')}: {ev.evaluation_date.isoformat()}; currency {ev.currency}",
+        f"- {t('Exchange rate')}: {md(ev.rate or 'none needed')}",
         f"- Blank mandatory answers: {md(blank_rule(ev.blank_mandatory))}",
-        f"- VAT: {ev.vat_rate}% on a VAT-{ev.vat_basis} basis; arithmetic: {ev.arithmetic} prevails",
-        f"- Award: per {ev.award_mode}; tie-breaks: {', '.join(ev.tie_breaks) or 'none'}",
+        f"- {t('VAT')}: {ev.vat_rate}% on a VAT-{ev.vat_basis} basis; arithmetic: "
+        f"{ev.arithmetic} prevails",
+        f"- {t('Award')}: per {ev.award_mode}; tie-breaks: {', '.join(ev.tie_breaks) or 'none'}",
         "",
     ]
     for note in header_notes(ev):
         out.append(f"> **Note:** {md(note)}")
     for lot in ev.lots:
-        out += ["", f"## Lot {md(lot.lot)} — {md(lot.name)}", "", f"**{md(lot.award_note)}**", ""]
+        out += ["", f"## {t('Lot')} {md(lot.lot)} — {md(lot.name)}", ""]
+        out += [f"**{md(lot.award_note)}**", ""]
         out += [f"Quotations: {lot_counts(ev, lot)}", ""]
         out += [f"> {md(n)}" for n in lot.notes]
-        out += [
-            f"| Rank | Vendor | Quote | Quoted | Evaluated ({ev.currency}) | Technical | Combined "
-            "| Reason |",
-            "|---|---|---|---:|---:|---:|---:|---|",
-        ]
+        named = [t(h) + (f" ({ev.currency})" if h == "Evaluated" else "") for h in _RANK_HEADS]
+        out += ["| " + " | ".join(named) + " |", "|---|---|---|---:|---:|---:|---:|---|"]
         for o in lot.offers:
             out.append(
                 f"| {o.rank or '—'} | {md(o.vendor)} | {md(o.quote)} | "
@@ -297,20 +311,23 @@ def render_markdown(ev: Evaluation) -> str:
             )
         out += _md_trails(lot.lot, lot.offers)
     for m in matrices(ev):
-        out += ["", f"## Comparison matrix — item {md(m.item)}", ""]
-        out.append("| Requirement | Rule | " + " | ".join(md(v) for v in m.vendors) + " |")
+        out += ["", f"## {t('Comparison matrix')} — {t('item')} {md(m.item)}", ""]
+        heads = [t("Requirement"), t("Rule"), *(md(v) for v in m.vendors)]
+        out.append("| " + " | ".join(heads) + " |")
         out.append("|---|---|" + "---|" * len(m.vendors))
         for r in m.rows:
-            cells = [f"{md(c.value) or '—'} {c.symbol}" if c else "" for c in r.cells]
+            cells = [
+                f"{md(c.value) or '—'} {c.symbol} — {md(c.reason)}" if c else "" for c in r.cells
+            ]
             level = "M" if r.level == "mandatory" else "D"
             out.append(f"| {md(r.label)} ({level}) | {md(r.rule)} | " + " | ".join(cells) + " |")
-    out += ["", "## Deviations per vendor", ""]
+    out += ["", f"## {t('Deviations per vendor')}", ""]
     for quote, items in deviations(ev).items():
         vendor = next(v.vendor for v in ev.vendors if v.quote == quote)
         out.append(f"### {md(vendor)} ({md(quote)})")
         out += [f"- {md(i)}" for i in items] or ["- none"]
         out.append("")
-    out += ["## Audit", "", "| Input | File | SHA-256 |", "|---|---|---|"]
+    out += [f"## {t('Audit')}", "", f"| {t('Input')} | {t('File')} | SHA-256 |", "|---|---|---|"]
     for inp in audit_inputs(ev):
         out.append(f"| {md(inp['role'])} | {md(inp['name'])} | `{inp['sha256']}` |")
     out += [
@@ -451,7 +468,7 @@ def write_xlsx(ev: Evaluation, path: Path) -> None:
                     _x(r.label),
                     _x(r.rule),
                     r.level,
-                    *[_x(f"{c.value} {c.symbol}") if c else None for c in r.cells],
+                    *[_x(f"{c.value} {c.symbol}\n{c.reason}") if c else None for c in r.cells],
                 ]
             )
         mx.append([])
@@ -516,13 +533,14 @@ def write_xlsx(ev: Evaluation, path: Path) -> None:
     wb.save(path)
 
 
-def write_report(ev: Evaluation, path: Path) -> None:
-    """Write HTML, Markdown or XLSX by the file's suffix."""
+def write_report(ev: Evaluation, path: Path, lang: str = "en") -> None:
+    """Write HTML, Markdown or XLSX by the file's suffix; ``lang`` "en+km" adds Khmer labels
+    beside the English headings of HTML and Markdown."""
     suffix = path.suffix.lower()
     if suffix in (".html", ".htm"):
-        path.write_text(render_html(ev), "utf-8")
+        path.write_text(render_html(ev, lang), "utf-8")
     elif suffix == ".md":
-        path.write_text(render_markdown(ev), "utf-8")
+        path.write_text(render_markdown(ev, lang), "utf-8")
     elif suffix == ".xlsx":
         write_xlsx(ev, path)
     elif suffix == ".json":
