@@ -9,10 +9,15 @@ visible as ``\\xNN`` in place, so words stay whole. Control characters (terminal
 NULs used as padding) are escaped too, so a hostile ``sysName`` cannot move the cursor or
 recolour a terminal. Rich-markup and HTML escaping stay with the renderers; this module only
 makes text printable.
+
+SSH output arrives as a stream: :func:`stream_decoder` reads it as UTF-8 across chunk
+boundaries and takes each byte that is not UTF-8 as Windows-1252 (``\\xNN`` where that has
+no character), instead of dropping it as netmiko does.
 """
 
 from __future__ import annotations
 
+import codecs
 import re
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -63,6 +68,29 @@ def decode_display(raw: bytes, *, single_line: bool = True) -> str:
     runs into one space, as a table cell needs.
     """
     return printable(decode_text(raw.rstrip(b"\x00")), single_line=single_line)
+
+
+def _device_bytes(exc: UnicodeError) -> tuple[str, int]:
+    """Codec error handler: each undecodable byte as Windows-1252, else as ``\\xNN``."""
+    if not isinstance(exc, UnicodeDecodeError):
+        raise exc
+    out = []
+    for b in exc.object[exc.start : exc.end]:
+        try:
+            out.append(bytes([b]).decode(_FALLBACK))
+        except UnicodeDecodeError:
+            out.append(f"\\x{b:02x}")
+    return "".join(out), exc.end
+
+
+DEVICE_ERRORS = "itops-device-bytes"
+"""Name of the codec error handler that reads stray bytes as Windows-1252."""
+codecs.register_error(DEVICE_ERRORS, _device_bytes)
+
+
+def stream_decoder() -> codecs.IncrementalDecoder:
+    """An incremental UTF-8 decoder for device output (see the module docstring)."""
+    return codecs.getincrementaldecoder("utf-8")(errors=DEVICE_ERRORS)
 
 
 def hex_bytes(raw: bytes) -> str:

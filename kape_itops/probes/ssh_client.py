@@ -18,12 +18,14 @@ from typing import Any
 
 import paramiko
 from netmiko import ConnectHandler
+from netmiko.channel import SSHChannel
 from netmiko.exceptions import (
     NetmikoAuthenticationException,
     NetmikoTimeoutException,
     ReadException,
     ReadTimeout,
 )
+from netmiko.netmiko_globals import MAX_BUFFER
 
 from kape_itops.probes.knownhosts import (
     HostKeyChanged,
@@ -32,6 +34,7 @@ from kape_itops.probes.knownhosts import (
     KnownHosts,
     host_pattern,
 )
+from kape_itops.probes.snmp_decode import stream_decoder
 from kape_itops.secrets import Credential, Secret
 
 DEFAULT_CONNECT_TIMEOUT_S = 10.0
@@ -279,6 +282,42 @@ def translate(exc: BaseException, host: str, port: int) -> SshFailure:
     return SshFailure("protocol", f"{where}: {type(exc).__name__}: {_first_line(str(exc))}")
 
 
+class _DeviceTextChannel(SSHChannel):
+    """netmiko's SSH channel with one incremental decoder for the whole session.
+
+    A character split between two reads is kept whole, and a byte that is not UTF-8 (a
+    Latin-1 ``é`` in a description) is read as Windows-1252 instead of silently dropped.
+    """
+
+    def __init__(self, conn: paramiko.Channel | None, encoding: str) -> None:
+        super().__init__(conn, encoding)
+        self._decoder = stream_decoder()
+
+    def read_buffer(self) -> str:
+        """Single read of available data."""
+        if self.remote_conn is None:
+            raise ReadException("Attempt to read, but there is no active channel.")
+        if not self.remote_conn.recv_ready():
+            return ""
+        outbuf = self.remote_conn.recv(MAX_BUFFER)
+        if not outbuf:
+            raise ReadException("Channel stream closed by remote device.")
+        return str(self._decoder.decode(outbuf))
+
+
+def _decode_device_text(conn: Any) -> None:
+    """Swap netmiko's SSH channel for :class:`_DeviceTextChannel` as soon as it exists."""
+    establish = conn.establish_connection
+
+    def establish_then_swap(*args: Any, **kwargs: Any) -> Any:
+        result = establish(*args, **kwargs)
+        if type(conn.channel) is SSHChannel:
+            conn.channel = _DeviceTextChannel(conn.remote_conn, conn.encoding)
+        return result
+
+    conn.establish_connection = establish_then_swap
+
+
 def _first_line(text: str) -> str:
     lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
     return lines[0][:200] if lines else "unexpected error"
@@ -317,6 +356,7 @@ def connect(
     known = options.known_hosts
     if known is not None:
         conn._get_ssh_client_instance = lambda: _VerifyingClient(known, host, port)  # type: ignore[method-assign]
+    _decode_device_text(conn)
     try:
         # netmiko's own connection sequence (what auto_connect=True runs), after our client hook.
         conn._open()

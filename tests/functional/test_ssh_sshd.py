@@ -118,6 +118,19 @@ def test_run_pins_a_new_key_with_trust_new_then_knows_it(
     assert (code, out.strip()) == (0, "42")
 
 
+def test_device_output_that_is_not_utf8_is_read_as_text(
+    sshd: SshServer, tmp_path: Path, runner: CliRunner
+) -> None:
+    target = f"127.0.0.1:{sshd.port}"
+    login = ["--platform", "linux", "--user", TEST_USER, "--trust-new"]
+    code, out = _run(runner, tmp_path, target, r"printf 'Toner r\351serve\n'", *login)
+    assert (code, out.strip()) == (0, "Toner réserve")  # Latin-1 bytes, not dropped
+    line = "ទឹកខ្មៅ" * 10  # 54 kB of UTF-8 in all: characters straddle the reads
+    loop = f"for i in $(seq 300); do echo '{line}'; done"
+    code, out = _run(runner, tmp_path, target, loop, *login)
+    assert (code, out.strip().splitlines()) == (0, [line] * 300)
+
+
 def test_changed_host_key_is_refused_even_with_trust_new(
     sshd: SshServer, tmp_path: Path, runner: CliRunner
 ) -> None:

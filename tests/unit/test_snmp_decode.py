@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kape_itops.cli.render import safe
-from kape_itops.probes.snmp_decode import decode_display, decode_text, hex_bytes
+from kape_itops.probes.snmp_decode import decode_display, decode_text, hex_bytes, stream_decoder
 
 
 def test_utf8_khmer_is_decoded() -> None:
@@ -44,3 +44,11 @@ def test_markup_in_device_strings_is_escaped_for_rich() -> None:
 
 def test_hex_bytes() -> None:
     assert hex_bytes(b"\x00\x1a") == "0x001a"
+
+
+def test_stream_decoder_keeps_split_characters_and_reads_stray_bytes() -> None:
+    khmer = "ទឹកខ្មៅ".encode()
+    decoder = stream_decoder()
+    first = decoder.decode(b"Toner r\xe9serve " + khmer[:4])  # a character cut after 1 byte
+    second = decoder.decode(khmer[4:] + b" \x81", final=True)
+    assert first + second == "Toner réserve ទឹកខ្មៅ \\x81"
