@@ -216,7 +216,10 @@ def has_khmer(text: str) -> bool:
 
 def visible(text: str) -> str:
     """NFC with the zero-width characters removed (Khmer text is full of U+200B)."""
-    return unicodedata.normalize("NFC", str(text)).translate(_ZERO_WIDTH)
+    text = str(text)
+    if text.isascii():
+        return text
+    return unicodedata.normalize("NFC", text).translate(_ZERO_WIDTH)
 
 
 def clean(text: str) -> str:
@@ -232,8 +235,8 @@ def ascii_digits(text: str) -> str:
 def fold(text: str) -> str:
     """One spelling per word: NFC, no zero-width characters, register shifters dropped,
     ``ុិ``/``ិុ`` read as ``ី``, coeng DA as coeng TA. Khmer digits stay Khmer."""
-    out = unicodedata.normalize("NFC", str(text)).translate(_ZERO_WIDTH)
-    if not has_khmer(out):
+    out = visible(text)
+    if out.isascii() or not has_khmer(out):
         return out
     out = out.translate(_SHIFTERS)
     out = out.replace("\u17bb\u17b7", "\u17b8").replace("\u17b7\u17bb", "\u17b8")
