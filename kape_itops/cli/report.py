@@ -10,7 +10,7 @@ import click
 
 from kape_itops.cli.app import App, handle_errors, pass_app
 from kape_itops.cli.render import console, print_json, safe, table
-from kape_itops.config import load_zone
+from kape_itops.config import Settings, load_zone
 from kape_itops.domain.timespan import parse_duration, parse_month
 from kape_itops.errors import UsageError
 from kape_itops.reports import alerts, fmt
@@ -47,13 +47,18 @@ def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt
         raise click.BadParameter(f"'{value}' is not a date (YYYY-MM-DD)") from exc
 
 
+def _env_tz() -> str:
+    return Settings().tz
+
+
 def _month(
     _ctx: click.Context, _param: click.Parameter, value: str | None
 ) -> tuple[dt.date, dt.date] | None:
     if value is None:
         return None
     try:
-        return parse_month(value, dt.date.today())
+        zone = load_zone(_env_tz())
+        return parse_month(value, dt.datetime.now(zone).date())
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from exc
 

@@ -26,6 +26,7 @@ from kape_itops.backups.service import BackupService, BackupSettings
 from kape_itops.cli.app import App, handle_errors, pass_app
 from kape_itops.cli.render import console, err_console, print_json, safe
 from kape_itops.cli.ssh_render import clean, diff_json, show_history, show_outcomes, show_results
+from kape_itops.datafiles import data_folder
 from kape_itops.domain.enums import SEVERITY, DeviceKind
 from kape_itops.domain.inventory import DeviceFilter
 from kape_itops.errors import ConfigError, ItopsError, NotFoundError, UsageError
@@ -187,7 +188,7 @@ def _login(
 
 
 def _command_sets(app: App) -> CommandSets:
-    return load_command_sets(app.settings.data_dir / "probes")
+    return load_command_sets(data_folder(app.settings.data_dir).area("probes"))
 
 
 def _address_map(app: App, lab: bool) -> AddressMap | None:
@@ -214,7 +215,7 @@ def check_cmd(
 
     Exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (Nagios).
     """
-    probes_dir = app.settings.data_dir / "probes"
+    probes_dir = data_folder(app.settings.data_dir).area("probes")
     sets = load_command_sets(probes_dir)
     kh = access.host_keys()
     login = access.login(app)
@@ -275,7 +276,7 @@ def backup_cmd(
 
     Exit 0 when every device was backed up, 1 when any failed.
     """
-    probes_dir = app.settings.data_dir / "probes"
+    probes_dir = data_folder(app.settings.data_dir).area("probes")
     try:
         profiles = load_profiles(probes_dir)
     except ConfigError:

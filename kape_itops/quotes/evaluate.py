@@ -21,6 +21,7 @@ from typing import NamedTuple
 
 from kape_itops.errors import DataError
 from kape_itops.quotes.cpu import CpuTable, compare_cpu
+from kape_itops.quotes.khmer import has_khmer, latinise
 from kape_itops.quotes.readers import Quotation, QuoteLine
 from kape_itops.quotes.rfq import Lot, Rate, Rfq
 from kape_itops.quotes.rules import (
@@ -33,7 +34,6 @@ from kape_itops.quotes.rules import (
 )
 from kape_itops.quotes.spec import Requirement, Spec
 from kape_itops.quotes.trail import CENT, LinePrice, PricedDeviation, PriceStep, money, price_trail
-from kape_itops.quotes.khmer import has_khmer, latinise
 from kape_itops.quotes.units import UnitError, compare, explain, parse_bool, parse_quantity
 
 __all__ = [
