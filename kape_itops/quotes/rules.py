@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 __all__ = [
     "NOT_OFFERED",
@@ -50,19 +51,32 @@ _PLACEHOLDERS = frozenset(
 )
 
 
+_SEPARATORS = re.compile(r"[\s_:()\[\]-]+")
+_ALTERNATIVES = re.compile(r"[/,;&+]|\bor\b|\band\b")
+_DIGIT = re.compile(r"\d")
+
+
 def _norm(value: str) -> str:
-    return " ".join(re.sub(r"[\s_:()\[\]-]+", " ", value.replace(".", "")).split())
+    return " ".join(_SEPARATORS.sub(" ", value.replace(".", "")).split())
 
 
+@lru_cache(maxsize=8192)
 def is_blank(value: str) -> bool:
-    """True when nothing was answered: empty, a dash, "N/A", "nil"."""
-    text = " ".join(value.strip().lower().split())
-    return text in _BLANKS
+    """True when nothing was answered: empty, a dash, "N/A", "nil" (cached per answer)."""
+    return " ".join(value.strip().lower().split()) in _BLANKS
 
 
+@lru_cache(maxsize=8192)
 def is_placeholder(value: str) -> bool:
-    """True when the whole answer names nothing checkable: "TBA", "Generic", "OEM / TBA"."""
-    parts = [_norm(p) for p in re.split(r"[/,;&+]|\bor\b|\band\b", value.strip().lower())]
+    """True when the whole answer names nothing checkable: "TBA", "Generic", "OEM / TBA".
+
+    Cached per distinct answer (a quotation repeats a handful of answers on every line); an
+    answer with a digit names something (no placeholder word has one), so it exits early.
+    """
+    low = value.strip().lower()
+    if not low or _DIGIT.search(low):
+        return False
+    parts = [_norm(p) for p in _ALTERNATIVES.split(low)]
     parts = [p for p in parts if p]
     return bool(parts) and all(p in _PLACEHOLDERS for p in parts)
 
