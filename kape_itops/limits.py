@@ -14,7 +14,9 @@ setting                        environment variable        default
 ``max_columns``                ``ITOPS_MAX_COLUMNS``       200
 ``max_cells``                  ``ITOPS_MAX_CELLS``         2000000
 ``max_cell_chars``             ``ITOPS_MAX_CELL_CHARS``    10000
+``max_yaml_mb``                ``ITOPS_MAX_YAML_MB``       1
 ``max_yaml_aliases``           ``ITOPS_MAX_YAML_ALIASES``  100
+``max_yaml_nodes``             ``ITOPS_MAX_YAML_NODES``    100000
 ``max_depth``                  ``ITOPS_MAX_DEPTH``         50
 =============================  ==========================  =========
 """
@@ -51,8 +53,12 @@ class Limits:
     """Most cells (rows x columns of the sheet's extent) in one sheet."""
     max_cell_chars: int = 10_000
     """Longest text of one cell or CSV field."""
+    max_yaml_mb: int = 1
+    """Largest YAML file (specs, RFQs, probe profiles), in MiB."""
     max_yaml_aliases: int = 100
-    """Most alias uses (``*name``) in one YAML document."""
+    """Most alias uses (``*name``) in one YAML document; recursive aliases are always refused."""
+    max_yaml_nodes: int = 100_000
+    """Most values in one YAML document, every alias counted as the copy it stands for."""
     max_depth: int = 50
     """Deepest nesting of lists/mappings in a YAML or JSON document."""
 
@@ -60,6 +66,11 @@ class Limits:
     def max_file_bytes(self) -> int:
         """``max_file_mb`` in bytes."""
         return self.max_file_mb * _MB
+
+    @property
+    def max_yaml_bytes(self) -> int:
+        """``max_yaml_mb`` in bytes."""
+        return self.max_yaml_mb * _MB
 
     @property
     def max_unzipped_bytes(self) -> int:

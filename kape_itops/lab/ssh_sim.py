@@ -36,7 +36,8 @@ from pathlib import Path
 from typing import Any
 
 import asyncssh
-import yaml
+
+from kape_itops.yamlsafe import load_yaml_text
 
 LAB_USERNAME = "itops"
 LAB_PASSWORD = "lab-ssh-pass"  # noqa: S105 - the simulator's published lab login
@@ -196,7 +197,7 @@ def platform_for(kind: str, model: str | None = None) -> str:
 def recording(platform: str) -> dict[str, Any]:
     """The recorded outputs of a platform."""
     text = resources.files("kape_itops.lab").joinpath(f"ssh_recordings/{platform}.yaml")
-    doc = yaml.safe_load(text.read_text(encoding="utf-8"))
+    doc = load_yaml_text(text.read_text(encoding="utf-8"))[0]
     assert isinstance(doc, dict)
     return doc
 

@@ -63,6 +63,7 @@ from kape_itops.probes.onvif_eval import (
     strip_userinfo,
 )
 from kape_itops.probes.rtsp import check_stream, split_uri, with_port
+from kape_itops.yamlsafe import load_yaml
 
 PROTOCOL = "onvif"
 
@@ -196,7 +197,7 @@ def load_profile(path: Path) -> dict[str, Any]:
     Raises :class:`ConfigError` naming the file and every problem found.
     """
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        doc = load_yaml(path)
         schema_path = path.parent / SCHEMA_FILE
         if not schema_path.is_file():
             schema_path = shipped_schema("probes", Path(SCHEMA_FILE).name)

@@ -35,6 +35,7 @@ from kape_itops.datafiles import DataDir, as_data_dir, shipped_schema
 from kape_itops.domain.enums import DeviceKind
 from kape_itops.domain.inventory import Device
 from kape_itops.errors import ConfigError
+from kape_itops.yamlsafe import load_yaml
 
 KINDS_DIR = "kinds"
 SCHEMA_DIR = "schema"
@@ -163,7 +164,7 @@ def _check(validator: Draft202012Validator, doc: Any, file: str) -> list[str]:
 
 def _read_yaml(path: Path) -> Any:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return load_yaml(path)
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc}") from exc
     except yaml.YAMLError as exc:

@@ -22,6 +22,7 @@ from kape_itops.config import Settings
 from kape_itops.datafiles import DataDir, as_data_dir, data_folder, shipped_schema
 from kape_itops.errors import ConfigError
 from kape_itops.probes.profiles import merge
+from kape_itops.yamlsafe import load_yaml
 
 SCHEMA_FILE = "snmp.schema.json"
 TUNABLES = ("timeout_s", "retries", "max_repetitions", "max_rows", "deadline_s")
@@ -108,7 +109,7 @@ class ProfileSet:
 
     def _load(self, path: Path) -> None:
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            data = load_yaml(path)
         except (OSError, yaml.YAMLError) as exc:
             raise ConfigError(f"{path}: cannot be read as YAML: {exc}") from exc
         errors = sorted(self._validator.iter_errors(data), key=lambda e: list(e.absolute_path))

@@ -22,6 +22,7 @@ from jsonschema import Draft202012Validator
 from kape_itops.datafiles import DataDir, as_data_dir, data_folder, shipped_schema
 from kape_itops.domain.inventory import Device
 from kape_itops.errors import ConfigError
+from kape_itops.yamlsafe import load_yaml
 
 SCHEMA_FILE = Path("schema") / "ssh.schema.json"
 SSH_DIR = "ssh"
@@ -184,7 +185,7 @@ def load_command_sets(probes_dir: Path | DataDir) -> CommandSets:
     aliases: dict[str, str] = {}
     for path in files:
         try:
-            doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+            doc = load_yaml(path)
             cs = parse_command_set(doc, str(path), validator)
         except yaml.YAMLError as exc:
             problems.append(f"{path}: not valid YAML: {exc}")

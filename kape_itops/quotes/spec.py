@@ -23,6 +23,7 @@ from kape_itops.datafiles import shipped_schema
 from kape_itops.errors import Issue, ValidationFailed
 from kape_itops.quotes.cpu import Cpu, CpuTable
 from kape_itops.quotes.units import Quantity, UnitError, dimension_of, parse_quantity
+from kape_itops.yamlsafe import load_yaml_text, read_yaml_text
 
 __all__ = [
     "OPERATORS",
@@ -139,8 +140,7 @@ class _LineLoader(yaml.SafeLoader):
 
 def load_yaml_with_lines(path: Path) -> tuple[Any, dict[tuple[str | int, ...], int]]:
     """Parse YAML and return (data, {path-in-document: line}); raises yaml/OS errors."""
-    text = path.read_text("utf-8")
-    node = yaml.compose(text, Loader=_LineLoader)
+    data, node = load_yaml_text(read_yaml_text(path), base=_LineLoader)
     lines: dict[tuple[str | int, ...], int] = {}
 
     def walk(n: yaml.Node | None, at: tuple[str | int, ...]) -> None:
@@ -155,7 +155,7 @@ def load_yaml_with_lines(path: Path) -> tuple[Any, dict[tuple[str | int, ...], i
                 walk(v, (*at, i))
 
     walk(node, ())
-    return yaml.load(text, Loader=_LineLoader), lines  # noqa: S506 - SafeLoader subclass
+    return data, lines
 
 
 def doc_path(at: Sequence[str | int]) -> str:
