@@ -6,10 +6,14 @@ The samples carry the traps reviewers meet (see quotes/README.md).
 
 from __future__ import annotations
 
+import csv
+import re
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
 import yaml
+from openpyxl import load_workbook
 
 from kape_itops.quotes.spec import load_spec
 from kape_itops.quotes.template import write_quotation_csv, write_quotation_xlsx
@@ -46,6 +50,7 @@ def rfq(
         "lots": lots,
     }
     doc.update(extra)
+    doc["lots"] = doc.pop("lots")  # new keys (min_technical_score) before the lots
     return doc
 
 
@@ -77,7 +82,7 @@ def line(
     item: str,
     desc: str,
     model: str,
-    qty: float,
+    qty: Any,
     unit: str,
     price: Any,
     total: Any = None,
@@ -101,12 +106,44 @@ def line(
     }
 
 
+def khmer_only(label: str) -> str:
+    """'ram (GB) / អង្គចងចាំ' -> 'អង្គចងចាំ (GB)': the label a vendor typing in Khmer writes."""
+    if " / " not in label:
+        return label
+    english, km = label.split(" / ", 1)
+    unit = re.search(r"\(.*?\)", english)
+    return f"{km} {unit.group()}" if unit else km
+
+
+def relabel_khmer(xlsx: Path, csv_path: Path) -> None:
+    """Rewrite the bilingual labels (header block and lines-table header) in Khmer only."""
+    wb = load_workbook(xlsx)
+    ws = wb["Quotation"]
+    for row in ws.iter_rows():
+        first = row[0].value
+        if isinstance(first, str) and " / " in first:
+            for cell in row if first.startswith("Item") else row[:1]:
+                if isinstance(cell.value, str):
+                    cell.value = khmer_only(cell.value)
+    wb.save(xlsx)
+    with csv_path.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.reader(fh))
+    for row in rows:
+        if row and " / " in row[0]:
+            last = len(row) if row[0].startswith("Item") else 1
+            row[:last] = [khmer_only(c) for c in row[:last]]
+    with csv_path.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+
+
 def write(
     folder: str,
     spec_id: str,
     doc: dict[str, Any],
     vendors: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]],
+    khmer: Collection[str] = (),
 ) -> None:
+    """rfq.yaml, one XLSX per vendor and csv/<vendor>.csv; vendors in ``khmer`` label in Khmer."""
     spec = load_spec(SPECS / f"{spec_id}.yaml")
     out = ROOT / folder
     (out / "csv").mkdir(parents=True, exist_ok=True)
@@ -117,8 +154,12 @@ def write(
     )
     for slug, (head, lines) in vendors.items():
         head = {**head, "rfq": head.get("rfq") or doc["rfq"]}
-        write_quotation_xlsx(out / f"{slug}.xlsx", spec, head, lines)
-        write_quotation_csv(out / "csv" / f"{slug}.csv", spec, head, lines)
+        lang = "en+km" if slug in khmer else "en"
+        xlsx, csv_path = out / f"{slug}.xlsx", out / "csv" / f"{slug}.csv"
+        write_quotation_xlsx(xlsx, spec, head, lines, lang=lang)
+        write_quotation_csv(csv_path, spec, head, lines, lang=lang)
+        if slug in khmer:
+            relabel_khmer(xlsx, csv_path)
 
 
 def laptop() -> None:
@@ -346,6 +387,210 @@ def laptop() -> None:
         ),
     }
     write("laptop", "laptop", doc, vendors)
+
+
+def laptop_audit() -> None:
+    """One quotation per rule: each vendor's outcome is decided by one rule (see its README)."""
+    rid = "KAPE-RFQ-2026-022"
+    doc = rfq(
+        rid,
+        "Laptops for teachers, Kampong Cham schools (audit walk-through sample)",
+        "laptop",
+        [
+            {
+                "id": "1",
+                "name": "Teacher laptops with backpacks",
+                "lines": [
+                    {
+                        "item": "LT-1",
+                        "description": "Laptop 14-15.6 inch per spec laptop 2026.1",
+                        "quantity": 24,
+                        "unit": "pcs",
+                    },
+                    {
+                        "item": "BAG-1",
+                        "description": "Padded laptop backpack",
+                        "quantity": 24,
+                        "unit": "pcs",
+                        "technical": False,
+                    },
+                ],
+            }
+        ],
+    )
+    good: dict[str, Any] = {
+        "ram": "16 GB",
+        "storage": "512 GB",
+        "storage_type": "NVMe SSD",
+        "display": '14"',
+        "resolution": "1920x1080",
+        "battery": "45 Wh",
+        "wifi": "Wi-Fi 6",
+        "os": "Windows 11 Pro",
+        "keyboard": "Khmer/English",
+        "warranty_type": "on-site",
+        "weight": "1.5 kg",
+    }
+    w = "36 months"
+
+    def bag(price: Any, total: Any = None, model: str = "Dell ES1520P") -> dict[str, Any]:
+        return line(
+            "BAG-1", "Laptop backpack 15.6", model, 24, "pcs", price, total, "12 months", 30
+        )
+
+    vendors = {
+        # rule 1: the cheapest compliant-looking offer leaves a mandatory answer blank
+        "a-siem-reap-laptop-center": (
+            header(
+                "Siem Reap Laptop Center",
+                "K011-201100345",
+                "SRLC-2611-08",
+                "2026-10-29",
+                "2026-12-28",
+            ),
+            [
+                line(
+                    "LT-1",
+                    "HP ProBook 440 G10",
+                    "HP ProBook 440 G10",
+                    24,
+                    "pcs",
+                    545,
+                    None,
+                    w,
+                    28,
+                    **{**good, "cpu": "Intel Core i5-1335U", "battery": "", "weight": "1.38 kg"},
+                ),
+                bag(9, model="HP Prelude 15.6"),
+            ],
+        ),
+        # rule 1: a product that is there but not named cannot be verified
+        "b-tonle-bassac-trading": (
+            header(
+                "Tonle Bassac Trading", "K012-310200456", "TBT/Q/1029", "2026-10-30", "2026-12-29"
+            ),
+            [
+                line(
+                    "LT-1",
+                    "15.6 inch business laptop",
+                    "Generic",
+                    24,
+                    "pcs",
+                    520,
+                    None,
+                    w,
+                    21,
+                    **{**good, "cpu": "Intel Core i5-1235U", "display": "15.6 inch"},
+                ),
+                bag(8, model="Generic"),
+            ],
+        ),
+        # rule 5: passes by the second reference CPU (Ryzen 5 5500U), not the first
+        "c-battambang-digital": (
+            header(
+                "Battambang Digital Store", "K013-420300567", "BDS-0457", "2026-10-31", "2026-12-31"
+            ),
+            [
+                line(
+                    "LT-1",
+                    "HP 250 G10 15.6 inch",
+                    "HP 250 G10",
+                    24,
+                    "pcs",
+                    610,
+                    None,
+                    w,
+                    14,
+                    **{
+                        **good,
+                        "cpu": "Intel Core i5-1334U",
+                        "display": '15.6"',
+                        "battery": "41 Wh",
+                        "keyboard": "English",
+                        "weight": "1.52 kg",
+                    },
+                ),
+                bag(10, model="HP Renew Travel 15.6"),
+            ],
+        ),
+        # rules 3, 4 and 6: Khmer labels and values, riel, VAT included, a wrong line total, the
+        # vendor's own rate, 8 GB (priced deviation); wins because of the price trail
+        "d-kampong-cham-computer": (
+            header(
+                "ហាង​កុំព្យូទ័រ​កំពង់ចាម",
+                "K014-៥៣០៤០០៦៧៨",
+                "KC-២៦១១-០៧",
+                "ថ្ងៃទី៣០ ខែតុលា ឆ្នាំ២០២៦",
+                "២៩/១២/២០២៦",
+                "រៀល",
+                "បាទ",
+                "៤,០០០",
+            ),
+            [
+                line(
+                    "LT-1",
+                    "កុំព្យូទ័រយួរដៃ Dell Latitude 3540",
+                    "Dell Latitude 3540",
+                    "២៤",
+                    "គ្រឿង",
+                    "២,៥៧០,៧០០",
+                    "៦៧,៦៩៦,៨០០",
+                    "៣៦ ខែ",
+                    "៣០ ថ្ងៃ",
+                    cpu="Intel Core i5-1235U",
+                    ram="៨ ជីកាបៃ DDR4",
+                    storage="៥១២ ជីហ្គាបៃ SSD",
+                    storage_type="NVMe SSD",
+                    display="១៥.៦ អ៊ីញ",
+                    resolution="1920x1080",
+                    battery="៥៤ វ៉ាត់ម៉ោង",
+                    wifi="Wi-Fi 6",
+                    os="Windows 11 Pro",
+                    keyboard="ខ្មែរ/English",
+                    warranty_type="ជួសជុល​នៅនឹងកន្លែង ដល់​ខេត្ត",
+                    weight="១.៦ គ.ក",
+                ),
+                line(
+                    "BAG-1",
+                    "កាបូបស្ពាយកុំព្យូទ័រ",
+                    "Dell ES1520P",
+                    "២៤",
+                    "គ្រឿង",
+                    "៤៥,១០០",
+                    "១,០៨២,៤០០",
+                    "១២ ខែ",
+                    "៣០",
+                ),
+            ],
+        ),
+        # rule 5: below both reference CPUs; the check names the closest one
+        "e-takeo-it-solutions": (
+            header(
+                "Takeo IT Solutions", "K015-640500789", "TIT-26-311", "2026-11-01", "2026-12-31"
+            ),
+            [
+                line(
+                    "LT-1",
+                    "Acer Aspire 3 A315-59",
+                    "Acer Aspire 3 A315-59",
+                    24,
+                    "pcs",
+                    455,
+                    None,
+                    w,
+                    30,
+                    **{
+                        **good,
+                        "cpu": "Intel Core i3-1215U",
+                        "display": '15.6"',
+                        "weight": "1.7 kg",
+                    },
+                ),
+                bag(9, model="Acer Commercial backpack 15.6"),
+            ],
+        ),
+    }
+    write("laptop-audit", "laptop", doc, vendors, khmer={"d-kampong-cham-computer"})
 
 
 def printer() -> None:
@@ -702,6 +947,7 @@ def hotspot() -> None:
             },
         ],
         method="qcbs",
+        min_technical_score=70,
     )
     vendors = {
         "a-mekong-networks": (
@@ -1425,6 +1671,6 @@ def ups() -> None:
 
 
 if __name__ == "__main__":
-    for make in (laptop, printer, camera, hotspot, desktop, tablet, switch, nvr, ups):
+    for make in (laptop, laptop_audit, printer, camera, hotspot, desktop, tablet, switch, nvr, ups):
         make()
     print("samples written under", ROOT)

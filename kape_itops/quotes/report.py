@@ -35,6 +35,7 @@ __all__ = [
     "MatrixRow",
     "canonical_dumps",
     "canonical_json",
+    "decisive",
     "deviations",
     "header_notes",
     "jsonable",
@@ -208,6 +209,24 @@ def deviations(ev: Evaluation) -> dict[str, list[str]]:
     return out
 
 
+def decisive(ev: Evaluation) -> dict[tuple[str, str], list[str]]:
+    """Per (lot, quote) not ranked: the mandatory checks that kept it out, with their findings
+    ("LT-1 cpu: Core i3-1215U index 185 < Ryzen 5 5500U index 215 …"), for the ranking table."""
+    mandatory = {r["id"] for r in ev.requirements if r["level"] == "mandatory"}
+    checks = {v.quote: v.checks for v in ev.vendors}
+    out: dict[tuple[str, str], list[str]] = {}
+    for lot in ev.lots:
+        for o in lot.offers:
+            if o.rank is not None:
+                continue
+            out[(lot.lot, o.quote)] = [
+                f"{c.item} {c.requirement}: {c.reason}"
+                for c in checks.get(o.quote, ())
+                if c.item in lot.items and c.requirement in mandatory and c.status != PASS
+            ]
+    return out
+
+
 def header_notes(ev: Evaluation) -> list[str]:
     """Notes on the whole evaluation: a rate without a source, then the evaluation's notes."""
     warning = rate_note(ev.rate, ev.rate_source)
@@ -252,6 +271,7 @@ def render_html(ev: Evaluation, lang: str = "en") -> str:
         ev=ev,
         matrices=matrices(ev),
         deviations=deviations(ev),
+        decisive=decisive(ev),
         vendors={v.quote: v for v in ev.vendors},
         header_notes=header_notes(ev),
         blank_rule=blank_rule(ev.blank_mandatory),
