@@ -1,4 +1,9 @@
-"""Terminal rendering helpers: one console, markup escaping, JSON output."""
+"""Terminal rendering helpers: one console, markup escaping, JSON output.
+
+Nothing read from a file, a device or the database reaches the terminal with a control or bidi
+character in it: :func:`safe`, every string the consoles render and :func:`print_json` show them
+as escapes (:mod:`kape_itops.domain.text`).
+"""
 
 from __future__ import annotations
 
@@ -13,22 +18,60 @@ from typing import Any
 
 from rich import box
 from rich.cells import cell_len
-from rich.console import Console, RenderableType
+from rich.console import Console, HighlighterType, JustifyMethod, OverflowMethod, RenderableType
 from rich.markup import escape
+from rich.protocol import is_renderable
+from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
+from kape_itops.domain.text import reveal, reveal_json
 from kape_itops.reports import fmt
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+
+class RevealingConsole(Console):
+    """A rich console that shows control and bidi characters of every string it renders as
+    escapes (``\\x1b``), even in text that skipped :func:`safe`; rich's own styling is kept."""
+
+    def render_str(
+        self,
+        text: str,
+        *,
+        style: str | Style = "",
+        justify: JustifyMethod | None = None,
+        overflow: OverflowMethod | None = None,
+        emoji: bool | None = None,
+        markup: bool | None = None,
+        highlight: bool | None = None,
+        highlighter: HighlighterType | None = None,
+    ) -> Text:
+        """:meth:`rich.console.Console.render_str` of the revealed text."""
+        return super().render_str(
+            reveal(text),
+            style=style,
+            justify=justify,
+            overflow=overflow,
+            emoji=emoji,
+            markup=markup,
+            highlight=highlight,
+            highlighter=highlighter,
+        )
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:
+        """:meth:`rich.console.Console.print`; objects that are not renderables are shown as
+        revealed plain text (rich would write their ``str`` as it is, without markup)."""
+        super().print(*(o if is_renderable(o) else Text(reveal(str(o))) for o in objects), **kwargs)
+
+
+console = RevealingConsole(highlight=False)
+err_console = RevealingConsole(stderr=True, highlight=False)
 
 
 def safe(value: object) -> str:
-    """Text for rich: device-supplied strings are escaped so '[' cannot become markup."""
+    """Text for rich: '[' cannot become markup, control and bidi characters show as escapes."""
     if value is None:
         return ""
-    return escape(str(value))
+    return escape(reveal(str(value)))
 
 
 def to_jsonable(value: Any) -> Any:
@@ -49,8 +92,12 @@ def to_jsonable(value: Any) -> Any:
 
 
 def print_json(value: Any) -> None:
-    """Write ``value`` as indented JSON to stdout (no rich markup processing)."""
-    print(json.dumps(to_jsonable(value), ensure_ascii=False, indent=2, sort_keys=False))
+    """Write ``value`` as indented JSON to stdout (no rich markup processing).
+
+    Control, bidi and separator characters inside strings are ``\\uXXXX`` escapes: the data
+    is the same for a JSON parser, the terminal never sees them raw.
+    """
+    print(reveal_json(json.dumps(to_jsonable(value), ensure_ascii=False, indent=2)))
 
 
 KEY_HEADERS = frozenset(
