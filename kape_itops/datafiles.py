@@ -7,12 +7,12 @@ holds one of those folders, overrides the shipped defaults file by file.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from kape_itops.atomic import copy_file, output_folder
 from kape_itops.errors import UsageError
 
 __all__ = [
@@ -137,6 +137,7 @@ def copy_defaults(target: Path, *, overwrite: bool = False) -> tuple[list[Path],
     """Copy the shipped defaults into ``target``; returns (written, kept as they were)."""
     if target.exists() and not target.is_dir():
         raise UsageError(f"{target}: exists and is not a folder")
+    output_folder(target)
     written: list[Path] = []
     kept: list[Path] = []
     for source, rel in _default_files():
@@ -144,9 +145,6 @@ def copy_defaults(target: Path, *, overwrite: bool = False) -> tuple[list[Path],
         if dest.exists() and not overwrite:
             kept.append(rel)
             continue
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.with_name(f".{dest.name}.tmp")
-        shutil.copyfile(source, tmp)
-        tmp.replace(dest)
+        copy_file(source, dest, make_parents=True)  # the area folders are the tool's own
         written.append(rel)
     return written, kept

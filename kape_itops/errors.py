@@ -7,6 +7,7 @@
     ├── ConfigError                 settings, profiles or templates that cannot be used
     │   └── SecretsError            secrets file missing, unreadable, too open, or a bad reference
     ├── StoreError                  the database cannot be reached, migrated or written
+    ├── OutputError                 an output file cannot be written (no folder, disk full) (exit 1)
     ├── NotFoundError               an asset tag, school or record that does not exist
     ├── DataError                   input files with bad content (exit 1)
     │   └── ValidationFailed        carries every ``Issue`` found, all at once
@@ -45,6 +46,10 @@ class SecretsError(ConfigError):
 
 class StoreError(ItopsError):
     """The database cannot be reached, migrated or written."""
+
+
+class OutputError(ItopsError):
+    """A file cannot be written (no folder, disk full or read-only, no access); the old one stays."""
 
 
 class NotFoundError(ItopsError):

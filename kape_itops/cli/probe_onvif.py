@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 
+from kape_itops.atomic import output_folder
 from kape_itops.cli.app import App, handle_errors, pass_app
 from kape_itops.cli.probe import NAGIOS_ERRORS, probe
 from kape_itops.cli.render import console, print_json, safe, table
@@ -209,6 +210,7 @@ def onvif(
     )
     settings: dict[str, Any] = {"recording": True} if nvr else {}
     if save_snapshot is not None:
+        output_folder(save_snapshot, perms=0o700)  # a missing parent is said before probing
         settings["save_snapshot_dir"] = str(save_snapshot)
     if rtsp_port is not None:
         settings["rtsp_port"] = rtsp_port or None

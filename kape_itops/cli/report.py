@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from kape_itops.atomic import write_text
 from kape_itops.cli.app import App, handle_errors, pass_app
 from kape_itops.cli.render import console, print_json, safe, table
 from kape_itops.config import Settings, load_zone
@@ -139,7 +140,7 @@ def health(
         write_html(rep, html)
         console.print(f"wrote {safe(html)}")
     elif md is not None:
-        md.write_text(render_md(rep), encoding="utf-8")
+        write_text(md, render_md(rep))
         console.print(f"wrote {safe(md)}")
     elif csv_dir is not None:
         files = write_csv(rep, csv_dir)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from kape_itops.atomic import output_folder, write_text
 from kape_itops.cli.app import App, handle_errors, pass_app
 from kape_itops.cli.render import console, safe
 from kape_itops.domain.timespan import parse_duration
@@ -108,9 +109,9 @@ def install(
         )
         _env_hint(env_file)
         return
-    unit_dir.mkdir(parents=True, exist_ok=True)
+    output_folder(unit_dir)
     for name, text in units.items():
-        (unit_dir / name).write_text(text, encoding="utf-8")
+        write_text(unit_dir / name, text)
         console.print(f"wrote {safe(unit_dir / name)}")
     console.print(f"next: systemctl daemon-reload && systemctl enable --now {safe(timers)}")
     _env_hint(env_file)

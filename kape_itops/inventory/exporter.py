@@ -14,8 +14,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
+from kape_itops.atomic import atomic_write, output_folder
 from kape_itops.domain.fields import DEVICE_COLUMNS, SCHOOL_COLUMNS, to_text
 from kape_itops.domain.inventory import DeviceFilter
 from kape_itops.errors import UsageError
@@ -64,14 +65,20 @@ def export_inventory(
             raise UsageError(
                 f"{path} is a file; CSV export writes a folder (schools.csv, devices.csv)"
             )
-        path.mkdir(parents=True, exist_ok=True)
+        output_folder(path)
     elif path.is_dir():
         raise UsageError(f"{path} is a folder; {fmt.value} export writes one file")
     with store.session() as session:
         repo = InventoryRepo(session)
-        if fmt == ExportFormat.CSV:
-            _csv(path / "schools.csv", SCHOOL_COLUMNS, _school_rows(repo), report, "schools")
-            _csv(path / "devices.csv", DEVICE_COLUMNS, _device_rows(repo, flt), report, "devices")
+        if fmt == ExportFormat.CSV:  # both files are replaced, or neither
+            schools, devices = path / "schools.csv", path / "devices.csv"
+            with (
+                atomic_write(schools, encoding="utf-8-sig", newline="") as sf,
+                atomic_write(devices, encoding="utf-8-sig", newline="") as df,
+            ):
+                _csv(sf, SCHOOL_COLUMNS, _school_rows(repo), report, "schools")
+                _csv(df, DEVICE_COLUMNS, _device_rows(repo, flt), report, "devices")
+            report.files += [str(schools), str(devices)]
         elif fmt == ExportFormat.XLSX:
             _xlsx(path, repo, flt, report)
         else:
@@ -86,19 +93,17 @@ def _count(report: ExportReport, entity: str, rows: Iterator[list[str]]) -> Iter
 
 
 def _csv(
-    path: Path,
+    fh: TextIO,
     columns: tuple[str, ...],
     rows: Iterator[list[str]],
     report: ExportReport,
     entity: str,
 ) -> None:
     """UTF-8 with a BOM (so spreadsheets show Khmer text), one header row."""
-    with path.open("w", encoding="utf-8-sig", newline="") as fh:
-        writer = csv.writer(fh, lineterminator="\r\n")
-        writer.writerow(columns)
-        for row in _count(report, entity, rows):
-            writer.writerow([to_cell(v) for v in row])
-    report.files.append(str(path))
+    writer = csv.writer(fh, lineterminator="\r\n")
+    writer.writerow(columns)
+    for row in _count(report, entity, rows):
+        writer.writerow([to_cell(v) for v in row])
 
 
 def _xlsx(path: Path, repo: InventoryRepo, flt: DeviceFilter | None, report: ExportReport) -> None:
@@ -123,7 +128,8 @@ def _xlsx(path: Path, repo: InventoryRepo, flt: DeviceFilter | None, report: Exp
         ws.freeze_panes = "A2"
         for row in _count(report, entity, rows):
             ws.append([_string_cell(ws, to_cell(v)) for v in row])
-    wb.save(path)
+    with atomic_write(path, "wb") as fh:
+        wb.save(fh)
     report.files.append(str(path))
 
 
@@ -138,7 +144,7 @@ def _string_cell(ws: Any, text: str) -> Any:
 
 def _json(path: Path, repo: InventoryRepo, flt: DeviceFilter | None, report: ExportReport) -> None:
     """``{"format": ..., "schools": [...], "devices": [...]}``, one record per line."""
-    with path.open("w", encoding="utf-8") as fh:
+    with atomic_write(path) as fh:
         fh.write(f'{{"format": "{FORMAT_TAG}", "version": 1,\n')
         for n, (entity, columns, rows) in enumerate(
             (

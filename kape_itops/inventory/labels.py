@@ -11,6 +11,7 @@ import jinja2
 import segno
 from markupsafe import Markup
 
+from kape_itops.atomic import write_text
 from kape_itops.domain.inventory import Device, DeviceFilter, School
 from kape_itops.store.db import Store
 from kape_itops.store.inventory_repo import InventoryRepo
@@ -64,5 +65,5 @@ def write_labels(store: Store, out: Path, flt: DeviceFilter | None = None) -> in
         devices = list(repo.iter_devices(flt))
     codes = sorted({d.school for d in devices})
     title = "Asset labels — " + (", ".join(codes) if len(codes) <= 3 else f"{len(codes)} schools")
-    out.write_text(render_labels(make_labels(devices, schools), title), encoding="utf-8")
+    write_text(out, render_labels(make_labels(devices, schools), title))
     return len(devices)

@@ -20,7 +20,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from kape_itops.errors import ItopsError
+from kape_itops.atomic import write_text
+from kape_itops.errors import ItopsError, OutputError
 
 KNOWN_HOSTS_ENV = "ITOPS_KNOWN_HOSTS"
 _LOCK = threading.Lock()
@@ -151,11 +152,26 @@ class KnownHosts:
             return "pinned"
 
     def _append(self, name: str, key_type: str, key_b64: str) -> None:
+        """Add a line: the whole file is rewritten atomically under a lock on its folder."""
+        folder = self.path.parent
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-            with os.fdopen(fd, "a", encoding="utf-8") as fh:
-                fcntl.flock(fh, fcntl.LOCK_EX)
-                fh.write(f"{name} {key_type} {key_b64}\n")
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            lock = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
         except OSError as exc:
             raise HostKeyError(f"cannot pin host key in {self.path}: {exc}") from exc
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                text = self.path.read_text(encoding="utf-8")
+            except FileNotFoundError:
+                text = ""
+            if text and not text.endswith("\n"):
+                text += "\n"
+            perms = None if self.path.exists() else 0o600
+            write_text(self.path, f"{text}{name} {key_type} {key_b64}\n", perms=perms)
+        except OSError as exc:
+            raise HostKeyError(f"cannot pin host key in {self.path}: {exc}") from exc
+        except OutputError as exc:
+            raise HostKeyError(f"cannot pin host key: {exc}") from exc
+        finally:
+            os.close(lock)

@@ -25,7 +25,6 @@ import asyncio
 import contextlib
 import datetime as dt
 import json
-import os
 import re
 import time
 from collections.abc import Mapping
@@ -37,10 +36,11 @@ import aiohttp
 import jsonschema
 import yaml
 
+from kape_itops.atomic import output_folder, write_bytes
 from kape_itops.config import Settings
 from kape_itops.datafiles import data_folder, shipped_schema
 from kape_itops.domain.enums import DeviceKind, ProbeStatus
-from kape_itops.errors import ConfigError, ProbeError, SecretsError
+from kape_itops.errors import ConfigError, OutputError, ProbeError, SecretsError
 from kape_itops.probes.base import ProbeContext, ProbeResult, Target, worst
 from kape_itops.probes.onvif_client import (
     MEDIA_NS,
@@ -449,18 +449,19 @@ class _Check:
         if not jpeg.ok:
             return ProbeStatus.CRIT, jpeg.reason
         if self.settings.save_snapshot_dir is not None:
-            self.metrics["snapshot_path"] = str(self._save(body))
+            try:
+                self.metrics["snapshot_path"] = str(self._save(body))
+            except OutputError as exc:  # the camera is fine; saving its picture was not
+                self.metrics["snapshot_error"] = str(exc)
         return None
 
     def _save(self, body: bytes) -> Path:
         folder = self.settings.save_snapshot_dir
         assert folder is not None
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        output_folder(folder, perms=0o700)
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
         path = folder / f"{_UNSAFE_NAME.sub('_', self.target.label)}-{stamp}.jpg"
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(body)
+        write_bytes(path, body, perms=0o600)
         return path
 
     async def _stream(self) -> tuple[ProbeStatus, str] | None:

@@ -15,13 +15,12 @@ is written to a temporary name and renamed, so the collector never reads half a 
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kape_itops.atomic import write_text
 from kape_itops.domain.enums import SEVERITY, ProbeStatus
 from kape_itops.probes.base import ProbeResult
 
@@ -109,15 +108,5 @@ def render(samples: Iterable[PromSample]) -> str:
 
 
 def write(path: Path, samples: Iterable[PromSample]) -> None:
-    """Write the exposition text to ``path`` atomically (temporary file + rename)."""
-    text = render(samples)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        Path(tmp).chmod(0o644)
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write the exposition text to ``path`` atomically; its folder must exist."""
+    write_text(path, render(samples), perms=0o644)

@@ -13,6 +13,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from kape_itops.atomic import atomic_write
 from kape_itops.inventory.sanitize import neutralise_formula
 from kape_itops.quotes.khmer import ATTRIBUTE_LABELS, LABELS, LANGS, bilingual
 from kape_itops.quotes.readers import COLUMN_LABELS, HEADER_LABELS
@@ -151,7 +152,8 @@ def write_quotation_xlsx(
             req.append([_cell(LABELS[_INSTRUCTIONS])])
         req.column_dimensions["A"].width = 60
         req.column_dimensions["C"].width = 40
-    wb.save(path)
+    with atomic_write(path, "wb") as fh:
+        wb.save(fh)
 
 
 def write_quotation_csv(
@@ -164,7 +166,7 @@ def write_quotation_csv(
 ) -> None:
     """The same layout as the workbook, as CSV (UTF-8)."""
     cols = form_columns(spec, lang)
-    with path.open("w", newline="", encoding="utf-8") as fh:
+    with atomic_write(path, newline="") as fh:
         w = csv.writer(fh)
         for row in header_rows(header, lang):
             w.writerow([_cell(v) for v in row])

@@ -8,6 +8,7 @@ import functools
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from kape_itops.atomic import atomic_write, output_folder
 from kape_itops.config import load_zone
 from kape_itops.inventory.sanitize import neutralise_formula
 from kape_itops.reports.model import HealthReport
@@ -46,7 +47,7 @@ def cell(value: object, tz: dt.tzinfo = dt.UTC) -> str:
 def _write(
     path: Path, head: Sequence[str], rows: Iterable[Sequence[object]], tz: dt.tzinfo
 ) -> None:
-    with path.open("w", newline="", encoding="utf-8") as f:
+    with atomic_write(path, newline="") as f:
         w = csv.writer(f)
         w.writerow(head)
         for r in rows:
@@ -54,11 +55,11 @@ def _write(
 
 
 def write_csv(report: HealthReport, folder: Path) -> list[Path]:
-    """Write one CSV per table into ``folder`` (created if needed); returns the files.
+    """Write one CSV per table into ``folder`` (created, but not its parents); returns the files.
 
     Times carry the report zone's offset.
     """
-    folder.mkdir(parents=True, exist_ok=True)
+    output_folder(folder)
     r = report
     write = functools.partial(_write, tz=load_zone(r.tz))
     write(

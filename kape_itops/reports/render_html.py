@@ -13,6 +13,7 @@ from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from kape_itops.atomic import write_text
 from kape_itops.config import load_zone
 from kape_itops.reports import charts, fmt
 from kape_itops.reports.model import HealthReport
@@ -103,8 +104,8 @@ def render_html(report: HealthReport) -> str:
 
 
 def write_html(report: HealthReport, path: Path) -> Path:
-    """Write the report to ``path`` (UTF-8)."""
-    path.write_text(render_html(report), encoding="utf-8")
+    """Write the report to ``path`` (UTF-8), atomically."""
+    write_text(path, render_html(report))
     return path
 
 

@@ -268,6 +268,7 @@ def test_prom_textfile_holds_the_latest_results(
     store.upgrade()
     seed(store, LOOPBACK_FLEET[:2])
     out = tmp_path / "textfile" / "itops.prom"
+    out.parent.mkdir()
     got = invoke(runner, sqlite_url, "--only", "ping", "--prom", str(out))
     assert got.exit_code == 0, got.output
     text = out.read_text()

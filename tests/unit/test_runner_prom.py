@@ -5,7 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import pytest
+
 from kape_itops.domain.enums import ProbeStatus
+from kape_itops.errors import OutputError
 from kape_itops.probes.base import ProbeResult
 from kape_itops.probes.prom import PromSample, escape_label, metric_name, render, write
 
@@ -66,6 +69,9 @@ def test_metric_names_are_sanitised() -> None:
 
 def test_write_is_atomic_and_empty_input_gives_empty_file(tmp_path: Path) -> None:
     out = tmp_path / "textfile" / "itops.prom"
+    with pytest.raises(OutputError, match="folder .*textfile does not exist"):
+        write(out, [])
+    out.parent.mkdir()
     write(out, [PromSample(res("A", "ping", ProbeStatus.OK))])
     assert out.read_text().startswith("# HELP itops_probe_status")
     assert [p.name for p in out.parent.iterdir()] == ["itops.prom"]
