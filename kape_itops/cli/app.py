@@ -12,11 +12,14 @@ from typing import Any, TypeVar, cast
 import click
 
 from kape_itops.config import Settings, normalise_db_url
+from kape_itops.domain.text import refusal, reveal
 from kape_itops.errors import ItopsError, ValidationFailed
 from kape_itops.secrets import SecretStore
 from kape_itops.store.db import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
+ACTOR_MAX = 100
+"""Longest ``--actor`` (the change log's column); control and bidi characters are refused."""
 
 
 @dataclass
@@ -62,12 +65,19 @@ pass_app = click.make_pass_decorator(App)
 def make_settings(db: str | None, secrets: Path | None, actor: str | None) -> Settings:
     """Settings from the environment, overridden by global options."""
     base = Settings()
+    who = actor or base.actor
+    if (why := refusal(who, newlines=False)) or (why := _too_long(who)):
+        raise click.UsageError(f"--actor/ITOPS_ACTOR '{reveal(who[:40], newlines=False)}': {why}")
     return Settings(
         db_url=normalise_db_url(db) if db else base.db_url,
         secrets_path=secrets if secrets is not None else base.secrets_path,
-        actor=actor or base.actor,
+        actor=who,
         data_dir=base.data_dir,
     )
+
+
+def _too_long(actor: str) -> str | None:
+    return f"longer than {ACTOR_MAX} characters" if len(actor) > ACTOR_MAX else None
 
 
 def handle_errors(exit_codes: dict[type[BaseException], int] | None = None) -> Callable[[F], F]:
@@ -92,7 +102,7 @@ def handle_errors(exit_codes: dict[type[BaseException], int] | None = None) -> C
 def report_error(exc: ItopsError) -> None:
     """Print an error, with every issue of a failed validation, to stderr."""
     err = sys.stderr
-    click.echo(f"error: {exc}", file=err)
+    click.echo(f"error: {reveal(str(exc))}", file=err)
     if isinstance(exc, ValidationFailed):
         for issue in exc.issues:
-            click.echo(f"  {issue.severity}: {issue}", file=err)
+            click.echo(f"  {issue.severity}: {reveal(str(issue))}", file=err)
