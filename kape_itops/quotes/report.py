@@ -20,6 +20,7 @@ from typing import Any
 
 from jinja2 import Environment
 
+from kape_itops.atomic import atomic_write, write_text
 from kape_itops.errors import UsageError
 from kape_itops.inventory.sanitize import neutralise_formula
 from kape_itops.quotes.audit import sha256_bytes
@@ -550,7 +551,8 @@ def write_xlsx(ev: Evaluation, path: Path) -> None:
     for sheet in wb.worksheets:
         for cell in sheet[1]:
             cell.font = Font(bold=True)
-    wb.save(path)
+    with atomic_write(path, "wb") as fh:
+        wb.save(fh)
 
 
 def write_report(ev: Evaluation, path: Path, lang: str = "en") -> None:
@@ -558,12 +560,12 @@ def write_report(ev: Evaluation, path: Path, lang: str = "en") -> None:
     beside the English headings of HTML and Markdown."""
     suffix = path.suffix.lower()
     if suffix in (".html", ".htm"):
-        path.write_text(render_html(ev, lang), "utf-8")
+        write_text(path, render_html(ev, lang))
     elif suffix == ".md":
-        path.write_text(render_markdown(ev, lang), "utf-8")
+        write_text(path, render_markdown(ev, lang))
     elif suffix == ".xlsx":
         write_xlsx(ev, path)
     elif suffix == ".json":
-        path.write_text(canonical_json(ev), "utf-8")
+        write_text(path, canonical_json(ev))
     else:
         raise UsageError(f"report {path}: use .html, .md, .xlsx or .json")
