@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from kape_itops.domain.enums import Currency, DeviceKind, DeviceStatus, SchoolLevel
+from kape_itops.domain.text import refusal
 
 CLEAR_MARKER = "-"
 """A cell holding only this marker clears the field on import (a blank cell means no change)."""
@@ -129,8 +130,8 @@ def _text(limit: int) -> Callable[[str], str]:
         value = text.strip()
         if len(value) > limit:
             raise FieldError(f"longer than {limit} characters")
-        if any(ord(c) < 32 and c not in "\t\n" for c in value):
-            raise FieldError("contains control characters")
+        if why := refusal(value):
+            raise FieldError(why)
         return value
 
     return parse

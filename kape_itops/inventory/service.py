@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import ipaddress
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from kape_itops.domain.enums import DeviceStatus, EntityType
@@ -19,6 +19,7 @@ from kape_itops.domain.inventory import (
     School,
     Summary,
 )
+from kape_itops.domain.text import refusal
 from kape_itops.errors import NotFoundError, UsageError
 from kape_itops.store.db import Store
 from kape_itops.store.inventory_repo import InventoryRepo
@@ -187,38 +188,50 @@ class Inventory:
             except FieldError as exc:
                 raise UsageError(f"--school {school!r}: {exc}") from exc
         if room is not None:
-            values["room"] = room.strip() or None
+            try:
+                values["room"] = DEVICE_FIELD["room"].parse(room) if room.strip() else None
+            except FieldError as exc:
+                raise UsageError(f"--room {room!r}: {exc}") from exc
         return self._apply(tag, values, None, "cli: inventory move")
 
     def retire(self, tag: str, reason: str) -> list[Change]:
         """Mark a device retired, keeping the reason in its notes."""
         if not reason.strip():
             raise UsageError("--reason is required to retire a device")
-        current = self.device(tag)
-        if current.status == DeviceStatus.RETIRED:
-            raise UsageError(f"device '{tag}' is already retired")
         line = f"Retired {dt.date.today().isoformat()}: {reason.strip()}"
-        notes = f"{current.notes}\n{line}" if current.notes else line
-        return self._apply(
-            tag, {"status": DeviceStatus.RETIRED, "notes": notes}, None, "cli: inventory retire"
-        )
+
+        def retired(current: Device) -> dict[str, object]:
+            if current.status == DeviceStatus.RETIRED:
+                raise UsageError(f"device '{tag}' is already retired")
+            notes = f"{current.notes}\n{line}" if current.notes else line
+            return {"status": DeviceStatus.RETIRED, "notes": notes}
+
+        return self._apply(tag, retired, None, "cli: inventory retire")
 
     def _apply(
-        self, tag: str, values: dict[str, object], new_tag: str | None, source: str
+        self,
+        tag: str,
+        values: dict[str, object] | Callable[[Device], dict[str, object]],
+        new_tag: str | None,
+        source: str,
     ) -> list[Change]:
-        ctx = self.context(source)
-        with self.store.session() as s:
+        """Apply the edit in one write transaction; ``values`` may be computed from the device
+        as it is once the write lock is held, so no concurrent edit is lost."""
+        with self.store.write() as s:
+            ctx = self.context(source)  # inside the lock: times follow the change log's order
             repo = InventoryRepo(s)
-            if repo.device(tag) is None:
+            current = repo.device(tag)
+            if current is None:
                 raise NotFoundError(f"no device with asset tag '{tag}'")
+            if callable(values):
+                values = values(current)
             if "school" in values and repo.school(str(values["school"])) is None:
                 raise NotFoundError(f"school '{values['school']}' does not exist")
-            if new_tag and new_tag != tag and repo.device(new_tag) is not None:
-                raise UsageError(f"asset tag '{new_tag}' is already in use")
+            if new_tag and new_tag != tag:
+                repo.require_free_tag(new_tag, tag)
             repo.apply_devices([DeviceUpsert(tag, values, new_tag)], ctx)
-        with self.store.session() as s:
             return [
                 c
-                for c in InventoryRepo(s).history(EntityType.DEVICE, new_tag or tag, ctx.at)
+                for c in repo.history(EntityType.DEVICE, new_tag or tag, ctx.at)
                 if c.at == ctx.at
             ]
