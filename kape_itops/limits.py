@@ -113,4 +113,6 @@ def shown(value: object, limit: int = SHOWN_CHARS) -> str:
 def too_big(what: str, size: int, limit: int, field_name: str, unit: str = "") -> str:
     """A refusal message naming the limit and the variable that raises it."""
     env = Limits.env_name(field_name)
-    return f"{what} is too large ({size:,}{unit}; the limit is {limit:,}{unit}, raise it with {env})"
+    return (
+        f"{what} is too large ({size:,}{unit}; the limit is {limit:,}{unit}, raise it with {env})"
+    )

@@ -89,8 +89,7 @@ class _Bounded:
             self._aliases += 1
             if event.anchor in self._open:
                 raise YamlRefused(
-                    f"recursive alias *{str(event.anchor)[:40]} (refers to a value containing "
-                    "it)",
+                    f"recursive alias *{str(event.anchor)[:40]} (refers to a value containing it)",
                     event.start_mark,
                 )
             if self._aliases > lim.max_yaml_aliases:

@@ -11,7 +11,7 @@ import ipaddress
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -60,20 +60,43 @@ def parse_date(text: str) -> dt.date:
         raise FieldError(f"not a valid date: {exc}") from exc
 
 
+PRICE_SCALE = 2
+"""Decimals of a price (the ORM column is ``Numeric(16, 2)``)."""
+PRICE_DIGITS = 15
+"""Most significant digits of a price: every backend holds 15 exactly (SQLite as a double)."""
+_PRICE = re.compile(
+    r"\+?(?P<int>\d+|\d{1,3}(?P<sep>[, \u00a0\u202f])\d{3}(?:(?P=sep)\d{3})*)?"
+    r"(?:\.(?P<frac>\d+))?"
+)
+
+
 def parse_price(text: str) -> Decimal:
-    """A non-negative amount with at most two decimals; thousands separators allowed."""
-    cleaned = text.strip().replace(",", "").replace(" ", "")
-    try:
-        value = Decimal(cleaned)
-    except InvalidOperation as exc:
-        raise FieldError("not a number") from exc
-    if not value.is_finite():
-        raise FieldError("not a finite number")
-    if value < 0:
+    """A non-negative amount with at most two decimals, read exactly or refused.
+
+    Thousands separators (comma or space) are accepted only in groups of exactly three
+    digits (``1,234.56``, ``1 234``); ``12,50`` or ``1,2,3`` are refused, never guessed.
+    """
+    value = text.strip()
+    if value.startswith("-") and _PRICE.fullmatch(value[1:65]):
         raise FieldError("must not be negative")
-    if value != value.quantize(Decimal("0.01")):
+    m = _PRICE.fullmatch(value) if len(value) <= 64 else None
+    if m is None or not (m["int"] or m["frac"]):
+        if re.fullmatch(r"\d+,\d{1,2}", value):
+            raise FieldError(
+                "a comma as the decimal mark is ambiguous; write it with a dot (12.50)"
+            )
+        raise FieldError(
+            "not a plain number (write digits with a dot for decimals: 1234.50 or 1,234.50)"
+        )
+    whole = re.sub(r"\D", "", m["int"] or "").lstrip("0")
+    frac = (m["frac"] or "").rstrip("0")
+    if len(frac) > PRICE_SCALE:
         raise FieldError("more than two decimals")
-    return value.quantize(Decimal("0.01"))
+    if len(whole) > PRICE_DIGITS - PRICE_SCALE:
+        raise FieldError(
+            f"too large: at most {PRICE_DIGITS - PRICE_SCALE} digits before the decimal point"
+        )
+    return Decimal(f"{whole or 0}.{frac:0<{PRICE_SCALE}}")
 
 
 def parse_subnets(text: str) -> tuple[str, ...]:
