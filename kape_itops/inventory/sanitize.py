@@ -1,6 +1,8 @@
-"""Neutralise spreadsheet formula injection in exported cells."""
+"""Exported cells: spreadsheet formula injection neutralised, hidden characters revealed."""
 
 from __future__ import annotations
+
+from kape_itops.domain.text import reveal
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -15,6 +17,12 @@ def neutralise_formula(text: str) -> str:
     if text == "-" or _is_number(text):
         return text
     return "'" + text
+
+
+def safe_cell(text: str) -> str:
+    """A CSV or XLSX cell of a report: control and bidi characters shown as escapes
+    (:func:`kape_itops.domain.text.reveal`; TAB and LF kept), then formulas neutralised."""
+    return neutralise_formula(reveal(text))
 
 
 def _is_number(text: str) -> bool:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from kape_itops.atomic import atomic_write, output_folder
 from kape_itops.config import load_zone
-from kape_itops.inventory.sanitize import neutralise_formula
+from kape_itops.inventory.sanitize import safe_cell
 from kape_itops.reports.model import HealthReport
 from kape_itops.reports.trends import Point
 from kape_itops.store.report_repo import from_epoch
@@ -27,7 +27,8 @@ FILES = (
 
 
 def cell(value: object, tz: dt.tzinfo = dt.UTC) -> str:
-    """A value as a CSV cell: floats rounded, None empty, formulas neutralised.
+    """A value as a CSV cell: floats rounded, None empty, formulas neutralised, control and
+    bidi characters shown as escapes.
 
     A time is ISO 8601 in ``tz`` with its offset (``2026-11-29T05:32:00+07:00``).
     """
@@ -41,7 +42,7 @@ def cell(value: object, tz: dt.tzinfo = dt.UTC) -> str:
         return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).astimezone(tz).isoformat()
     if hasattr(value, "isoformat"):
         return str(value.isoformat())
-    return neutralise_formula(str(value))
+    return safe_cell(str(value))
 
 
 def _write(

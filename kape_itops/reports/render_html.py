@@ -15,6 +15,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from kape_itops.atomic import write_text
 from kape_itops.config import load_zone
+from kape_itops.domain.text import reveal_value
 from kape_itops.reports import charts, fmt
 from kape_itops.reports.model import HealthReport
 
@@ -22,10 +23,12 @@ CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
 
 def environment(tz: dt.tzinfo = dt.UTC) -> Environment:
-    """The template environment (autoescape always on; times shown in ``tz``)."""
+    """The template environment (autoescape always on, control and bidi characters shown as
+    escapes; times shown in ``tz``)."""
     env = Environment(
         loader=PackageLoader("kape_itops.reports", "templates"),
         autoescape=True,
+        finalize=reveal_value,
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,

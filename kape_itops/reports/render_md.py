@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from html import escape as html_escape
 
 from kape_itops.config import load_zone
+from kape_itops.domain.text import reveal
 from kape_itops.reports import fmt
 from kape_itops.reports.fmt import ms as _ms
 from kape_itops.reports.fmt import num as _num
@@ -22,10 +23,12 @@ _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
 
 
 def md(value: object) -> str:
-    """Escape text for a Markdown table cell."""
+    """Escape text for a Markdown table cell (one line; control and bidi characters shown)."""
     if value is None:
         return ""
-    text = html_escape(str(value), quote=False).replace("\r", " ").replace("\n", " ")
+    text = html_escape(
+        reveal(str(value).replace("\r\n", " ").replace("\n", " "), newlines=False), quote=False
+    )
     return _MD_SPECIAL.sub(r"\\\1", text)
 
 
@@ -202,4 +205,4 @@ def render_md(report: HealthReport) -> str:
     lines += _table(["Funding", "Devices"], ([md(f), str(n)] for f, n in inv.by_funding.items()))
     lines += [f"Changes in the period: {len(inv.changes)}", ""]
     lines += [f"- {md(n)}" for n in r.notes]
-    return "\n".join(lines).rstrip() + "\n"
+    return reveal("\n".join(lines).rstrip()) + "\n"
