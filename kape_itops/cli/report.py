@@ -12,6 +12,7 @@ from kape_itops.atomic import write_text
 from kape_itops.cli.app import App, handle_errors, pass_app
 from kape_itops.cli.render import console, print_json, safe, table
 from kape_itops.config import Settings, load_zone
+from kape_itops.domain.text import reveal, reveal_json
 from kape_itops.domain.timespan import parse_duration, parse_month
 from kape_itops.errors import UsageError
 from kape_itops.reports import alerts, fmt
@@ -135,7 +136,7 @@ def health(
     )
     rep = build_report(app.store(), period, opts)
     if as_json:
-        print(json.dumps(to_dict(rep), ensure_ascii=False, indent=2))
+        print(reveal_json(json.dumps(to_dict(rep), ensure_ascii=False, indent=2)))
     elif html is not None:
         write_html(rep, html)
         console.print(f"wrote {safe(html)}")
@@ -268,4 +269,4 @@ def problems(
 def _line(p: Problem, tz: dt.tzinfo) -> str:
     since = f" (since {fmt.when(p.since, tz)})" if p.since else ""
     text = f"{p.severity.value.upper()} {p.kind.value} {p.school} {p.asset_tag or '-'}: {p.detail}{since}"
-    return "".join(ch if ch.isprintable() else " " for ch in text)
+    return reveal(text, newlines=False)
