@@ -11,6 +11,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
+from kape_itops.atomic import write_text
 from kape_itops.lab.onvif_sim import DEFAULT_PASSWORD as ONVIF_PASSWORD
 from kape_itops.lab.onvif_sim import DEFAULT_USER as ONVIF_USER
 from kape_itops.lab.ssh_sim import LAB_ENABLE_SECRET, LAB_PASSWORD, LAB_USERNAME
@@ -51,8 +52,5 @@ def lab_secrets_text(names: Iterable[str]) -> str:
 def write_lab_secrets(workdir: Path, names: Iterable[str]) -> Path:
     """Write the lab secrets file with mode 0600 (created that way, never world-readable)."""
     path = workdir / SECRETS_FILE
-    path.unlink(missing_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(lab_secrets_text(names))
+    write_text(path, lab_secrets_text(names), perms=0o600)  # the temporary file is 0600 too
     return path

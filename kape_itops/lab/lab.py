@@ -38,6 +38,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from kape_itops.atomic import write_text
 from kape_itops.domain.enums import DeviceStatus
 from kape_itops.domain.inventory import Device
 from kape_itops.errors import ConfigError, ProbeError, UsageError
@@ -427,7 +428,8 @@ def _spawn_host(
     config = workdir / "host.json"
     ready = workdir / "host.ready"
     ready.unlink(missing_ok=True)
-    config.write_text(
+    write_text(
+        config,
         json.dumps(
             {
                 "devices": [asdict(d) for d in devices],
@@ -494,9 +496,7 @@ def _host(config_path: Path) -> int:
     except Exception as exc:  # a component's failure is reported to 'lab up', then we exit
         doc = {"pid": os.getpid(), "error": f"{type(exc).__name__}: {exc}"}
         stopping = True
-    tmp = ready.with_suffix(".tmp")
-    tmp.write_text(json.dumps(doc))
-    tmp.replace(ready)
+    write_text(ready, json.dumps(doc))
     while not stopping:
         time.sleep(0.2)
     for handle in handles:

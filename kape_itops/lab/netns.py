@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
+from kape_itops.atomic import write_text
 from kape_itops.errors import ProbeError
 
 IP = "ip"
@@ -215,7 +216,7 @@ class NetnsLab:
     def make_local(self, seg: Segment, hosts: Iterable[str]) -> None:
         """Make ``hosts`` local addresses of the segment's namespace (one batch of /32 routes)."""
         batch = self.workdir / f"local-{seg.ns}.batch"
-        batch.write_text("".join(f"route replace local {a}/32 dev lo\n" for a in hosts))
+        write_text(batch, "".join(f"route replace local {a}/32 dev lo\n" for a in hosts))
         run(IP, "-n", seg.ns, "-batch", str(batch))
 
     def start_responder(
@@ -228,7 +229,7 @@ class NetnsLab:
             "hosts": {a: [b.delay_ms, b.jitter_ms, b.loss] for a, b in hosts.items()},
         }
         path = self.workdir / f"responder-{seg.ns}.json"
-        path.write_text(json.dumps(config))
+        write_text(path, json.dumps(config))
         pid = spawn_responder(seg.ns, path, self.workdir / f"responder-{seg.ns}.log")
         seg.responder_pid = pid
         self.pids.append(pid)

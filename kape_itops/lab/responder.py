@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
+from kape_itops.atomic import write_text
 from kape_itops.probes.icmp import checksum
 
 
@@ -155,9 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, responder.stop)
     signal.signal(signal.SIGINT, responder.stop)
     if args.ready:
-        tmp = args.ready.with_suffix(".tmp")
-        tmp.write_text(str(os.getpid()))
-        tmp.replace(args.ready)
+        write_text(args.ready, str(os.getpid()))
     responder.serve()
     print(f"responder: answered {responder.answered}, dropped {responder.dropped}", flush=True)
     return 0

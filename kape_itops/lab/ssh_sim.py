@@ -37,6 +37,7 @@ from typing import Any
 
 import asyncssh
 
+from kape_itops.atomic import write_text
 from kape_itops.yamlsafe import load_yaml_text
 
 LAB_USERNAME = "itops"
@@ -711,7 +712,7 @@ def lab_component(devices: Sequence[Any], ctx: Any) -> list[SshSimHandle]:
     handle = start_ssh_sim(specs)
     handle.ports = {d.ip: {"ssh": dev.port} for d, dev in zip(chosen, handle.devices, strict=True)}
     known = Path(ctx.workdir) / "known_hosts"
-    known.write_text("".join(handle.known_hosts_line(dev) + "\n" for dev in handle.devices))
+    write_text(known, "".join(handle.known_hosts_line(dev) + "\n" for dev in handle.devices))
     return [handle]
 
 

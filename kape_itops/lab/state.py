@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kape_itops.atomic import write_text
 from kape_itops.errors import ConfigError
 
 VERSION = 1
@@ -62,10 +62,8 @@ class LabState:
 
 def write_state(path: Path, state: LabState) -> None:
     """Write the state atomically (temp file + rename), creating the folder."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(state.to_json(), indent=2, sort_keys=False) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    text = json.dumps(state.to_json(), indent=2, sort_keys=False) + "\n"
+    write_text(path, text, make_parents=True)
 
 
 def read_state(path: Path) -> LabState | None:
