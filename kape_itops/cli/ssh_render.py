@@ -15,6 +15,7 @@ from rich.text import Text
 from kape_itops.backups.model import BackupOutcome, BackupStatus, ConfigEntry
 from kape_itops.cli.render import console, table
 from kape_itops.domain.enums import ProbeStatus
+from kape_itops.domain.text import reveal
 from kape_itops.probes.base import ProbeResult
 
 _CONTROL = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|[\x00-\x08\x0b-\x1f\x7f]")
@@ -34,8 +35,9 @@ _BSTYLE = {
 
 
 def clean(text: str) -> str:
-    """Device output for the terminal: no escape sequences or control characters."""
-    return _CONTROL.sub("", text.replace("\r\n", "\n"))
+    """Device output for the terminal: no escape sequences or C0 controls; C1 and bidi
+    controls shown as escapes (:func:`kape_itops.domain.text.reveal`)."""
+    return reveal(_CONTROL.sub("", text.replace("\r\n", "\n")))
 
 
 def show_results(results: list[ProbeResult]) -> None:

@@ -13,10 +13,12 @@ from markupsafe import Markup
 
 from kape_itops.atomic import write_text
 from kape_itops.domain.inventory import Device, DeviceFilter, School
+from kape_itops.domain.text import reveal_value
 from kape_itops.store.db import Store
 from kape_itops.store.inventory_repo import InventoryRepo
 
-_ENV = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+_ENV = jinja2.Environment(autoescape=True, finalize=reveal_value, undefined=jinja2.StrictUndefined)
+"""Every value escaped, control and bidi characters shown as escapes."""
 _TEMPLATE = "labels.html.j2"
 
 

@@ -5,10 +5,10 @@ UTF-8 first. Bytes that are not UTF-8 at all (no valid multi-byte sequence anywh
 read as Windows-1252, the superset of Latin-1 that printers and older firmware use for
 ``Toner réserve``, provided every byte is defined there and the result holds no control
 characters (those mean binary data, not text). Anything else keeps each undecodable byte
-visible as ``\\xNN`` in place, so words stay whole. Control characters (terminal escapes,
-NULs used as padding) are escaped too, so a hostile ``sysName`` cannot move the cursor or
-recolour a terminal. Rich-markup and HTML escaping stay with the renderers; this module only
-makes text printable.
+visible as ``\\xNN`` in place, so words stay whole. Control and bidi characters (terminal
+escapes, NULs used as padding, U+202E) are escaped too, so a hostile ``sysName`` cannot move
+the cursor, recolour a terminal or reorder what is read. Rich-markup and HTML escaping stay with
+the renderers; this module only makes text printable.
 
 SSH output arrives as a stream: :func:`stream_decoder` reads it as UTF-8 across chunk
 boundaries and takes each byte that is not UTF-8 as Windows-1252 (``\\xNN`` where that has
@@ -20,16 +20,13 @@ from __future__ import annotations
 import codecs
 import re
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+from kape_itops.domain.text import reveal
+
 _NEWLINES = re.compile(r"[\r\n\t]+")
 _BINARY = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 """Control characters (other than TAB, CR, LF) that mark bytes as binary data, not text."""
 _FALLBACK = "cp1252"
 """Windows-1252: Latin-1's printable range plus € and typographic quotes in 0x80-0x9f."""
-
-
-def _escape_control(match: re.Match[str]) -> str:
-    return f"\\x{ord(match.group()):02x}"
 
 
 def decode_text(raw: bytes) -> str:
@@ -53,12 +50,12 @@ def decode_text(raw: bytes) -> str:
 
 
 def printable(text: str, *, single_line: bool = True) -> str:
-    """Text with control characters shown as ``\\xNN``.
+    """Text with control and bidi characters shown as ``\\xNN``/``\\uNNNN`` (:func:`reveal`).
 
     ``single_line`` folds CR/LF/TAB runs to a space; otherwise CRLF becomes LF.
     """
-    text = _NEWLINES.sub(" ", text).strip() if single_line else text.replace("\r\n", "\n")
-    return _CONTROL.sub(_escape_control, text)
+    text = _NEWLINES.sub(" ", text).strip() if single_line else text
+    return reveal(text)
 
 
 def decode_display(raw: bytes, *, single_line: bool = True) -> str:
