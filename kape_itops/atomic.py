@@ -59,6 +59,11 @@ def _check_folder(folder: Path, target: Path, make_parents: bool) -> None:
         raise OutputError(f"cannot write {target}: {folder} is not a folder")
 
 
+def require_folder(path: Path) -> None:
+    """Refuse, before any work, an output file whose folder is missing (the error writing gives)."""
+    _check_folder(path.parent, path, make_parents=False)
+
+
 def output_folder(folder: Path, *, perms: int = 0o777) -> Path:
     """Make sure the output folder ``folder`` exists, creating it (not its parents).
 
@@ -238,4 +243,11 @@ def copy_file(source: Path, dest: Path, *, make_parents: bool = False) -> None:
         shutil.copyfileobj(src, fh)
 
 
-__all__ = ["atomic_write", "copy_file", "output_folder", "write_bytes", "write_text"]
+__all__ = [
+    "atomic_write",
+    "copy_file",
+    "output_folder",
+    "require_folder",
+    "write_bytes",
+    "write_text",
+]

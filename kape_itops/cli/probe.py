@@ -21,6 +21,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from kape_itops.atomic import require_folder
 from kape_itops.cli.app import App, handle_errors, pass_app
 from kape_itops.cli.render import console, err_console, print_json, safe, table
 from kape_itops.datafiles import data_folder
@@ -313,6 +314,8 @@ def run_cmd(
     """Probe the inventory's devices; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN."""
     if rounds is not None and every is None:
         raise UsageError("--rounds goes with --every")
+    if prom is not None:
+        require_folder(prom)  # said now, not after the first round
     probes_dir = profiles or data_folder(app.settings.data_dir).area("probes")
     service = ProbeService(
         app.store(),

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kape_itops.atomic import copy_file
 from kape_itops.errors import ConfigError, ProbeError
 
 RECORDINGS = Path(__file__).resolve().parent / "recordings"
@@ -135,7 +136,7 @@ def start_snmpsim(
         for n, (path, addrs) in enumerate(groups.items()):
             data = base / f"p{n}" / "data"
             data.mkdir(parents=True)
-            shutil.copyfile(path, data / f"{community}.snmprec")
+            copy_file(path, data / f"{community}.snmprec")
             log = (base / f"p{n}" / "log").open("wb")
             args = [
                 str(exe),
