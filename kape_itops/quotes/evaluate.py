@@ -21,7 +21,7 @@ from typing import NamedTuple
 
 from kape_itops.errors import DataError
 from kape_itops.quotes.cpu import CpuTable, compare_cpu
-from kape_itops.quotes.khmer import has_khmer, latinise
+from kape_itops.quotes.khmer import ascii_digits, clean, has_khmer, latinise
 from kape_itops.quotes.readers import Quotation, QuoteLine
 from kape_itops.quotes.rfq import Lot, Rate, Rfq
 from kape_itops.quotes.rules import (
@@ -290,10 +290,10 @@ def _judge(req: Requirement, value: str, cpus: CpuTable) -> tuple[str, str]:
 
 def vendor_key(q: Quotation) -> str:
     """Tax ID if given, else the vendor name without company suffixes and punctuation."""
-    tax = re.sub(r"[^A-Z0-9]", "", q.tax_id.upper())
+    tax = re.sub(r"[^A-Z0-9]", "", ascii_digits(clean(q.tax_id)).upper())
     if tax:
         return "tax:" + tax
-    name = re.sub(r"[^a-z0-9 ]", " ", q.vendor.lower())
+    name = re.sub(r"[^\w ]|_", " ", ascii_digits(clean(q.vendor)).casefold())
     words = [w for w in name.split() if w not in ("co", "ltd", "company", "limited", "plc", "the")]
     return "name:" + " ".join(words)
 

@@ -144,7 +144,7 @@ def price_trail(
         assert rate is not None
         op = DIVIDE if currency == "USD" else MULTIPLY
         operand = rate.per_usd
-        how = f"{op} {amount_text(rate.per_usd)} {rate.currency} per USD: stated rate {rate}"
+        how = f"{op} {amount_text(rate.per_usd)} {rate.currency} per USD: the RFQ's rate {rate}"
     steps.append(
         PriceStep(
             f"Converted to {currency}", op, operand, apply(corrected, op, operand), currency, how

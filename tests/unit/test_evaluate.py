@@ -313,3 +313,19 @@ def test_public_api_matches_all() -> None:
     assert sorted(api.__all__) == api.__all__
     for name in api.__all__:
         assert getattr(api, name) is not None
+
+
+def test_vendor_keys_read_khmer_names_and_digits() -> None:
+    from dataclasses import replace
+
+    from kape_itops.quotes.evaluate import vendor_key
+
+    a = replace(quote("a", "600", tax=""), vendor="ហាងកុំព្យូទ័រ កំពង់ធំ")
+    b = replace(quote("b", "600", tax=""), vendor="ហាងកុំព្យូទ័រ សៀមរាប")
+    assert vendor_key(a) != vendor_key(b)
+    assert vendor_key(a) == vendor_key(replace(a, vendor="ហាងកុំព្យូទ័រ  កំពង់ធំ Co., Ltd."))
+    # the same tax ID in Khmer and ASCII digits is one vendor; different digits are two
+    k1 = replace(quote("c", "600"), tax_id="K014-៥៣០១២")
+    k2 = replace(quote("d", "600"), tax_id="K014-53012")
+    k3 = replace(quote("e", "600"), tax_id="K014-៥៣០៩៩")
+    assert vendor_key(k1) == vendor_key(k2) != vendor_key(k3)
