@@ -19,7 +19,7 @@ from kape_itops.domain.fields import DEVICE_COLUMNS, to_text
 from kape_itops.domain.inventory import Change, Device, DeviceFilter
 from kape_itops.domain.timespan import parse_duration
 from kape_itops.errors import ConfigError, NotFoundError
-from kape_itops.inventory.sanitize import neutralise_formula
+from kape_itops.inventory.sanitize import safe_cell
 from kape_itops.inventory.service import Inventory
 
 
@@ -142,7 +142,7 @@ def list_cmd(
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(DEVICE_COLUMNS)
         for d in devices:
-            writer.writerow([neutralise_formula(to_text(getattr(d, c))) for c in DEVICE_COLUMNS])
+            writer.writerow([safe_cell(to_text(getattr(d, c))) for c in DEVICE_COLUMNS])
         return
     console.print(
         table(

@@ -2,7 +2,9 @@
 
 Values are the canonical field text (:func:`kape_itops.domain.fields.to_text`); an empty cell
 means "no change" on import, so export → edit → import changes only what was edited. CSV and
-XLSX cells are neutralised against formula injection in a way the import undoes exactly.
+XLSX cells are neutralised against formula injection in a way the import undoes exactly. A
+control or bidi character (which imports refuse, but an older database may hold) is written as
+its escape (``\\x1b``), so the file re-imports and shows what was there.
 Devices are streamed from the database, so memory stays flat.
 """
 
@@ -19,6 +21,7 @@ from typing import Any, TextIO
 from kape_itops.atomic import atomic_write, output_folder
 from kape_itops.domain.fields import DEVICE_COLUMNS, SCHOOL_COLUMNS, to_text
 from kape_itops.domain.inventory import DeviceFilter
+from kape_itops.domain.text import reveal
 from kape_itops.errors import UsageError
 from kape_itops.inventory.cells import to_cell
 from kape_itops.store.db import Store
@@ -47,12 +50,12 @@ class ExportReport:
 
 def _school_rows(repo: InventoryRepo) -> Iterator[list[str]]:
     for s in repo.schools():
-        yield [to_text(getattr(s, c)) for c in SCHOOL_COLUMNS]
+        yield [reveal(to_text(getattr(s, c))) for c in SCHOOL_COLUMNS]
 
 
 def _device_rows(repo: InventoryRepo, flt: DeviceFilter | None) -> Iterator[list[str]]:
     for d in repo.iter_devices(flt):
-        yield [to_text(getattr(d, c)) for c in DEVICE_COLUMNS]
+        yield [reveal(to_text(getattr(d, c))) for c in DEVICE_COLUMNS]
 
 
 def export_inventory(

@@ -21,8 +21,9 @@ from typing import Any
 from jinja2 import Environment
 
 from kape_itops.atomic import atomic_write, write_text
+from kape_itops.domain.text import reveal, reveal_json, reveal_value
 from kape_itops.errors import UsageError
-from kape_itops.inventory.sanitize import neutralise_formula
+from kape_itops.inventory.sanitize import safe_cell
 from kape_itops.quotes.audit import sha256_bytes
 from kape_itops.quotes.evaluate import FAIL, PASS, Check, Evaluation, LotResult, Offer
 from kape_itops.quotes.khmer import LANGS, bilingual
@@ -113,12 +114,14 @@ def jsonable(value: Any) -> Any:
 
 def canonical_json(evaluation: Evaluation) -> str:
     """Sorted keys, compact separators, UTF-8 text, one trailing newline; no clock time."""
-    return json.dumps(jsonable(evaluation), ensure_ascii=False, separators=(",", ":")) + "\n"
+    dumped = json.dumps(jsonable(evaluation), ensure_ascii=False, separators=(",", ":"))
+    return reveal_json(dumped) + "\n"
 
 
 def canonical_dumps(data: Any) -> str:
     """The canonical text of plain JSON data (also used to compare with a pretty golden file)."""
-    return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n"
+    dumped = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return reveal_json(dumped) + "\n"
 
 
 def result_sha256(evaluation: Evaluation) -> str:
@@ -248,7 +251,7 @@ def audit_inputs(ev: Evaluation) -> list[dict[str, str]]:
 
 
 def _env(lang: str = "en") -> Environment:
-    env = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
+    env = Environment(autoescape=True, finalize=reveal_value, trim_blocks=True, lstrip_blocks=True)
     env.filters["money"] = lambda d: "" if d is None else f"{d:,}"
     env.filters["symbol"] = symbol
     env.filters["t"] = lambda label: bilingual(label, lang)
@@ -287,7 +290,8 @@ _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
 
 def md(text: object) -> str:
     """Escape Markdown (and inline HTML) in a vendor-supplied string; one line."""
-    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text if text is not None else "").split()))
+    one_line = " ".join(str(text if text is not None else "").split())
+    return _MD_SPECIAL.sub(r"\\\1", reveal(one_line, newlines=False))
 
 
 def render_markdown(ev: Evaluation, lang: str = "en") -> str:
@@ -357,7 +361,7 @@ def render_markdown(ev: Evaluation, lang: str = "en") -> str:
         f"{md(ev.audit.get('tool_version'))}; result SHA-256 `{result_sha256(ev)}`",
         "",
     ]
-    return "\n".join(out)
+    return reveal("\n".join(out))
 
 
 def _md_trails(lot: str, offers: tuple[Offer, ...]) -> list[str]:
@@ -379,7 +383,7 @@ def _x(value: object) -> object:
         return float(value)
     if value is None or isinstance(value, int | float):
         return value
-    return neutralise_formula(str(value))
+    return safe_cell(str(value))
 
 
 def _xlsx_trails(ev: Evaluation, ws: Any) -> None:
