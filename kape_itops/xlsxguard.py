@@ -243,9 +243,13 @@ def check_xlsx(path: Path, limits: Limits | None = None, label: str | None = Non
                 if problem:
                     raise XlsxRefused(name, f"part {info.filename[:60]!r} {problem}")
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError) as exc:
-        raise XlsxRefused(name, f"not a readable XLSX (zip) file: {str(exc)[:80]}") from None
+        raise XlsxRefused(
+            name, f"cannot read the file as an XLSX workbook: {str(exc)[:80]}"
+        ) from None
     except RuntimeError as exc:  # an encrypted part
-        raise XlsxRefused(name, f"not a readable XLSX (zip) file: {str(exc)[:80]}") from None
+        raise XlsxRefused(
+            name, f"cannot read the file as an XLSX workbook: {str(exc)[:80]}"
+        ) from None
     if key is not None:
         if len(_checked) > 64:
             _checked.clear()

@@ -22,7 +22,10 @@ from typing import Any, Literal
 
 from kape_itops.domain.fields import DEVICE_COLUMNS, SCHOOL_COLUMNS
 from kape_itops.errors import Issue, UsageError, ValidationFailed
+from kape_itops.inventory.bounds import bounded, check_size, json_depth, reject, too_deep
 from kape_itops.inventory.cells import from_cell
+from kape_itops.limits import Limits
+from kape_itops.xlsxguard import XlsxRefused, check_xlsx
 
 Entity = Literal["schools", "devices"]
 Format = Literal["csv", "xlsx", "json"]
@@ -61,11 +64,15 @@ class Table:
 
     def column_name(self, index: int) -> str:
         """A column as a person finds it: the letter in XLSX, the number in CSV/JSON."""
-        if self.source.fmt == "xlsx":
-            from openpyxl.utils import get_column_letter
+        return _column_name(self.source.fmt, index)
 
-            return str(get_column_letter(index + 1))
-        return str(index + 1)
+
+def _column_name(fmt: Format, index: int) -> str:
+    if fmt == "xlsx":
+        from openpyxl.utils import get_column_letter
+
+        return str(get_column_letter(index + 1)) if index < 16384 else str(index + 1)
+    return str(index + 1)
 
 
 def normalise_header(cell: str) -> str:
@@ -83,7 +90,7 @@ def file_sha256(path: Path) -> str:
 
 
 def _reject(label: str, row: int | None, reason: str) -> ValidationFailed:
-    return ValidationFailed([Issue(label, row, None, None, reason)], f"{label} cannot be read")
+    return reject(label, row, reason)
 
 
 # -- discovery ---------------------------------------------------------------------------------
@@ -97,6 +104,7 @@ def discover(path: Path) -> list[Source]:
         if not found:
             raise UsageError(f"folder {path} holds neither schools.csv nor devices.csv")
         return found
+    check_size(path, path.name, Limits.from_env())
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
         sheets = _xlsx_sheets(path)
@@ -143,6 +151,7 @@ def _csv_entity(path: Path) -> Entity:
 @contextmanager
 def open_table(source: Source) -> Iterator[Table]:
     """Open a table; rows are streamed (CSV, XLSX) and the file is closed on exit."""
+    check_size(source.path, source.label, Limits.from_env())
     if source.fmt == "csv":
         with source.path.open("rb") as fh:
             records = _csv_records(_csv_lines(fh, source.label), source.label)
@@ -152,7 +161,7 @@ def open_table(source: Source) -> Iterator[Table]:
         try:
             ws = wb[source.part]
             ws.reset_dimensions()  # some writers store no or wrong sheet dimensions
-            yield _table(source, _xlsx_rows(ws.iter_rows(values_only=True)))
+            yield _table(source, _xlsx_rows(source.label, ws.iter_rows(values_only=True)))
         finally:
             wb.close()
     else:
@@ -162,6 +171,9 @@ def open_table(source: Source) -> Iterator[Table]:
 
 def _table(source: Source, records: Iterator[tuple[int, list[str]]]) -> Table:
     """Find the header (the first row holding the key column, within the first rows)."""
+    records = bounded(
+        records, source.label, Limits.from_env(), lambda i: _column_name(source.fmt, i)
+    )
     key = KEY_COLUMN[source.entity]
     skipped: list[int] = []
     for row, cells in records:
@@ -262,14 +274,24 @@ def _csv_cell(text: str) -> str:
 
 
 # -- XLSX --------------------------------------------------------------------------------------
+_XLSX_ERRORS = (zipfile.BadZipFile, KeyError, ValueError, TypeError, IndexError, OverflowError)
+"""What openpyxl raises on a damaged workbook (bad XML, values, references), beyond its own."""
+
+
 def _xlsx_open(path: Path) -> Any:
+    """The workbook, read-only, after :func:`~kape_itops.xlsxguard.check_xlsx` let it through."""
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
     try:
+        check_xlsx(path)
         return openpyxl.load_workbook(path, read_only=True, data_only=False)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise _reject(path.name, None, f"cannot read the file as an XLSX workbook: {exc}") from exc
+    except XlsxRefused as exc:
+        raise _reject(path.name, None, exc.reason) from None
+    except (InvalidFileException, SyntaxError, OSError, *_XLSX_ERRORS) as exc:
+        raise _reject(
+            path.name, None, f"cannot read the file as an XLSX workbook: {str(exc)[:100]}"
+        ) from None
 
 
 def _xlsx_sheets(path: Path) -> dict[str, str]:
@@ -281,8 +303,15 @@ def _xlsx_sheets(path: Path) -> dict[str, str]:
         wb.close()
 
 
-def _xlsx_rows(rows: Iterable[tuple[Any, ...]]) -> Iterator[tuple[int, list[str]]]:
-    for n, values in enumerate(rows, 1):
+def _xlsx_rows(label: str, rows: Iterable[tuple[Any, ...]]) -> Iterator[tuple[int, list[str]]]:
+    it = iter(rows)
+    for n in itertools.count(1):
+        try:
+            values = next(it)
+        except StopIteration:
+            return
+        except (SyntaxError, *_XLSX_ERRORS) as exc:
+            raise _reject(label, n, f"the sheet cannot be read: {str(exc)[:100]}") from None
         yield n, [from_cell(xlsx_text(v)) for v in values]
 
 
@@ -305,14 +334,26 @@ def xlsx_text(value: object) -> str:
 
 # -- JSON --------------------------------------------------------------------------------------
 def _json_load(path: Path) -> dict[str, Any]:
+    """The JSON object; numbers stay their exact text (no float rounding, no digit limit)."""
+    limits = Limits.from_env()
+    check_size(path, path.name, limits)
     try:
-        data = json.loads(path.read_bytes().decode("utf-8-sig"))
+        data = json.loads(
+            path.read_bytes().decode("utf-8-sig"),
+            parse_float=str,
+            parse_int=str,
+            parse_constant=str,
+        )
     except UnicodeDecodeError as exc:
         raise _reject(
             path.name, None, f"not UTF-8 text: byte offset {exc.start} cannot be decoded"
         ) from exc
     except json.JSONDecodeError as exc:
         raise _reject(path.name, exc.lineno, f"not valid JSON: {exc.msg}") from exc
+    except RecursionError:
+        raise too_deep(path.name, limits) from None
+    if json_depth(data, limits.max_depth) > limits.max_depth:
+        raise too_deep(path.name, limits)
     if not isinstance(data, dict):
         raise _reject(path.name, None, "expected a JSON object with 'schools' and/or 'devices'")
     return data
@@ -331,9 +372,25 @@ def _json_text(value: object) -> str:
 def _json_table(source: Source, items: object) -> Table:
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
         raise _reject(source.label, None, f"'{source.entity}' must be a list of objects")
-    header: list[str] = [] if items else list(COLUMNS[source.entity])
-    for item in items:
-        header.extend(k for k in item if k not in header)
+    limits = Limits.from_env()
+    if len(items) > limits.max_rows:
+        raise _reject(
+            source.label,
+            None,
+            f"{len(items):,} items, over the limit of {limits.max_rows:,} rows "
+            "(raise it with ITOPS_MAX_ROWS)",
+        )
+    seen: dict[str, None] = {} if items else dict.fromkeys(COLUMNS[source.entity])
+    for n, item in enumerate(items, 1):
+        seen.update(dict.fromkeys(item))
+        if len(seen) > limits.max_columns:
+            raise _reject(
+                source.label,
+                n,
+                f"more than {limits.max_columns} different fields "
+                "(raise the limit with ITOPS_MAX_COLUMNS)",
+            )
+    header = list(seen)
     rows = ((n, [_json_text(item.get(k)) for k in header]) for n, item in enumerate(items, 1))
     if KEY_COLUMN[source.entity] not in {normalise_header(h) for h in header} and items:
         raise _reject(source.label, None, f"no '{KEY_COLUMN[source.entity]}' field")
