@@ -1,8 +1,10 @@
 """Quotation readers (XLSX and CSV): a header block of key/value rows, then a lines table.
 
 Labels are read in English, in Khmer, or both ("Vendor / អ្នកផ្គត់ផ្គង់"); Khmer digits in numbers
-and dates and zero-width spaces are handled (:mod:`.khmer`). Every problem is reported with the
-file, the sheet (XLSX), the row and the column, all at once.
+and dates and zero-width spaces are handled (:mod:`.khmer`). Control and bidi characters in a
+cell are kept as visible escapes (``\\x1b``, ``\\u202e``: the evidence stays, nothing reaches a
+terminal or report raw). Every problem is reported with the file, the sheet (XLSX), the row and
+the column, all at once.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from kape_itops.domain.text import reveal
 from kape_itops.errors import DataError, Issue, ValidationFailed
 from kape_itops.quotes.khmer import (
     ATTRIBUTE_LABELS,
@@ -201,7 +204,7 @@ def _text(value: object) -> str:
         return str(int(value))
     if isinstance(value, dt.datetime):
         return value.date().isoformat()
-    return visible(str(value)).strip()
+    return reveal(visible(str(value)).strip())
 
 
 def _decimal(value: object) -> Decimal | None:
@@ -253,7 +256,7 @@ class _Sheet:
         self.path = path
         self.sheet = sheet
         self.rows = rows
-        self.where = f"{path}, sheet '{sheet}'" if sheet else str(path)
+        self.where = reveal(f"{path}, sheet '{sheet}'" if sheet else str(path), newlines=False)
 
     def issue(
         self, row: int | None, col: int | None, header: str, value: object, why: str
