@@ -13,6 +13,7 @@ from rich.table import Table
 from kape_itops.cli.app import App, handle_errors, pass_app
 from kape_itops.cli.render import console, print_json, safe, table
 from kape_itops.datafiles import data_folder
+from kape_itops.domain.text import reveal_json
 from kape_itops.errors import UsageError
 from kape_itops.quotes.evaluate import FAIL, PASS, Evaluation, Options
 from kape_itops.quotes.report import (
@@ -314,7 +315,7 @@ def show_cmd(app: App, evaluation_id: int, as_json: bool) -> None:
     """One stored evaluation: audit record and result."""
     e = show(app.store(), evaluation_id)
     if as_json:
-        click.echo(e.result_json, nl=False)
+        click.echo(reveal_json(e.result_json), nl=False)
         return
     result = json.loads(e.result_json)
     console.print(
