@@ -11,6 +11,7 @@ import click
 from kape_itops.cli.app import App, handle_errors, pass_app
 from kape_itops.cli.render import console, print_json, safe
 from kape_itops.datafiles import data_folder
+from kape_itops.domain.text import reveal
 from kape_itops.quotes.spec import check_spec_paths
 
 
@@ -48,7 +49,7 @@ def check_cmd(app: App, paths: tuple[Path, ...], as_json: bool) -> None:
             console.print(f"[green]ok[/] {safe(name)}")
             continue
         for issue in issues:
-            click.echo(f"error: {issue}", err=True)
+            click.echo(f"error: {reveal(str(issue))}", err=True)
     if bad:
         click.echo(f"{bad} of {len(results)} spec file(s) have errors", err=True)
         sys.exit(1)
