@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import sys
 from pathlib import Path
 
@@ -12,10 +13,12 @@ from kape_itops.atomic import output_folder, write_text
 from kape_itops.cli.app import App, handle_errors, pass_app
 from kape_itops.cli.render import console, safe
 from kape_itops.domain.timespan import parse_duration
-from kape_itops.reports.schedule import ScheduleSpec, cron_lines, systemd_units
-from kape_itops.store.db import safe_url
+from kape_itops.errors import UsageError
+from kape_itops.reports.schedule import ScheduleSpec, cron_lines, env_file_line, systemd_units
+from kape_itops.store.urls import has_password
 
 ENV_FILE = Path("/etc/kape-itops/itops.env")
+"""Default home of ``ITOPS_DB`` when its URL holds a password (never in a unit or cron line)."""
 
 
 def _every(_ctx: click.Context, _param: click.Parameter, value: str) -> dt.timedelta:
@@ -56,6 +59,12 @@ def schedule() -> None:
     help="Where scheduled reports are written (relative to the data folder).",
 )
 @click.option("--cron", is_flag=True, help="Print crontab lines instead of systemd units.")
+@click.option(
+    "--env-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help=f"Where ITOPS_DB goes when its URL holds a password (default {ENV_FILE}); "
+    "written (mode 0600) with --dir or when this option is given.",
+)
 @pass_app
 @handle_errors()
 def install(
@@ -65,15 +74,18 @@ def install(
     unit_dir: Path | None,
     reports_dir: Path,
     cron: bool,
+    env_file: Path | None,
 ) -> None:
-    """Write systemd service+timer units (or print cron lines); never calls systemctl itself."""
+    """Write systemd service+timer units (or print cron lines); never calls systemctl itself.
+
+    A database password never goes into a unit or cron line: ITOPS_DB then lives in an
+    environment file readable by its owner only, which every run reads.
+    """
     workdir = app.settings.data_dir.resolve()
     env: list[tuple[str, str]] = []
-    env_file: Path | None = None
     db_url = app.settings.db_url
-    if _has_password(db_url):
-        env_file = ENV_FILE
-    else:
+    env_path = (env_file or ENV_FILE).absolute() if has_password(db_url) else None
+    if env_path is None:
         if db_url.startswith("sqlite:///") and not db_url.startswith("sqlite:////"):
             db_url = "sqlite:///" + str((Path.cwd() / db_url[len("sqlite:///") :]).resolve())
         env.append(("ITOPS_DB", db_url))
@@ -86,16 +98,28 @@ def install(
         workdir=workdir,
         reports_dir=reports_dir if reports_dir.is_absolute() else workdir / reports_dir,
         environment=tuple(env),
-        environment_file=env_file,
+        environment_file=env_path,
         utc_offset=dt.datetime.now().astimezone().utcoffset() or dt.timedelta(0),
     )
+    lines = cron_lines(spec) if cron else []
+    units = {} if cron else systemd_units(spec)
+    if env_path is not None:  # everything checked: now write (or explain) the environment file
+        if unit_dir is not None or env_file is not None:
+            write_env_file(env_path, "ITOPS_DB", db_url)
+            click.echo(
+                f"# wrote ITOPS_DB to {env_path} (mode 0600: only its owner reads it)", err=True
+            )
+        else:
+            click.echo(
+                "# the database URL holds a password, so it is not in the schedule: put it in "
+                f'{env_path} as ITOPS_DB="..." (mode 0600), or run again with --env-file '
+                f"{env_path} to have it written",
+                err=True,
+            )
     if cron:
-        lines = cron_lines(spec)
         click.echo("\n".join(lines))
         click.echo("# add these lines with: crontab -e", err=True)
-        _env_hint(env_file)
         return
-    units = systemd_units(spec)
     timers = " ".join(n for n in units if n.endswith(".timer"))
     if unit_dir is None:
         for name, text in units.items():
@@ -107,24 +131,21 @@ def install(
             f"#   systemctl daemon-reload && systemctl enable --now {timers}",
             err=True,
         )
-        _env_hint(env_file)
         return
     output_folder(unit_dir)
     for name, text in units.items():
         write_text(unit_dir / name, text)
         console.print(f"wrote {safe(unit_dir / name)}")
     console.print(f"next: systemctl daemon-reload && systemctl enable --now {safe(timers)}")
-    _env_hint(env_file)
 
 
-def _has_password(url: str) -> bool:
-    return "***" in safe_url(url) and safe_url(url) != url
-
-
-def _env_hint(env_file: Path | None) -> None:
-    if env_file is not None:
-        click.echo(
-            f"# the database URL holds a password: put ITOPS_DB=... in {env_file} (mode 0600); "
-            "it is not written into the schedule",
-            err=True,
-        )
+def write_env_file(path: Path, name: str, value: str) -> None:
+    """Set ``name`` in the environment file ``path`` (mode 0600), keeping its other lines."""
+    line = env_file_line(name, value)
+    assign = re.compile(rf"\s*(?:export\s+)?{re.escape(name)}\s*=")
+    try:
+        old = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read the environment file {path}: {exc}") from exc
+    kept = [x for x in old if not assign.match(x)]
+    write_text(path, "\n".join([*kept, line]) + "\n", perms=0o600, make_parents=True)

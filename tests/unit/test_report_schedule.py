@@ -47,7 +47,7 @@ def test_systemd_units_probe_oneshot_timer_and_weekly_report() -> None:
     assert "OnCalendar=Mon *-*-* 06:00:00" in units["itops-report.timer"]
     rep = units["itops-report.service"]
     assert (
-        "report health --since 7d --html /srv/itops/reports/health-weekly-$(date +%%F).html" in rep
+        "report health --since 7d --html /srv/itops/reports/health-weekly-$$(date +%%F).html" in rep
     )
 
 
@@ -56,7 +56,7 @@ def test_no_report_and_environment_file() -> None:
         spec(report=None, environment=(), environment_file=Path("/etc/kape-itops/itops.env"))
     )
     assert sorted(units) == ["itops-probe.service", "itops-probe.timer"]
-    assert "EnvironmentFile=-/etc/kape-itops/itops.env" in units["itops-probe.service"]
+    assert "EnvironmentFile=/etc/kape-itops/itops.env\n" in units["itops-probe.service"]
 
 
 def test_cron_lines() -> None:
