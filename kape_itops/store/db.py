@@ -8,11 +8,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
-from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    IntegrityError,
+    OperationalError,
+    SQLAlchemyError,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
 from kape_itops.errors import DataError, StoreError
 from kape_itops.store.migrations import SCHEMA_HEAD
+from kape_itops.store.urls import safe_url as safe_url  # re-exported: callers import it here
+from kape_itops.store.urls import scrub
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -38,18 +46,8 @@ def make_engine(url: str) -> Engine:
             event.listen(engine, "connect", _sqlite_pragmas)
             return engine
         return create_engine(url, pool_pre_ping=True)
-    except (ArgumentError, ImportError) as exc:
-        raise StoreError(f"cannot use database URL {safe_url(url)}: {exc}") from exc
-
-
-def safe_url(url: str) -> str:
-    """The URL with any password masked, for messages."""
-    from sqlalchemy.engine import make_url
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "<unparseable URL>"
+    except (ArgumentError, ImportError, ValueError) as exc:
+        raise StoreError(scrub(f"cannot use database URL {safe_url(url)}: {exc}", url)) from exc
 
 
 def _revision(conn: Connection) -> str | None:
@@ -86,7 +84,9 @@ class Store:
             raise DataError(f"the change conflicts with stored data: {exc.orig}") from exc
         except OperationalError as exc:
             session.rollback()
-            raise StoreError(f"database error on {safe_url(self.url)}: {exc.orig}") from exc
+            raise StoreError(
+                scrub(f"database error on {safe_url(self.url)}: {exc.orig}", self.url)
+            ) from exc
         except BaseException:
             session.rollback()
             raise
@@ -117,9 +117,13 @@ class Store:
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, "head")
         except OperationalError as exc:
-            raise StoreError(f"cannot migrate {safe_url(self.url)}: {exc.orig}") from exc
+            raise StoreError(
+                scrub(f"cannot migrate {safe_url(self.url)}: {exc.orig}", self.url)
+            ) from exc
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot migrate {safe_url(self.url)}: {exc}") from exc
+            raise StoreError(
+                scrub(f"cannot migrate {safe_url(self.url)}: {exc}", self.url)
+            ) from exc
         return before, self.head_revision()
 
     @property
@@ -140,8 +144,10 @@ class Store:
         try:
             with self.engine.connect() as conn:
                 return _revision(conn)
-        except OperationalError as exc:
-            raise StoreError(f"cannot open database {safe_url(self.url)}: {exc.orig}") from exc
+        except DBAPIError as exc:
+            raise StoreError(
+                scrub(f"cannot open database {safe_url(self.url)}: {exc.orig}", self.url)
+            ) from exc
 
     def require_current(self) -> None:
         """Raise a clear error unless the schema is at the newest revision."""
