@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import io
 import os
 import shutil
 import stat
@@ -230,11 +231,22 @@ def write_text(
 
 
 def write_bytes(
-    path: Path, data: bytes, *, perms: int | None = None, make_parents: bool = False
+    path: Path, data: bytes | memoryview, *, perms: int | None = None, make_parents: bool = False
 ) -> None:
     """Atomically replace ``path`` with ``data``."""
     with atomic_write(path, "wb", perms=perms, make_parents=make_parents) as fh:
         fh.write(data)
+
+
+def save_workbook(workbook: Any, path: Path) -> None:
+    """Save an openpyxl workbook atomically.
+
+    It is zipped in memory first: openpyxl's zip file, failing half-way on a full disk, would
+    leave "Exception ignored" noise on stderr when it is collected.
+    """
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    write_bytes(path, buffer.getbuffer())
 
 
 def copy_file(source: Path, dest: Path, *, make_parents: bool = False) -> None:
@@ -248,6 +260,7 @@ __all__ = [
     "copy_file",
     "output_folder",
     "require_folder",
+    "save_workbook",
     "write_bytes",
     "write_text",
 ]

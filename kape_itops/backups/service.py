@@ -350,7 +350,7 @@ def pick_version(
     A date or time without an offset is read in ``tz``; a date means the end of that day.
     """
     text = ref.strip()
-    m = re.fullmatch(r"v?(\d+)", text, re.I)
+    m = re.fullmatch(r"v?(\d{1,9})", text, re.I)
     if m:
         n = int(m.group(1))
         for v in versions:
@@ -364,8 +364,8 @@ def pick_version(
             f"{option} {ref!r}: expected a version number (3, v3) or a date/time "
             "(2026-11-29, 2026-11-29T08:00)"
         ) from exc
-    if len(text) == 10:
-        when += dt.timedelta(days=1) - dt.timedelta(microseconds=1)
+    if len(text) == 10:  # the end of that day (no day after 9999-12-31 is needed)
+        when = when.replace(hour=23, minute=59, second=59, microsecond=999999)
     if when.tzinfo is None:
         when = when.replace(tzinfo=tz)
     before = [v for v in versions if v.taken_at <= when]

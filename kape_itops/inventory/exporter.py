@@ -18,7 +18,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, TextIO
 
-from kape_itops.atomic import atomic_write, output_folder
+from kape_itops.atomic import atomic_write, output_folder, save_workbook
 from kape_itops.domain.fields import DEVICE_COLUMNS, SCHOOL_COLUMNS, to_text
 from kape_itops.domain.inventory import DeviceFilter
 from kape_itops.domain.text import reveal
@@ -131,8 +131,7 @@ def _xlsx(path: Path, repo: InventoryRepo, flt: DeviceFilter | None, report: Exp
         ws.freeze_panes = "A2"
         for row in _count(report, entity, rows):
             ws.append([_string_cell(ws, to_cell(v)) for v in row])
-    with atomic_write(path, "wb") as fh:
-        wb.save(fh)
+    save_workbook(wb, path)
     report.files.append(str(path))
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from jinja2 import Environment
 
-from kape_itops.atomic import atomic_write, write_text
+from kape_itops.atomic import save_workbook, write_text
 from kape_itops.domain.text import reveal, reveal_json, reveal_value
 from kape_itops.errors import UsageError
 from kape_itops.inventory.sanitize import safe_cell
@@ -555,8 +555,7 @@ def write_xlsx(ev: Evaluation, path: Path) -> None:
     for sheet in wb.worksheets:
         for cell in sheet[1]:
             cell.font = Font(bold=True)
-    with atomic_write(path, "wb") as fh:
-        wb.save(fh)
+    save_workbook(wb, path)
 
 
 def write_report(ev: Evaluation, path: Path, lang: str = "en") -> None:

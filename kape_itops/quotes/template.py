@@ -13,7 +13,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from kape_itops.atomic import atomic_write
+from kape_itops.atomic import atomic_write, save_workbook
 from kape_itops.inventory.sanitize import neutralise_formula
 from kape_itops.quotes.khmer import ATTRIBUTE_LABELS, LABELS, LANGS, bilingual
 from kape_itops.quotes.readers import COLUMN_LABELS, HEADER_LABELS
@@ -152,8 +152,7 @@ def write_quotation_xlsx(
             req.append([_cell(LABELS[_INSTRUCTIONS])])
         req.column_dimensions["A"].width = 60
         req.column_dimensions["C"].width = 40
-    with atomic_write(path, "wb") as fh:
-        wb.save(fh)
+    save_workbook(wb, path)
 
 
 def write_quotation_csv(

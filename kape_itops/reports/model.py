@@ -107,6 +107,8 @@ def resolve_period(
         stop = date_to or now.date()
         if stop < date_from:
             raise UsageError(f"--to {stop} is before --from {date_from}")
+        if stop >= now.date():  # also --to 9999-12-31, whose next day does not exist
+            return Period(start, now)
         end = min(now, dt.datetime.combine(stop + dt.timedelta(days=1), dt.time(), dt.UTC))
         return Period(start, end)
     span = since if since is not None else dt.timedelta(days=7)
