@@ -12,11 +12,11 @@ from sqlalchemy.exc import (
     ArgumentError,
     DBAPIError,
     IntegrityError,
-    OperationalError,
     SQLAlchemyError,
 )
 from sqlalchemy.orm import Session, sessionmaker
 
+from kape_itops.domain.text import reveal
 from kape_itops.errors import DataError, StoreError
 from kape_itops.store.migrations import SCHEMA_HEAD
 from kape_itops.store.urls import safe_url as safe_url  # re-exported: callers import it here
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+SAID_CHARS = 160  # of a driver's message in an error (a damaged file's may quote its bytes)
 SQLITE_BUSY_TIMEOUT_MS = 15000
 
 
@@ -48,6 +49,12 @@ def make_engine(url: str) -> Engine:
         return create_engine(url, pool_pre_ping=True)
     except (ArgumentError, ImportError, ValueError) as exc:
         raise StoreError(scrub(f"cannot use database URL {safe_url(url)}: {exc}", url)) from exc
+
+
+def said(exc: DBAPIError, limit: int = SAID_CHARS) -> str:
+    """The driver's message in one short line, hidden characters shown (it may quote data)."""
+    text = reveal(" ".join(str(exc.orig).split()), newlines=False)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _revision(conn: Connection) -> str | None:
@@ -82,10 +89,10 @@ class Store:
         except IntegrityError as exc:
             session.rollback()
             raise DataError(f"the change conflicts with stored data: {exc.orig}") from exc
-        except OperationalError as exc:
+        except DBAPIError as exc:  # locked, unreachable, or a damaged file ("malformed")
             session.rollback()
             raise StoreError(
-                scrub(f"database error on {safe_url(self.url)}: {exc.orig}", self.url)
+                scrub(f"database error on {safe_url(self.url)}: {said(exc)}", self.url)
             ) from exc
         except BaseException:
             session.rollback()
@@ -114,11 +121,13 @@ class Store:
                 if self.dialect == "sqlite":  # one writer migrates; others wait, then see head
                     conn.exec_driver_sql("BEGIN IMMEDIATE")
                 before = _revision(conn)
+                if before != self.head:  # explicit 'itops init' never touches a newer schema
+                    self._refuse_unknown(before)
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, "head")
-        except OperationalError as exc:
+        except DBAPIError as exc:  # one line: the driver's message, not SQLAlchemy's essay
             raise StoreError(
-                scrub(f"cannot migrate {safe_url(self.url)}: {exc.orig}", self.url)
+                scrub(f"cannot migrate {safe_url(self.url)}: {said(exc)}", self.url)
             ) from exc
         except SQLAlchemyError as exc:
             raise StoreError(
@@ -146,7 +155,7 @@ class Store:
                 return _revision(conn)
         except DBAPIError as exc:
             raise StoreError(
-                scrub(f"cannot open database {safe_url(self.url)}: {exc.orig}", self.url)
+                scrub(f"cannot open database {safe_url(self.url)}: {said(exc)}", self.url)
             ) from exc
 
     def require_current(self) -> None:
