@@ -198,6 +198,8 @@ class Inventory:
         """Mark a device retired, keeping the reason in its notes."""
         if not reason.strip():
             raise UsageError("--reason is required to retire a device")
+        if why := refusal(reason):
+            raise UsageError(f"--reason: {why}")
         line = f"Retired {dt.date.today().isoformat()}: {reason.strip()}"
 
         def retired(current: Device) -> dict[str, object]:
