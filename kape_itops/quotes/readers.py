@@ -9,10 +9,9 @@ the column, all at once.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
+import math
 import re
-import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -20,6 +19,7 @@ from pathlib import Path
 
 from kape_itops.domain.text import reveal
 from kape_itops.errors import DataError, Issue, ValidationFailed
+from kape_itops.limits import Limits
 from kape_itops.quotes.khmer import (
     ATTRIBUTE_LABELS,
     CURRENCY_WORDS,
@@ -30,8 +30,9 @@ from kape_itops.quotes.khmer import (
     has_khmer,
     visible,
 )
+from kape_itops.quotes.sheets import Sheet, column_letter, formula_text, read_csv, read_xlsx
 from kape_itops.quotes.units import parse_bool
-from kape_itops.quotes.xlsx import XlsxError, excel_date, read_sheet
+from kape_itops.quotes.xlsx import excel_date
 
 __all__ = [
     "HEADER_FIELDS",
@@ -40,6 +41,7 @@ __all__ = [
     "QuoteLine",
     "attribute_name",
     "column_letter",
+    "formula_issues",
     "header_field",
     "line_column",
     "read_quotation",
@@ -187,16 +189,6 @@ def attribute_name(header: str) -> str:
     return _KHMER_ATTRIBUTES.get(_norm(base), "")
 
 
-def column_letter(index: int) -> str:
-    """0 -> A, 25 -> Z, 26 -> AA."""
-    out = ""
-    n = index + 1
-    while n:
-        n, r = divmod(n - 1, 26)
-        out = chr(65 + r) + out
-    return out
-
-
 def _text(value: object) -> str:
     if value is None:
         return ""
@@ -207,23 +199,40 @@ def _text(value: object) -> str:
     return reveal(visible(str(value)).strip())
 
 
+class _Implausible(ValueError):
+    """A number no quotation states (not finite, or 16 digits and more before the point)."""
+
+
+_TOO_LARGE = Decimal("1e15")
+
+
 def _decimal(value: object) -> Decimal | None:
-    """A number from a cell; None if empty; raises ValueError for text."""
+    """A number from a cell; None if empty; raises ValueError for text, :class:`_Implausible`
+    for ``inf``, ``nan`` and numbers of 16 digits and more."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if isinstance(value, bool):
         raise ValueError("not a number")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise _Implausible("not a finite number")
     if isinstance(value, int | float):
-        return Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
-    text = _CURRENCY_NOISE.sub("", ascii_digits(visible(str(value))))
-    if re.fullmatch(r"-?\(?\d{1,3}(,\d{3})+(\.\d+)?\)?|-?\(?\d+(\.\d+)?\)?", text) is None:
-        raise ValueError("not a number")
-    negative = text.startswith("(") or text.startswith("-")
-    try:
-        number = Decimal(text.strip("()-").replace(",", ""))
-    except InvalidOperation as exc:
-        raise ValueError("not a number") from exc
-    return -number if negative else number
+        number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    else:
+        raw = ascii_digits(visible(str(value)))
+        if len(raw) > 80:
+            raise ValueError("not a number")
+        text = _CURRENCY_NOISE.sub("", raw)
+        if re.fullmatch(r"-?\(?\d{1,3}(,\d{3})+(\.\d+)?\)?|-?\(?\d+(\.\d+)?\)?", text) is None:
+            raise ValueError("not a number")
+        negative = text.startswith("(") or text.startswith("-")
+        try:
+            number = Decimal(text.strip("()-").replace(",", ""))
+        except InvalidOperation as exc:
+            raise ValueError("not a number") from exc
+        number = -number if negative else number
+    if not number.is_finite() or abs(number) >= _TOO_LARGE:
+        raise _Implausible("the number is too large (at most 15 digits before the decimal point)")
+    return number
 
 
 _DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%d %b %Y", "%d %B %Y", "%b %d %Y")
@@ -246,76 +255,19 @@ def _date(value: object, date1904: bool = False) -> dt.date:
     raise ValueError("not a date (use YYYY-MM-DD or DD/MM/YYYY)")
 
 
-class _Sheet:
-    """Rows of one sheet with the naming used in messages."""
+def read_quotation(path: Path, limits: Limits | None = None) -> Quotation:
+    """Read one quotation file (.xlsx or .csv); raises :class:`DataError`/:class:`ValidationFailed`.
 
-    def __init__(
-        self, path: Path, sheet: str | None, rows: list[list[object]], date1904: bool = False
-    ) -> None:
-        self.date1904 = date1904
-        self.path = path
-        self.sheet = sheet
-        self.rows = rows
-        self.where = reveal(f"{path}, sheet '{sheet}'" if sheet else str(path), newlines=False)
-
-    def issue(
-        self, row: int | None, col: int | None, header: str, value: object, why: str
-    ) -> Issue:
-        column = f"{column_letter(col)} ({header})" if col is not None else header or None
-        shown = None if value is None else _text(value)
-        return Issue(self.where, row, column, shown, why)
-
-
-def read_quotation(path: Path) -> Quotation:
-    """Read one quotation file (.xlsx or .csv); raises :class:`DataError`/:class:`ValidationFailed`."""
+    A formula in any cell the evaluation reads is refused (:func:`formula_issues`)."""
     suffix = path.suffix.lower()
+    lim = limits or Limits.from_env()
     if suffix in (".xlsx", ".xlsm"):
-        sheet = _read_xlsx(path)
+        sheet = read_xlsx(path, lim)
     elif suffix == ".csv":
-        sheet = _read_csv(path)
+        sheet = read_csv(path, lim)
     else:
         raise DataError(f"{path}: not a quotation file (expected .xlsx or .csv)")
     return _parse(sheet)
-
-
-def _read_xlsx(path: Path) -> _Sheet:
-    """The fast reader first; openpyxl for workbooks it does not understand."""
-    try:
-        name, rows, date1904 = read_sheet(path)
-    except XlsxError as fast_error:
-        try:
-            return _read_xlsx_openpyxl(path)
-        except DataError:
-            raise DataError(f"{path}: cannot read the workbook ({fast_error})") from fast_error
-    return _Sheet(path, name, rows, date1904)
-
-
-def _read_xlsx_openpyxl(path: Path) -> _Sheet:
-    from openpyxl import load_workbook
-    from openpyxl.utils.exceptions import InvalidFileException
-
-    try:
-        wb = load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
-        raise DataError(f"{path}: cannot read the workbook ({type(exc).__name__}: {exc})") from exc
-    try:
-        names = wb.sheetnames
-        name = next((n for n in names if n.strip().lower() in ("quotation", "quote")), names[0])
-        rows = [list(r) for r in wb[name].iter_rows(values_only=True)]
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError, IndexError) as exc:
-        raise DataError(f"{path}: cannot read the workbook ({type(exc).__name__}: {exc})") from exc
-    finally:
-        wb.close()
-    return _Sheet(path, name, rows)
-
-
-def _read_csv(path: Path) -> _Sheet:
-    try:
-        text = path.read_text("utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path}: cannot read the CSV file ({exc})") from exc
-    rows: list[list[object]] = [list(r) for r in csv.reader(text.splitlines())]
-    return _Sheet(path, None, rows)
 
 
 def header_field(label: object) -> str | None:
@@ -336,9 +288,71 @@ def _lines_header_row(rows: Sequence[Sequence[object]]) -> int | None:
     return None
 
 
-def _parse(sheet: _Sheet) -> Quotation:
+def _table(head: Sequence[object]) -> tuple[dict[str, int], dict[str, int], dict[int, str]]:
+    """(standard column -> index, attribute -> index, index -> label) of the lines table."""
+    index: dict[str, int] = {}
+    attrs: dict[str, int] = {}
+    labels: dict[int, str] = {}
+    for c, cell in enumerate(head):
+        label = _text(cell)
+        if not label:
+            continue
+        labels[c] = label
+        std = line_column(label)
+        if std and std not in index:
+            index[std] = c
+        else:
+            attrs.setdefault(attribute_name(label), c)
+    return index, attrs, labels
+
+
+_MAX_FORMULA_ISSUES = 20
+
+
+def formula_issues(sheet: Sheet, head_at: int | None) -> list[Issue]:
+    """A formula in each cell the evaluation reads: every cell of the header block and of the
+    table's header row, the item cell of every line, and each labelled cell of a line that has
+    an item. A formula's cached value may differ from what Excel shows after recalculating,
+    so values are asked for instead."""
+    rows = sheet.rows
+    index, _, labels = _table(rows[head_at]) if head_at is not None else ({}, {}, {})
+    item_col = index.get("item")
+    last_head = head_at + 1 if head_at is not None else 10**12
+    out: list[Issue] = []
+    extra = 0
+    for r, c, f in sorted(sheet.formula_cells(), key=lambda x: (x[0], x[1])):
+        row = rows[r - 1] if r <= len(rows) else []
+        item = _text(row[item_col]) if item_col is not None and item_col < len(row) else ""
+        if r > last_head and c != item_col and (c not in labels or not item):
+            continue
+        if len(out) >= _MAX_FORMULA_ISSUES:
+            extra += 1
+            continue
+        ref = f"{column_letter(c)}{r}"
+        if r > last_head:
+            label = labels[c]
+            what = "item code" if c == item_col else f"{label.lower()} of {item}"
+        else:
+            label = _text(row[0]) if row and c > 0 else ""
+            what = label or "header"
+        why = (
+            f"cell {ref} ({what}) holds a formula ({formula_text(f, ref)}); "
+            "send the quotation with values, not formulas"
+        )
+        out.append(
+            Issue(sheet.where, r, f"{column_letter(c)} ({label})" if label else None, None, why)
+        )
+    if extra:
+        out.append(Issue(sheet.where, None, None, None, f"{extra} more cell(s) hold formulas"))
+    return out
+
+
+def _parse(sheet: Sheet) -> Quotation:
     rows = sheet.rows
     head_at = _lines_header_row(rows)
+    formulas = formula_issues(sheet, head_at)
+    if formulas:
+        raise ValidationFailed(formulas, f"{sheet.where}: formulas instead of values")
     header: dict[str, tuple[object, int]] = {}
     for i, row in enumerate(rows[: head_at if head_at is not None else len(rows)]):
         cells = list(row)
@@ -428,22 +442,9 @@ def _parse(sheet: _Sheet) -> Quotation:
 
 
 def _lines(
-    sheet: _Sheet, head_at: int, issues: list[Issue]
+    sheet: Sheet, head_at: int, issues: list[Issue]
 ) -> tuple[list[QuoteLine], dict[str, str], list[str]]:
-    head = sheet.rows[head_at]
-    index: dict[str, int] = {}
-    attrs: dict[str, int] = {}
-    labels: dict[int, str] = {}
-    for c, cell in enumerate(head):
-        label = _text(cell)
-        if not label:
-            continue
-        labels[c] = label
-        std = line_column(label)
-        if std and std not in index:
-            index[std] = c
-        else:
-            attrs.setdefault(attribute_name(label), c)
+    index, attrs, labels = _table(sheet.rows[head_at])
     missing = [COLUMN_LABELS[n] for n in REQUIRED_COLUMNS if n not in index]
     if missing:
         issues.append(
@@ -477,17 +478,14 @@ def _lines(
             value = cell(name)
             try:
                 numbers[name] = _decimal(value)
-            except ValueError:
+            except ValueError as exc:
                 what = "quantity" if name == "quantity" else "price"
-                issues.append(
-                    sheet.issue(
-                        rownum,
-                        index[name],
-                        labels[index[name]],
-                        value,
-                        f"text in a {what} cell: expected a number",
-                    )
+                why = (
+                    str(exc)
+                    if isinstance(exc, _Implausible)
+                    else f"text in a {what} cell: expected a number"
                 )
+                issues.append(sheet.issue(rownum, index[name], labels[index[name]], value, why))
                 bad = True
         if bad:
             continue
