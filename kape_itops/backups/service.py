@@ -226,7 +226,7 @@ class BackupService:
             "tags": list(flt.tags),
             "lab": address_map.source if address_map else None,
         }
-        with self.store.session() as s:
+        with self.store.write() as s:
             report.run_id = ProbeRepo(s).start_run(self.actor, selection)
         workers = SshWorkers(self.settings.concurrency)
         write_lock = asyncio.Lock()
@@ -244,7 +244,7 @@ class BackupService:
         finally:
             workers.close()
             counts = {s.value: report.count(s) for s in BackupStatus}
-            with self.store.session() as s:
+            with self.store.write() as s:
                 ProbeRepo(s).finish_run(report.run_id, status, counts, "ssh backup")
         return report
 
@@ -291,7 +291,7 @@ class BackupService:
         )
 
     def _store(self, tag: str, sha: str, text: str, run_id: int | None) -> tuple[bool, int, bool]:
-        with self.store.session() as s:
+        with self.store.write() as s:
             repo = BackupRepo(s)
             device_id = repo.device_id(tag)
             if device_id is None:

@@ -230,7 +230,7 @@ class Importer:
     # -- pass 2 ----------------------------------------------------------------------------
     def _write(self, plans: list[_Plan], dry_run: bool) -> None:
         at = dt.datetime.now(dt.UTC)
-        with self.store.session() as session:
+        with self.store.write() as session:
             repo = InventoryRepo(session)
             for plan in plans:
                 if file_sha256(plan.source.path) != plan.report.sha256:

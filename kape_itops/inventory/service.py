@@ -22,7 +22,7 @@ from kape_itops.domain.inventory import (
 from kape_itops.domain.text import refusal
 from kape_itops.errors import NotFoundError, UsageError
 from kape_itops.store.db import Store
-from kape_itops.store.inventory_repo import InventoryRepo
+from kape_itops.store.inventory_repo import InventoryRepo, tag_in_use
 
 EDITABLE = (*tuple(f for f in DEVICE_FIELD if f not in ("asset_tag",)), "new_asset_tag")
 
@@ -222,18 +222,19 @@ class Inventory:
         with self.store.write() as s:
             ctx = self.context(source)  # inside the lock: times follow the change log's order
             repo = InventoryRepo(s)
-            current = repo.device(tag)
+            stored = repo.stored_tag(tag)  # tags that differ only in case are one tag
+            current = repo.device(stored) if stored else None
             if current is None:
                 raise NotFoundError(f"no device with asset tag '{tag}'")
+            tag = current.asset_tag
             if callable(values):
                 values = values(current)
             if "school" in values and repo.school(str(values["school"])) is None:
                 raise NotFoundError(f"school '{values['school']}' does not exist")
-            if new_tag and new_tag != tag:
-                repo.require_free_tag(new_tag, tag)
+            owner = repo.stored_tag(new_tag) if new_tag and new_tag != tag else None
+            if new_tag and owner and owner != tag:
+                raise UsageError(tag_in_use(new_tag, owner))
             repo.apply_devices([DeviceUpsert(tag, values, new_tag)], ctx)
             return [
-                c
-                for c in repo.history(EntityType.DEVICE, new_tag or tag, ctx.at)
-                if c.at == ctx.at
+                c for c in repo.history(EntityType.DEVICE, new_tag or tag, ctx.at) if c.at == ctx.at
             ]

@@ -90,7 +90,7 @@ class StoreRecorder:
 
     def _write(self, batch: Sequence[tuple[ProbeResult, int | None]]) -> None:
         if batch:
-            with self.store.session() as s:
+            with self.store.write() as s:
                 ProbeRepo(s).add_results(self.run_id, batch)
             self.written += len(batch)
 
@@ -134,7 +134,7 @@ class StoreRecorder:
             if item is not None:
                 rest.append(item)
         self._write(rest)
-        with self.store.session() as s:
+        with self.store.write() as s:
             ProbeRepo(s).finish_run(self.run_id, status, counts, note)
         if error is not None:
             raise error
@@ -252,7 +252,7 @@ class ProbeService:
         plan, devices, ids = await asyncio.to_thread(self.prepare, request)
         if on_plan is not None:
             on_plan(plan)
-        with self.store.session() as s:
+        with self.store.write() as s:
             repo = ProbeRepo(s)
             repo.close_orphans()
             run_id = repo.start_run(self.actor, request.selection())

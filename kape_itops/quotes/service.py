@@ -212,7 +212,7 @@ def store_result(store: Store, scored: Scored, evaluator: str) -> int:
     from kape_itops.store.evaluation_repo import EvaluationRepo
 
     ev = scored.evaluation
-    with store.session() as s:
+    with store.write() as s:
         return EvaluationRepo(s).add(
             created_at=dt.datetime.now(dt.UTC),
             evaluator=evaluator,

@@ -133,7 +133,7 @@ def evaluate(
         raise UsageError("--consecutive must be at least 1")
     th = thresholds or Thresholds()
     now = now or dt.datetime.now(dt.UTC)
-    with store.session() as s:
+    with store.write() as s:
         repo = ReportRepo(s)
         repo.serialise(ALERT_LOCK)
         cursor = repo.alert_cursor()

@@ -124,7 +124,7 @@ def seed_inventory(
                     },
                 )
             )
-    with store.session() as s:
+    with store.write() as s:
         repo = InventoryRepo(s)
         repo.apply_schools(school_ups, ctx)
         repo.apply_devices(device_ups, ctx)
@@ -171,7 +171,7 @@ def generate_history(
     world = _World(devices, start, ticks, step, rng)
     runs = results = 0
     batch: list[dict[str, Any]] = []
-    with store.session() as s:
+    with store.write() as s:
         repo = ReportRepo(s)
         for k in range(ticks):
             at = start + dt.timedelta(seconds=k * step)

@@ -27,24 +27,44 @@ if TYPE_CHECKING:
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 SAID_CHARS = 160  # of a driver's message in an error (a damaged file's may quote its bytes)
-SQLITE_BUSY_TIMEOUT_MS = 15000
+LOCK_TIMEOUT_MS = 15000
+"""How long a writer waits for another one (SQLite busy timeout, PostgreSQL lock_timeout)."""
+WRITE_LOCK = 0x69746F7077
+"""PostgreSQL advisory lock every :meth:`Store.write` transaction holds (one writer at once)."""
+_WRITE = "itops_write"  # execution option marking the connections of write transactions
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    # pysqlite's own transaction handling off: it would begin only at the first INSERT/UPDATE,
+    # leaving the reads of a read-modify-write outside the transaction; _sqlite_begin begins
+    dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cur.execute(f"PRAGMA busy_timeout={LOCK_TIMEOUT_MS}")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    """BEGIN IMMEDIATE for write transactions (the write lock before the first read), else BEGIN.
+
+    SQLAlchemy's documented recipe for pysqlite; AUTOCOMMIT connections (VACUUM) begin nothing.
+    """
+    options = conn.get_execution_options()
+    if options.get("isolation_level") == "AUTOCOMMIT":
+        return
+    conn.connection.dbapi_connection.isolation_level = None  # type: ignore[union-attr]
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get(_WRITE) else "BEGIN")
 
 
 def make_engine(url: str) -> Engine:
     """An engine for ``url``; SQLite gets WAL, a busy timeout and foreign keys."""
     try:
         if url.startswith("sqlite"):
-            engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+            engine = create_engine(url, connect_args={"timeout": LOCK_TIMEOUT_MS / 1000})
             event.listen(engine, "connect", _sqlite_pragmas)
+            event.listen(engine, "begin", _sqlite_begin)
             return engine
         return create_engine(url, pool_pre_ping=True)
     except (ArgumentError, ImportError, ValueError) as exc:
@@ -73,6 +93,8 @@ class Store:
         self.migrations = migrations
         self.engine = make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._writer = self.engine.execution_options(**{_WRITE: True})
+        self._write_sessions = sessionmaker(self._writer, expire_on_commit=False)
 
     @property
     def dialect(self) -> str:
@@ -81,8 +103,33 @@ class Store:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """A session committed on success and rolled back on any exception."""
-        session = self._sessions()
+        """A session for reading, committed on success and rolled back on any exception.
+
+        Whatever writes goes through :meth:`write` instead.
+        """
+        with self._session(self._sessions) as session:
+            yield session
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A session for a read-modify-write: it holds the write lock from its first statement.
+
+        One writer at a time, so what it reads stays current until it commits: SQLite begins
+        with BEGIN IMMEDIATE (waiting up to the busy timeout), PostgreSQL takes the advisory
+        lock :data:`WRITE_LOCK` (waiting up to the same ``lock_timeout``). Every writer uses it.
+        """
+        with self._session(self._write_sessions) as session:
+            if self.dialect == "postgresql":
+                timeout = f"{LOCK_TIMEOUT_MS}ms"
+                session.execute(text("SELECT set_config('lock_timeout', :t, true)"), {"t": timeout})
+                session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": WRITE_LOCK})
+            else:
+                session.connection()  # BEGIN IMMEDIATE now, before the caller's first read
+            yield session
+
+    @contextmanager
+    def _session(self, factory: sessionmaker[Session]) -> Iterator[Session]:
+        session = factory()
         try:
             yield session
             session.commit()
@@ -117,9 +164,9 @@ class Store:
 
         cfg = self._alembic_config()
         try:
-            with self.engine.begin() as conn:
-                if self.dialect == "sqlite":  # one writer migrates; others wait, then see head
-                    conn.exec_driver_sql("BEGIN IMMEDIATE")
+            with self._writer.begin() as conn:  # one migrates; the others wait, then see head
+                if self.dialect == "postgresql":
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": WRITE_LOCK})
                 before = _revision(conn)
                 if before != self.head:  # explicit 'itops init' never touches a newer schema
                     self._refuse_unknown(before)

@@ -208,6 +208,6 @@ class DiscoveryRepo:
 
 def record_sweeps(store: Store, records: Iterable[SweepRecord]) -> list[int]:
     """Store sweeps in one transaction; returns their ids."""
-    with store.session() as s:
+    with store.write() as s:
         repo = DiscoveryRepo(s)
         return [repo.add_sweep(r) for r in records]

@@ -149,6 +149,24 @@ class InventoryRepo:
         got = self.s.execute(self._device_query().where(DeviceRow.asset_tag == tag)).first()
         return _device(*got) if got else None
 
+    def tag_spellings(self, tags: Sequence[str]) -> dict[str, str]:
+        """For ``tags``, the stored tag equal to each one ignoring case, keyed by its lower case.
+
+        Tags that differ only in case are one tag (a unique index on ``lower(asset_tag)``).
+        """
+        out: dict[str, str] = {}
+        lowered = sorted({t.lower() for t in tags})
+        for i in range(0, len(lowered), _CHUNK):
+            q = select(DeviceRow.asset_tag).where(
+                func.lower(DeviceRow.asset_tag).in_(lowered[i : i + _CHUNK])
+            )
+            out.update({t.lower(): t for t in self.s.scalars(q)})
+        return out
+
+    def stored_tag(self, tag: str) -> str | None:
+        """The stored spelling of ``tag`` (exact, else ignoring case), or None."""
+        return self.tag_spellings([tag]).get(tag.lower())
+
     def find_devices(self, key: str) -> list[Device]:
         """Devices whose tag, serial or host name (any case), IP or MAC (any notation) is ``key``.
 
@@ -220,12 +238,12 @@ class InventoryRepo:
             q = q.where(func.lower(DeviceRow.funding).in_([f.lower() for f in flt.fundings]))
         if flt.tags:
             q = q.where(DeviceRow.asset_tag.in_(flt.tags))
-        if flt.search:
-            pattern = f"%{flt.search.lower()}%"
+        if flt.search:  # '%' and '_' are plain characters here, not wildcards
+            needle = flt.search.lower()
             q = q.where(
                 or_(
                     *(
-                        func.lower(c).like(pattern)
+                        func.lower(c).contains(needle, autoescape=True)
                         for c in (
                             DeviceRow.asset_tag,
                             DeviceRow.model,
@@ -338,7 +356,12 @@ class InventoryRepo:
         stats = ApplyStats()
         log: list[dict[str, Any]] = []
         for up in upserts:
-            row = self.s.scalar(select(SchoolRow).where(SchoolRow.code == up.code))
+            row = self.s.scalar(
+                select(SchoolRow)
+                .where(SchoolRow.code == up.code)
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            )
             if row is None:
                 if not up.values.get("name"):
                     raise UsageError(f"school '{up.code}' does not exist and no name was given")
@@ -404,11 +427,18 @@ class InventoryRepo:
         tags = [u.asset_tag for u in upserts]
         existing: dict[str, DeviceRow] = {}
         for i in range(0, len(tags), _CHUNK):
-            for found in self.s.scalars(
-                select(DeviceRow).where(DeviceRow.asset_tag.in_(tags[i : i + _CHUNK]))
-            ):
+            # locked (PostgreSQL) and re-read: the values compared are the committed ones
+            q = (
+                select(DeviceRow)
+                .where(DeviceRow.asset_tag.in_(tags[i : i + _CHUNK]))
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            )
+            for found in self.s.scalars(q):
                 existing[found.asset_tag] = found
         current = self.devices_by_tag(list(existing))
+        renamed = {r.id for u in upserts if u.new_tag and (r := existing.get(u.asset_tag))}
+        self._refuse_case_clashes([u.new_tag for u in upserts if u.new_tag], renamed)
         inserts: list[dict[str, Any]] = []
         for up in upserts:
             row = existing.get(up.asset_tag)
@@ -418,11 +448,26 @@ class InventoryRepo:
             self._update_device(row, current[up.asset_tag], up, ctx, stats, log)
         if inserts:
             self.s.flush()  # pending updates first, as an ORM insert would autoflush them
+            self._refuse_case_clashes([str(v["asset_tag"]) for v in inserts], set())
             self.s.execute(insert(_DEVICES), inserts)
         self.s.flush()
         self._log(ctx, log)
         stats.changes += len(log)
         return stats
+
+    def _refuse_case_clashes(self, tags: Sequence[str], skip_ids: set[int]) -> None:
+        """UsageError when a stored device (not among ``skip_ids``) has one of ``tags``,
+        spelled alike or differing only in case."""
+        lowered = sorted({t.lower() for t in tags})
+        for i in range(0, len(lowered), _CHUNK):
+            q = select(DeviceRow.id, DeviceRow.asset_tag).where(
+                func.lower(DeviceRow.asset_tag).in_(lowered[i : i + _CHUNK])
+            )
+            for device_id, stored in self.s.execute(q):
+                if device_id in skip_ids:
+                    continue
+                wanted = next(t for t in tags if t.lower() == stored.lower())
+                raise UsageError(tag_in_use(wanted, stored))
 
     def _new_device(
         self, up: DeviceUpsert, ctx: ChangeContext, stats: ApplyStats, log: list[dict[str, Any]]
@@ -534,6 +579,16 @@ class InventoryRepo:
             stats.updated += 1
         else:
             stats.unchanged += 1
+
+
+def tag_in_use(wanted: str, stored: str) -> str:
+    """The refusal of asset tag ``wanted`` when device ``stored`` already has it (any case)."""
+    if wanted == stored:
+        return f"asset tag '{wanted}' is already in use"
+    return (
+        f"asset tag '{wanted}' is already in use as '{stored}' "
+        "(asset tags that differ only in case are the same tag)"
+    )
 
 
 def _opt(value: object) -> str | None:

@@ -55,7 +55,7 @@ def retention_from_env() -> dt.timedelta:
 
 def rollup(store: Store) -> RollupStats:
     """Bring the hourly and daily rollups up to date with the raw results."""
-    with store.session() as s:
+    with store.write() as s:
         return ReportRepo(s).rollup()
 
 
@@ -67,7 +67,7 @@ def prune(
     if keep < MIN_RETENTION:
         raise UsageError("raw results must be kept at least 1 day (--keep 1d or more)")
     now = now or dt.datetime.now(dt.UTC)
-    with store.session() as s:
+    with store.write() as s:
         repo = ReportRepo(s)
         stats = repo.rollup(REDO_HOURS)
         sweeps = DiscoveryRepo(s).prune(now - keep)

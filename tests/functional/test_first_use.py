@@ -15,16 +15,18 @@ from click.testing import CliRunner
 from kape_itops.cli import cli
 from kape_itops.errors import StoreError
 from kape_itops.store.db import MIGRATIONS, Store
+from kape_itops.store.migrations import SCHEMA_HEAD
 
 REPO = Path(__file__).resolve().parents[2]
 
-REVISION_0002 = '''"""a later schema (test only)"""
+LATER = "9001"
+REVISION_LATER = f'''"""a later schema (test only)"""
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "{LATER}"
+down_revision = "{SCHEMA_HEAD}"
 branch_labels = None
 depends_on = None
 
@@ -47,7 +49,7 @@ def test_reviewer_first_command_in_an_empty_folder(
     result = runner.invoke(cli, ["quote", "score", laptop, "--json"], env=env)
     assert result.exit_code == 0, result.output
     assert result.stderr.splitlines() == [
-        "created database ./itops.db (schema 0001)",
+        f"created database ./itops.db (schema {SCHEMA_HEAD})",
         "stored as evaluation 1",
     ]
     assert json.loads(result.stdout)["rfq"]
@@ -55,7 +57,7 @@ def test_reviewer_first_command_in_an_empty_folder(
     assert result.exit_code == 0 and result.stderr == "", result.output
     assert json.loads(result.stdout) == []
     result = runner.invoke(cli, ["init"], env=env)
-    assert "database sqlite:///itops.db is up to date (revision 0001)" in result.stdout
+    assert f"database sqlite:///itops.db is up to date (revision {SCHEMA_HEAD})" in result.stdout
 
 
 def test_first_command_on_an_empty_database(runner: CliRunner, db_url: str) -> None:
@@ -63,8 +65,9 @@ def test_first_command_on_an_empty_database(runner: CliRunner, db_url: str) -> N
     store = Store(db_url)
     if store.dialect == "sqlite":
         assert result.exit_code == 0, result.output
-        assert result.stderr.startswith("created database /") and "(schema 0001)" in result.stderr
-        assert store.current_revision() == "0001"
+        assert result.stderr.startswith("created database /")
+        assert f"(schema {SCHEMA_HEAD})" in result.stderr
+        assert store.current_revision() == SCHEMA_HEAD
     else:  # a shared server is changed only by an explicit 'itops init'
         assert result.exit_code == 1 and result.stdout == ""
         assert "has no schema; run 'itops init' to create or upgrade it" in result.stderr
@@ -78,14 +81,15 @@ def test_first_command_on_an_empty_database(runner: CliRunner, db_url: str) -> N
 def test_out_of_date_sqlite_is_upgraded_and_newer_one_refused(tmp_path: Path) -> None:
     later = tmp_path / "migrations"
     shutil.copytree(MIGRATIONS, later, ignore=shutil.ignore_patterns("__pycache__"))
-    (later / "versions" / "0002_later.py").write_text(REVISION_0002)
+    (later / "versions" / f"{LATER}_later.py").write_text(REVISION_LATER)
     url = f"sqlite:///{tmp_path / 'old.db'}"
     Store(url).upgrade()
     newer = Store(url, migrations=later)
-    assert newer.prepare() == f"upgraded database {tmp_path / 'old.db'} from schema 0001 to 0002"
-    assert newer.current_revision() == "0002" and newer.prepare() is None
+    old = tmp_path / "old.db"
+    assert newer.prepare() == f"upgraded database {old} from schema {SCHEMA_HEAD} to {LATER}"
+    assert newer.current_revision() == LATER and newer.prepare() is None
     newer.dispose()
-    with pytest.raises(StoreError, match=r"is at schema 0002, newer than this kape-itops knows"):
+    with pytest.raises(StoreError, match=f"is at schema {LATER}, newer than this kape-itops knows"):
         Store(url).prepare()
 
 
@@ -99,4 +103,4 @@ def test_commands_started_together_create_the_schema_once(tmp_path: Path) -> Non
     results = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0] * 6, results
     notes = [err for _, err in results if err]
-    assert notes == [f"created database {tmp_path / 'itops.db'} (schema 0001)\n"], results
+    assert notes == [f"created database {tmp_path / 'itops.db'} (schema {SCHEMA_HEAD})\n"], results

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import Date, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, Numeric, String, Text, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kape_itops.store.models.base import Base
@@ -73,8 +73,12 @@ class DeviceRow(Base):
     room: Mapped[RoomRow | None] = relationship()
 
 
+# tags that differ only in case are one tag (asset tags are ASCII: lower() agrees everywhere)
+Index("uq_devices_asset_tag_lower", func.lower(DeviceRow.asset_tag), unique=True)
+
+
 class ChangeRow(Base):
-    """Append-only: database triggers refuse UPDATE and DELETE on this table."""
+    """Append-only: database triggers refuse UPDATE, DELETE, REPLACE and TRUNCATE here."""
 
     __tablename__ = "changes"
     __table_args__ = (
