@@ -130,7 +130,7 @@ def test_table_column_widths_count_the_escapes() -> None:
 
 
 def test_print_json_escapes_and_keeps_the_data(capsys: pytest.CaptureFixture[str]) -> None:
-    print_json({k: v for k, v in HOSTILE.items()})
+    print_json(dict(HOSTILE))
     out = capsys.readouterr().out
     assert_clean(out)
     assert json.loads(out) == HOSTILE
