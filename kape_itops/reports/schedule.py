@@ -76,8 +76,8 @@ def validate(spec: ScheduleSpec) -> None:
 
 
 def check_text(what: str, text: str) -> None:
-    """Refuse control characters (a newline would start a new unit setting or cron line)."""
-    bad = next((c for c in text if ord(c) < 0x20 or ord(c) == 0x7F), None)
+    """Refuse control characters (C0, DEL, C1): a newline would start a new setting or line."""
+    bad = next((c for c in text if ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F), None)
     if bad is not None:
         raise UsageError(
             f"{what} {shown(text)} holds a control character ({bad!r}), which no systemd unit "
