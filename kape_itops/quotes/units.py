@@ -166,8 +166,28 @@ def dimension_of(unit: str) -> str:
     raise UnitError(f"unknown unit '{unit}'")
 
 
+class _TooLong(UnitError):
+    """A number of more digits than any quoted value has (it would read as ``inf``)."""
+
+
+_MAX_DIGITS = 15
+
+
+def _digits(text: str) -> str:
+    """``text`` if it has at most 15 digits; a 400-digit RAM size is no size at all."""
+    if sum(ch.isdigit() for ch in text) > _MAX_DIGITS:
+        raise _TooLong(f"'{_cut(text)}': the number has more than {_MAX_DIGITS} digits")
+    return text
+
+
+def _cut(text: str) -> str:
+    """At most 40 characters of a value, for messages."""
+    return text if len(text) <= 40 else text[:40] + "…"
+
+
 def _number(text: str) -> float:
     """'1,000' -> 1000; '15,6' -> 15.6; '1,234.5' -> 1234.5."""
+    _digits(text)
     if "," in text and "." in text:
         return float(text.replace(",", ""))
     if "," in text:
@@ -253,7 +273,7 @@ def _data_product(text: str) -> Quantity | None:
     m = _TIMES.search(text)
     if not m:
         return None
-    count, size, unit = int(m.group(1)), float(m.group(2)), m.group(3)
+    count, size, unit = int(_digits(m.group(1))), float(_digits(m.group(2))), m.group(3)
     total = count * size * UNITS[unit.lower()][1]
     return Quantity(total, "data", f"{count} x {m.group(2)} {unit} = {total:g} GB")
 
@@ -310,6 +330,8 @@ def _parse(text: str, unit_hint: str | None) -> Quantity:
         unit = shown.lower()
         try:
             value = _number(m.group(1))
+        except _TooLong:
+            raise
         except (UnitError, ValueError):
             continue
         if unit in UNITS:
@@ -331,19 +353,19 @@ def _parse(text: str, unit_hint: str | None) -> Quantity:
             )
             return Quantity(bare[0] * factor, expected, _show(bare[0], unit_hint or ""))
         if unknown:
-            raise UnitError(f"'{raw}': {unknown[0]}")
+            raise UnitError(f"'{_cut(raw)}': {unknown[0]}")
         others = sorted({d for _, u, d, _ in found if u})
         if others:
-            raise UnitError(f"'{raw}': expected a {expected} value, found {', '.join(others)}")
-        raise UnitError(f"'{raw}': no {expected} value found")
+            raise UnitError(f"'{_cut(raw)}': expected a {expected} value, found {', '.join(others)}")
+        raise UnitError(f"'{_cut(raw)}': no {expected} value found")
     for value, unit, dim, shown in found:
         if unit:
             return Quantity(value * UNITS[unit][1], dim, _show(value, shown))
     if unknown:
-        raise UnitError(f"'{raw}': {unknown[0]}")
+        raise UnitError(f"'{_cut(raw)}': {unknown[0]}")
     if found and _is_bare_number(raw):
         return Quantity(found[0][0], "number", _show(found[0][0], ""))
-    raise UnitError(f"'{raw}': no value with a unit found")
+    raise UnitError(f"'{_cut(raw)}': no value with a unit found")
 
 
 def _is_bare_number(text: str) -> bool:
