@@ -177,7 +177,22 @@ def _exec(spec: ScheduleSpec, *args: str) -> str:
 
 
 def _systemd_exec(spec: ScheduleSpec, *args: str) -> str:
-    return " ".join(systemd_word(a) for a in [*spec.command, *args])
+    program, *rest = spec.command
+    return " ".join([systemd_program(program), *(systemd_word(a) for a in [*rest, *args])])
+
+
+def systemd_program(path: str) -> str:
+    """The program of a systemd command line: quoted, ``%%`` for ``%``, but no ``$$``.
+
+    systemd substitutes no variables in the program's path, and refuses one holding a quote or
+    a backslash ("Executable name contains special characters"), so that is refused here.
+    """
+    if any(c in path for c in "'\"\\"):
+        raise UsageError(
+            f"systemd cannot run a program whose path holds a quote or a backslash: "
+            f"{shown(path)}; install kape-itops under another folder, or use --cron"
+        )
+    return path if _SH_PLAIN.fullmatch(path) else '"' + path.replace("%", "%%") + '"'
 
 
 def _env_lines(spec: ScheduleSpec) -> list[str]:

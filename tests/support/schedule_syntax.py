@@ -5,9 +5,11 @@ lenient (a stray ``%``, ``$`` or mid-word quote is an error here), so a quoting 
 
 * :func:`cron_command`: cronie/Vixie ``do_command.c``: ``\\%`` is ``%``; the first bare ``%``
   ends the command and the rest becomes its standard input.
-* :func:`unit_settings`, :func:`exec_argv`, :func:`environment`: systemd.syntax(7) and
-  systemd.service(5) "Command lines": specifiers (``%%``, ``%h``) first, then words split at
-  whitespace with whole-word quotes and C escapes, then ``$$``/``${VAR}`` at exec time.
+* :func:`unit_settings`, :func:`exec_argv`, :func:`environment`: systemd.syntax(7),
+  systemd.service(5) "Command lines" and ``load-fragment.c``: ``Environment=`` takes specifiers
+  (``%%``, ``%h``), then splits words at whitespace (whole-word quotes, C escapes); a command
+  line splits words first, then each takes specifiers, and the arguments (not the program)
+  take ``$$``/``${VAR}`` at exec time.
 * :func:`env_file`: the state machine of systemd's ``src/basic/env-file.c``.
 """
 
@@ -160,11 +162,15 @@ def environment(unit: str) -> dict[str, str]:
 
 
 def exec_argv(raw: str, env: dict[str, str]) -> list[str]:
-    """The argv systemd runs for one ``ExecStart=`` value (no ``-@:+!`` prefixes expected)."""
-    argv = [dollars(w, env) for w in words(specifiers(raw))]
-    if not argv or not argv[0].startswith("/"):
-        raise SyntaxProblem(f"the command is not an absolute path: {raw!r}")
-    return argv
+    """The argv systemd runs for one ``ExecStart=`` value (no ``-@:+!`` prefixes expected).
+
+    As ``config_parse_exec``: words first, then specifiers in each; the program's path takes
+    no variables and must hold no quote, backslash or control character ``string_is_safe``).
+    """
+    program, *args = (specifiers(w) for w in words(raw))
+    if not program.startswith("/") or re.search(r"[\x00-\x1f\x7f'\"\\]", program):
+        raise SyntaxProblem(f"systemd would refuse the program {program!r}")
+    return [program, *(dollars(a, env) for a in args)]
 
 
 def literal_path(raw: str) -> str:

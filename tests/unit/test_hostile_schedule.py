@@ -34,7 +34,7 @@ def spec_in(folder: Path, name: str) -> ScheduleSpec:
     return ScheduleSpec(
         every=dt.timedelta(minutes=5),
         report="daily",
-        command=(str(folder / "bin" / name / "itops"), "--flag", name),
+        command=("/opt/it ops %h $HOME/bin/python", "--flag", name, str(folder / "itops.py")),
         workdir=folder,
         reports_dir=folder / name / "reports",
         environment=(
@@ -106,7 +106,7 @@ def test_names_no_unit_or_crontab_can_carry_are_refused(name: str, where: str) -
     bad = {
         "workdir": {"workdir": Path("/srv") / name},
         "reports_dir": {"reports_dir": Path("/srv") / name / "reports"},
-        "command": {"command": (f"/opt/{name}/python", "-m", "kape_itops")},
+        "command": {"command": ("/opt/python", "-m", "kape_itops", f"/opt/{name}/x")},
         "environment": {"environment": (("ITOPS_DB", f"sqlite:////srv/{name}/x.db"),)},
     }[where]
     spec = ScheduleSpec(**{**{f: getattr(good, f) for f in good.__slots__}, **bad})  # type: ignore[arg-type]
@@ -123,6 +123,18 @@ def test_names_no_unit_or_crontab_can_carry_are_refused(name: str, where: str) -
         message = str(err.value)
         assert "\n" not in message and "\r" not in message and "\x1b" not in message
         assert len(message) < 300
+
+
+@pytest.mark.parametrize("name", ["it's", 'say "hi"', "back\\slash"])
+def test_a_program_path_systemd_cannot_run_is_refused_for_systemd_only(name: str) -> None:
+    spec = spec_in(Path("/srv/itops"), "x")
+    spec = ScheduleSpec(
+        **{**{f: getattr(spec, f) for f in spec.__slots__}, "command": (f"/opt/{name}/python",)}
+    )  # type: ignore[arg-type]
+    with pytest.raises(UsageError, match="systemd cannot run a program whose path holds a quote"):
+        systemd_units(spec)
+    command, _ = sx.cron_command(cron_lines(spec)[1].split(" ", 5)[5])
+    assert f"/opt/{name}/python" in shlex.split(command)
 
 
 def test_unicode_that_is_not_utf8_is_refused() -> None:
