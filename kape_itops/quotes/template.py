@@ -12,6 +12,7 @@ import csv
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from kape_itops.atomic import atomic_write, save_workbook
 from kape_itops.inventory.sanitize import neutralise_formula
@@ -96,8 +97,12 @@ def write_quotation_xlsx(
     *,
     instructions: bool = False,
     lang: str = "en",
+    protect: bool = False,
 ) -> None:
-    """A quotation workbook (sheet "Quotation"); blank header and lines make a form."""
+    """A quotation workbook (sheet "Quotation"); blank header and lines make a form.
+
+    With ``protect`` the sheets are protected (no password): only the header values and the
+    lines-table columns accept input, so labels cannot be overwritten by accident."""
     from openpyxl import Workbook
     from openpyxl.styles import Font, PatternFill
     from openpyxl.worksheet.datavalidation import DataValidation
@@ -129,6 +134,8 @@ def write_quotation_xlsx(
     ws.column_dimensions["A"].width = 16 if lang == "en" else 40
     ws.column_dimensions["B"].width = 34
     ws.column_dimensions["C"].width = 30
+    if protect:
+        _protect(ws, len(HEADER_ORDER), head_row, len(cols))
     if instructions:
         req = wb.create_sheet("Requirements")
         req.append(
@@ -152,7 +159,28 @@ def write_quotation_xlsx(
             req.append([_cell(LABELS[_INSTRUCTIONS])])
         req.column_dimensions["A"].width = 60
         req.column_dimensions["C"].width = 40
+        if protect:
+            _protect(req, 0, req.max_row, 0)
     save_workbook(wb, path)
+
+
+def _protect(ws: Any, header_rows: int, head_row: int, columns: int) -> None:
+    """Protect ``ws`` without a password; unlocked: the header values (B1..), every cell of the
+    lines table below ``head_row`` in its ``columns`` (new rows included, through the column
+    style). Labels stay locked. Widths and heights may change; rows may be inserted/deleted."""
+    from openpyxl.styles import Protection
+    from openpyxl.utils import get_column_letter
+
+    unlocked = Protection(locked=False)
+    for r in range(1, header_rows + 1):
+        ws.cell(r, 2).protection = unlocked
+    for c in range(1, columns + 1):
+        ws.column_dimensions[get_column_letter(c)].protection = unlocked
+        for r in range(head_row + 1, ws.max_row + 1):
+            ws.cell(r, c).protection = unlocked
+    sp = ws.protection
+    sp.sheet = True
+    sp.formatColumns = sp.formatRows = sp.insertRows = sp.deleteRows = False
 
 
 def write_quotation_csv(
@@ -196,4 +224,4 @@ def write_form(spec: Spec, path: Path, rfq: Rfq | None = None, lang: str = "en")
                     "unit": ln.unit,
                 }
             )
-    write_quotation_xlsx(path, spec, header, lines, instructions=True, lang=lang)
+    write_quotation_xlsx(path, spec, header, lines, instructions=True, lang=lang, protect=True)
