@@ -361,7 +361,7 @@ def pick_version(
         when = dt.datetime.fromisoformat(text)
     except ValueError as exc:
         raise UsageError(
-            f"{option} {ref!r}: expected a version number (3, v3) or a date/time "
+            f"{option} {ref[:40] + ('…' if len(ref) > 40 else '')!r}: expected a version number (3, v3) or a date/time "
             "(2026-11-29, 2026-11-29T08:00)"
         ) from exc
     if len(text) == 10:  # the end of that day (no day after 9999-12-31 is needed)
