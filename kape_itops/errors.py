@@ -77,7 +77,10 @@ class Issue:
             where += f", row {self.row}"
         if self.column:
             where += f", column '{self.column}'"
-        shown = f" (value {self.value!r})" if self.value not in (None, "") else ""
+        shown = ""
+        if self.value:  # a short prefix only: a hostile cell may hold megabytes
+            cut = self.value if len(self.value) <= 40 else self.value[:40] + "..."
+            shown = f" (value {cut!r})"
         return f"{where}: {self.reason}{shown}"
 
 

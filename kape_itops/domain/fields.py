@@ -79,7 +79,9 @@ def parse_price(text: str) -> Decimal:
     value = text.strip()
     if value.startswith("-") and _PRICE.fullmatch(value[1:65]):
         raise FieldError("must not be negative")
-    m = _PRICE.fullmatch(value) if len(value) <= 64 else None
+    if len(value) > 64:
+        raise FieldError("too long for an amount (at most 13 digits before the decimal point)")
+    m = _PRICE.fullmatch(value)
     if m is None or not (m["int"] or m["frac"]):
         if re.fullmatch(r"\d+,\d{1,2}", value):
             raise FieldError(

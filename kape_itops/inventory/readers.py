@@ -394,4 +394,5 @@ def _json_table(source: Source, items: object) -> Table:
     rows = ((n, [_json_text(item.get(k)) for k in header]) for n, item in enumerate(items, 1))
     if KEY_COLUMN[source.entity] not in {normalise_header(h) for h in header} and items:
         raise _reject(source.label, None, f"no '{KEY_COLUMN[source.entity]}' field")
-    return Table(source, 0, header, _non_blank(rows))
+    checked = bounded(rows, source.label, limits, lambda i: _column_name("json", i))
+    return Table(source, 0, header, _non_blank(checked))
