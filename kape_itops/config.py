@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import os
+import re
 import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +14,10 @@ from kape_itops.errors import ConfigError
 
 DEFAULT_DB = "sqlite:///itops.db"
 DEFAULT_TZ = "Asia/Phnom_Penh"
+CONNINFO = re.compile(
+    r"^\s*(?:host|hostaddr|port|dbname|user|password|passfile|service|sslmode)\s*=", re.I
+)
+"""A libpq connection string (``host=... dbname=...``) rather than a URL or a file path."""
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -29,7 +34,14 @@ def default_actor() -> str:
 
 
 def normalise_db_url(value: str) -> str:
-    """Accept a SQLAlchemy URL or a plain file path (taken as SQLite)."""
+    """Accept a SQLAlchemy URL, a libpq connection string or a plain file path (SQLite)."""
+    if CONNINFO.match(value):  # "host=... dbname=... password=...": never a SQLite file name
+        from kape_itops.store.urls import conninfo_url
+
+        try:
+            return conninfo_url(value)
+        except ValueError as exc:
+            raise ConfigError(f"the database setting (--db or ITOPS_DB) is {exc}") from exc
     if "://" in value:
         if value.startswith("postgresql://") or value.startswith("postgres://"):
             return "postgresql+psycopg://" + value.split("://", 1)[1]

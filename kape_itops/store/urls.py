@@ -23,14 +23,11 @@ _SECRET_KEY = r"\w*pass(?:word|wd|phrase)?|pwd"  # noqa: S105 (a key name patter
 _SECRET_KEY_RE = re.compile(rf"(?i)^(?:{_SECRET_KEY})$")
 _KEY_VALUE = re.compile(
     rf"(?i)\b({_SECRET_KEY})(\s*(?:=|%3D)\s*)"
-    r"('(?:[^'\\]|\\.)*'?|\"(?:[^\"\\]|\\.)*\"?|[^\s&;,]*)"
+    r"(\*\*\*(?![^\s&;,:])|'(?:[^'\\]|\\.)*'?|\"(?:[^\"\\]|\\.)*\"?|[^\s&;,]*)"
 )
 """``password=value`` (quoted or not), also percent-encoded, as in conninfo strings and queries."""
 _USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://[^\s/?#@:]*):\S*@")
 """``scheme://user:password@``, up to the last ``@`` of the word."""
-_CONNINFO = re.compile(
-    r"^\s*(?:host|hostaddr|port|dbname|user|password|passfile|service|sslmode)\s*=", re.I
-)
 
 
 def mask_text(text: str) -> str:
@@ -64,7 +61,8 @@ def safe_url(url: str) -> str:
     parsed = parsed.set(query=query)
     if parsed.host and "@" in parsed.host:  # an unencoded '@' in the password
         parsed = parsed.set(host=MASK + parsed.host[parsed.host.rindex("@") :])
-    return mask_text(parsed.render_as_string(hide_password=True))
+    shown = parsed.render_as_string(hide_password=True).replace(quote(MASK, safe=""), MASK)
+    return mask_text(shown)
 
 
 def has_password(url: str) -> bool:
@@ -85,12 +83,17 @@ def secrets_of(url: str) -> set[str]:
         for key, value in parsed.query.items():
             if _SECRET_KEY_RE.match(key):
                 found.update(_values(value))
+        if parsed.host and "@" in parsed.host:  # the rest of a password with an unencoded '@'
+            found.add(parsed.host[: parsed.host.rindex("@")])
     raw = _USERINFO.search(url)
     if raw:
         userinfo = raw.group(0)[len(raw.group(1)) + 1 : -1]
         found.add(userinfo)
     for match in _KEY_VALUE.finditer(unquote_plus(url)):
-        found.add(match.group(3).strip("'\""))
+        value = match.group(3)
+        if value[:1] in ("'", '"'):  # a quoted conninfo value: \' and \\ are escapes
+            value = re.sub(r"\\(.)", r"\1", value[1:].removesuffix(value[0]))
+        found.add(value)
     spelled = set()
     for secret in found:
         spelled |= {secret, unquote(secret), unquote_plus(secret), quote(secret, safe="")}
@@ -104,11 +107,6 @@ def scrub(text: str, url: str) -> str:
         if len(secret) >= MIN_SCRUB_CHARS:
             text = text.replace(secret, MASK)
     return mask_text(text)
-
-
-def is_conninfo(value: str) -> bool:
-    """Whether ``value`` looks like a libpq connection string (``host=... dbname=...``)."""
-    return bool(_CONNINFO.match(value))
 
 
 def conninfo_url(value: str) -> str:
