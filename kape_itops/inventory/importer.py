@@ -207,6 +207,7 @@ class Importer:
                 repo.devices_by_tag(need.tags),
                 repo.owners("serial", need.serials),
                 repo.owners("mac", need.macs),
+                repo.tag_spellings(need.tags),
             )
             report.issues.extend(checker.check(chunk, look))
             repo.s.expunge_all()

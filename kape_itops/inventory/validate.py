@@ -257,11 +257,13 @@ def school_upsert(row: ParsedRow) -> SchoolUpsert:
 # -- devices -----------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class Lookups:
-    """Database facts for one chunk: existing devices among its tags, owners of its keys."""
+    """Database facts for one chunk: existing devices among its tags, owners of its keys, and
+    the stored spelling of its tags keyed by their lower case (tags are one ignoring case)."""
 
     devices: Mapping[str, Device]
     serial_owner: Mapping[str, str]
     mac_owner: Mapping[str, str]
+    spellings: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,7 +291,7 @@ class DeviceChecker:
             code: [ipaddress.ip_network(n) for n in nets] for code, nets in schools.items()
         }
         self.keep_invalid_keys = keep_invalid_keys
-        self.tag_row: dict[str, int] = {}
+        self.tag_row: dict[str, tuple[int, str]] = {}  # lower-case tag -> (row, as spelled)
         self.freed_tags: set[str] = set()
         self.key_row: dict[str, dict[str, int]] = {"serial": {}, "mac": {}}
         self.released: dict[str, set[str]] = {"serial": set(), "mac": set()}
@@ -329,24 +331,31 @@ class DeviceChecker:
 
     def _check(self, r: ParsedRow, look: Lookups) -> None:
         tag, new = r.key, r.new_key
-        existing = None if tag in self.freed_tags else look.devices.get(tag)
-        if tag in self.freed_tags:
+        freed = tag.lower() in self.freed_tags
+        existing = None if freed else look.devices.get(tag)
+        if freed:
             self.barriers.add(r.row)
-        if existing is None:
+        twin = None if freed or existing else look.spellings.get(tag.lower())
+        if twin is not None:
+            self._err(r, "asset_tag", _case_twin(tag, twin))
+        elif existing is None:
             for name in CREATE_REQUIRES["devices"]:
                 if _is_blank(r, name):
                     self._err(r, name, f"{name} is required to create device {tag}")
-        if tag in self.tag_row:
-            self._err(r, "asset_tag", f"duplicate asset tag (also in row {self.tag_row[tag]})")
+        if tag.lower() in self.tag_row:
+            self._err(r, "asset_tag", self._duplicate(tag))
         if new:
-            if new in self.tag_row:
-                self._err(r, NEW_TAG, f"duplicate asset tag (also in row {self.tag_row[new]})")
-            elif new in self.freed_tags:
+            owner = look.spellings.get(new.lower(), new if new in look.devices else None)
+            if new.lower() in self.tag_row:
+                self._err(r, NEW_TAG, self._duplicate(new))
+            elif new.lower() in self.freed_tags:
                 self.barriers.add(r.row)
-            elif new in look.devices:
+            elif owner == new:
                 self._err(
                     r, NEW_TAG, f"asset tag {new} is already used by a device in the database"
                 )
+            elif owner is not None and owner != tag:
+                self._err(r, NEW_TAG, _case_twin(new, owner))
         school = r.values.get("school")
         if isinstance(school, str) and school not in self.networks:
             self._err(
@@ -382,12 +391,17 @@ class DeviceChecker:
         if r.ok or self.keep_invalid_keys:
             self._claim(r, existing)
 
+    def _duplicate(self, tag: str) -> str:
+        row, spelled = self.tag_row[tag.lower()]
+        also = f"row {row}" if spelled == tag else f"row {row} as {spelled}, the same tag"
+        return f"duplicate asset tag (also in {also})"
+
     def _claim(self, r: ParsedRow, existing: Device | None) -> None:
         final = r.new_key or r.key
-        self.tag_row[final] = r.row
-        self.freed_tags.discard(final)
-        if r.new_key and existing is not None:
-            self.freed_tags.add(r.key)
+        self.tag_row[final.lower()] = (r.row, final)
+        self.freed_tags.discard(final.lower())
+        if r.new_key and existing is not None and r.new_key.lower() != r.key.lower():
+            self.freed_tags.add(r.key.lower())
         for name in ("serial", "mac"):
             if name not in r.values:
                 continue
@@ -398,6 +412,13 @@ class DeviceChecker:
             if isinstance(value, str):
                 self.key_row[name][value] = r.row
                 self.released[name].discard(value)
+
+
+def _case_twin(tag: str, stored: str) -> str:
+    return (
+        f"asset tag {tag} is already used by device {stored} in the database "
+        "(asset tags that differ only in case are the same tag)"
+    )
 
 
 def device_upsert(row: ParsedRow) -> DeviceUpsert:

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from kape_itops.domain.inventory import DeviceFilter
-from kape_itops.errors import DataError, NotFoundError, StoreError, UsageError
+from kape_itops.errors import DataError, NotFoundError, StoreError, UsageError, ValidationFailed
 from kape_itops.inventory.importer import import_inventory
 from kape_itops.inventory.service import Inventory
 from kape_itops.store.db import Store
@@ -95,16 +95,36 @@ def test_tags_differing_only_in_case_are_one_tag(store: Store) -> None:
         s.execute(text("UPDATE devices SET asset_tag = 'KAPE-0001' WHERE asset_tag = 'KAPE-0002'"))
 
 
-def test_import_refuses_a_tag_differing_only_in_case(store: Store, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("rows", "row", "column", "says"),
+    [
+        ("kape-0002,KPT-PSP,laptop,", 2, "asset_tag", "already used by device KAPE-0002"),
+        ("KAPE-0001,,,kape-0002", 2, "new_asset_tag", "already used by device KAPE-0002"),
+        ("NEW-1,KPT-PSP,laptop,\nnew-1,KPT-PSP,laptop,", 3, "asset_tag", "row 2 as NEW-1"),
+    ],
+)
+def test_import_refuses_a_tag_differing_only_in_case(
+    store: Store, tmp_path: Path, rows: str, row: int, column: str, says: str
+) -> None:
     seed(store)
     path = tmp_path / "devices.csv"
-    path.write_text("asset_tag,school,kind\nkape-0002,KPT-PSP,laptop\n", encoding="utf-8")
-    with pytest.raises(Exception) as caught:
+    path.write_text(f"asset_tag,school,kind,new_asset_tag\n{rows}\n", encoding="utf-8")
+    with pytest.raises(ValidationFailed) as caught:
         import_inventory(store, path, "t")
-    message = str(getattr(caught.value, "issues", "")) + str(caught.value)
-    assert "kape-0002" in message and "KAPE-0002" in message, message
+    [issue] = caught.value.issues
+    assert (issue.row, issue.column) == (row, column) and says in issue.reason, issue
     with store.session() as s:
         assert InventoryRepo(s).count_devices() == 2
+
+
+def test_import_renames_a_tag_to_another_case_of_itself(store: Store, tmp_path: Path) -> None:
+    seed(store)
+    path = tmp_path / "devices.csv"
+    path.write_text(
+        "asset_tag,school,kind,new_asset_tag\nKAPE-0001,,,kape-0001\n", encoding="utf-8"
+    )
+    import_inventory(store, path, "t")
+    assert Inventory(store, "t").device("kape-0001").serial == "SN1"
 
 
 def test_sample_inventory_has_no_tags_differing_only_in_case() -> None:
