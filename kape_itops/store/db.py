@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -139,7 +140,10 @@ class Store:
         except DBAPIError as exc:  # locked, unreachable, or a damaged file ("malformed")
             session.rollback()
             raise StoreError(
-                scrub(f"database error on {safe_url(self.url)}: {said(exc)}", self.url)
+                scrub(
+                    f"database error on {safe_url(self.url)}: {said(exc)}{self._disk_full()}",
+                    self.url,
+                )
             ) from exc
         except BaseException:
             session.rollback()
@@ -174,7 +178,9 @@ class Store:
                 command.upgrade(cfg, "head")
         except DBAPIError as exc:  # one line: the driver's message, not SQLAlchemy's essay
             raise StoreError(
-                scrub(f"cannot migrate {safe_url(self.url)}: {said(exc)}", self.url)
+                scrub(
+                    f"cannot migrate {safe_url(self.url)}: {said(exc)}{self._disk_full()}", self.url
+                )
             ) from exc
         except SQLAlchemyError as exc:
             raise StoreError(
@@ -202,7 +208,10 @@ class Store:
                 return _revision(conn)
         except DBAPIError as exc:
             raise StoreError(
-                scrub(f"cannot open database {safe_url(self.url)}: {said(exc)}", self.url)
+                scrub(
+                    f"cannot open database {safe_url(self.url)}: {said(exc)}{self._disk_full()}",
+                    self.url,
+                )
             ) from exc
 
     def require_current(self) -> None:
@@ -234,6 +243,17 @@ class Store:
         if before is None:
             return f"created database {where} (schema {after})"
         return f"upgraded database {where} from schema {before} to {after}"
+
+    def _disk_full(self) -> str:
+        """A note for errors when the SQLite file's disk has no byte left, else empty."""
+        name = self.engine.url.database if self.dialect == "sqlite" else None
+        if not name or name == ":memory:":
+            return ""
+        try:
+            free = os.statvfs(Path(name).expanduser().absolute().parent).f_bavail
+        except OSError:
+            return ""
+        return "; the disk holding it is full" if free == 0 else ""
 
     def location(self) -> str:
         """The SQLite file as a path (``./itops.db``), else the URL with its password masked."""

@@ -132,3 +132,19 @@ def test_missing_folder_is_named(name: str, seeded: dict[str, str], tmp_path: Pa
     line = one_error_line(got.stderr)
     assert f"{missing} does not exist" in line, line
     assert not missing.exists()
+
+
+def test_database_on_a_full_disk_is_said_and_stays_whole(
+    seeded: dict[str, str], tmp_path: Path
+) -> None:
+    with tmpfs(tmp_path / "disk", size="8m") as disk:
+        env = dict(seeded, ITOPS_DB=f"sqlite:///{disk / 'itops.db'}")
+        assert itops(env, "inventory", "import", str(INVENTORY)).returncode == 0
+        fill(disk)
+        got = itops(env, "inventory", "set", "KPT-PSP-002", "room=Library")
+        assert got.returncode == 1
+        assert one_error_line(got.stderr).endswith("; the disk holding it is full")
+        (disk / "filler").unlink()
+        shown = itops(env, "inventory", "show", "KPT-PSP-002", "--json")
+        assert shown.returncode == 0, shown.stderr
+        assert '"room": "Server Cabinet"' in shown.stdout
