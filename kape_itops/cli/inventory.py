@@ -17,7 +17,7 @@ from kape_itops.cli.render import console, print_json, table
 from kape_itops.domain.enums import DeviceKind, DeviceStatus
 from kape_itops.domain.fields import DEVICE_COLUMNS, to_text
 from kape_itops.domain.inventory import Change, Device, DeviceFilter
-from kape_itops.domain.timespan import parse_duration
+from kape_itops.domain.timespan import DurationTooLong, parse_duration
 from kape_itops.errors import ConfigError, NotFoundError
 from kape_itops.inventory.cells import to_cell
 from kape_itops.inventory.service import Inventory
@@ -41,6 +41,8 @@ def _since(_ctx: click.Context, _param: click.Parameter, value: str | None) -> d
         return None
     try:
         return dt.datetime.now(dt.UTC) - parse_duration(value)
+    except DurationTooLong as exc:
+        raise click.BadParameter(str(exc)) from exc
     except ValueError:
         pass
     try:
@@ -49,7 +51,8 @@ def _since(_ctx: click.Context, _param: click.Parameter, value: str | None) -> d
         raise click.BadParameter(
             f"'{value}' is neither a duration (7d) nor a date (YYYY-MM-DD)"
         ) from exc
-    return dt.datetime.combine(day, dt.time(), _zone(_ctx))
+    # a day before 1900 means "from the start"; as it is it would not fit a UTC datetime
+    return dt.datetime.combine(max(day, dt.date(1900, 1, 1)), dt.time(), _zone(_ctx))
 
 
 def _zone(ctx: click.Context) -> dt.tzinfo:
