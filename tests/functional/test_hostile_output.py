@@ -148,3 +148,23 @@ def test_database_on_a_full_disk_is_said_and_stays_whole(
         shown = itops(env, "inventory", "show", "KPT-PSP-002", "--json")
         assert shown.returncode == 0, shown.stderr
         assert '"room": "Server Cabinet"' in shown.stdout
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("probe", "run", "--prom", "{missing}/itops.prom"),
+        ("probe", "onvif", "127.0.0.1:9", "--user", "u", "--save-snapshot", "{missing}/snaps"),
+    ],
+    ids=["probe run --prom", "probe onvif --save-snapshot"],
+)
+def test_probe_outputs_in_a_missing_folder_are_said_before_probing(
+    args: tuple[str, ...], sqlite_url: str, tmp_path: Path
+) -> None:
+    missing = tmp_path / "no-such-folder"
+    got = CliRunner(env={"ITOPS_ONVIF_PASSWORD": "pw"}).invoke(
+        cli, ["--db", sqlite_url, *(a.replace("{missing}", str(missing)) for a in args)]
+    )
+    assert got.exit_code == 3, got.output  # Nagios UNKNOWN: nothing was probed
+    assert f"{missing} does not exist" in one_error_line(got.stderr)
+    assert "probe" not in got.stdout.lower() and not missing.exists()
