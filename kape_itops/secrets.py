@@ -1,6 +1,7 @@
 """The secrets file: named credential entries that devices and schools reference.
 
-The file is TOML and must not be readable by group or others (mode 0600 or stricter)::
+The file is TOML, owned by the user who runs kape-itops and readable by that owner only
+(mode 0600 or stricter)::
 
     [school-default.snmp]          # entry "school-default", its SNMP part
     version = "2c"
@@ -28,6 +29,7 @@ Secret values are wrapped in :class:`Secret`, whose ``str``/``repr`` never show 
 from __future__ import annotations
 
 import os
+import pwd
 import stat
 import tomllib
 from collections.abc import Mapping
@@ -35,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kape_itops.errors import SecretsError
+from kape_itops.limits import Limits, too_big
 
 PROTOCOLS = ("snmp", "ssh", "onvif")
 SENSITIVE_KEYS = frozenset(
@@ -98,22 +101,38 @@ class SecretStore:
 
     @classmethod
     def load(cls, path: Path) -> SecretStore:
-        """Load and check the file; refuse it unless only its owner can read it."""
+        """Load and check the file; refuse it unless it is a regular file of ours only we read.
+
+        The checks look at the opened file itself (``fstat``), so it cannot be swapped between
+        the check and the read.
+        """
         try:
-            st = path.stat()
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         except FileNotFoundError as exc:
             raise SecretsError(f"secrets file {path} does not exist") from exc
-        if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise SecretsError(
-                f"secrets file {path} has mode {stat.S_IMODE(st.st_mode):04o}; "
-                f"it must be readable by its owner only: chmod 600 {path}"
-            )
+        except OSError as exc:
+            raise SecretsError(f"secrets file {path} cannot be read: {exc.strerror}") from exc
         try:
-            raw = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError) as exc:
-            raise SecretsError(f"secrets file {path} cannot be read: {exc}") from exc
+            _check_file(path, os.fstat(fd))
+        except BaseException:
+            os.close(fd)
+            raise
+        limit = Limits.from_env().max_file_bytes
+        with os.fdopen(fd, "rb") as fh:
+            try:
+                data = fh.read(limit + 1)
+            except OSError as exc:
+                raise SecretsError(f"secrets file {path} cannot be read: {exc.strerror}") from exc
+        if len(data) > limit:
+            raise SecretsError(too_big(f"secrets file {path}", len(data), limit, "max_file_mb"))
+        try:
+            raw = tomllib.loads(data.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            raise SecretsError(f"secrets file {path} is not UTF-8 text") from exc
         except tomllib.TOMLDecodeError as exc:
             raise SecretsError(f"secrets file {path} is not valid TOML: {exc}") from exc
+        except RecursionError as exc:
+            raise SecretsError(f"secrets file {path} is nested too deeply") from exc
         return cls(_parse(raw, path), path)
 
     @classmethod
@@ -143,6 +162,30 @@ class SecretStore:
         if part is None:
             raise SecretsError(f"credential '{name}' has no [{name}.{protocol}] part{where}")
         return part
+
+
+def _user(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid {uid}"
+
+
+def _check_file(path: Path, st: os.stat_result) -> None:
+    """Refuse anything but a regular file owned by us and closed to group and others."""
+    if not stat.S_ISREG(st.st_mode):
+        raise SecretsError(f"secrets file {path} is not a regular file")
+    me = os.geteuid()
+    if st.st_uid != me:
+        raise SecretsError(
+            f"secrets file {path} belongs to {_user(st.st_uid)}, who could change it, not to "
+            f"{_user(me)}, who runs kape-itops; it must be yours: chown {_user(me)} {path}"
+        )
+    if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise SecretsError(
+            f"secrets file {path} has mode {stat.S_IMODE(st.st_mode):04o}; "
+            f"it must be readable by its owner only: chmod 600 {path}"
+        )
 
 
 def _parse(raw: Mapping[str, object], path: Path) -> dict[str, dict[str, Credential]]:

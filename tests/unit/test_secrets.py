@@ -81,7 +81,7 @@ def test_non_utf8_file(tmp_path: Path) -> None:
     p = tmp_path / "s.toml"
     p.write_bytes(b"[a.snmp]\ncommunity = '\xff'\n")
     os.chmod(p, 0o600)
-    with pytest.raises(SecretsError, match="cannot be read"):
+    with pytest.raises(SecretsError, match="is not UTF-8 text"):
         SecretStore.load(p)
 
 
@@ -90,3 +90,41 @@ def test_env_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     assert env_secret("ITOPS_TEST_SECRET") == Secret("abc")
     monkeypatch.setenv("ITOPS_TEST_SECRET", "")
     assert env_secret("ITOPS_TEST_SECRET") is None
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to give the file to another user")
+def test_refuses_a_file_another_user_owns(tmp_path: Path) -> None:
+    import pwd
+
+    p = write(tmp_path, GOOD)
+    nobody = pwd.getpwnam("nobody")
+    os.chown(p, nobody.pw_uid, nobody.pw_gid)
+    with pytest.raises(SecretsError, match=r"belongs to nobody, who could change it.*chown root"):
+        SecretStore.load(p)
+    os.chown(p, 0, 0)
+    assert SecretStore.load(p).names() == ["school-default"]
+
+
+@pytest.mark.timeout(20)
+def test_refuses_a_fifo_without_waiting_for_a_writer(tmp_path: Path) -> None:
+    p = tmp_path / "secrets.toml"
+    os.mkfifo(p, 0o600)
+    with pytest.raises(SecretsError, match="is not a regular file"):
+        SecretStore.load(p)
+    with pytest.raises(SecretsError, match="is not a regular file"):
+        SecretStore.load(tmp_path)
+
+
+def test_a_link_to_a_good_file_is_read(tmp_path: Path) -> None:
+    link = tmp_path / "link.toml"
+    link.symlink_to(write(tmp_path, GOOD))
+    assert SecretStore.load(link).names() == ["school-default"]
+
+
+def test_hostile_toml_is_refused_clearly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(SecretsError, match="nested too deeply"):
+        SecretStore.load(write(tmp_path, "a = " + "[" * 100_000))
+    monkeypatch.setenv("ITOPS_MAX_FILE_MB", "1")
+    big = write(tmp_path, "# " + "x" * (1024 * 1024) + "\n" + GOOD)
+    with pytest.raises(SecretsError, match=r"too large .*ITOPS_MAX_FILE_MB"):
+        SecretStore.load(big)
