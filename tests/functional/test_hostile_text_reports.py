@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import os
 import shutil
 import zipfile
 from pathlib import Path
@@ -200,3 +201,24 @@ def test_quotation_scoring_reveals_vendor_text(
         code, out, err = run(runner, sqlite_url, *args)
         assert code == 0, err
         assert_clean(out + err, " ".join(args))
+
+
+def test_quotation_file_name_that_is_not_utf8(
+    runner: CliRunner, sqlite_url: str, tmp_path: Path
+) -> None:
+    """A file name with bytes that are not UTF-8 (Python sees lone surrogates) is scored, shown
+    and stored with the bytes as escapes, instead of a traceback when the JSON is hashed."""
+    assert runner.invoke(cli, ["--db", sqlite_url, "init"]).exit_code == 0
+    folder = copy_rfq("laptop", tmp_path)
+    odd = os.fsdecode(b"c-sokha-\xff\xfe.xlsx")
+    (folder / "c-sokha-computer.xlsx").rename(folder / odd)
+    html = tmp_path / "r.html"
+    score = ["quote", "score", str(folder), "--spec", str(SPECS / "laptop.yaml")]
+    code, out, err = run(runner, sqlite_url, *score, "--report", str(html))
+    assert code == 0, out + err
+    assert_clean(out + err + html.read_text("utf-8"))
+    assert "c-sokha-\\udcff\\udcfe.xlsx" in html.read_text("utf-8")
+    code, out, err = run(runner, sqlite_url, "quote", "show", "1", "--json")
+    assert code == 0, err
+    assert_clean(out)
+    assert any(i["name"] == odd for i in json.loads(out)["audit"]["inputs"])
