@@ -3,15 +3,17 @@ change log's old -> new chain is unbroken."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import subprocess
 import sys
+import threading
 from collections import Counter
 
 import pytest
 
 from kape_itops.domain.enums import EntityType
-from kape_itops.domain.inventory import Change
+from kape_itops.domain.inventory import Change, ChangeContext, DeviceUpsert
 from kape_itops.inventory.service import Inventory
 from kape_itops.store.db import Store
 from kape_itops.store.inventory_repo import InventoryRepo
@@ -102,3 +104,24 @@ def test_racing_sets_keep_one_old_value_each(db_url: str, workers: int) -> None:
     assert len(olds) == len(set(olds)) == succeeded
     assert assert_chain(rows, "notes", Inventory(store, "t").device(TAG).notes) == succeeded
     store.dispose()
+
+
+def test_a_writer_waits_for_the_one_holding_the_lock_and_readers_do_not(db_url: str) -> None:
+    store, other = Store(db_url), Store(db_url)
+    store.upgrade()
+    seed(store)
+    done: list[list[Change]] = []
+    second = threading.Thread(
+        target=lambda: done.append(Inventory(other, "b").set(TAG, {"notes": "second"}))
+    )
+    with store.write() as s:
+        ctx = ChangeContext("a", "test", dt.datetime.now(dt.UTC))
+        InventoryRepo(s).apply_devices([DeviceUpsert(TAG, {"notes": "first"})], ctx)
+        second.start()
+        second.join(1.5)
+        assert second.is_alive() and not done  # waiting for the write lock
+        assert Inventory(other, "reader").device(TAG).notes is None  # reads go on meanwhile
+    second.join(30)
+    assert [(c.old, c.new) for c in done[0]] == [("first", "second")]
+    store.dispose()
+    other.dispose()
