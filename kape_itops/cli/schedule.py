@@ -62,8 +62,8 @@ def schedule() -> None:
 @click.option(
     "--env-file",
     type=click.Path(path_type=Path, dir_okay=False),
-    help=f"Where ITOPS_DB goes when its URL holds a password (default {ENV_FILE}); "
-    "written (mode 0600) with --dir or when this option is given.",
+    help=f"When the database URL holds a password: write ITOPS_DB to FILE (mode 0600) for "
+    f"the schedule to read (without it, the schedule reads {ENV_FILE}, which you create).",
 )
 @pass_app
 @handle_errors()
@@ -104,7 +104,7 @@ def install(
     lines = cron_lines(spec) if cron else []
     units = {} if cron else systemd_units(spec)
     if env_path is not None:  # everything checked: now write (or explain) the environment file
-        if unit_dir is not None or env_file is not None:
+        if env_file is not None:
             write_env_file(env_path, "ITOPS_DB", db_url)
             click.echo(
                 f"# wrote ITOPS_DB to {env_path} (mode 0600: only its owner reads it)", err=True

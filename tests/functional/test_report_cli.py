@@ -157,7 +157,7 @@ def test_schedule_never_writes_a_database_password(runner: CliRunner, tmp_path: 
     res = runner.invoke(cli, ["--db", url, "schedule", "install", "--dir", str(tmp_path)])
     assert res.exit_code == 0
     svc = (tmp_path / "itops-probe.service").read_text()
-    assert "EnvironmentFile=-/etc/kape-itops/itops.env" in svc and "ITOPS_DB" not in svc
+    assert "EnvironmentFile=/etc/kape-itops/itops.env\n" in svc and "ITOPS_DB" not in svc
     assert "s3cret" not in res.output + res.stderr + svc
     assert "holds a password" in res.stderr
     res = runner.invoke(cli, ["--db", url, "schedule", "install", "--cron"])
