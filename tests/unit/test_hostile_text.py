@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import time
 from decimal import Decimal
 
 import pytest
@@ -66,7 +67,7 @@ def test_reveal_json_is_the_same_data_and_clean(text: str) -> None:
     data = {"name": text, "list": [text, 1, None]}
     dumped = reveal_json(json.dumps(data, ensure_ascii=False, indent=2))
     assert_clean(dumped)
-    assert json.loads(dumped) == data
+    assert json.loads(dumped) == json.loads(json.dumps(data))  # as ASCII JSON (surrogate pairs)
 
 
 @given(hidden_characters(), st.text(alphabet="abc", max_size=5))
@@ -184,3 +185,14 @@ def test_ssh_output_has_no_raw_control_or_bidi() -> None:
     assert ssh_clean("desc \u202eevil \x9b2J") == "desc \\u202eevil \\x9b2J"
     for text in HOSTILE.values():
         assert_clean(ssh_clean(text))
+
+
+def test_long_hostile_lines_are_revealed_in_linear_time() -> None:
+    text = ("\x1b[2J\u202e" + "A" * 100) * 20_000  # 2 MB, 40,000 hidden characters
+    start = time.perf_counter()
+    shown = reveal(text)
+    dumped = reveal_json(json.dumps(text, ensure_ascii=False))
+    assert time.perf_counter() - start < 2.0
+    assert len(shown) == len(text) + 20_000 * (3 + 5) and shown.count("\\x1b") == 20_000
+    assert_clean(shown)
+    assert_clean(dumped)
