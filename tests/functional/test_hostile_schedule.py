@@ -41,12 +41,16 @@ NAMES["all"] = "rep; touch PWNED # $(touch PWNED) `id` it's %h \\%F ${HOME}"
 TODAY = dt.date.today().isoformat()
 
 
-def _layout(tmp_path: Path, name: str) -> tuple[ScheduleSpec, Path]:
-    """A data folder, reports folder and stand-in itops, each under a folder called ``name``."""
+def _layout(tmp_path: Path, name: str, *, for_systemd: bool = False) -> tuple[ScheduleSpec, Path]:
+    """A data folder, reports folder and stand-in itops, each under a folder called ``name``.
+
+    ``for_systemd``: the stand-in lives in ``bin %h $HOME`` instead (systemd runs no program
+    whose path holds a quote or a backslash; that refusal is tested on its own).
+    """
     root = tmp_path / name
     root.mkdir()
     log = tmp_path / "calls.jsonl"
-    stub = tmp_path / "bin %h $HOME" / "itops"  # systemd runs no program with quotes in its path
+    stub = (tmp_path / "bin %h $HOME" if for_systemd else root / "bin") / "itops"
     stub.parent.mkdir()
     stub.write_text(STUB.format(python=sys.executable, log=str(log)), encoding="utf-8")
     stub.chmod(0o755)
@@ -126,7 +130,7 @@ def test_cron_lines_run_by_sh_carry_hostile_paths_intact(short_tmp: Path, name: 
 
 @pytest.mark.parametrize("name", NAMES.values(), ids=NAMES.keys())
 def test_systemd_units_run_as_systemd_reads_them(tmp_path: Path, name: str) -> None:
-    spec, log = _layout(tmp_path, name)
+    spec, log = _layout(tmp_path, name, for_systemd=True)
     units = systemd_units(spec)
     for unit in ("itops-probe.service", "itops-report.service"):
         settings = sx.unit_settings(units[unit])
@@ -150,7 +154,7 @@ def test_systemd_units_run_as_systemd_reads_them(tmp_path: Path, name: str) -> N
 @pytest.mark.skipif(ANALYZE is None, reason="needs systemd-analyze (apt-get install systemd)")
 @pytest.mark.parametrize("name", NAMES.values(), ids=NAMES.keys())
 def test_systemd_analyze_verifies_units_with_hostile_paths(tmp_path: Path, name: str) -> None:
-    spec, _ = _layout(tmp_path, name)
+    spec, _ = _layout(tmp_path, name, for_systemd=True)
     folder = tmp_path / "units"
     folder.mkdir()
     units = systemd_units(spec)
