@@ -143,7 +143,7 @@ def _hostile_csv(folder: Path) -> None:
         if row and row[0] == "Vendor":
             row[1] = QUOTE_VENDOR
         if row and row[0] == "LT-1":
-            row[1] = "Latitude " + HOSTILE["c1_csi"] + HOSTILE["del"] + HOSTILE["nul"]
+            row[1] = "Latitude " + HOSTILE["c1_csi"] + HOSTILE["del"]  # NUL: refused as binary
             row[2] = "Dell " + HOSTILE["bidi_marks"] + HOSTILE["blink"]
     with path.open("w", newline="", encoding="utf-8") as f:
         csv.writer(f).writerows(rows)
