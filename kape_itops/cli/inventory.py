@@ -17,6 +17,7 @@ from kape_itops.cli.render import console, print_json, table
 from kape_itops.domain.enums import DeviceKind, DeviceStatus
 from kape_itops.domain.fields import DEVICE_COLUMNS, to_text
 from kape_itops.domain.inventory import Change, Device, DeviceFilter
+from kape_itops.domain.text import reveal
 from kape_itops.domain.timespan import DurationTooLong, parse_duration
 from kape_itops.errors import ConfigError, NotFoundError
 from kape_itops.inventory.cells import to_cell
@@ -145,7 +146,7 @@ def list_cmd(
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(DEVICE_COLUMNS)
         for d in devices:
-            writer.writerow([to_cell(to_text(getattr(d, c))) for c in DEVICE_COLUMNS])
+            writer.writerow([to_cell(reveal(to_text(getattr(d, c)))) for c in DEVICE_COLUMNS])
         return
     console.print(
         table(
