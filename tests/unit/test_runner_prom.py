@@ -69,7 +69,7 @@ def test_metric_names_are_sanitised() -> None:
 
 def test_write_is_atomic_and_empty_input_gives_empty_file(tmp_path: Path) -> None:
     out = tmp_path / "textfile" / "itops.prom"
-    with pytest.raises(OutputError, match="folder .*textfile does not exist"):
+    with pytest.raises(OutputError, match=r"folder .*textfile does not exist"):
         write(out, [])
     out.parent.mkdir()
     write(out, [PromSample(res("A", "ping", ProbeStatus.OK))])
