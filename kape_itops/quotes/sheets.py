@@ -16,6 +16,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from kape_itops.domain.text import reveal
 from kape_itops.errors import DataError, Issue, ValidationFailed
 from kape_itops.limits import Limits, too_big
 from kape_itops.quotes.khmer import visible
@@ -76,7 +77,7 @@ class Sheet:
         self.path = path
         self.sheet = sheet
         self.rows = rows
-        self.where = f"{path}, sheet '{sheet}'" if sheet else str(path)
+        self.where = _where(path, sheet)
         self.formula = formula or (lambda _r, _c: None)
         self.formula_cells = formula_cells or (lambda: iter(()))
 
@@ -88,10 +89,15 @@ class Sheet:
         return Issue(self.where, row, column, None if text is None else shown(text), why)
 
 
+def _where(path: Path, sheet: str | None) -> str:
+    """``path, sheet 'name'`` with control and bidi characters shown as escapes."""
+    return reveal(f"{path}, sheet '{sheet}'" if sheet else str(path), newlines=False)
+
+
 def _text(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return visible(str(value)).strip()
+    return reveal(visible(str(value)).strip(), newlines=False)
 
 
 def _from_cells(path: Path, name: str, rows: list[list[object]], d1904: bool, c: Cells) -> Sheet:
@@ -115,7 +121,7 @@ def read_xlsx(path: Path, limits: Limits) -> Sheet:
     except SheetRefused as exc:
         if exc.ref is None:
             raise DataError(f"{path}: {exc.reason}") from None
-        where = f"{path}, sheet '{exc.sheet}'" if exc.sheet else str(path)
+        where = _where(path, exc.sheet)
         row = int("".join(ch for ch in exc.ref if ch.isdigit())[:12] or 0)
         col = "".join(ch for ch in exc.ref if ch.isalpha())[:4]
         issue = Issue(where, row, col, None if exc.value is None else shown(exc.value), exc.reason)
@@ -180,7 +186,7 @@ def _read_openpyxl(path: Path, limits: Limits) -> Sheet:
                         f = {"": "", "t": "dataTable", "ref": str(v.ref)}
                     cells.add(ref, "n", None, None, f)
         except SheetRefused as exc:
-            raise DataError(f"{path}, sheet '{name}': {exc}") from None
+            raise DataError(f"{_where(path, name)}: {exc}") from None
         except bad as exc:
             raise DataError(f"{path}: cannot read the workbook ({type(exc).__name__})") from exc
         finally:
@@ -196,12 +202,12 @@ def _values(path: Path, sheet: str, r: int, row: tuple[object, ...], lim: Limits
         out.pop()
     for c, v in enumerate(out):
         if isinstance(v, float) and not math.isfinite(v):
-            where = f"{path}, sheet '{sheet}'"
+            where = _where(path, sheet)
             issue = Issue(where, r, column_letter(c), shown(str(v)), "not a finite number")
             raise ValidationFailed([issue], f"{where}: refused")
         if isinstance(v, str) and len(v) > lim.max_cell_chars:
             raise DataError(
-                f"{path}, sheet '{sheet}', cell {column_letter(c)}{r}: "
+                f"{_where(path, sheet)}, cell {column_letter(c)}{r}: "
                 + too_big("the text", len(v), lim.max_cell_chars, "max_cell_chars", " characters")
             )
     return out
@@ -219,6 +225,10 @@ def read_csv(path: Path, limits: Limits) -> Sheet:
         text = path.read_text("utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise DataError(f"{path}: cannot read the CSV file ({exc})") from exc
+    nul = text.find("\x00")
+    if nul >= 0:
+        line = text.count("\n", 0, nul) + 1
+        raise DataError(f"{path}, line {line}: not valid CSV (a NUL character; not a text file?)")
     rows: list[list[object]] = []
     reader = csv.reader(io.StringIO(text, newline=""))
     try:

@@ -20,10 +20,10 @@ import html
 import posixpath
 import re
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
-from xml.etree.ElementTree import Element, ParseError, fromstring
 
 from kape_itops.limits import Limits, too_big
 from kape_itops.quotes.xlsxcells import (
@@ -45,10 +45,9 @@ __all__ = [
     "read_sheet",
 ]
 
-_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
-_REL_STRICT = "{http://purl.oclc.org/ooxml/officeDocument/relationships}id"
+_MAX_SHEETS = 10_000
 _CHUNK = 1 << 20
-_MAX_PIECE = 32 << 20
+_MAX_PIECE = 16 << 20
 _MAX_SMALL_PART = 8 << 20
 
 
@@ -66,8 +65,8 @@ class SheetCells:
         return self.cells.formula(row, col)
 
 
-def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
+def _ignore(*_args: object) -> None:
+    return None
 
 
 def excel_date(serial: float, date1904: bool = False) -> dt.date:
@@ -102,18 +101,25 @@ class _Part:
                 f" (raise the limit with {Limits.env_name('max_unzipped_mb')})"
             )
 
-    def chunks(self, name: str) -> Iterator[bytes]:
+    def chunks(self, name: str) -> Generator[bytes]:
         with self.zf.open(name) as fh:
             while chunk := fh.read(_CHUNK):
                 self._spend(name, len(chunk))
                 yield chunk
 
-    def small(self, name: str) -> Element:
-        """A small part (workbook, relationships) parsed whole; DTDs refused."""
-        data = b"".join(self._bounded(name, _MAX_SMALL_PART))
-        if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
-            raise SheetRefused(f"{name} declares an XML DTD; workbooks never need one, refused")
-        return fromstring(data)  # noqa: S314 - DTDs refused above, no external entities
+    def elements(self, name: str, wanted: tuple[str, ...]) -> list[tuple[str, dict[str, str]]]:
+        """(local name, attributes) of the ``wanted`` elements of a small part (workbook,
+        relationships); DTDs refused."""
+        out: list[tuple[str, dict[str, str]]] = []
+
+        def start(local: str, attrs: dict[str, str]) -> None:
+            if local in wanted:
+                out.append((local, attrs))
+                if len(out) > _MAX_SHEETS:
+                    raise SheetRefused(f"{name}: more than {_MAX_SHEETS:,} sheets or relationships")
+
+        parse_xml(self._bounded(name, _MAX_SMALL_PART), start, _ignore, _ignore, name)
+        return out
 
     def _bounded(self, name: str, cap: int) -> Iterator[bytes]:
         size = 0
@@ -123,7 +129,7 @@ class _Part:
                 raise SheetRefused(f"{name} is larger than {cap >> 20} MiB; not a quotation part")
             yield chunk
 
-    def pieces(self, name: str) -> Iterator[bytes]:
+    def pieces(self, name: str) -> Generator[bytes]:
         """The part in pieces that each end after a ``</row>`` (or at the end)."""
         buf = b""
         for chunk in self.chunks(name):
@@ -133,7 +139,7 @@ class _Part:
             cut = buf.rfind(b"</row>")
             if cut < 0:
                 if len(buf) > _MAX_PIECE:
-                    raise SheetRefused(f"{name}: a row of the sheet is larger than 32 MiB")
+                    raise SheetRefused(f"{name}: one row of the sheet is larger than 16 MiB")
                 continue
             cut += 6
             yield buf[:cut]
@@ -156,24 +162,23 @@ def read_cells(
         with zipfile.ZipFile(path) as zf:
             parts = _Part(zf, lim)
             names = set(zf.namelist())
-            wb = parts.small("xl/workbook.xml")
-            rels = parts.small("xl/_rels/workbook.xml.rels")
-            targets = {r.get("Id"): r.get("Target", "") for r in rels}
+            wb = parts.elements("xl/workbook.xml", ("workbookPr", "sheet"))
+            rels = parts.elements("xl/_rels/workbook.xml.rels", ("Relationship",))
+            targets = {a.get("Id"): a.get("Target", "") for _, a in rels}
             sheets: list[tuple[str, str]] = []
             date1904 = False
-            for el in wb.iter():
-                name = _local(el.tag)
+            for name, attrs in wb:
                 if name == "workbookPr":
-                    date1904 = el.get("date1904", "0") in ("1", "true")
-                elif name == "sheet":
-                    rid = el.get(_REL) or el.get(_REL_STRICT)
+                    date1904 = attrs.get("date1904", "0") in ("1", "true")
+                else:
+                    rid = next((v for k, v in attrs.items() if k.endswith("relationships}id")), "")
                     target = targets.get(rid, "")
                     full = (
                         target.lstrip("/")
                         if target.startswith("/")
                         else posixpath.normpath(posixpath.join("xl", target))
                     )
-                    sheets.append((el.get("name", ""), full))
+                    sheets.append((attrs.get("name", ""), full))
             if not sheets:
                 raise XlsxError("the workbook has no sheets")
             chosen = next((s for s in sheets if s[0].strip().lower() in preferred), sheets[0])
@@ -182,13 +187,13 @@ def read_cells(
             shared = _shared_strings(parts) if "xl/sharedStrings.xml" in names else []
             cells = Cells(shared, lim)
             try:
-                _read_part(lambda: parts.pieces(chosen[1]), cells)
+                _read_part(lambda: parts.pieces(chosen[1]), cells, chosen[1])
             except SheetRefused as exc:
                 exc.sheet = chosen[0]
                 raise
     except XlsxError:
         raise
-    except (zipfile.BadZipFile, KeyError, ParseError, OSError, EOFError, ValueError) as exc:
+    except (zipfile.BadZipFile, KeyError, OSError, EOFError, ValueError) as exc:
         raise XlsxError(f"{type(exc).__name__}: {exc}") from exc
     return SheetCells(chosen[0], cells.grid(), date1904, cells)
 
@@ -197,11 +202,13 @@ def _shared_strings(parts: _Part) -> list[str]:
     """Every ``<si>`` as text (rich text runs joined, phonetic runs skipped), streamed."""
     out: list[str] = []
     run: list[str] = []
-    state = {"in_t": 0, "phonetic": 0}
+    state = {"in_t": 0, "phonetic": 0, "chars": 0}
+    limit = parts.limits.max_cell_chars
 
     def start(name: str, _attrs: dict[str, str]) -> None:
         if name == "si":
             run.clear()
+            state["chars"] = 0
         elif name == "rPh":
             state["phonetic"] += 1
         elif name == "t" and not state["phonetic"]:
@@ -223,12 +230,20 @@ def _shared_strings(parts: _Part) -> list[str]:
     def text(data: str) -> None:
         if state["in_t"]:
             run.append(data)
+            state["chars"] += len(data)
+            if state["chars"] > limit:
+                why = too_big("the text", state["chars"], limit, "max_cell_chars", " characters")
+                raise SheetRefused(f"xl/sharedStrings.xml, string {len(out)}: {why}")
 
-    parse_xml(parts.pieces("xl/sharedStrings.xml"), start, end, text)
+    name = "xl/sharedStrings.xml"
+    parse_xml(parts.chunks(name), start, end, text, name)
     return out
 
 
-_CELL = re.compile(rb'<c r="([A-Z]{1,3})(\d{1,7})"([^>]*?)(?:/>|>(.*?)</c>)', re.DOTALL)
+# a cell's content never runs past the next cell: linear time on unclosed cells
+_CELL = re.compile(
+    rb'<c r="([A-Z]{1,3})([0-9]{1,7})"([^>]*?)(?:/>|>([^<]*(?:<(?!/c>|c[ >/])[^<]*)*)</c>)'
+)
 _TYPE = re.compile(rb'\bt="([^"]*)"')
 _V = re.compile(rb"<v>([^<]*)</v>")
 _T = re.compile(rb"<t(?:\s[^>]*)?>([^<]*)</t>")
@@ -239,27 +254,46 @@ _ATTR = re.compile(rb'(\w+)="([^"]*)"')
 def _rows(data: bytes, shared: list[str], limits: Limits | None = None) -> list[list[object]]:
     """The rows of one sheet's XML given whole (tests and small callers)."""
     cells = Cells(shared, limits or Limits.from_env())
-    _read_part(lambda: iter((data,)), cells)
+    def whole() -> Generator[bytes]:
+        yield data
+
+    _read_part(whole, cells, "sheet")
     return cells.grid()
 
 
-def _read_part(pieces: Callable[[], Iterator[bytes]], cells: Cells) -> None:
+def _read_part(pieces: Callable[[], Generator[bytes]], cells: Cells, part: str) -> None:
     """Plain SpreadsheetML (``<c r="A1" …>``) is read with regular expressions, piece by piece;
     anything else (prefixed tags, other attribute order, rich inline text) with expat."""
     try:
-        for piece in pieces():
-            _plain(piece, cells)
+        with closing(pieces()) as plain:
+            for n, piece in enumerate(plain):
+                if n == 0 and not _utf8(piece):
+                    raise _NotPlain
+                _plain(piece, cells)
         if cells.count or cells.formulas:
             return
     except _NotPlain:
         pass
+    cells.columns.clear()
     cells.rows.clear()
     cells.formulas.clear()
     cells.ranges.clear()
     cells.masters.clear()
     cells.count = cells.max_row = cells.max_col = 0
     handler = SheetHandler(cells)
-    parse_xml(pieces(), handler.start, handler.end, handler.text)
+    parse_xml(pieces(), handler.start, handler.end, handler.text, part)
+
+
+def _utf8(first: bytes) -> bool:
+    """Whether a part is UTF-8 (as the regular expressions read it): no other byte-order mark
+    and no other encoding declared. UTF-16 goes to expat; UTF-7 and the like are refused."""
+    if first.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in first[:200]:
+        return False
+    head = first.removeprefix(b"\xef\xbb\xbf")[:200]
+    if not head.startswith(b"<?xml"):
+        return True
+    m = re.search(rb"""encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""", head.split(b"?>", 1)[0])
+    return m is None or m.group(1).lower() in (b"utf-8", b"utf8")
 
 
 class _NotPlain(Exception):
@@ -289,7 +323,11 @@ def _plain(data: bytes, cells: Cells) -> None:
                     raise _NotPlain
                 text = b"".join(_T.findall(inner)).decode("utf-8")
                 text = html.unescape(text) if "&" in text else text
-                value = text if len(text) <= max_chars else cells.value("", "inlineStr", None, text)
+                value = (
+                    text
+                    if len(text) <= max_chars
+                    else cells.value((letters + digits).decode(), "inlineStr", None, text)
+                )
             else:
                 m = _V.search(inner)
                 if m is None:

@@ -192,7 +192,7 @@ class Cells:
             corners = [_ref(p) for p in span.split(":", 1)]
             if corners[0] and corners[1]:
                 (r1, c1), (r2, c2) = corners[0], corners[1]
-                shown = Formula(ref, formula.text if body else "{data table}", ref)
+                shown = Formula(ref, formula.text if body else "{data table}")
                 self.ranges.append((r1, c1, r2, c2, shown))
 
     def formula(self, row: int, col: int) -> Formula | None:
@@ -233,21 +233,22 @@ def number(ref: str, v: str) -> int | float:
     return value
 
 
-def _refuse_dtd(*_args: object) -> None:
-    raise SheetRefused("the workbook contains an XML DTD; refused")
-
-
 def parse_xml(
     pieces: Iterable[bytes],
     start: Callable[[str, dict[str, str]], None],
     end: Callable[[str], None],
     text: Callable[[str], None],
+    part: str = "the workbook",
 ) -> None:
     """Stream XML through expat with local names (namespaces dropped); DTDs are refused."""
+
+    def refuse_dtd(*_args: object) -> None:
+        raise SheetRefused(f"{part} declares an XML DTD; workbooks never need one, refused")
+
     p = expat.ParserCreate(namespace_separator="}")
     p.buffer_text = True
-    p.StartDoctypeDeclHandler = _refuse_dtd
-    p.EntityDeclHandler = _refuse_dtd
+    p.StartDoctypeDeclHandler = refuse_dtd
+    p.EntityDeclHandler = refuse_dtd
     p.StartElementHandler = lambda name, attrs: start(name.rsplit("}", 1)[-1], attrs)
     p.EndElementHandler = lambda name: end(name.rsplit("}", 1)[-1])
     p.CharacterDataHandler = text
@@ -257,6 +258,10 @@ def parse_xml(
         p.Parse(b"", True)
     except expat.ExpatError as exc:
         raise XlsxError(f"not well-formed XML ({exc})") from exc
+    finally:
+        close = getattr(pieces, "close", None)
+        if close is not None:
+            close()
 
 
 class SheetHandler:
@@ -291,7 +296,9 @@ class SheetHandler:
             return
         self.parts += 1
         if self.parts > _MAX_PARTS_IN_CELL:
-            raise SheetRefused("the cell has too many parts", self.ref)
+            raise SheetRefused(
+                f"the cell holds more than {_MAX_PARTS_IN_CELL:,} XML elements", self.ref
+            )
         if name == "v":
             self.v = self.into = []
         elif name == "f":
