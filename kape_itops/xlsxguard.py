@@ -24,6 +24,7 @@ import re
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import NoReturn
 from xml.parsers import expat
@@ -57,6 +58,7 @@ class XlsxRefused(DataError):
         self.reason = reason
 
 
+@lru_cache(maxsize=1024)
 def column_number(letters: str) -> int:
     """``A`` -> 1, ``XFD`` -> 16384."""
     n = 0
@@ -82,6 +84,7 @@ class _Part:
     strings: int = 0
     text: int = 0
     in_text: int = 0
+    """The depth of the element whose text is being counted (0: none)."""
     problems: list[str] = field(default_factory=list)
 
 
@@ -89,6 +92,7 @@ class _Stop(Exception):
     """Raised from an expat handler to stop at the first problem."""
 
 
+@lru_cache(maxsize=512)
 def _local(tag: str) -> str:
     return tag.rsplit(" ", 1)[-1].rsplit(":", 1)[-1]
 
@@ -97,6 +101,7 @@ def _parser(st: _Part) -> expat.XMLParserType:
     lim = st.limits
     p = expat.ParserCreate(namespace_separator=" ")
     p.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    p.buffer_text = True
 
     def refuse(reason: str) -> NoReturn:
         st.problems.append(reason)
@@ -124,15 +129,14 @@ def _parser(st: _Part) -> expat.XMLParserType:
         elif st.kind == "sst" and name == "si":
             st.strings += 1
             st.text = 0
-            st.in_text = 1
+            st.in_text = st.depth
             if st.strings > lim.max_cells:
                 refuse(f"more than {lim.max_cells:,} shared strings (ITOPS_MAX_CELLS)")
 
-    def end(tag: str) -> None:
-        st.depth -= 1
-        name = _local(tag)
-        if (st.kind == "worksheet" and name in _SHEET_TEXT) or (st.kind == "sst" and name == "si"):
+    def end(_tag: str) -> None:
+        if st.in_text == st.depth:
             st.in_text = 0
+        st.depth -= 1
 
     def chars(data: str) -> None:
         if st.in_text:
@@ -190,7 +194,7 @@ def _sheet_element(
             )
     elif name in _SHEET_TEXT:
         st.text = 0
-        st.in_text = 1
+        st.in_text = st.depth
 
 
 def _check_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits) -> str | None:
@@ -241,7 +245,7 @@ def check_xlsx(path: Path, limits: Limits | None = None, label: str | None = Non
                     continue
                 problem = _check_part(zf, info, lim)
                 if problem:
-                    raise XlsxRefused(name, f"part {info.filename[:60]!r} {problem}")
+                    raise XlsxRefused(name, f"part {info.filename[:60]!r}: {problem}")
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError) as exc:
         raise XlsxRefused(
             name, f"cannot read the file as an XLSX workbook: {str(exc)[:80]}"
