@@ -78,6 +78,7 @@ class _Bounded:
         self.limits = limits
         self._aliases = 0
         self._depth = 0
+        self._count = 0
         self._open: set[str] = set()
         self._size: dict[int, int] = {}
 
@@ -100,6 +101,13 @@ class _Bounded:
                 )
             return super().compose_node(parent, index)  # type: ignore[misc]
         self._depth += 1
+        self._count += 1
+        if self._count > lim.max_yaml_nodes:
+            raise YamlRefused(
+                f"the document has over {lim.max_yaml_nodes:,} values (raise the limit with "
+                "ITOPS_MAX_YAML_NODES)",
+                event.start_mark,
+            )
         if self._depth > lim.max_depth:
             raise YamlRefused(
                 f"nested deeper than {lim.max_depth} levels (raise the limit with ITOPS_MAX_DEPTH)",

@@ -38,6 +38,7 @@ DOCS: dict[str, tuple[bytes, str]] = {
         "".join("  " * i + f"k{i}:\n" for i in range(120)).encode() + b"  " * 120 + b"v\n",
         "nested deeper than 50",
     ),
+    "many_values": (b"name: [" + b"1," * 400_000 + b"1]\n", "over 100,000 values"),
     "latin1": (
         "name: caf\u00e9 r\u00e9seau\n".encode("latin-1"),
         "not UTF-8 text: byte 0xe9 at line 1",
