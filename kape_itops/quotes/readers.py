@@ -30,7 +30,14 @@ from kape_itops.quotes.khmer import (
     has_khmer,
     visible,
 )
-from kape_itops.quotes.sheets import Sheet, column_letter, formula_text, read_csv, read_xlsx
+from kape_itops.quotes.sheets import (
+    Sheet,
+    column_letter,
+    formula_text,
+    read_csv,
+    read_formulas,
+    read_xlsx,
+)
 from kape_itops.quotes.units import parse_bool
 from kape_itops.quotes.xlsx import excel_date
 
@@ -318,32 +325,32 @@ def formula_issues(sheet: Sheet, head_at: int | None) -> list[Issue]:
     index, _, labels = _table(rows[head_at]) if head_at is not None else ({}, {}, {})
     item_col = index.get("item")
     last_head = head_at + 1 if head_at is not None else 10**12
+
+    def item(r: int) -> str:
+        row = rows[r - 1] if 0 < r <= len(rows) else []
+        return _text(row[item_col]) if item_col is not None and item_col < len(row) else ""
+
+    items = [r for r in range(last_head + 1, len(rows) + 1) if item(r)]
+    hits = read_formulas(sheet, last_head, item_col, sorted(labels), items)
     out: list[Issue] = []
-    extra = 0
-    for r, c, f in sorted(sheet.formula_cells(), key=lambda x: (x[0], x[1])):
-        row = rows[r - 1] if r <= len(rows) else []
-        item = _text(row[item_col]) if item_col is not None and item_col < len(row) else ""
-        if r > last_head and c != item_col and (c not in labels or not item):
-            continue
-        if len(out) >= _MAX_FORMULA_ISSUES:
-            extra += 1
-            continue
+    for r, c, f in hits[:_MAX_FORMULA_ISSUES]:
         ref = f"{column_letter(c)}{r}"
         if r > last_head:
-            label = labels[c]
-            what = "item code" if c == item_col else f"{label.lower()} of {item}"
+            label = labels.get(c, "")
+            what = "item code" if c == item_col else f"{label.lower()} of {item(r)}"
         else:
+            row = rows[r - 1] if r <= len(rows) else []
             label = _text(row[0]) if row and c > 0 else ""
             what = label or "header"
         why = (
             f"cell {ref} ({what}) holds a formula ({formula_text(f, ref)}); "
             "send the quotation with values, not formulas"
         )
-        out.append(
-            Issue(sheet.where, r, f"{column_letter(c)} ({label})" if label else None, None, why)
-        )
-    if extra:
-        out.append(Issue(sheet.where, None, None, None, f"{extra} more cell(s) hold formulas"))
+        column = f"{column_letter(c)} ({label})" if label else column_letter(c)
+        out.append(Issue(sheet.where, r, column, None, why))
+    if len(hits) > _MAX_FORMULA_ISSUES:
+        more = len(hits) - _MAX_FORMULA_ISSUES
+        out.append(Issue(sheet.where, None, None, None, f"{more} more cell(s) hold formulas"))
     return out
 
 

@@ -13,7 +13,8 @@ import csv
 import io
 import math
 import zipfile
-from collections.abc import Callable, Iterator
+from bisect import bisect_left
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from kape_itops.domain.text import reveal
@@ -25,7 +26,18 @@ from kape_itops.quotes.xlsxcells import Cells
 from kape_itops.xlsxguard import XlsxRefused as GuardRefused
 from kape_itops.xlsxguard import check_xlsx
 
-__all__ = ["Sheet", "column_letter", "formula_text", "read_csv", "read_xlsx", "shown"]
+__all__ = [
+    "Sheet",
+    "column_letter",
+    "formula_text",
+    "read_csv",
+    "read_formulas",
+    "read_xlsx",
+    "shown",
+]
+
+Span = tuple[int, int, int, int, Formula]
+"""An array formula's range: first row, first column, last row, last column (rows from 1)."""
 
 SHOWN = 40
 """Characters of an offending value quoted in a message."""
@@ -56,8 +68,8 @@ def formula_text(f: Formula, ref: str) -> str:
             text = str(Translator(text, origin=f.shared).translate_formula(ref))
         except (TranslatorError, ValueError):
             text = f"{text} (shared from {f.shared})"
-    elif f.ref != ref:
-        text = f"{text} (array formula in {f.ref})"
+    if f.span:
+        return f"{shown(text)} (array formula over {f.span})"
     return shown(text)
 
 
@@ -70,16 +82,16 @@ class Sheet:
         sheet: str | None,
         rows: list[list[object]],
         date1904: bool = False,
-        formula: Callable[[int, int], Formula | None] | None = None,
-        formula_cells: Callable[[], Iterator[tuple[int, int, Formula]]] | None = None,
+        formulas: Mapping[tuple[int, int], Formula] | None = None,
+        ranges: Sequence[Span] = (),
     ) -> None:
         self.date1904 = date1904
         self.path = path
         self.sheet = sheet
         self.rows = rows
         self.where = _where(path, sheet)
-        self.formula = formula or (lambda _r, _c: None)
-        self.formula_cells = formula_cells or (lambda: iter(()))
+        self.formulas = formulas or {}
+        self.ranges = ranges
 
     def issue(
         self, row: int | None, col: int | None, header: str, value: object, why: str
@@ -101,17 +113,35 @@ def _text(value: object) -> str:
 
 
 def _from_cells(path: Path, name: str, rows: list[list[object]], d1904: bool, c: Cells) -> Sheet:
-    def every() -> Iterator[tuple[int, int, Formula]]:
-        for (r, col), f in c.formulas.items():
-            yield r, col, f
-        height = len(rows)
-        for r1, c1, r2, c2, f in c.ranges[:1000]:
-            for r in range(r1, min(r2, height) + 1):
-                for col in range(c1, min(c2 + 1, len(rows[r - 1]))):
-                    if (r, col) not in c.formulas:
-                        yield r, col, f
+    return Sheet(path, name, rows, d1904, c.formulas, c.ranges)
 
-    return Sheet(path, name, rows, d1904, c.formula, every)
+
+def read_formulas(
+    sheet: Sheet, last_head: int, item_col: int | None, labelled: Sequence[int], items: list[int]
+) -> list[tuple[int, int, Formula]]:
+    """(row, column, formula) of each formula in a cell the evaluation reads: any cell of rows
+    up to ``last_head``, the item column below it, and the ``labelled`` columns of the rows
+    with an item (``items``, ascending). An array formula counts once, at its first such cell;
+    time grows with the formulas, not with the cells they cover."""
+    with_item = set(items)
+    hits = {
+        (r, c): f
+        for (r, c), f in sheet.formulas.items()
+        if r <= last_head or c == item_col or (c in labelled and r in with_item)
+    }
+    for r1, c1, r2, c2, f in sheet.ranges:
+        hit: tuple[int, int] | None = None
+        cols = [c for c in labelled if c1 <= c <= c2]
+        if r1 <= last_head:
+            hit = (r1, c1)
+        elif item_col is not None and c1 <= item_col <= c2:
+            hit = (r1, item_col)
+        elif cols:
+            i = bisect_left(items, r1)
+            hit = (items[i], cols[0]) if i < len(items) and items[i] <= r2 else None
+        if hit is not None:
+            hits.setdefault(hit, f)
+    return [(r, c, f) for (r, c), f in sorted(hits.items(), key=lambda kv: kv[0])]
 
 
 def read_xlsx(path: Path, limits: Limits) -> Sheet:

@@ -60,10 +60,6 @@ class SheetCells:
     date1904: bool
     cells: Cells
 
-    def formula(self, row: int, col: int) -> Formula | None:
-        """The formula of the cell at ``row`` (from 1) and ``col`` (from 0), if any."""
-        return self.cells.formula(row, col)
-
 
 def _ignore(*_args: object) -> None:
     return None

@@ -46,6 +46,8 @@ class Formula:
     text: str
     shared: str | None = None
     """For a cell that reuses a shared formula: the reference of the cell that states it."""
+    span: str | None = None
+    """For an array formula or data table: the range it fills (``E7:E20``)."""
 
 
 def column_index(letters: str) -> int:
@@ -126,10 +128,11 @@ class Cells:
         if f is not None:
             self._formula(ref, row, col, f)
         value = self.value(ref, kind, v, text)
-        if value is not None:
+        if value is not None or f is not None:
             self.count += 1
             if self.count > self.limits.max_cells:
                 self.too_many(ref)
+        if value is not None:
             self.rows.setdefault(row, {})[col] = value
 
     def _too_far(self, ref: str, row: int, columns: int) -> None:
@@ -178,7 +181,10 @@ class Cells:
     def _formula(self, ref: str, row: int, col: int, f: dict[str, str]) -> None:
         body = f.get("", "")
         kind = f.get("t", "normal")
-        formula = Formula(ref, "=" + body)
+        span = f.get("ref", "")
+        array = kind in ("array", "dataTable") and ":" in span
+        text = "=" + body if body or kind != "dataTable" else "{data table}"
+        formula = Formula(ref, text, None, span[:40] if array else None)
         if kind == "shared":
             si = f.get("si", "")
             if body:
@@ -187,23 +193,11 @@ class Cells:
                 master = self.masters.get(si)
                 formula = Formula(ref, master.text if master else "=", master.ref if master else "")
         self.formulas[(row, col)] = formula
-        span = f.get("ref", "")
-        if kind in ("array", "dataTable") and ":" in span:
+        if array:
             corners = [_ref(p) for p in span.split(":", 1)]
             if corners[0] and corners[1]:
                 (r1, c1), (r2, c2) = corners[0], corners[1]
-                shown = Formula(ref, formula.text if body else "{data table}")
-                self.ranges.append((r1, c1, r2, c2, shown))
-
-    def formula(self, row: int, col: int) -> Formula | None:
-        """The formula of a cell (row from 1, column from 0), if it holds or shares one."""
-        found = self.formulas.get((row, col))
-        if found is not None:
-            return found
-        for r1, c1, r2, c2, f in self.ranges:
-            if r1 <= row <= r2 and c1 <= col <= c2:
-                return f
-        return None
+                self.ranges.append((r1, c1, r2, c2, formula))
 
     def grid(self) -> list[list[object]]:
         """The rows as lists (row 1 first), each as wide as its last value."""

@@ -128,11 +128,19 @@ def formula_shared_total(folder: Path) -> tuple[Path, str]:
 
 
 def formula_array(folder: Path) -> tuple[Path, str]:
-    """An array formula over E7:E8: the second cell carries no <f> of its own."""
-    master = Raw('<c r="{ref}"><f t="array" ref="E7:E8">F7:F8/C7:C8</f><v>600</v></c>')
-    lines = [_line(E=master), [*LINE2[:4], Raw('<c r="{ref}"><v>1</v></c>'), 20]]
+    """An array formula over E8:E9, stated in a row without an item: E9 (the line LT-2) carries
+    no <f> of its own, only the cached value 1."""
+    master = Raw('<c r="{ref}"><f t="array" ref="E8:E9">F8:F9/C8:C9</f><v>0</v></c>')
+    lines = [
+        LINE,
+        [None, None, None, None, master],
+        [*LINE2[:4], Raw('<c r="{ref}"><v>1</v></c>'), 20],
+    ]
     path = quotation(folder, "formula-array.xlsx", lines)
-    return path, "cell E8 (unit price of LT-2) holds a formula (=F7:F8/C7:C8 (array formula in E7))"
+    return path, (
+        "row 9, column 'E (Unit price)': cell E9 (unit price of LT-2) holds a formula "
+        "(=F8:F9/C8:C9 (array formula over E8:E9))"
+    )
 
 
 def formula_today(folder: Path) -> tuple[Path, str]:

@@ -51,6 +51,18 @@ def test_formulas_in_cells_the_evaluation_does_not_read_are_accepted(tmp_path: P
     assert [ln.item for ln in q.lines] == ["LT-1"] and str(q.lines[0].unit_price) == "600"
 
 
+def test_array_formulas_are_checked_in_time_that_grows_with_formulas_not_cells(
+    tmp_path: Path,
+) -> None:
+    """50,000 array formulas, each over H8:GR9999 (outside the table): accepted, quickly."""
+    cell = '<c r="H{r}"><f t="array" ref="H8:GR9999">1</f><v>1</v></c>'
+    extra = "".join(f'<row r="{r}">{cell.format(r=r)}</row>' for r in range(8, 50_008))
+    started = time.monotonic()
+    q = read_quotation(hq.quotation(tmp_path, "arrays.xlsx", extra=extra))
+    assert [ln.item for ln in q.lines] == ["LT-1"]
+    assert time.monotonic() - started < 10
+
+
 def test_csv_quoted_cells_keep_their_line_breaks(tmp_path: Path) -> None:
     """A line break inside a quoted cell stays in the cell (CRLF read as LF); U+2028 no longer
     splits the row (it is kept, shown as an escape)."""
