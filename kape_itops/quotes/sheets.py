@@ -166,8 +166,16 @@ def read_xlsx(path: Path, limits: Limits) -> Sheet:
         except DataError as exc:
             if isinstance(exc, ValidationFailed):
                 raise
-            raise DataError(f"{path}: cannot read the workbook ({fast_error})") from fast_error
+            fast = shown(str(fast_error))
+            raise DataError(f"{path}: cannot read the workbook ({fast}; {exc})") from fast_error
     return _from_cells(path, got.name, got.rows, got.date1904, got.cells)
+
+
+class _OpenpyxlError(DataError):
+    """openpyxl could not read the workbook either."""
+
+    def __init__(self, exc: BaseException) -> None:
+        super().__init__(f"openpyxl: {type(exc).__name__}: {shown(str(exc))}")
 
 
 class _StrictStrings(list[str]):
@@ -192,7 +200,7 @@ def _read_openpyxl(path: Path, limits: Limits) -> Sheet:
         try:
             wb = load_workbook(path, read_only=True, data_only=data_only)
         except bad as exc:
-            raise DataError(f"{path}: cannot read the workbook ({type(exc).__name__})") from exc
+            raise _OpenpyxlError(exc) from exc
         try:
             names = wb.sheetnames
             name = next((n for n in names if n.strip().lower() in ("quotation", "quote")), names[0])
@@ -218,7 +226,7 @@ def _read_openpyxl(path: Path, limits: Limits) -> Sheet:
         except SheetRefused as exc:
             raise DataError(f"{_where(path, name)}: {exc}") from None
         except bad as exc:
-            raise DataError(f"{path}: cannot read the workbook ({type(exc).__name__})") from exc
+            raise _OpenpyxlError(exc) from exc
         finally:
             wb.close()
     while rows and not rows[-1]:

@@ -161,3 +161,10 @@ def test_the_openpyxl_fallback_refuses_what_the_guard_refuses(tmp_path: Path) ->
             zf.writestr(name, data)
     lines = refusal(path)
     assert "cannot read the workbook" in lines[0] and "ITOPS_MAX_ROWS" in lines[0], lines
+
+
+def test_the_openpyxl_fallback_refuses_a_negative_shared_string_index(tmp_path: Path) -> None:
+    """openpyxl indexes its string list directly: "-1" would be the last string."""
+    path = _hide_workbook_part(hq.shared_index_negative(tmp_path)[0])
+    lines = refusal(path)
+    assert "cannot read the workbook" in lines[0] and "shared string -1 does not exist" in lines[0]
