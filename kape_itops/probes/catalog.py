@@ -1,0 +1,68 @@
+"""The table of probe kinds: every :class:`ProbeKindSpec` the toolkit ships.
+
+Each protocol package declares its kind once (``probes/<package>/kind.py``); this module only
+lists them. Nothing here imports a protocol library.
+"""
+
+from __future__ import annotations
+
+from kape_itops.probes.kind import ProbeKindSpec
+
+__all__ = ["KINDS", "kept_metrics", "kind", "names", "secret_protocols"]
+
+PING = ProbeKindSpec(
+    name="ping",
+    probe_class="kape_itops.probes.ping:PingProbe",
+    kept_metrics=frozenset(),
+    availability=True,
+    summary="ICMP echo (raw or unprivileged), TCP connect fallback",
+)
+SNMP = ProbeKindSpec(
+    name="snmp",
+    probe_class="kape_itops.probes.snmp:SnmpProbe",
+    settings_schema="snmp.schema.json",
+    secrets_protocol="snmp",
+    kept_metrics=frozenset(
+        {"supplies", "page_count", "disk_used_pct", "if_down", "uptime_s", "clients", "levels"}
+    ),
+    summary="SNMP v1/v2c/v3: system, interfaces, printer supplies, disks, clients",
+)
+ONVIF = ProbeKindSpec(
+    name="onvif",
+    probe_class="kape_itops.probes.onvif:OnvifProbe",
+    settings_schema="onvif.schema.json",
+    secrets_protocol="onvif",
+    kept_metrics=frozenset({"clock_drift_s", "recording", "levels"}),
+    summary="ONVIF cameras and NVRs: clock, profiles, stream, snapshot, recording",
+)
+SSH = ProbeKindSpec(
+    name="ssh",
+    probe_class="kape_itops.probes.ssh:SshProbe",
+    settings_schema="ssh.schema.json",
+    secrets_protocol="ssh",
+    kept_metrics=frozenset({"uptime_s", "levels"}),
+    summary="SSH health commands and configuration backups (netmiko)",
+)
+
+KINDS: tuple[ProbeKindSpec, ...] = (PING, SNMP, ONVIF, SSH)
+"""Every built-in probe kind, in the order reports list them."""
+
+
+def kind(name: str) -> ProbeKindSpec | None:
+    """The spec of probe kind ``name``, if built in."""
+    return next((k for k in KINDS if k.name == name), None)
+
+
+def names() -> tuple[str, ...]:
+    """The built-in probe kind names."""
+    return tuple(k.name for k in KINDS)
+
+
+def secret_protocols() -> tuple[str, ...]:
+    """The secrets-file protocols the built-in kinds use."""
+    return tuple(k.secrets_protocol for k in KINDS if k.secrets_protocol)
+
+
+def kept_metrics() -> frozenset[str]:
+    """Every metric some kind keeps for reports."""
+    return frozenset().union(*(k.kept_metrics for k in KINDS))
