@@ -356,7 +356,9 @@ def _parse(text: str, unit_hint: str | None) -> Quantity:
             raise UnitError(f"'{_cut(raw)}': {unknown[0]}")
         others = sorted({d for _, u, d, _ in found if u})
         if others:
-            raise UnitError(f"'{_cut(raw)}': expected a {expected} value, found {', '.join(others)}")
+            raise UnitError(
+                f"'{_cut(raw)}': expected a {expected} value, found {', '.join(others)}"
+            )
         raise UnitError(f"'{_cut(raw)}': no {expected} value found")
     for value, unit, dim, shown in found:
         if unit:

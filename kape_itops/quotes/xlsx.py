@@ -250,6 +250,7 @@ _ATTR = re.compile(rb'(\w+)="([^"]*)"')
 def _rows(data: bytes, shared: list[str], limits: Limits | None = None) -> list[list[object]]:
     """The rows of one sheet's XML given whole (tests and small callers)."""
     cells = Cells(shared, limits or Limits.from_env())
+
     def whole() -> Generator[bytes]:
         yield data
 
