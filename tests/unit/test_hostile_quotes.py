@@ -14,6 +14,7 @@ from kape_itops.limits import Limits
 from kape_itops.quotes.readers import read_quotation
 from kape_itops.quotes.spec import load_spec
 from kape_itops.quotes.template import write_form
+from kape_itops.quotes.units import UnitError, parse_quantity
 from tests.hostile import quotes as hq
 
 REPO = Path(__file__).resolve().parents[2]
@@ -168,3 +169,14 @@ def test_the_openpyxl_fallback_refuses_a_negative_shared_string_index(tmp_path: 
     path = _hide_workbook_part(hq.shared_index_negative(tmp_path)[0])
     lines = refusal(path)
     assert "cannot read the workbook" in lines[0] and "shared string -1 does not exist" in lines[0]
+
+
+@pytest.mark.parametrize(
+    "text", ["9" * 400 + " GB", "9" * 5000 + " x 2 GB", "2 x " + "9" * 400 + " GB", "9" * 20]
+)
+def test_a_quoted_value_with_more_than_15_digits_cannot_be_verified(text: str) -> None:
+    """It once read as inf (passing every 'at least' rule) or crashed int() on 5,000 digits."""
+    with pytest.raises(UnitError, match="more than 15 digits") as info:
+        parse_quantity(text, "GB")
+    assert len(str(info.value)) < 100
+    assert parse_quantity("999,999,999,999,999 GB", "GB").value == 999_999_999_999_999
