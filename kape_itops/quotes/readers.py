@@ -321,6 +321,8 @@ def formula_issues(sheet: Sheet, head_at: int | None) -> list[Issue]:
     table's header row, the item cell of every line, and each labelled cell of a line that has
     an item. A formula's cached value may differ from what Excel shows after recalculating,
     so values are asked for instead."""
+    if not sheet.formulas:
+        return []
     rows = sheet.rows
     index, _, labels = _table(rows[head_at]) if head_at is not None else ({}, {}, {})
     item_col = index.get("item")
