@@ -32,6 +32,7 @@ from kape_itops.backups.model import BackupStatus  # noqa: E402
 from kape_itops.backups.service import BackupService, BackupSettings  # noqa: E402
 from kape_itops.domain.enums import DeviceKind, ProbeStatus  # noqa: E402
 from kape_itops.domain.inventory import DeviceFilter  # noqa: E402
+from kape_itops.domain.results import ProbeResult  # noqa: E402
 from kape_itops.lab.ssh_sim import (  # noqa: E402
     LAB_ENABLE_SECRET,
     LAB_PASSWORD,
@@ -40,7 +41,7 @@ from kape_itops.lab.ssh_sim import (  # noqa: E402
     start_ssh_sim,
 )
 from kape_itops.probes.addressmap import load_address_map  # noqa: E402
-from kape_itops.probes.base import ProbeContext, ProbeResult, Target  # noqa: E402
+from kape_itops.probes.base import ProbeContext, Target  # noqa: E402
 from kape_itops.probes.knownhosts import KnownHosts  # noqa: E402
 from kape_itops.probes.ssh import SshProbe  # noqa: E402
 from kape_itops.probes.ssh_client import SshLogin  # noqa: E402

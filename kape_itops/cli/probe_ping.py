@@ -14,10 +14,11 @@ from kape_itops.cli.probe import probe
 from kape_itops.cli.render import console, err_console, print_json, safe, table
 from kape_itops.domain.enums import SEVERITY, ProbeStatus
 from kape_itops.domain.inventory import Device
+from kape_itops.domain.results import ProbeResult
 from kape_itops.errors import ConfigError, ItopsError, NotFoundError, StoreError, UsageError
 from kape_itops.inventory.service import Inventory
 from kape_itops.probes.addressmap import lab_state_path, load_address_map
-from kape_itops.probes.base import ProbeResult, Target, worst
+from kape_itops.probes.base import Target, worst
 from kape_itops.probes.icmp import Method
 from kape_itops.probes.ping import PingRun, ping_targets
 from kape_itops.probes.targets import DeviceLookup, TargetSpec, lab_address, resolve_targets

@@ -21,8 +21,9 @@ from kape_itops.cli.probe import NAGIOS_ERRORS, probe
 from kape_itops.cli.probe_onvif import parse_target
 from kape_itops.cli.render import console, print_json, safe, table
 from kape_itops.datafiles import DataDir, data_folder
+from kape_itops.domain.results import ProbeResult
 from kape_itops.errors import UsageError
-from kape_itops.probes.base import ProbeContext, ProbeResult, Target, check_once
+from kape_itops.probes.base import ProbeContext, Target, check_once
 from kape_itops.probes.snmp import COMMUNITY_ENV, PROTOCOL, SnmpProbe
 from kape_itops.probes.snmp_client import AUTH_PROTOCOLS, PRIV_PROTOCOLS, norm_protocol
 from kape_itops.probes.snmp_profiles import load_profiles

@@ -15,8 +15,8 @@ from rich.text import Text
 from kape_itops.backups.model import BackupOutcome, BackupStatus, ConfigEntry
 from kape_itops.cli.render import console, table
 from kape_itops.domain.enums import ProbeStatus
+from kape_itops.domain.results import ProbeResult
 from kape_itops.domain.text import reveal
-from kape_itops.probes.base import ProbeResult
 
 _CONTROL = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|[\x00-\x08\x0b-\x1f\x7f]")
 _STYLE = {

@@ -1,33 +1,22 @@
-"""The async probe protocol and its typed result, shared by every probe kind.
+"""The async probe protocol shared by every probe kind.
 
 A probe never raises for a device's fault: timeouts, refusals, garbage answers and
 authentication failures are results with status ``unknown`` (or ``crit``) and a reason.
 Exceptions are for the caller's own mistakes (:class:`kape_itops.errors.ProbeError`).
 
-Metric names (``ProbeResult.metrics``) are shared with reports; keep to these where they apply:
-
-- ping: ``sent``, ``received``, ``loss_pct``, ``rtt_min_ms``, ``rtt_avg_ms``, ``rtt_max_ms``,
-  ``rtt_stddev_ms``, ``jitter_ms``
-- snmp: ``uptime_s``, ``rebooted`` (bool), ``sys_name``, ``sys_descr``, ``supplies`` (list of
-  ``{"name", "level", "max", "pct"}``), ``page_count``, ``disk_used_pct``, ``if_down`` (list of
-  names), ``clients``
-- onvif: ``clock_drift_s``, ``layer`` (the last layer passed), ``manufacturer``, ``model``,
-  ``firmware``, ``serial``, ``recording`` (bool)
-- ssh: ``config_sha256``, ``config_changed`` (bool), ``uptime_s``, ``cpu_pct``, ``mem_pct``
-- ``levels``: the probe's verdict (``ok``/``warn``/``crit``) on each reading it judged against
-  its profile's thresholds, keyed ``disk_used_pct``, ``clock_drift_s``, ``recording``,
-  ``supplies:<name>``, ``if_down:<name>``; reports take the severity from it, never re-judge
+Results are :class:`kape_itops.domain.results.ProbeResult` (its docstring lists the metric
+names shared with reports).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from kape_itops.domain.enums import SEVERITY, ProbeStatus
+from kape_itops.domain.enums import ProbeStatus
 from kape_itops.domain.inventory import Device
+from kape_itops.domain.results import ProbeResult
 from kape_itops.probes.ratelimit import RateLimiter, Unlimited
 from kape_itops.secrets import SecretStore
 
@@ -52,27 +41,6 @@ class Target:
         if self.device is not None:
             return self.device.asset_tag
         return f"{self.address}:{self.port}" if self.port else self.address
-
-
-@dataclass(frozen=True, slots=True)
-class ProbeResult:
-    """One probe of one target."""
-
-    probe: str
-    target: str
-    status: ProbeStatus
-    reason: str
-    started_at: dt.datetime
-    duration_ms: float
-    metrics: Mapping[str, Any] = field(default_factory=dict)
-    method: str | None = None
-    asset_tag: str | None = None
-    attempts: int = 1
-
-    @property
-    def exit_code(self) -> int:
-        """The Nagios plugin exit code of this result."""
-        return SEVERITY[self.status]
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,9 +26,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from kape_itops.domain.enums import ProbeStatus
+from kape_itops.domain.results import ProbeResult
 from kape_itops.errors import ProbeError
 from kape_itops.probes import ping_text
-from kape_itops.probes.base import ProbeContext, ProbeResult, Target
+from kape_itops.probes.base import ProbeContext, Target
 from kape_itops.probes.icmp import EchoOutcome, IcmpEngine, Method, open_engine
 from kape_itops.probes.ratelimit import RateLimiter, Unlimited, make_budget
 from kape_itops.probes.tcpping import tcp_echo, tcp_ports

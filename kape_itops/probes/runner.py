@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from kape_itops.domain.enums import ProbeStatus, RunStatus
-from kape_itops.probes.base import Probe, ProbeContext, ProbeResult, Target, worst
+from kape_itops.domain.results import ProbeResult
+from kape_itops.probes.base import Probe, ProbeContext, Target, worst
 from kape_itops.probes.registry import ProbeRegistry, ProbeUnavailable
 
 

@@ -17,8 +17,9 @@ from typing import Any
 
 from kape_itops.domain.enums import DeviceStatus
 from kape_itops.domain.inventory import Device
+from kape_itops.domain.results import ProbeResult
 from kape_itops.probes.addressmap import AddressMap
-from kape_itops.probes.base import ProbeResult, Target
+from kape_itops.probes.base import Target
 from kape_itops.probes.profiles import Profiles
 from kape_itops.probes.runner import Check, Job
 

@@ -19,9 +19,10 @@ from typing import Any
 
 from kape_itops.domain.enums import DeviceKind, DeviceStatus, ProbeKind, RunStatus
 from kape_itops.domain.inventory import Device, DeviceFilter
+from kape_itops.domain.results import ProbeResult
 from kape_itops.errors import UsageError
 from kape_itops.probes.addressmap import AddressMap, load_address_map
-from kape_itops.probes.base import ProbeContext, ProbeResult
+from kape_itops.probes.base import ProbeContext
 from kape_itops.probes.profiles import Profiles
 from kape_itops.probes.ratelimit import make_budget
 from kape_itops.probes.registry import ProbeRegistry

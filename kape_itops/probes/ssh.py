@@ -24,8 +24,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from kape_itops.domain.enums import ProbeStatus
+from kape_itops.domain.results import ProbeResult
 from kape_itops.errors import ConfigError, ProbeError, SecretsError
-from kape_itops.probes.base import ProbeContext, ProbeResult, Target, worst
+from kape_itops.probes.base import ProbeContext, Target, worst
 from kape_itops.probes.knownhosts import KnownHosts
 from kape_itops.probes.ssh_client import (
     DEFAULT_COMMAND_TIMEOUT_S,

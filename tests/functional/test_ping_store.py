@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from kape_itops.domain.enums import DeviceKind, ProbeStatus
-from kape_itops.probes.base import ProbeResult
+from kape_itops.domain.results import ProbeResult
 from kape_itops.probes.ping import classify, summarize
 from kape_itops.store import probe_repo
 from kape_itops.store.db import Store

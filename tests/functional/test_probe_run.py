@@ -18,7 +18,8 @@ from kape_itops.cli import cli
 from kape_itops.cli.probe import Live
 from kape_itops.domain.enums import DeviceKind, DeviceStatus, ProbeStatus, RunStatus
 from kape_itops.domain.inventory import ChangeContext, DeviceUpsert, SchoolUpsert
-from kape_itops.probes.base import ProbeContext, ProbeResult, Target
+from kape_itops.domain.results import ProbeResult
+from kape_itops.probes.base import ProbeContext, Target
 from kape_itops.probes.profiles import load_profiles
 from kape_itops.probes.registry import ProbeRegistry
 from kape_itops.probes.runner import Check, Job

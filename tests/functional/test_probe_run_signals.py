@@ -17,9 +17,10 @@ from pathlib import Path
 
 from kape_itops.domain.enums import DeviceKind, DeviceStatus, RunStatus
 from kape_itops.domain.inventory import ChangeContext, DeviceUpsert, SchoolUpsert
+from kape_itops.domain.results import ProbeRun
 from kape_itops.store.db import Store
 from kape_itops.store.inventory_repo import InventoryRepo
-from kape_itops.store.probe_repo import ProbeRepo, ProbeRun
+from kape_itops.store.probe_repo import ProbeRepo
 
 REPO = Path(__file__).resolve().parents[2]
 

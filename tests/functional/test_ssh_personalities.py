@@ -14,6 +14,7 @@ import paramiko
 import pytest
 
 from kape_itops.domain.enums import ProbeStatus
+from kape_itops.domain.results import ProbeResult
 from kape_itops.lab.lab import LabContext, LabDevice
 from kape_itops.lab.ssh_sim import (
     LAB_ENABLE_SECRET,
@@ -25,7 +26,7 @@ from kape_itops.lab.ssh_sim import (
     lab_component,
     start_ssh_sim,
 )
-from kape_itops.probes.base import ProbeContext, ProbeResult, Target
+from kape_itops.probes.base import ProbeContext, Target
 from kape_itops.probes.knownhosts import KnownHosts
 from kape_itops.probes.ssh import SshProbe, clean_config, fetch_config
 from kape_itops.probes.ssh_client import SshFailure, SshLogin, SshOptions, SshSession, connect

@@ -21,6 +21,7 @@ from kape_itops.backups.service import BackupService, BackupSettings
 from kape_itops.cli import cli
 from kape_itops.domain.enums import DeviceKind, ProbeStatus
 from kape_itops.domain.inventory import DeviceFilter
+from kape_itops.domain.results import ProbeResult
 from kape_itops.lab.ssh_sim import (
     LAB_ENABLE_SECRET,
     LAB_PASSWORD,
@@ -30,7 +31,7 @@ from kape_itops.lab.ssh_sim import (
     start_ssh_sim,
 )
 from kape_itops.probes.addressmap import load_address_map
-from kape_itops.probes.base import ProbeContext, ProbeResult, Target
+from kape_itops.probes.base import ProbeContext, Target
 from kape_itops.probes.knownhosts import KnownHosts
 from kape_itops.probes.ssh import SshProbe
 from kape_itops.probes.ssh_client import SshLogin

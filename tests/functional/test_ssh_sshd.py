@@ -17,7 +17,8 @@ from click.testing import CliRunner
 
 from kape_itops.cli import cli
 from kape_itops.domain.enums import DeviceKind, ProbeStatus
-from kape_itops.probes.base import ProbeContext, ProbeResult, Target
+from kape_itops.domain.results import ProbeResult
+from kape_itops.probes.base import ProbeContext, Target
 from kape_itops.probes.knownhosts import KnownHosts
 from kape_itops.probes.ssh import SshProbe
 from kape_itops.probes.ssh_client import SshLogin

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from kape_itops.domain.enums import ProbeStatus, RunStatus
-from kape_itops.probes.base import ProbeContext, ProbeResult, Target
+from kape_itops.domain.results import ProbeResult
+from kape_itops.probes.base import ProbeContext, Target
 from kape_itops.probes.registry import ProbeRegistry
 from kape_itops.probes.runner import Check, Job, Runner, RunnerConfig, run_jobs
 

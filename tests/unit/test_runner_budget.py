@@ -8,7 +8,8 @@ import datetime as dt
 import pytest
 
 from kape_itops.domain.enums import ProbeStatus
-from kape_itops.probes.base import ProbeContext, ProbeResult, Target
+from kape_itops.domain.results import ProbeResult
+from kape_itops.probes.base import ProbeContext, Target
 from kape_itops.probes.ratelimit import RateLimiter, TokenBucket, Unlimited, make_budget
 from kape_itops.probes.registry import ProbeRegistry
 from kape_itops.probes.runner import Check, Job, Runner, RunnerConfig
