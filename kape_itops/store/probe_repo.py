@@ -8,34 +8,19 @@ import os
 import socket
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from kape_itops.domain.enums import ProbeStatus, RunStatus
-from kape_itops.probes.base import ProbeResult
+from kape_itops.domain.results import ProbeResult, ProbeRun
 from kape_itops.store import ping_codec, ping_store
 from kape_itops.store.models import DeviceRow, PingResultRow, ProbeResultRow, ProbeRunRow
 
 _CHUNK = 500
 _SEEKS = 200
 """Primary-key look-ups OR-ed in one query (SQLite bounds the expression depth)."""
-
-
-@dataclass(frozen=True, slots=True)
-class ProbeRun:
-    """One probe run as stored."""
-
-    id: int
-    started_at: dt.datetime
-    finished_at: dt.datetime | None
-    status: RunStatus
-    actor: str
-    selection: Mapping[str, Any]
-    counts: Mapping[str, Any] | None
-    note: str | None
 
 
 def _run(row: ProbeRunRow) -> ProbeRun:
