@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import sys
 
 import click
@@ -10,13 +9,9 @@ import click
 from kape_itops.cli.app import App, handle_errors, pass_app
 from kape_itops.cli.discover_onvif import run_discover_onvif
 from kape_itops.cli.render import console, err_console, print_json, safe, table
-from kape_itops.domain.inventory import DeviceFilter
-from kape_itops.errors import NotFoundError, UsageError
-from kape_itops.inventory.service import Inventory
-from kape_itops.probes.discovery import DiscoveryReport
-from kape_itops.probes.discovery import discover as run_discovery
-from kape_itops.probes.discovery_record import sweep_record
-from kape_itops.store.discovery_repo import record_sweeps
+from kape_itops.discovery.diff import DiscoveryReport
+from kape_itops.discovery.service import DiscoveryService
+from kape_itops.errors import UsageError
 
 
 def _render(report: DiscoveryReport, accepted: int | None) -> None:
@@ -133,27 +128,12 @@ def discover(
         )
     if not school:
         raise UsageError("--school is required (or use --onvif)")
-    inventory = Inventory(app.store(), app.actor)
-    code = school.strip().upper()
-    found = next((s for s in inventory.schools() if s.code == code), None)
-    if found is None:
-        raise NotFoundError(f"school '{school}' does not exist")
-    devices = inventory.devices(DeviceFilter(schools=(code,)))
-    started = dt.datetime.now(dt.UTC)
-    report = run_discovery(found, devices, subnets, interface, method, window)
+    service = DiscoveryService(app.store(), app.actor)
+    swept = service.sweep(school, subnets, interface, method, window, record=not no_record)
+    report, recorded = swept.report, swept.sweep_id
     for note in report.notes:
         err_console.print(f"note: {safe(note)}")
-    recorded: int | None = None
-    if not no_record:
-        record = sweep_record(report, devices, app.actor, started, interface)
-        (recorded,) = record_sweeps(app.store(), [record])
-    accepted: int | None = None
-    if accept:
-        accepted = 0
-        for change in report.result.changes:
-            accepted += len(
-                inventory.set(change.asset_tag, {change.field: change.new}, source="discover")
-            )
+    accepted = service.accept(report) if accept else None
     if as_json:
         print_json({"report": report, "accepted": accepted, "sweep_id": recorded})
     else:

@@ -7,30 +7,17 @@ devices answered or inventory cameras are missing, 2 usage errors.
 
 from __future__ import annotations
 
-import asyncio
-import datetime as dt
 import sys
-import time
 from typing import Any
 
 import click
 
 from kape_itops.cli.app import App, handle_errors, pass_app
 from kape_itops.cli.render import console, err_console, print_json, safe, table
-from kape_itops.domain.inventory import DeviceFilter
+from kape_itops.discovery.diff import DiscoveryDiff
+from kape_itops.discovery.service import DiscoveryService, onvif_interface
+from kape_itops.discovery.wsd_messages import WSD_GROUP, WSD_PORT, Discovered
 from kape_itops.errors import UsageError
-from kape_itops.inventory.service import Inventory
-from kape_itops.probes.discovery_record import onvif_records
-from kape_itops.probes.wsdiscovery import (
-    WSD_GROUP,
-    WSD_PORT,
-    Discovered,
-    DiscoveryDiff,
-    default_interface,
-    diff_inventory,
-    discover,
-)
-from kape_itops.store.discovery_repo import record_sweeps
 
 __all__ = ["discover_onvif", "run_discover_onvif"]
 
@@ -101,11 +88,9 @@ def run_discover_onvif(
     """Discover, compare with the inventory's cameras/NVRs, store, render; returns the exit code.
 
     With ``record`` the sweep is stored per school (see
-    :func:`~kape_itops.probes.discovery_record.onvif_records`) for the health report.
+    :func:`~kape_itops.discovery.record.onvif_records`) for the health report.
     """
-    iface = interface or default_interface()
-    if not iface:
-        raise UsageError("no --interface given and no default route to pick one from")
+    iface = onvif_interface(interface)
     if interface is None:
         err_console.print(f"note: probing on {safe(iface)} (the default route's interface)")
     dest = (WSD_GROUP, WSD_PORT)
@@ -114,19 +99,8 @@ def run_discover_onvif(
         if not host or not port.isdigit() or not 0 < int(port) < 65536:
             raise UsageError(f"--to expects IPV4:PORT, not {directed!r}")
         dest = (host, int(port))
-    started, clock = dt.datetime.now(dt.UTC), time.monotonic()
-    found = asyncio.run(discover(iface, timeout, dest))
-    duration = time.monotonic() - clock
-    inventory = Inventory(app.store(), app.actor)
-    devices = inventory.devices(DeviceFilter(schools=schools, kinds=()))
-    diff = diff_inventory(found, [d for d in devices if d.ip])
-    recorded: list[int] = []
-    notes: list[str] = []
-    if record:
-        records, notes = onvif_records(
-            diff, inventory.schools(), schools, iface, app.actor, started, duration
-        )
-        recorded = record_sweeps(app.store(), records)
+    swept = DiscoveryService(app.store(), app.actor).onvif(iface, timeout, schools, dest, record)
+    found, diff, recorded, notes = swept.found, swept.diff, swept.sweep_ids, swept.notes
     if as_json:
         print_json({**diff_json(iface, found, diff), "sweep_ids": recorded, "notes": notes})
     else:

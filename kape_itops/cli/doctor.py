@@ -9,7 +9,7 @@ import click
 from kape_itops.cli.app import App, handle_errors, pass_app
 from kape_itops.cli.render import console, print_json, safe, table
 from kape_itops.datafiles import data_folder
-from kape_itops.probes.doctor import Check, ready, run_checks
+from kape_itops.doctor import Check, ready, run_checks
 
 
 @click.command()

@@ -27,15 +27,16 @@ from kape_itops.cli.render import console, err_console, print_json, safe, table
 from kape_itops.datafiles import data_folder
 from kape_itops.domain.enums import SEVERITY, DeviceKind, ProbeStatus
 from kape_itops.domain.inventory import Device
+from kape_itops.domain.results import ProbeResult
 from kape_itops.domain.timespan import parse_duration
 from kape_itops.errors import ItopsError, UsageError
-from kape_itops.probes import prom
 from kape_itops.probes.addressmap import lab_state_path
-from kape_itops.probes.base import ProbeResult, worst
+from kape_itops.probes.base import worst
 from kape_itops.probes.profiles import load_profiles
 from kape_itops.probes.runner import Job, RunnerConfig
 from kape_itops.probes.selection import Plan
 from kape_itops.probes.service import ProbeService, RunReport, RunRequest, run_rounds
+from kape_itops.reports import render_prom as prom
 from kape_itops.store import retention
 
 NAGIOS_UNKNOWN = 3

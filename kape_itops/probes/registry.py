@@ -1,5 +1,7 @@
 """Which class implements each probe kind, imported only when a run needs it.
 
+The built-in kinds are those of :mod:`kape_itops.probes.catalog` (each kind's ``probe_class``).
+
 A probe kind whose module cannot be imported (not written yet, or a missing optional library)
 is not an error of the run: :meth:`ProbeRegistry.create` raises :class:`ProbeUnavailable` and the
 runner turns every check of that kind into an ``unknown`` result "probe not available: …".
@@ -15,17 +17,15 @@ import os
 from collections.abc import Callable, Mapping
 
 from kape_itops.errors import ConfigError
+from kape_itops.probes import catalog
 from kape_itops.probes.base import Probe
 
-BUILTIN: dict[str, str] = {
-    "ping": "kape_itops.probes.ping:PingProbe",
-    "snmp": "kape_itops.probes.snmp:SnmpProbe",
-    "onvif": "kape_itops.probes.onvif:OnvifProbe",
-    "ssh": "kape_itops.probes.ssh:SshProbe",
-}
-"""The import path of each built-in probe kind."""
-
 ENV_VAR = "ITOPS_PROBES"
+
+
+def builtin() -> dict[str, str]:
+    """The import path of each built-in probe kind, from :data:`~kape_itops.probes.catalog.KINDS`."""
+    return {k.name: k.probe_class for k in catalog.KINDS}
 
 
 class ProbeUnavailable(Exception):
@@ -55,14 +55,14 @@ class ProbeRegistry:
         paths: Mapping[str, str] | None = None,
         factories: Mapping[str, Callable[[], Probe]] | None = None,
     ) -> None:
-        self.paths = dict(BUILTIN if paths is None else paths)
+        self.paths = dict(builtin() if paths is None else paths)
         self.factories = dict(factories or {})
 
     @classmethod
     def default(cls, environ: Mapping[str, str] | None = None) -> ProbeRegistry:
         """The built-in probes plus any named in ``ITOPS_PROBES``."""
         env = os.environ if environ is None else environ
-        return cls({**BUILTIN, **parse_extra(env.get(ENV_VAR))})
+        return cls({**builtin(), **parse_extra(env.get(ENV_VAR))})
 
     @property
     def names(self) -> list[str]:

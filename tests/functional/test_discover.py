@@ -11,12 +11,12 @@ import pytest
 from click.testing import CliRunner
 
 from kape_itops.cli import cli
+from kape_itops.discovery.sweep import discover
 from kape_itops.domain.discovery import HostState
 from kape_itops.domain.enums import DeviceKind, DeviceStatus
 from kape_itops.domain.inventory import ChangeContext, DeviceUpsert, SchoolUpsert
 from kape_itops.inventory.service import Inventory
 from kape_itops.lab.netns import NetnsLab, Segment
-from kape_itops.probes.discovery import discover
 from kape_itops.reports.model import Period, build_report, to_dict
 from kape_itops.reports.problems import ProblemKind, Severity
 from kape_itops.reports.render_csv import write_csv

@@ -12,8 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 from kape_itops.cli import cli
+from kape_itops.doctor import run_checks
 from kape_itops.lab.netns import run, set_sysctl
-from kape_itops.probes.doctor import run_checks
 from tests.support.netns import new_lab, require_netns
 from tests.support.unprivileged import Unprivileged
 

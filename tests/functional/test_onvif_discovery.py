@@ -17,11 +17,11 @@ import pytest
 from click.testing import CliRunner
 
 from kape_itops.cli.discover_onvif import discover_onvif
+from kape_itops.discovery.wsdiscovery import discover
 from kape_itops.domain.enums import DeviceKind, DeviceStatus
 from kape_itops.domain.inventory import ChangeContext, DeviceUpsert, SchoolUpsert
 from kape_itops.errors import UsageError
 from kape_itops.lab.onvif_sim import SimEndpoint, WsdResponder
-from kape_itops.probes.wsdiscovery import discover
 from kape_itops.reports.model import Period, build_report
 from kape_itops.reports.problems import ProblemKind
 from kape_itops.reports.render_html import render_html
@@ -127,7 +127,7 @@ def _app(url: str) -> object:
 MULTICAST_SCRIPT = """
 import asyncio, json
 from kape_itops.lab.onvif_sim import SimEndpoint, WsdResponder
-from kape_itops.probes.wsdiscovery import discover
+from kape_itops.discovery.wsdiscovery import discover
 r = WsdResponder([SimEndpoint(port=8080, serial="M1")], bind=("127.0.0.1", 3702), group="239.255.255.250")
 try:
     found = asyncio.run(discover("lo", 0.5))

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from kape_itops.discovery.diff import FieldChange, Observation, reconcile
 from kape_itops.domain.enums import DeviceKind, DeviceStatus
 from kape_itops.domain.inventory import Device
-from kape_itops.probes.discovery import FieldChange, Observation, reconcile
 
 NET = ["10.30.1.0/24"]
 

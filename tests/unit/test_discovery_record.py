@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+from kape_itops.discovery.diff import DiscoveryReport, Observation, diff_inventory, reconcile
+from kape_itops.discovery.record import onvif_records, sweep_record
+from kape_itops.discovery.wsd_messages import Discovered
 from kape_itops.domain.discovery import HostState, StoredSweep, SweepHost, SweepRecord, scope_of
 from kape_itops.domain.enums import DeviceKind, DeviceStatus
 from kape_itops.domain.inventory import Device, School
-from kape_itops.probes.discovery import DiscoveryReport, Observation, reconcile
-from kape_itops.probes.discovery_record import onvif_records, sweep_record
-from kape_itops.probes.wsdiscovery import Discovered, diff_inventory
 from kape_itops.reports.problems import ProblemKind, Severity, discovery_problems
 
 NET = "10.30.1.0/24"

@@ -12,6 +12,8 @@ import xml.etree.ElementTree as ET
 import pytest
 import zeep.exceptions
 
+from kape_itops.discovery.diff import diff_inventory
+from kape_itops.discovery.wsd_messages import Discovered, build_probe, parse_matches
 from kape_itops.domain.enums import DeviceKind, DeviceStatus
 from kape_itops.domain.inventory import Device
 from kape_itops.lab.onvif_sim import (
@@ -31,7 +33,6 @@ from kape_itops.probes.onvif_client import (
     repair_utf8,
     translate,
 )
-from kape_itops.probes.wsdiscovery import Discovered, build_probe, diff_inventory, parse_matches
 
 # ---------------------------------------------------------------- RTSP
 

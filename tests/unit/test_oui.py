@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kape_itops.probes.oui import RANDOMISED, normalise_oui, table, vendor
+from kape_itops.discovery.oui import RANDOMISED, normalise_oui, table, vendor
 
 
 @pytest.mark.parametrize(

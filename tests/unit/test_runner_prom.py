@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from kape_itops.domain.enums import ProbeStatus
+from kape_itops.domain.results import ProbeResult
 from kape_itops.errors import OutputError
-from kape_itops.probes.base import ProbeResult
-from kape_itops.probes.prom import PromSample, escape_label, metric_name, render, write
+from kape_itops.reports.render_prom import PromSample, escape_label, metric_name, render, write
 
 AT = dt.datetime(2026, 11, 1, 12, 0, 0, tzinfo=dt.UTC)
 

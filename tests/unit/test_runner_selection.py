@@ -10,7 +10,9 @@ import pytest
 
 from kape_itops.domain.enums import DeviceKind, DeviceStatus, ProbeStatus
 from kape_itops.domain.inventory import Device
+from kape_itops.domain.results import ProbeResult
 from kape_itops.errors import ConfigError
+from kape_itops.probes import catalog
 from kape_itops.probes.addressmap import (
     DEFAULT_STATE,
     ENV_VAR,
@@ -18,9 +20,8 @@ from kape_itops.probes.addressmap import (
     lab_state_path,
     load_address_map,
 )
-from kape_itops.probes.base import ProbeResult
 from kape_itops.probes.profiles import load_profiles
-from kape_itops.probes.registry import BUILTIN, ProbeRegistry, ProbeUnavailable, parse_extra
+from kape_itops.probes.registry import ProbeRegistry, ProbeUnavailable, builtin, parse_extra
 from kape_itops.probes.selection import build_plan
 
 REPO = Path(__file__).resolve().parents[2]
@@ -193,7 +194,7 @@ def test_lab_state_path_is_only_used_when_asked(tmp_path: Path) -> None:
 
 
 def test_registry_paths_and_plugins() -> None:
-    assert BUILTIN["ping"] == "kape_itops.probes.ping:PingProbe"
+    assert builtin()["ping"] == catalog.PING.probe_class
     reg = ProbeRegistry.default({"ITOPS_PROBES": "custom=tests.nowhere:Probe"})
     assert "custom" in reg.names
     with pytest.raises(ProbeUnavailable, match=r"cannot import tests\.nowhere"):

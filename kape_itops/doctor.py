@@ -3,6 +3,9 @@
 A capability is *needed* when some probe has no other working method without it. One that is
 missing but not needed (raw ICMP while unprivileged ICMP works, ARP sweeps while ping sweeps do,
 the tools only the tests and benchmarks use) is information, not a failure.
+
+A service beside the others (``itops doctor`` calls it): it asks the protocol packages and the
+lab what they can do here, so it sits above them rather than in the probe engine.
 """
 
 from __future__ import annotations

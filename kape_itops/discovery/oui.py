@@ -1,4 +1,4 @@
-"""MAC address → vendor, from the compact OUI table shipped in ``probes/data/oui.csv``."""
+"""MAC address → vendor, from the compact OUI table shipped in ``discovery/data/oui.csv``."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ RANDOMISED = "(randomised MAC)"
 @functools.cache
 def table() -> dict[str, str]:
     """OUI (six upper-case hex digits) → short vendor name."""
-    text = resources.files("kape_itops.probes").joinpath("data/oui.csv").read_text("utf-8")
+    text = resources.files("kape_itops.discovery").joinpath("data/oui.csv").read_text("utf-8")
     lines = (line for line in text.splitlines() if line and not line.startswith("#"))
     return {row["oui"].upper(): row["vendor"] for row in csv.DictReader(lines)}
 

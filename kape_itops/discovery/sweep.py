@@ -1,12 +1,10 @@
-"""Network discovery (ARP or ping sweep) and its reconciliation against the inventory.
+"""Network sweeps (ARP or ping) of a school's subnets; the I/O of ``itops discover``.
 
 The sweep runs with scapy at layer 2 when this process may (root and scapy importable): every
 ARP request is sent at once and answers are collected for one bounded window, so dead hosts cost
 nothing extra. Otherwise a ping sweep runs, and the kernel's neighbour table adds the MACs of
-on-link hosts (also those that answered ARP but not ping).
-
-:func:`reconcile` is pure: it compares what was seen with the inventory and lists unknown
-devices (with the vendor of their MAC), devices not seen, and IP or MAC changes.
+on-link hosts (also those that answered ARP but not ping). What was seen is compared with the
+inventory by the pure :func:`kape_itops.discovery.diff.reconcile`.
 """
 
 from __future__ import annotations
@@ -17,128 +15,16 @@ import ipaddress
 import os
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from kape_itops.domain.enums import DeviceStatus
-from kape_itops.domain.fields import FieldError, parse_mac
+from kape_itops.discovery.diff import DiscoveryReport, Observation, reconcile
 from kape_itops.domain.inventory import Device, School
 from kape_itops.errors import ProbeError, UsageError
 from kape_itops.probes.base import Target
-from kape_itops.probes.oui import vendor
 from kape_itops.probes.ping import ping_targets
 from kape_itops.probes.targets import expand_network
 
-
-@dataclass(frozen=True, slots=True)
-class Observation:
-    """One host seen on the network."""
-
-    ip: str
-    mac: str | None
-    method: str
-
-
-@dataclass(frozen=True, slots=True)
-class Unknown:
-    """Seen on the network, not in the inventory."""
-
-    ip: str
-    mac: str | None
-    vendor: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class FieldChange:
-    """An inventory device seen with another IP or MAC than recorded."""
-
-    asset_tag: str
-    field: str
-    old: str | None
-    new: str
-
-
-@dataclass(slots=True)
-class Reconciliation:
-    """The diff between a sweep and the inventory."""
-
-    matched: list[str] = field(default_factory=list)
-    unknown: list[Unknown] = field(default_factory=list)
-    missing: list[Device] = field(default_factory=list)
-    changes: list[FieldChange] = field(default_factory=list)
-
-    @property
-    def clean(self) -> bool:
-        """Whether the network matches the inventory."""
-        return not (self.unknown or self.missing or self.changes)
-
-
-def _mac(text: str | None) -> str | None:
-    if not text:
-        return None
-    try:
-        return parse_mac(text)
-    except FieldError:
-        return None
-
-
-def reconcile(
-    observed: Sequence[Observation],
-    devices: Sequence[Device],
-    subnets: Sequence[str],
-) -> Reconciliation:
-    """Compare ``observed`` hosts with ``devices`` (one school's) on ``subnets``.
-
-    A host is matched by MAC first, then by IP. A MAC match at another IP is an IP change (only
-    for devices with a recorded IP: DHCP clients move freely); an IP match with another MAC is a
-    MAC change, unless that MAC belongs to another inventory device. Deployed devices with an IP
-    on the subnets that were not seen are missing.
-    """
-    nets = [ipaddress.ip_network(s, strict=False) for s in subnets]
-
-    def on_subnets(ip: str | None) -> bool:
-        if not ip:
-            return False
-        try:
-            addr = ipaddress.ip_address(ip)
-        except ValueError:
-            return False
-        return any(addr in n for n in nets)
-
-    active = [d for d in devices if d.status not in (DeviceStatus.RETIRED, DeviceStatus.LOST)]
-    by_mac = {m: d for d in active if (m := _mac(d.mac))}
-    by_ip = {d.ip: d for d in active if d.ip}
-    out = Reconciliation()
-    seen: set[str] = set()
-    rest: list[tuple[Observation, str | None]] = []
-    for obs in sorted(observed, key=lambda o: ipaddress.ip_address(o.ip)):
-        mac = _mac(obs.mac)
-        device = by_mac.get(mac) if mac else None
-        if device is None or device.asset_tag in seen:
-            rest.append((obs, mac))
-            continue
-        seen.add(device.asset_tag)
-        out.matched.append(device.asset_tag)
-        if device.ip and device.ip != obs.ip:
-            out.changes.append(FieldChange(device.asset_tag, "ip", device.ip, obs.ip))
-    for obs, mac in rest:
-        device = by_ip.get(obs.ip)
-        if device is None or device.asset_tag in seen or (mac and mac in by_mac):
-            out.unknown.append(Unknown(obs.ip, mac, vendor(mac)))
-            continue
-        seen.add(device.asset_tag)
-        out.matched.append(device.asset_tag)
-        if mac and _mac(device.mac) != mac:
-            out.changes.append(FieldChange(device.asset_tag, "mac", _mac(device.mac), mac))
-    out.missing = [
-        d
-        for d in active
-        if d.asset_tag not in seen and d.status == DeviceStatus.DEPLOYED and on_subnets(d.ip)
-    ]
-    return out
-
-
-# -- sweeps ------------------------------------------------------------------------------------
+__all__ = ["arp_sweep", "can_arp_sweep", "check_interface", "discover", "neighbours", "ping_sweep"]
 
 
 def check_interface(name: str) -> None:
@@ -215,19 +101,6 @@ def can_arp_sweep() -> str | None:
     if importlib.util.find_spec("scapy") is None:
         return "scapy is not installed"
     return None
-
-
-@dataclass(slots=True)
-class DiscoveryReport:
-    """A sweep and its reconciliation."""
-
-    school: str
-    subnets: list[str]
-    method: str
-    observed: list[Observation]
-    result: Reconciliation
-    duration_s: float
-    notes: list[str] = field(default_factory=list)
 
 
 def discover(

@@ -6,12 +6,12 @@ import datetime as dt
 import ipaddress
 from collections.abc import Sequence
 
+from kape_itops.discovery.diff import CAMERA_KINDS, DiscoveryDiff, DiscoveryReport, Observation
+from kape_itops.discovery.oui import vendor
+from kape_itops.discovery.wsd_messages import Discovered
 from kape_itops.domain.discovery import HostState, SweepHost, SweepRecord
 from kape_itops.domain.fields import FieldError, parse_mac
 from kape_itops.domain.inventory import Device, School
-from kape_itops.probes.discovery import DiscoveryReport, Observation
-from kape_itops.probes.oui import vendor
-from kape_itops.probes.wsdiscovery import CAMERA_KINDS, Discovered, DiscoveryDiff
 
 
 def _mac(text: str | None) -> str | None:
@@ -24,7 +24,7 @@ def _mac(text: str | None) -> str | None:
 
 
 def _observation_of(device: Device, observed: Sequence[Observation]) -> Observation | None:
-    """The observation :func:`~kape_itops.probes.discovery.reconcile` matched ``device`` with."""
+    """The observation :func:`~kape_itops.discovery.diff.reconcile` matched ``device`` with."""
     ordered = sorted(observed, key=lambda o: ipaddress.ip_address(o.ip))
     mac = _mac(device.mac)
     if mac:

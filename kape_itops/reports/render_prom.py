@@ -22,7 +22,7 @@ from pathlib import Path
 
 from kape_itops.atomic import write_text
 from kape_itops.domain.enums import SEVERITY, ProbeStatus
-from kape_itops.probes.base import ProbeResult
+from kape_itops.domain.results import ProbeResult
 
 _NAME_BAD = re.compile(r"[^a-zA-Z0-9_]")
 
