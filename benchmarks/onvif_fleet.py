@@ -30,8 +30,8 @@ from kape_itops.domain.enums import DeviceKind, ProbeStatus  # noqa: E402
 from kape_itops.domain.inventory import Device  # noqa: E402
 from kape_itops.lab.onvif_sim import DEFAULT_PASSWORD, DEFAULT_USER  # noqa: E402
 from kape_itops.probes.base import ProbeContext, ProbeResult, Target  # noqa: E402
-from kape_itops.probes.onvif import OnvifProbe  # noqa: E402
-from kape_itops.probes.onvif_eval import LAYERS  # noqa: E402
+from kape_itops.probes.onvif.evaluate import LAYERS  # noqa: E402
+from kape_itops.probes.onvif.probe import OnvifProbe  # noqa: E402
 from kape_itops.secrets import Credential, Secret, SecretStore  # noqa: E402
 
 PROBE_CPU_S = 0.0

@@ -32,7 +32,7 @@ _API = {
     "run_rounds": "kape_itops.probes.service",
     "PingProbe": "kape_itops.probes.ping",
     "SnmpProbe": "kape_itops.probes.snmp",
-    "OnvifProbe": "kape_itops.probes.onvif",
+    "OnvifProbe": "kape_itops.probes.onvif.probe",
     "SshProbe": "kape_itops.probes.ssh",
     "BackupService": "kape_itops.backups.service",
     "evaluate": "kape_itops.quotes.evaluate",

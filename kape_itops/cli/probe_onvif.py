@@ -23,7 +23,7 @@ from kape_itops.domain.inventory import Device
 from kape_itops.errors import ConfigError, NotFoundError, StoreError, UsageError
 from kape_itops.inventory.service import Inventory
 from kape_itops.probes.base import ProbeContext, ProbeResult, Target, check_once
-from kape_itops.probes.onvif_eval import LAYERS
+from kape_itops.probes.onvif.evaluate import LAYERS
 from kape_itops.secrets import Credential, Secret, SecretStore, env_secret
 
 __all__ = ["onvif", "parse_target"]
@@ -106,7 +106,8 @@ def _credentials(app: App, user: str | None, credential: str | None) -> tuple[st
 
 
 async def _check(target: Target, secrets: SecretStore, timeout: float) -> ProbeResult:
-    from kape_itops.probes.onvif import OnvifProbe  # the SOAP stack loads in ~0.6 s: only here
+    # the SOAP stack loads in ~0.6 s: only here
+    from kape_itops.probes.onvif.probe import OnvifProbe
 
     return await check_once(OnvifProbe(), ProbeContext(secrets=secrets, timeout_s=timeout), target)
 

@@ -7,6 +7,7 @@ lists them. Nothing here imports a protocol library.
 from __future__ import annotations
 
 from kape_itops.probes.kind import ProbeKindSpec
+from kape_itops.probes.onvif.kind import KIND as ONVIF
 
 __all__ = ["KINDS", "kept_metrics", "kind", "names", "secret_protocols"]
 
@@ -26,14 +27,6 @@ SNMP = ProbeKindSpec(
         {"supplies", "page_count", "disk_used_pct", "if_down", "uptime_s", "clients", "levels"}
     ),
     summary="SNMP v1/v2c/v3: system, interfaces, printer supplies, disks, clients",
-)
-ONVIF = ProbeKindSpec(
-    name="onvif",
-    probe_class="kape_itops.probes.onvif:OnvifProbe",
-    settings_schema="onvif.schema.json",
-    secrets_protocol="onvif",
-    kept_metrics=frozenset({"clock_drift_s", "recording", "levels"}),
-    summary="ONVIF cameras and NVRs: clock, profiles, stream, snapshot, recording",
 )
 SSH = ProbeKindSpec(
     name="ssh",

@@ -12,7 +12,7 @@ from kape_itops.domain.discovery import HostState, StoredSweep
 from kape_itops.domain.enums import DeviceStatus, ProbeStatus
 from kape_itops.domain.fields import FieldError, parse_mac
 from kape_itops.domain.inventory import Device
-from kape_itops.probes.onvif_eval import drift_finding
+from kape_itops.probes.onvif.evaluate import drift_finding
 from kape_itops.probes.snmp_eval import disk_status, supply_status
 
 

@@ -23,7 +23,7 @@ from kape_itops.domain.enums import DeviceKind, DeviceStatus, ProbeStatus, Schoo
 from kape_itops.domain.inventory import ChangeContext, DeviceFilter, DeviceUpsert, SchoolUpsert
 from kape_itops.probes import ping_text
 from kape_itops.probes.base import worst
-from kape_itops.probes.onvif_eval import drift_finding
+from kape_itops.probes.onvif.evaluate import drift_finding
 from kape_itops.probes.snmp_eval import disk_status, supply_status
 from kape_itops.store.db import Store
 from kape_itops.store.discovery_repo import record_sweeps

@@ -15,7 +15,7 @@ from kape_itops.lab.onvif_sim import (
     lab_faults,
 )
 from kape_itops.probes.base import ProbeContext, ProbeResult, Target
-from kape_itops.probes.onvif import OnvifProbe
+from kape_itops.probes.onvif.probe import OnvifProbe
 from kape_itops.secrets import Credential, Secret, SecretStore
 
 SECRETS = SecretStore(

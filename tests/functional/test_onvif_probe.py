@@ -28,8 +28,9 @@ from kape_itops.lab.onvif_sim import (
     start_onvif_sim,
 )
 from kape_itops.probes.base import ProbeContext, ProbeResult, Target
-from kape_itops.probes.onvif import OnvifProbe
-from kape_itops.probes.onvif_client import OnvifCallError, OnvifClient
+from kape_itops.probes.onvif.client import OnvifClient
+from kape_itops.probes.onvif.errors import OnvifCallError
+from kape_itops.probes.onvif.probe import OnvifProbe
 from kape_itops.secrets import Credential, Secret, SecretStore
 
 SECRETS = SecretStore(

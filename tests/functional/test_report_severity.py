@@ -28,7 +28,7 @@ from kape_itops.lab.onvif_sim import (
 )
 from kape_itops.lab.snmp_sim import SNMPSIM_ENV, recording_path, start_snmpsim
 from kape_itops.probes.base import ProbeContext, ProbeResult, Target
-from kape_itops.probes.onvif import OnvifProbe
+from kape_itops.probes.onvif.probe import OnvifProbe
 from kape_itops.reports import alerts
 from kape_itops.reports.model import Period, build_report
 from kape_itops.secrets import Credential, Secret, SecretStore

@@ -10,7 +10,7 @@ import pytest
 from kape_itops.domain.enums import DeviceKind, ProbeStatus
 from kape_itops.domain.inventory import Device
 from kape_itops.lab.onvif_jpeg import SNAPSHOT_JPEG
-from kape_itops.probes.onvif_eval import (
+from kape_itops.probes.onvif.evaluate import (
     Identity,
     MediaProfile,
     RecordingState,

@@ -24,15 +24,14 @@ from kape_itops.lab.onvif_sim import (
     check_username_token,
     username_token_digest,
 )
-from kape_itops.probes import rtsp
-from kape_itops.probes.onvif_client import (
-    InvalidXml,
+from kape_itops.probes.onvif import rtsp
+from kape_itops.probes.onvif.answers import (
     check_well_formed,
     parse_http_date,
     pin_host,
     repair_utf8,
-    translate,
 )
+from kape_itops.probes.onvif.errors import InvalidXml, translate
 
 # ---------------------------------------------------------------- RTSP
 

@@ -10,9 +10,9 @@ import onvif.transport
 import pytest
 
 from kape_itops.errors import ConfigError, ProbeError
-from kape_itops.probes.onvif import DEFAULTS, OnvifSettings, load_profile, merge_settings
-from kape_itops.probes.onvif_client import preload_wsdl
-from kape_itops.probes.wsdl import WSDL_DIR
+from kape_itops.probes.onvif.client import preload_wsdl
+from kape_itops.probes.onvif.settings import DEFAULTS, OnvifSettings, load_profile, merge_settings
+from kape_itops.probes.onvif.wsdl import WSDL_DIR
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -81,7 +81,7 @@ def test_merge_is_deep() -> None:
 
 
 def test_wsdls_load_offline_from_the_shipped_folder(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every document the loader reads is a file in kape_itops/probes/wsdl; nothing remote."""
+    """Every document the loader reads is a file in kape_itops/probes/onvif/wsdl; nothing remote."""
     loaded: list[str] = []
     original = onvif.transport.AsyncSafeTransport.load
 

@@ -1,36 +1,43 @@
-"""The one place that talks to onvif-zeep-async: SOAP calls, WS-Security and error translation.
+"""The one place that talks to ONVIF devices: SOAP calls, WS-Security, snapshot GETs, TCP.
 
 WS-Security UsernameToken digests are signed with the camera's own clock (``Created`` shifted
 by the measured offset), so a drifting clock never looks like a wrong password. Every library
-exception is turned into :class:`OnvifCallError` by :func:`translate`, here and nowhere else.
+exception is turned into :class:`~kape_itops.probes.onvif.errors.OnvifCallError` by
+:func:`~kape_itops.probes.onvif.errors.translate`. What the answers hold is read by the pure
+functions of :mod:`kape_itops.probes.onvif.answers`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import datetime as dt
-import email.utils
 import logging
-import re
-import xml.etree.ElementTree as ET
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeAlias, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
-import zeep.exceptions
 
-from kape_itops.probes.onvif_eval import Identity, MediaProfile, RecordingState
-from kape_itops.probes.onvif_lib import (
+from kape_itops.probes.onvif.answers import (
+    camera_time,
+    check_well_formed,
+    extension_xaddr,
+    parse_http_date,
+    pin_host,
+    repair_utf8,
+    text_or_none,
+)
+from kape_itops.probes.onvif.errors import OnvifCallError, translate
+from kape_itops.probes.onvif.evaluate import Identity, MediaProfile, RecordingState
+from kape_itops.probes.onvif.lib import (
     SERVICES,
     AsyncTransportProtocolErrorHandler,
-    ONVIFError,
     ONVIFService,
-    ONVIFTimeoutError,
 )
-from kape_itops.probes.wsdl import WSDL_DIR
+from kape_itops.probes.onvif.wsdl import WSDL_DIR
 
 for _name in ("onvif", "zeep", "zeep.client", "zeep.xsd.schema"):
     logging.getLogger(_name).setLevel(logging.ERROR)
@@ -41,110 +48,8 @@ RECORDING_NS = SERVICES["recording"]["ns"]
 
 T = TypeVar("T")
 
-
-class OnvifCallError(Exception):
-    """A device-side failure of one ONVIF call, already put into words.
-
-    ``kind`` is one of: ``timeout``, ``unreachable``, ``auth``, ``fault``, ``invalid_xml``,
-    ``http``, ``unsupported``, ``error``.
-    """
-
-    def __init__(self, kind: str, message: str) -> None:
-        super().__init__(message)
-        self.kind = kind
-        self.message = message
-
-
-_AUTH_WORDS = re.compile(
-    r"not\s*authori[sz]ed|unauthori[sz]ed|authenticat|password|FailedAuthentication", re.I
-)
-
-
-def _fault_text(exc: zeep.exceptions.Fault) -> str:
-    parts = [str(exc.message or "")]
-    parts += [str(exc.code or "")]
-    parts += [str(getattr(s, "localname", s)) for s in (exc.subcodes or [])]
-    return " ".join(p for p in parts if p)
-
-
-def translate(exc: BaseException, operation: str, timeout_s: float) -> OnvifCallError:
-    """Put any exception raised while calling ``operation`` into our words (and kinds)."""
-    if isinstance(exc, OnvifCallError):
-        return exc
-    if isinstance(exc, InvalidXml):
-        return OnvifCallError("invalid_xml", f"{operation}: the device sent invalid XML ({exc})")
-    if isinstance(exc, TimeoutError | asyncio.TimeoutError | ONVIFTimeoutError):
-        return OnvifCallError("timeout", f"{operation}: no answer within {timeout_s:g} s")
-    if isinstance(exc, zeep.exceptions.Fault):
-        text = _fault_text(exc)
-        if _AUTH_WORDS.search(text):
-            return OnvifCallError(
-                "auth", f"{operation}: credentials rejected ({exc.message or 'not authorized'})"
-            )
-        if re.search(r"ActionNotSupported|not\s*supported|NoSuchService", text, re.I):
-            return OnvifCallError("unsupported", f"{operation}: not supported by the device")
-        return OnvifCallError("fault", f"{operation}: SOAP fault: {(exc.message or text)[:200]}")
-    if isinstance(exc, zeep.exceptions.TransportError):
-        status = exc.status_code
-        message = str(exc)
-        if "invalid XML" in message:
-            return OnvifCallError("invalid_xml", f"{operation}: the device sent invalid XML")
-        if status == 401:
-            return OnvifCallError("auth", f"{operation}: credentials rejected (HTTP 401)")
-        if status == 404:
-            return OnvifCallError("unsupported", f"{operation}: service not found (HTTP 404)")
-        return OnvifCallError("http", f"{operation}: HTTP {status}")
-    if isinstance(exc, zeep.exceptions.XMLSyntaxError | zeep.exceptions.XMLParseError):
-        return OnvifCallError(
-            "invalid_xml", f"{operation}: the device sent an unusable answer ({exc})"
-        )
-    if isinstance(exc, aiohttp.ClientConnectorError | ConnectionRefusedError):
-        return OnvifCallError("unreachable", f"{operation}: connection refused or unreachable")
-    if isinstance(exc, aiohttp.ServerDisconnectedError):
-        return OnvifCallError("http", f"{operation}: the device closed the connection")
-    if isinstance(exc, aiohttp.ClientError | OSError):
-        return OnvifCallError("http", f"{operation}: {type(exc).__name__}: {exc}")
-    if isinstance(exc, ONVIFError):
-        if exc.__cause__ is not None:
-            return translate(exc.__cause__, operation, timeout_s)
-        return OnvifCallError("error", f"{operation}: {exc.reason}")
-    if isinstance(exc, AttributeError | KeyError | TypeError | ValueError):
-        return OnvifCallError("invalid_xml", f"{operation}: answer lacks expected fields ({exc})")
-    return OnvifCallError("error", f"{operation}: {type(exc).__name__}: {exc}")
-
-
-_XML_DECL = re.compile(rb"^\s*<\?xml[^>]*encoding\s*=\s*[\"']([A-Za-z0-9_\-]+)[\"']")
-
-
-def repair_utf8(content: bytes) -> bytes | None:
-    """Bytes with invalid UTF-8 sequences replaced (U+FFFD), or None when nothing needed fixing.
-
-    Only UTF-8 documents (declared or by default) are touched; other declared encodings are
-    left to the XML parser.
-    """
-    declared = _XML_DECL.match(content)
-    if declared and declared.group(1).decode("ascii").replace("_", "-").casefold() not in {
-        "utf-8",
-        "utf8",
-    }:
-        return None
-    try:
-        content.decode("utf-8")
-    except UnicodeDecodeError:
-        return content.decode("utf-8", errors="replace").encode("utf-8")
-    return None
-
-
-class InvalidXml(Exception):
-    """A SOAP answer that is not well-formed XML (zeep itself parses leniently)."""
-
-
-def check_well_formed(content: bytes) -> None:
-    """Raise :class:`InvalidXml` unless ``content`` is one well-formed XML document."""
-    try:
-        ET.fromstring(content)  # noqa: S314 - expat, no external entities; only checks form
-    except ET.ParseError as exc:
-        raise InvalidXml(str(exc)[:120]) from exc
+HttpSession: TypeAlias = aiohttp.ClientSession
+"""The HTTP session snapshots are fetched with."""
 
 
 class _RepairingTransport(AsyncTransportProtocolErrorHandler):  # type: ignore[misc]
@@ -175,64 +80,6 @@ class _TransportState:
         self.repaired_utf8 = False
 
 
-def pin_host(url: str, host: str) -> str:
-    """``url`` with its host replaced by ``host`` (port and path kept).
-
-    Devices often advertise a LAN address other than the one we reach them by; every follow-up
-    request goes to the device being probed, never to an address it names.
-    """
-    parts = urlsplit(url)
-    if not parts.hostname:
-        return url
-    netloc = f"[{host}]" if ":" in host else host
-    if parts.port:
-        netloc += f":{parts.port}"
-    if parts.username:
-        userinfo = parts.username + (f":{parts.password}" if parts.password else "")
-        netloc = f"{userinfo}@{netloc}"
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
-
-
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    text = str(value).strip()
-    return text or None
-
-
-def camera_time(answer: Any) -> dt.datetime:
-    """The device clock (UTC) from a GetSystemDateAndTime answer."""
-    stamp = getattr(answer, "UTCDateTime", None) or getattr(answer, "LocalDateTime", None)
-    if stamp is None:
-        raise OnvifCallError("invalid_xml", "GetSystemDateAndTime: no UTCDateTime in the answer")
-    d, t = stamp.Date, stamp.Time
-    try:
-        return dt.datetime(
-            int(d.Year),
-            int(d.Month),
-            int(d.Day),
-            int(t.Hour),
-            int(t.Minute),
-            int(t.Second),
-            tzinfo=dt.UTC,
-        )
-    except (TypeError, ValueError) as exc:
-        raise OnvifCallError(
-            "invalid_xml", f"GetSystemDateAndTime: impossible date ({exc})"
-        ) from exc
-
-
-def parse_http_date(value: str | None) -> dt.datetime | None:
-    """An HTTP ``Date`` header as an aware UTC datetime, or None."""
-    if not value:
-        return None
-    try:
-        parsed = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
-
-
 async def preload_wsdl(wsdl_dir: Path = WSDL_DIR) -> None:
     """Parse the WSDLs once, up front, so concurrent first checks do not each parse them.
 
@@ -252,26 +99,6 @@ async def preload_wsdl(wsdl_dir: Path = WSDL_DIR) -> None:
             await service.setup()
         finally:
             await service.close()
-
-
-def _extension_xaddr(ext: Any, name: str) -> str | None:
-    """The XAddr of capability ``name`` under Capabilities/Extension.
-
-    zeep lets the leading ``xs:any namespace="##other"`` swallow the ONVIF elements that follow
-    it, so they may arrive as raw XML elements in ``_value_1`` instead of typed fields.
-    """
-    if ext is None:
-        return None
-    part = getattr(ext, name, None)
-    if part is not None and getattr(part, "XAddr", None):
-        return str(part.XAddr)
-    for raw in getattr(ext, "_value_1", None) or []:
-        tag = getattr(raw, "tag", None)
-        if isinstance(tag, str) and tag.rpartition("}")[2] == name:
-            for child in raw:
-                if str(child.tag).rpartition("}")[2] == "XAddr" and child.text:
-                    return str(child.text).strip()
-    return None
 
 
 def _bind(fn: Callable[[Any], Awaitable[Any]], arg: Any) -> Callable[[], Awaitable[Any]]:
@@ -368,11 +195,11 @@ class OnvifClient:
         svc = await self._service("devicemgmt", self.device_xaddr)
         info = await self._call("GetDeviceInformation", lambda: svc.GetDeviceInformation())
         return Identity(
-            manufacturer=_text(getattr(info, "Manufacturer", None)),
-            model=_text(getattr(info, "Model", None)),
-            firmware=_text(getattr(info, "FirmwareVersion", None)),
-            serial=_text(getattr(info, "SerialNumber", None)),
-            hardware_id=_text(getattr(info, "HardwareId", None)),
+            manufacturer=text_or_none(getattr(info, "Manufacturer", None)),
+            model=text_or_none(getattr(info, "Model", None)),
+            firmware=text_or_none(getattr(info, "FirmwareVersion", None)),
+            serial=text_or_none(getattr(info, "SerialNumber", None)),
+            hardware_id=text_or_none(getattr(info, "HardwareId", None)),
         )
 
     async def service_addresses(self) -> tuple[dict[str, str], str]:
@@ -399,7 +226,7 @@ class OnvifClient:
             part = getattr(caps, name, None)
             if part is not None and getattr(part, "XAddr", None):
                 found[key] = pin_host(str(part.XAddr), self.host)
-        recording = _extension_xaddr(getattr(caps, "Extension", None), "Recording")
+        recording = extension_xaddr(getattr(caps, "Extension", None), "Recording")
         if recording:
             found[RECORDING_NS] = pin_host(recording, self.host)
         return found, "GetCapabilities"
@@ -415,8 +242,10 @@ class OnvifClient:
             result.append(
                 MediaProfile(
                     token=str(p.token),
-                    name=_text(getattr(p, "Name", None)),
-                    encoding=_text(getattr(enc, "Encoding", None)) if enc is not None else None,
+                    name=text_or_none(getattr(p, "Name", None)),
+                    encoding=text_or_none(getattr(enc, "Encoding", None))
+                    if enc is not None
+                    else None,
                     width=int(res.Width) if res is not None and res.Width is not None else None,
                     height=int(res.Height) if res is not None and res.Height is not None else None,
                 )
@@ -430,7 +259,7 @@ class OnvifClient:
         answer = await self._call(
             "GetStreamUri", lambda: svc.GetStreamUri({"StreamSetup": setup, "ProfileToken": token})
         )
-        uri = _text(getattr(answer, "Uri", None))
+        uri = text_or_none(getattr(answer, "Uri", None))
         if not uri:
             raise OnvifCallError("invalid_xml", "GetStreamUri: the answer holds no URI")
         return pin_host(uri, self.host)
@@ -441,7 +270,7 @@ class OnvifClient:
         answer = await self._call(
             "GetSnapshotUri", lambda: svc.GetSnapshotUri({"ProfileToken": token})
         )
-        uri = _text(getattr(answer, "Uri", None))
+        uri = text_or_none(getattr(answer, "Uri", None))
         if not uri:
             raise OnvifCallError("invalid_xml", "GetSnapshotUri: the answer holds no URI")
         return pin_host(uri, self.host)
@@ -489,7 +318,7 @@ class OnvifClient:
 
 
 async def fetch_snapshot(
-    session: aiohttp.ClientSession,
+    session: HttpSession,
     uri: str,
     username: str | None,
     password: str | None,
@@ -539,3 +368,27 @@ async def fetch_snapshot(
             return status, body, None, ctype
     except Exception as exc:
         raise translate(exc, "snapshot GET", timeout_s) from exc
+
+
+def http_session(shared: bool) -> HttpSession:
+    """A snapshot session: ``shared`` (one per run, for every camera) has no connection limit."""
+    if shared:
+        return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0), trust_env=False)
+    return aiohttp.ClientSession(trust_env=False)
+
+
+async def tcp_open(host: str, port: int, timeout_s: float) -> str | None:
+    """None when a TCP connection succeeds, else why not."""
+    try:
+        async with asyncio.timeout(timeout_s):
+            _reader, writer = await asyncio.open_connection(host, port)
+    except TimeoutError:
+        return f"no answer within {timeout_s:g} s"
+    except ConnectionRefusedError:
+        return "refused"
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    writer.close()
+    with contextlib.suppress(OSError):
+        await writer.wait_closed()
+    return None
