@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from kape_itops.lab.netns import HostBehaviour, NetnsLab, netns_available
 from kape_itops.probes.base import Target
-from kape_itops.probes.ping import ping_targets
+from kape_itops.probes.icmp.probe import ping_targets
 from tests.support.netns import LINK_SPACE, TEST_SPACE, free_prefix
 
 ITOPS = [sys.executable, "-m", "kape_itops"]

@@ -28,8 +28,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from kape_itops.backups.model import BackupStatus  # noqa: E402
 from kape_itops.backups.service import BackupService, BackupSettings  # noqa: E402
+from kape_itops.domain.backups import BackupStatus  # noqa: E402
 from kape_itops.domain.enums import DeviceKind, ProbeStatus  # noqa: E402
 from kape_itops.domain.inventory import DeviceFilter  # noqa: E402
 from kape_itops.domain.results import ProbeResult  # noqa: E402
@@ -42,10 +42,10 @@ from kape_itops.lab.ssh_sim import (  # noqa: E402
 )
 from kape_itops.probes.addressmap import load_address_map  # noqa: E402
 from kape_itops.probes.base import ProbeContext, Target  # noqa: E402
-from kape_itops.probes.knownhosts import KnownHosts  # noqa: E402
-from kape_itops.probes.ssh import SshProbe  # noqa: E402
-from kape_itops.probes.ssh_client import SshLogin  # noqa: E402
-from kape_itops.probes.ssh_commands import load_command_sets  # noqa: E402
+from kape_itops.probes.ssh.client import SshLogin  # noqa: E402
+from kape_itops.probes.ssh.hostkeys import KnownHosts  # noqa: E402
+from kape_itops.probes.ssh.probe import SshProbe  # noqa: E402
+from kape_itops.probes.ssh.settings import load_command_sets  # noqa: E402
 from kape_itops.secrets import Secret  # noqa: E402
 from kape_itops.store.db import Store  # noqa: E402
 from tests.support.sshd import seed_devices, write_lab_state  # noqa: E402

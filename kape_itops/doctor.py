@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kape_itops.lab.netns import netns_available
-from kape_itops.probes.icmp import Method, ping_group_range, probe_methods
+from kape_itops.probes.icmp.client import Method, ping_group_range, probe_methods
 
 SYSCTL_PING = "net.ipv4.ping_group_range = 0 2147483647"
 

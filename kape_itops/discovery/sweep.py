@@ -21,7 +21,7 @@ from kape_itops.discovery.diff import DiscoveryReport, Observation, reconcile
 from kape_itops.domain.inventory import Device, School
 from kape_itops.errors import ProbeError, UsageError
 from kape_itops.probes.base import Target
-from kape_itops.probes.ping import ping_targets
+from kape_itops.probes.icmp.probe import ping_targets
 from kape_itops.probes.targets import expand_network
 
 __all__ = ["arp_sweep", "can_arp_sweep", "check_interface", "discover", "neighbours", "ping_sweep"]

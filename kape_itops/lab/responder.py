@@ -28,7 +28,7 @@ from pathlib import Path
 from types import FrameType
 
 from kape_itops.atomic import write_text
-from kape_itops.probes.icmp import checksum
+from kape_itops.probes.icmp.client import checksum
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ import ipaddress
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from kape_itops.probes import ping_text
+from kape_itops.domain import ping as ping_text
 
 STATUSES = ("ok", "warn", "crit", "unknown")
 METHODS = ("icmp-raw", "icmp-dgram", "tcp-connect", "icmp")

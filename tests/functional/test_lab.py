@@ -26,7 +26,7 @@ from kape_itops.lab.lab import (
 from kape_itops.lab.netns import namespace_exists, pid_alive, route_device, routes_overlapping
 from kape_itops.probes.addressmap import load_address_map
 from kape_itops.probes.base import Target
-from kape_itops.probes.ping import ping_targets
+from kape_itops.probes.icmp.probe import ping_targets
 from tests.support.netns import LINK_SPACE, free_prefix, require_netns
 from tests.support.unprivileged import Unprivileged, stage_tree
 

@@ -19,7 +19,7 @@ from kape_itops.lab.netns import (
     route_device,
 )
 from kape_itops.probes.base import Target
-from kape_itops.probes.ping import ping_targets
+from kape_itops.probes.icmp.probe import ping_targets
 from tests.support.netns import LINK_SPACE, TEST_SPACE, free_prefix, netns_lab
 
 pytestmark = pytest.mark.netns
@@ -124,7 +124,7 @@ def test_cleanup_removes_namespace_and_route() -> None:
 
 def test_cancelled_check_leaves_no_pending_echo(netns_lab: NetnsLab) -> None:
     from kape_itops.probes.base import ProbeContext
-    from kape_itops.probes.ping import PingProbe
+    from kape_itops.probes.icmp.probe import PingProbe
 
     _, dead, _ = _build(netns_lab, {1: HostBehaviour()})
 

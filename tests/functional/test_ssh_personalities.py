@@ -27,11 +27,12 @@ from kape_itops.lab.ssh_sim import (
     start_ssh_sim,
 )
 from kape_itops.probes.base import ProbeContext, Target
-from kape_itops.probes.knownhosts import KnownHosts
-from kape_itops.probes.ssh import SshProbe, clean_config, fetch_config
-from kape_itops.probes.ssh_client import SshFailure, SshLogin, SshOptions, SshSession, connect
-from kape_itops.probes.ssh_commands import CommandSet, load_command_sets
-from kape_itops.probes.ssh_scrub import MASK
+from kape_itops.probes.ssh.client import SshFailure, SshLogin, SshOptions, SshSession, connect
+from kape_itops.probes.ssh.evaluate import clean_config
+from kape_itops.probes.ssh.hostkeys import KnownHosts
+from kape_itops.probes.ssh.probe import SshProbe, fetch_config
+from kape_itops.probes.ssh.scrub import MASK
+from kape_itops.probes.ssh.settings import CommandSet, load_command_sets
 from kape_itops.secrets import Secret
 
 REPO = Path(__file__).resolve().parents[2]

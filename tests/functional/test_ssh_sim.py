@@ -16,9 +16,9 @@ import paramiko
 import pytest
 from click.testing import CliRunner
 
-from kape_itops.backups.model import BackupStatus
 from kape_itops.backups.service import BackupService, BackupSettings
 from kape_itops.cli import cli
+from kape_itops.domain.backups import BackupStatus
 from kape_itops.domain.enums import DeviceKind, ProbeStatus
 from kape_itops.domain.inventory import DeviceFilter
 from kape_itops.domain.results import ProbeResult
@@ -32,10 +32,10 @@ from kape_itops.lab.ssh_sim import (
 )
 from kape_itops.probes.addressmap import load_address_map
 from kape_itops.probes.base import ProbeContext, Target
-from kape_itops.probes.knownhosts import KnownHosts
-from kape_itops.probes.ssh import SshProbe
-from kape_itops.probes.ssh_client import SshLogin
-from kape_itops.probes.ssh_commands import load_command_sets
+from kape_itops.probes.ssh.client import SshLogin
+from kape_itops.probes.ssh.hostkeys import KnownHosts
+from kape_itops.probes.ssh.probe import SshProbe
+from kape_itops.probes.ssh.settings import load_command_sets
 from kape_itops.secrets import Secret, SecretStore
 from kape_itops.store.backup_repo import BackupRepo
 from kape_itops.store.db import Store

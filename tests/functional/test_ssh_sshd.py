@@ -19,9 +19,9 @@ from kape_itops.cli import cli
 from kape_itops.domain.enums import DeviceKind, ProbeStatus
 from kape_itops.domain.results import ProbeResult
 from kape_itops.probes.base import ProbeContext, Target
-from kape_itops.probes.knownhosts import KnownHosts
-from kape_itops.probes.ssh import SshProbe
-from kape_itops.probes.ssh_client import SshLogin
+from kape_itops.probes.ssh.client import SshLogin
+from kape_itops.probes.ssh.hostkeys import KnownHosts
+from kape_itops.probes.ssh.probe import SshProbe
 from kape_itops.secrets import Secret
 from kape_itops.store.db import Store
 from kape_itops.store.probe_repo import ProbeRepo

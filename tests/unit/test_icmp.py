@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import struct
 
-from kape_itops.probes.icmp import (
+from kape_itops.probes.icmp.client import (
     SO_TIMESTAMPNS,
     build_echo,
     checksum,

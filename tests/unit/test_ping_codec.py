@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from kape_itops.probes.ping import classify, summarize
+from kape_itops.probes.icmp.evaluate import classify, summarize
 from kape_itops.store import ping_codec
 
 AT = dt.datetime(2026, 3, 1, 8, 5, 7, 123456, tzinfo=dt.UTC)

@@ -6,8 +6,8 @@ import pytest
 
 from kape_itops.domain.enums import ProbeStatus
 from kape_itops.probes.base import Target
-from kape_itops.probes.ping import classify, summarize
-from kape_itops.probes.tcpping import tcp_ports
+from kape_itops.probes.icmp.evaluate import classify, summarize
+from kape_itops.probes.icmp.tcp import tcp_ports
 
 
 def test_summary_of_series() -> None:

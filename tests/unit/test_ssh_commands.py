@@ -11,7 +11,7 @@ from kape_itops.domain.enums import DeviceKind
 from kape_itops.domain.inventory import Device
 from kape_itops.errors import ConfigError
 from kape_itops.lab.ssh_sim import PLATFORMS, recording
-from kape_itops.probes.ssh_commands import load_command_sets
+from kape_itops.probes.ssh.settings import load_command_sets
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = sorted((REPO / "probes" / "ssh").glob("*.yaml"))

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from kape_itops.backups.model import ConfigEntry, number_versions, unified_diff
 from kape_itops.backups.service import pick_version
+from kape_itops.domain.backups import ConfigEntry, number_versions, unified_diff
 from kape_itops.domain.enums import ProbeStatus
 from kape_itops.domain.results import ProbeResult
 from kape_itops.errors import UsageError
-from kape_itops.probes.ssh import Collected, clean_config, evaluate
-from kape_itops.probes.ssh_client import SshFailure, SshLogin
-from kape_itops.probes.ssh_commands import load_command_sets
+from kape_itops.probes.ssh.client import SshFailure, SshLogin
+from kape_itops.probes.ssh.evaluate import Collected, clean_config, evaluate
+from kape_itops.probes.ssh.settings import load_command_sets
 from kape_itops.secrets import Secret
 
 REPO = Path(__file__).resolve().parents[2]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from kape_itops.probes.knownhosts import (
+from kape_itops.probes.ssh.hostkeys import (
     HostKeyChanged,
     HostKeyUnknown,
     KnownHosts,

@@ -7,14 +7,14 @@ from pathlib import Path
 import pytest
 
 from kape_itops.lab.ssh_sim import recording
-from kape_itops.probes.ssh_commands import load_command_sets
-from kape_itops.probes.ssh_parse import (
+from kape_itops.probes.ssh.parse import (
     ParseFailed,
     interpret,
     parse_size,
     parse_uptime,
     read_metrics,
 )
+from kape_itops.probes.ssh.settings import load_command_sets
 
 REPO = Path(__file__).resolve().parents[2]
 SETS = load_command_sets(REPO / "probes")

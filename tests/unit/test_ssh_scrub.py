@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kape_itops.lab.ssh_sim import recording
-from kape_itops.probes.ssh_scrub import MASK, scrub
+from kape_itops.probes.ssh.scrub import MASK, scrub
 
 CISCO_SECRETS = [
     "$1$mERr$hx5rVt7rPNoS4wqbXKX7m0",

@@ -1,6 +1,6 @@
 """netmiko sessions: login material, host-key verification and error translation in one place.
 
-Everything here is blocking; :mod:`kape_itops.probes.ssh` runs it in worker threads. Every
+Everything here is blocking; :mod:`kape_itops.probes.ssh.probe` runs it in worker threads. Every
 failure of a device or the network leaves this module as :class:`SshFailure` with a category
 and a message safe to show (no secrets), so callers never see netmiko or paramiko exceptions.
 """
@@ -27,14 +27,14 @@ from netmiko.exceptions import (
 )
 from netmiko.netmiko_globals import MAX_BUFFER
 
-from kape_itops.probes.knownhosts import (
+from kape_itops.probes.snmp.decode import stream_decoder
+from kape_itops.probes.ssh.hostkeys import (
     HostKeyChanged,
     HostKeyError,
     HostKeyUnknown,
     KnownHosts,
     host_pattern,
 )
-from kape_itops.probes.snmp_decode import stream_decoder
 from kape_itops.secrets import Credential, Secret
 
 DEFAULT_CONNECT_TIMEOUT_S = 10.0

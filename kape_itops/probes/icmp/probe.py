@@ -11,95 +11,30 @@ Settings (``Target.settings``, from the kind profile's ``ping:`` section), all o
 
 The method (``icmp-raw``, ``icmp-dgram``, ``tcp-connect``) is named on every result. Packets
 wait for the run's budget (``ProbeContext.budget``); when the runner gives none, the ``pps``
-passed to the constructor applies (default 500 packets/s).
+passed to the constructor applies (default 500 packets/s). The statistics and their verdict
+are in :mod:`.evaluate`; this module sends the echoes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import itertools
-import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from kape_itops.domain.enums import ProbeStatus
 from kape_itops.domain.results import ProbeResult
 from kape_itops.errors import ProbeError
-from kape_itops.probes import ping_text
 from kape_itops.probes.base import ProbeContext, Target
-from kape_itops.probes.icmp import EchoOutcome, IcmpEngine, Method, open_engine
+from kape_itops.probes.icmp.client import EchoOutcome, IcmpEngine, Method, open_engine
+from kape_itops.probes.icmp.evaluate import DEFAULTS, classify, summarize
+from kape_itops.probes.icmp.tcp import tcp_echo, tcp_ports
 from kape_itops.probes.ratelimit import RateLimiter, Unlimited, make_budget
-from kape_itops.probes.tcpping import tcp_echo, tcp_ports
-from kape_itops.probes.thresholds import judge
 
-DEFAULTS: dict[str, Any] = {
-    "count": 3,
-    "interval_s": 0.2,
-    "thresholds": {"rtt_avg_ms": {"warn": 150, "crit": 500}, "loss_pct": {"warn": 20, "crit": 60}},
-}
 DEFAULT_PPS = 500.0
 DEFAULT_TIMEOUT_S = 1.0
 """Echo timeout when neither settings nor the constructor give one (capped by the context's)."""
-
-
-@dataclass(frozen=True, slots=True)
-class PingStats:
-    """Statistics of a series of echoes (RTTs in ms; None for a lost echo)."""
-
-    sent: int
-    received: int
-    loss_pct: float
-    rtt_min_ms: float | None
-    rtt_avg_ms: float | None
-    rtt_max_ms: float | None
-    rtt_stddev_ms: float | None
-    jitter_ms: float | None
-
-    def metrics(self) -> dict[str, Any]:
-        """The metric names of the probe contract."""
-        return {
-            "sent": self.sent,
-            "received": self.received,
-            "loss_pct": self.loss_pct,
-            "rtt_min_ms": self.rtt_min_ms,
-            "rtt_avg_ms": self.rtt_avg_ms,
-            "rtt_max_ms": self.rtt_max_ms,
-            "rtt_stddev_ms": self.rtt_stddev_ms,
-            "jitter_ms": self.jitter_ms,
-        }
-
-
-def summarize(rtts: Sequence[float | None]) -> PingStats:
-    """Min/avg/max, population stddev, jitter (mean |difference| of consecutive RTTs) and loss."""
-    got = [r for r in rtts if r is not None]
-    sent = len(rtts)
-    loss = round(100.0 * (sent - len(got)) / sent, 2) if sent else 0.0
-    if not got:
-        return PingStats(sent, 0, loss, None, None, None, None, None)
-    avg = sum(got) / len(got)
-    std = math.sqrt(sum((r - avg) ** 2 for r in got) / len(got))
-    diffs = [abs(b - a) for a, b in itertools.pairwise(got)]
-    jitter = sum(diffs) / len(diffs) if diffs else 0.0
-    return PingStats(sent, len(got), loss, _r(min(got)), _r(avg), _r(max(got)), _r(std), _r(jitter))
-
-
-def _r(value: float) -> float:
-    return round(value, 3)
-
-
-def classify(stats: PingStats, settings: Mapping[str, Any]) -> tuple[ProbeStatus, str]:
-    """Status and reason from the statistics and the ``thresholds`` in ``settings``."""
-    if stats.received == 0:
-        return ProbeStatus.CRIT, ping_text.down(stats.sent)
-    summary = ping_text.summary(
-        stats.sent, stats.received, stats.loss_pct, stats.rtt_avg_ms or 0, stats.jitter_ms or 0
-    )
-    thresholds = settings.get("thresholds") or DEFAULTS["thresholds"]
-    status, breaches = judge(stats.metrics(), thresholds)
-    return status, "; ".join([*breaches, summary])
 
 
 class PingProbe:

@@ -1,7 +1,7 @@
 """Per-platform SSH command sets (``probes/ssh/<platform>.yaml``), validated by a JSON Schema.
 
 A command set says which netmiko ``device_type`` to use, which health commands to run and how
-to read each (see :mod:`kape_itops.probes.ssh_parse`), the thresholds, the backup command with
+to read each (see :mod:`kape_itops.probes.ssh.parse`), the thresholds, the backup command with
 its volatile lines, and which commands change the device (refused by ``itops ssh run`` unless
 ``--allow-config``). A device selects a set by its inventory ``platform`` (the set's name or
 one of its aliases), else by its manufacturer.

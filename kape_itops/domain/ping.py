@@ -1,4 +1,4 @@
-"""The ping probe's reason texts, shared with the compact result store that rebuilds them."""
+"""The ping probe's reason texts (pure), shared by the probe and the result store that rebuilds them."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from kape_itops.domain.enums import DeviceKind
 from kape_itops.probes.base import Target
-from kape_itops.probes.icmp import EchoOutcome
+from kape_itops.probes.icmp.client import EchoOutcome
 
 TCP_PORTS: dict[DeviceKind | None, tuple[int, ...]] = {
     DeviceKind.PRINTER: (9100, 631, 80, 443),
