@@ -56,7 +56,7 @@ def test_itops_probes_adds_and_replaces_catalog_kinds() -> None:
     reg = ProbeRegistry.default({"ITOPS_PROBES": f"ping={echo},extra={echo}"})
     assert reg.paths["ping"] == echo
     assert reg.paths["extra"] == echo
-    assert reg.paths["snmp"] == catalog.SNMP.probe_class
+    assert reg.paths["snmp"] == builtin()["snmp"]
     assert isinstance(reg.create("ping"), EchoProbe)
 
 

@@ -194,7 +194,7 @@ def test_lab_state_path_is_only_used_when_asked(tmp_path: Path) -> None:
 
 
 def test_registry_paths_and_plugins() -> None:
-    assert builtin()["ping"] == catalog.PING.probe_class
+    assert builtin()["ping"] == {k.name: k.probe_class for k in catalog.KINDS}["ping"]
     reg = ProbeRegistry.default({"ITOPS_PROBES": "custom=tests.nowhere:Probe"})
     assert "custom" in reg.names
     with pytest.raises(ProbeUnavailable, match=r"cannot import tests\.nowhere"):
