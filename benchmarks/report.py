@@ -30,12 +30,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from kape_itops.reports import sample  # noqa: E402
+from kape_itops.reports import retention, sample  # noqa: E402
 from kape_itops.reports.model import Period, ReportOptions, build_report  # noqa: E402
 from kape_itops.reports.render_html import render_html  # noqa: E402
-from kape_itops.store import ping_codec, retention  # noqa: E402
+from kape_itops.store import ping_codec  # noqa: E402
 from kape_itops.store.db import Store  # noqa: E402
-from kape_itops.store.report_repo import ReportRepo  # noqa: E402
 
 GB = 1024**3
 
@@ -96,8 +95,7 @@ def main() -> None:
     store = Store(f"sqlite:///{db}")
     store.upgrade()
     if a.reuse:
-        with store.session() as s:
-            st = ReportRepo(s).stats()
+        st = retention.stats(store)
         count, newest = st["probe_results"], st["raw_newest"]
         end = newest.replace(minute=0, second=0, microsecond=0)
         end += dt.timedelta(hours=1)

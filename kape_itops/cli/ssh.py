@@ -21,32 +21,32 @@ from typing import Any
 
 import click
 
-from kape_itops.backups.model import BackupStatus
 from kape_itops.backups.service import BackupService, BackupSettings
 from kape_itops.cli.app import App, handle_errors, pass_app
 from kape_itops.cli.render import console, err_console, print_json, safe
 from kape_itops.cli.ssh_render import clean, diff_json, show_history, show_outcomes, show_results
 from kape_itops.datafiles import data_folder
+from kape_itops.domain.backups import BackupStatus
 from kape_itops.domain.enums import SEVERITY, DeviceKind
 from kape_itops.domain.inventory import DeviceFilter
 from kape_itops.errors import ConfigError, ItopsError, NotFoundError, UsageError
 from kape_itops.inventory.service import Inventory
 from kape_itops.probes.addressmap import AddressMap, lab_state_path, load_address_map
 from kape_itops.probes.base import worst
-from kape_itops.probes.knownhosts import KnownHosts
 from kape_itops.probes.profiles import load_profiles
 from kape_itops.probes.registry import ProbeRegistry
 from kape_itops.probes.runner import RunnerConfig
 from kape_itops.probes.service import ProbeService, RunRequest
-from kape_itops.probes.ssh import DEFAULT_CONCURRENCY, SshProbe
-from kape_itops.probes.ssh_client import (
+from kape_itops.probes.ssh.client import (
     SshFailure,
     SshLogin,
     SshOptions,
     connect,
     login_from_credential,
 )
-from kape_itops.probes.ssh_commands import CommandSets, load_command_sets
+from kape_itops.probes.ssh.hostkeys import KnownHosts
+from kape_itops.probes.ssh.probe import DEFAULT_CONCURRENCY, SshProbe
+from kape_itops.probes.ssh.settings import CommandSets, load_command_sets
 from kape_itops.secrets import Secret, env_secret
 
 PASSWORD_ENV = "ITOPS_SSH_PASSWORD"  # noqa: S105 - a variable name, not a password

@@ -12,8 +12,8 @@ from typing import Any
 
 from rich.text import Text
 
-from kape_itops.backups.model import BackupOutcome, BackupStatus, ConfigEntry
 from kape_itops.cli.render import console, table
+from kape_itops.domain.backups import BackupOutcome, BackupStatus, ConfigEntry
 from kape_itops.domain.enums import ProbeStatus
 from kape_itops.domain.results import ProbeResult
 from kape_itops.domain.text import reveal

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from kape_itops import __version__
 
-__all__ = ["StoredEvaluation", "build_audit", "sha256_bytes", "sha256_file"]
+__all__ = ["build_audit", "sha256_bytes", "sha256_file"]
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -71,19 +70,3 @@ def build_audit(
         ],
     }
 
-
-@dataclass(frozen=True, slots=True)
-class StoredEvaluation:
-    """An evaluation as kept in the database."""
-
-    id: int
-    created_at: dt.datetime
-    evaluator: str
-    rfq: str
-    spec_id: str
-    spec_version: str
-    method: str
-    result_sha256: str
-    tool_version: str
-    inputs: dict[str, Any]
-    result_json: str

@@ -14,8 +14,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from kape_itops.domain.enums import ProbeStatus
+from kape_itops.domain.reports import AlertState
+from kape_itops.domain.results import RunResult
 from kape_itops.errors import UsageError
-from kape_itops.reports.data import AlertState
 from kape_itops.reports.problems import (
     EVENT_KINDS,
     Observation,
@@ -26,8 +27,8 @@ from kape_itops.reports.problems import (
     from_observation,
     sort_problems,
 )
+from kape_itops.store.alert_repo import AlertRepo
 from kape_itops.store.db import Store
-from kape_itops.store.report_repo import ALERT_LOCK, ReportRepo, RunResult
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,8 +135,8 @@ def evaluate(
     th = thresholds or Thresholds()
     now = now or dt.datetime.now(dt.UTC)
     with store.write() as s:
-        repo = ReportRepo(s)
-        repo.serialise(ALERT_LOCK)
+        repo = AlertRepo(s)
+        repo.lock()
         cursor = repo.alert_cursor()
         ids = repo.run_ids_after(cursor) if cursor is not None else repo.last_run_ids(consecutive)
         states = repo.alert_states()

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from kape_itops.reports.data import StatusCounts
+from kape_itops.domain.reports import StatusCounts
 
 
 @dataclass(frozen=True, slots=True)

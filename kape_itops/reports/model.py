@@ -15,13 +15,14 @@ from enum import Enum
 from typing import Any
 
 from kape_itops.config import load_zone
+from kape_itops.domain import sketch
 from kape_itops.domain.discovery import HostState, StoredSweep
 from kape_itops.domain.enums import DeviceKind, DeviceStatus, ProbeStatus
 from kape_itops.domain.inventory import Change, Device, DeviceFilter, School
+from kape_itops.domain.reports import DAY, HOUR, Bucket, epoch, from_epoch
 from kape_itops.errors import NotFoundError, UsageError
-from kape_itops.reports import sketch
+from kape_itops.reports import retention
 from kape_itops.reports.availability import Availability, availability, pooled
-from kape_itops.reports.data import DAY, HOUR, Bucket
 from kape_itops.reports.problems import (
     Observation,
     Problem,
@@ -42,11 +43,10 @@ from kape_itops.reports.trends import (
     mean_series,
     total,
 )
-from kape_itops.store import retention
 from kape_itops.store.db import Store
 from kape_itops.store.discovery_repo import DiscoveryRepo
 from kape_itops.store.inventory_repo import InventoryRepo
-from kape_itops.store.report_repo import ReportRepo, epoch, from_epoch
+from kape_itops.store.report_repo import ReportRepo
 
 HOURLY_UP_TO = dt.timedelta(days=8)
 AVAILABILITY_PROBES = ("ping", "snmp", "onvif", "ssh")

@@ -10,10 +10,10 @@ from pathlib import Path
 
 from kape_itops.atomic import atomic_write, output_folder
 from kape_itops.config import load_zone
+from kape_itops.domain.reports import from_epoch
 from kape_itops.inventory.sanitize import safe_cell
 from kape_itops.reports.model import HealthReport
 from kape_itops.reports.trends import Point
-from kape_itops.store.report_repo import from_epoch
 
 FILES = (
     "schools.csv",

@@ -1,6 +1,6 @@
 """Deterministic sample schools, devices and probe history for demos, tests and benchmarks.
 
-The history follows the probe metric conventions (:mod:`kape_itops.probes.base`) and contains
+The history follows the metric conventions (:mod:`kape_itops.domain.results`) and contains
 one of every problem a report shows: an outage, a device down now, a gap with no data, low
 toner, a nearly full NVR disk, clock drift, a camera not recording, an interface down, a
 reboot, a configuration change and a device-supplied string with HTML in it;
@@ -18,16 +18,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kape_itops.domain import ping as ping_text
 from kape_itops.domain.discovery import HostState, SweepHost, SweepRecord
-from kape_itops.domain.enums import DeviceKind, DeviceStatus, ProbeStatus, SchoolLevel
+from kape_itops.domain.enums import DeviceKind, DeviceStatus, ProbeStatus, RunStatus, SchoolLevel
 from kape_itops.domain.inventory import ChangeContext, DeviceFilter, DeviceUpsert, SchoolUpsert
-from kape_itops.probes import ping_text
+from kape_itops.domain.results import ProbeResult
 from kape_itops.probes.base import worst
 from kape_itops.probes.onvif.evaluate import drift_finding
-from kape_itops.probes.snmp_eval import disk_status, supply_status
+from kape_itops.probes.snmp.checks.printer import supply_status
+from kape_itops.probes.snmp.checks.storage import disk_status
+from kape_itops.store.backup_repo import BackupRepo
 from kape_itops.store.db import Store
 from kape_itops.store.discovery_repo import record_sweeps
 from kape_itops.store.inventory_repo import InventoryRepo
+from kape_itops.store.probe_repo import ProbeRepo
 from kape_itops.store.report_repo import ReportRepo
 
 SCHOOLS = (
@@ -58,6 +62,7 @@ TONER, DISK, DRIFT = (15.0, 5.0), (85.0, 95.0), (5.0, 300.0)
 """(warn, crit) of the shipped probe profiles; the sample's probes judge with them, like the
 real ones, and store the verdicts in ``levels``."""
 FUNDING = ("IDEAL", "ICT4E-2025", None)
+_METHODS = {"ping": "icmp", "snmp": "snmp-v2c", "onvif": "onvif", "ssh": "ssh"}
 MODELS = {
     DeviceKind.ROUTER: ("MikroTik", "hEX S"),
     DeviceKind.SWITCH: ("Cisco", "CBS250-24T"),
@@ -158,7 +163,8 @@ def generate_history(
     """Write one probe run per ``interval`` over ``[start, end)`` for every deployed device.
 
     Ping runs every tick; SNMP (printers, NVRs, switches, routers, hotspots), ONVIF (cameras)
-    and SSH (routers) every ``extra_every`` ticks.
+    and SSH (routers) every ``extra_every`` ticks. Runs, results and backups are written by the
+    same repository calls as real probe runs and backups, in one transaction.
     """
     t0 = time.perf_counter()
     step = int(interval.total_seconds())
@@ -169,24 +175,23 @@ def generate_history(
     rng = random.Random(seed)  # noqa: S311 (reproducible sample data)
     ticks = int((end - start).total_seconds()) // step
     world = _World(devices, start, ticks, step, rng)
-    runs = results = 0
-    batch: list[dict[str, Any]] = []
+    runs = results = reported = 0
     with store.write() as s:
-        repo = ReportRepo(s)
+        repo, backups = ProbeRepo(s), BackupRepo(s)
         for k in range(ticks):
             at = start + dt.timedelta(seconds=k * step)
-            run_id = repo.add_run(at, at + dt.timedelta(seconds=20), "sample")
+            run_id = repo.start_run("sample", {}, at)
+            extra = k % extra_every == 0
+            batch = [(r, d.id) for d in devices for r in world.results(d, k, at, extra)]
+            results += repo.add_results(run_id, batch)
+            repo.finish_run(run_id, RunStatus.COMPLETED, finished_at=at + dt.timedelta(seconds=20))
             runs += 1
-            for d in devices:
-                batch.extend(world.results(d, k, at, run_id, k % extra_every == 0))
             for d, changed_at in world.config_changes(k, at):
-                repo.add_config_backup(d.id, changed_at, _sha(d.tag, k), changed=True)
-            if len(batch) >= 20000:
-                results += repo.add_results(batch)
-                batch = []
-                if progress:
-                    progress(k + 1, ticks)
-        results += repo.add_results(batch)
+                config = _config(d.tag, k)
+                backups.record(d.id, changed_at, _sha256(config), config, run_id)
+            if progress and results - reported >= 20000:
+                reported = results
+                progress(k + 1, ticks)
     return GenStats(runs, results, time.perf_counter() - t0)
 
 
@@ -202,6 +207,14 @@ def _sample_devices(s: Any) -> list[SampleDevice]:
 
 def _sha(tag: str, k: int) -> str:
     return hashlib.sha256(f"{tag}:{k}".encode()).hexdigest()
+
+
+def _config(tag: str, k: int) -> str:
+    return f"# sample configuration of {tag}, change {k}\n/system identity set name={tag}\n"
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 class _World:
@@ -251,13 +264,11 @@ class _World:
             return True
         return d.index % 17 == 3 and self.outage[0] <= k < self.outage[1]
 
-    def results(
-        self, d: SampleDevice, k: int, at: dt.datetime, run_id: int, extra: bool
-    ) -> list[dict[str, Any]]:
+    def results(self, d: SampleDevice, k: int, at: dt.datetime, extra: bool) -> list[ProbeResult]:
         if d.index % 29 == 5 and self.gap[0] <= k < self.gap[1]:
             return []
         down = self._down(d, k)
-        out = [self._ping(d, at, run_id, down)]
+        out = [self._ping(d, at, down)]
         if extra and not down:
             if d.kind in (
                 DeviceKind.PRINTER,
@@ -266,48 +277,45 @@ class _World:
                 DeviceKind.ROUTER,
                 DeviceKind.HOTSPOT,
             ):
-                out.append(self._snmp(d, k, at, run_id))
+                out.append(self._snmp(d, k, at))
             if d.kind == DeviceKind.CAMERA:
-                out.append(self._onvif(d, at, run_id))
+                out.append(self._onvif(d, at))
             if d.kind == DeviceKind.ROUTER:
-                out.append(self._ssh(d, k, at, run_id))
+                out.append(self._ssh(d, k, at))
         return out
 
-    def _row(
+    def _result(
         self,
         d: SampleDevice,
         probe: str,
         status: str,
         reason: str,
         at: dt.datetime,
-        run_id: int,
         metrics: dict[str, Any],
-    ) -> dict[str, Any]:
-        return {
-            "run_id": run_id,
-            "device_id": d.id,
-            "target": d.ip,
-            "probe": probe,
-            "status": status,
-            "reason": reason,
-            "method": {"ping": "icmp", "snmp": "snmp-v2c", "onvif": "onvif", "ssh": "ssh"}[probe],
-            "metrics": metrics,
-            "started_at": at,
-            "duration_ms": round(self.rng.uniform(2, 40), 1),
-            "attempts": 1,
-        }
+    ) -> ProbeResult:
+        return ProbeResult(
+            probe,
+            d.ip,
+            ProbeStatus(status),
+            reason,
+            at,
+            round(self.rng.uniform(2, 40), 1),
+            metrics,
+            _METHODS[probe],
+            d.tag,
+        )
 
-    def _ping(self, d: SampleDevice, at: dt.datetime, run_id: int, down: bool) -> dict[str, Any]:
+    def _ping(self, d: SampleDevice, at: dt.datetime, down: bool) -> ProbeResult:
         if down:
             m = {"sent": 3, "received": 0, "loss_pct": 100.0}
-            return self._row(d, "ping", "crit", ping_text.down(3), at, run_id, m)
+            return self._result(d, "ping", "crit", ping_text.down(3), at, m)
         base = 1.5 + (d.index % 12) * 2.5
         rtt = round(base * self.rng.uniform(0.7, 1.6), 2)
         lost = 1 if self.rng.random() < 0.02 else 0
         status = "warn" if lost else "ok"
         if self.rng.random() < 0.003:
             m = {"sent": 3, "received": 0}
-            return self._row(d, "ping", "unknown", "no route to host", at, run_id, m)
+            return self._result(d, "ping", "unknown", "no route to host", at, m)
         m = {
             "sent": 3,
             "received": 3 - lost,
@@ -321,9 +329,9 @@ class _World:
         reason = ping_text.summary(3, 3 - lost, m["loss_pct"], rtt, m["jitter_ms"])
         if lost:
             reason = f"loss_pct {m['loss_pct']:g} > 20 (warn); {reason}"
-        return self._row(d, "ping", status, reason, at, run_id, m)
+        return self._result(d, "ping", status, reason, at, m)
 
-    def _snmp(self, d: SampleDevice, k: int, at: dt.datetime, run_id: int) -> dict[str, Any]:
+    def _snmp(self, d: SampleDevice, k: int, at: dt.datetime) -> ProbeResult:
         frac = k / max(1, self.ticks - 1)
         uptime = 86400 * 40 + k * self.step
         m: dict[str, Any] = {"sys_name": d.tag.lower(), "uptime_s": uptime, "rebooted": False}
@@ -366,9 +374,9 @@ class _World:
         if d.kind == DeviceKind.HOTSPOT:
             m["clients"] = self.rng.randint(0, 35)
         m["levels"] = levels
-        return self._row(d, "snmp", status, reason, at, run_id, m)
+        return self._result(d, "snmp", status, reason, at, m)
 
-    def _onvif(self, d: SampleDevice, at: dt.datetime, run_id: int) -> dict[str, Any]:
+    def _onvif(self, d: SampleDevice, at: dt.datetime) -> ProbeResult:
         drift = 92.0 if d.tag == self.drift_cam else round(self.rng.uniform(-1.5, 1.5), 1)
         recording = d.tag != self.idle_cam
         levels = {
@@ -386,15 +394,15 @@ class _World:
             "recording": recording,
             "levels": levels,
         }
-        return self._row(d, "onvif", status, "camera answered", at, run_id, m)
+        return self._result(d, "onvif", status, "camera answered", at, m)
 
-    def _ssh(self, d: SampleDevice, k: int, at: dt.datetime, run_id: int) -> dict[str, Any]:
+    def _ssh(self, d: SampleDevice, k: int, at: dt.datetime) -> ProbeResult:
         changed = k == self.ticks // 3 // 12 * 12
         m = {
             "config_sha256": _sha(d.tag, 1 if k >= self.ticks // 3 else 0),
             "config_changed": changed,
         }
-        return self._row(d, "ssh", "ok", "configuration saved", at, run_id, m)
+        return self._result(d, "ssh", "ok", "configuration saved", at, m)
 
 
 def _worse(a: str, b: str) -> str:

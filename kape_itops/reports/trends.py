@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from kape_itops.domain.reports import StatusCounts
 from kape_itops.reports.availability import availability
-from kape_itops.reports.data import StatusCounts
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kape_itops.backups.model import ConfigEntry, number_versions
+from kape_itops.domain.backups import ConfigEntry, number_versions
 from kape_itops.store.models import ConfigBackupRow, DeviceRow
 
 

@@ -275,6 +275,15 @@ class Store:
                 f"kape-itops knows (up to {self.head}); upgrade kape-itops to use it"
             )
 
+    def vacuum(self) -> None:
+        """Give the space of deleted rows back (SQLite: VACUUM rewrites the file; PostgreSQL:
+        VACUUM)."""
+        try:
+            with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(text("VACUUM"))
+        except SQLAlchemyError as exc:
+            raise StoreError(f"VACUUM failed: {exc}") from exc
+
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()

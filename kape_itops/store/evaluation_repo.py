@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kape_itops.domain.evaluations import StoredEvaluation
 from kape_itops.errors import NotFoundError
-from kape_itops.quotes.audit import StoredEvaluation
 from kape_itops.store.models import EvaluationRow
 
 

@@ -24,10 +24,9 @@ from openpyxl import load_workbook
 from kape_itops.cli import cli
 from kape_itops.domain.enums import DeviceKind
 from kape_itops.store.db import Store
-from kape_itops.store.report_repo import ReportRepo
 from tests.functional.quote_helpers import SPECS, copy_rfq
 from tests.hostile.text import HOSTILE, STORABLE, assert_clean
-from tests.support.report_data import seed
+from tests.support.report_data import seed, write_run
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 
@@ -53,27 +52,12 @@ def _results(store: Store, ids: dict[str, int], at: dt.datetime) -> None:
         ),
         ("C-1", "onvif", "warn", "odd " + STORABLE["bidi_embed_isolate"] + STORABLE["del"], {}),
     ]
-    with store.session() as s:
-        repo = ReportRepo(s)
-        run_id = repo.add_run(at, at + dt.timedelta(seconds=5), "tester")
-        repo.add_results(
-            [
-                {
-                    "run_id": run_id,
-                    "device_id": ids[tag],
-                    "target": "10.30.1.1",
-                    "probe": probe,
-                    "status": status,
-                    "reason": reason,
-                    "method": None,
-                    "metrics": metrics,
-                    "started_at": at,
-                    "duration_ms": 1.0,
-                    "attempts": 1,
-                }
-                for tag, probe, status, reason, metrics in rows
-            ]
-        )
+    write_run(
+        store,
+        at,
+        [(ids[tag], probe, status, metrics) for tag, probe, status, _, metrics in rows],
+        [reason for _, _, _, reason, _ in rows],
+    )
 
 
 @pytest.fixture

@@ -9,11 +9,12 @@ from sqlalchemy import func, select
 
 from kape_itops.domain.enums import DeviceKind, ProbeStatus
 from kape_itops.domain.results import ProbeResult
-from kape_itops.probes.ping import classify, summarize
+from kape_itops.probes.icmp.evaluate import classify, summarize
 from kape_itops.store import probe_repo
 from kape_itops.store.db import Store
 from kape_itops.store.models import PingResultRow, ProbeResultRow
 from kape_itops.store.probe_repo import ProbeRepo
+from kape_itops.store.raw_repo import RawRepo
 from kape_itops.store.report_repo import ReportRepo
 from tests.support.report_data import T0, seed
 
@@ -47,7 +48,7 @@ def test_results_read_back_identical_from_both_tables(store: Store) -> None:
         assert s.scalar(select(func.count(ProbeResultRow.id))) == 3  # + a duplicate key
         back = repo.results(run)
         latest = repo.latest_results(["ping", "snmp"])
-        stats = ReportRepo(s).stats()
+        stats = RawRepo(s).stats()
     assert sorted(back, key=repr) == sorted(written, key=repr)
     assert latest[("A", "ping")] == written[3]
     assert latest[("B", "ping")] == written[2]
@@ -65,10 +66,9 @@ def test_down_since_and_prune_see_compact_results(store: Store) -> None:
             run = repo.start_run("tester", {}, at)
             repo.add_results(run, [(_ping("A", at, rtts), ids["A"])])
     with store.session() as s:
-        rr = ReportRepo(s)
-        since = rr.down_since(ids["A"], "ping", T0 + dt.timedelta(hours=1))
+        since = ReportRepo(s).down_since(ids["A"], "ping", T0 + dt.timedelta(hours=1))
         assert since == T0 + dt.timedelta(minutes=10)
-        assert rr.prune_raw(T0 + dt.timedelta(minutes=6)) == (2, 2)
+        assert RawRepo(s).prune(T0 + dt.timedelta(minutes=6)) == (2, 2)
         assert ProbeRepo(s).latest_results(["ping"])[("A", "ping")].status == ProbeStatus.CRIT
 
 

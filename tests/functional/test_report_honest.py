@@ -10,15 +10,15 @@ from pathlib import Path
 import pytest
 
 from kape_itops.domain.enums import DeviceKind, DeviceStatus
+from kape_itops.domain.reports import epoch
 from kape_itops.probes.profiles import load_profiles
 from kape_itops.probes.service import ProbeService, RunRequest
-from kape_itops.reports import alerts
+from kape_itops.reports import alerts, retention
 from kape_itops.reports.model import Period, ReportOptions, build_report
 from kape_itops.reports.render_html import render_html
 from kape_itops.reports.render_md import render_md
-from kape_itops.store import retention
 from kape_itops.store.db import Store
-from kape_itops.store.report_repo import ReportRepo, epoch
+from kape_itops.store.report_repo import ReportRepo
 from tests.support.report_data import T0, ping, seed, write_run
 
 REPO = Path(__file__).resolve().parents[2]

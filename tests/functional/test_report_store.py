@@ -9,14 +9,16 @@ import pytest
 from sqlalchemy import func, select
 
 from kape_itops.domain.enums import DeviceKind
+from kape_itops.domain.reports import epoch
 from kape_itops.errors import ConfigError, UsageError
-from kape_itops.reports import alerts, sample
+from kape_itops.reports import alerts, retention, sample
 from kape_itops.reports.model import Period, ReportOptions, build_report
 from kape_itops.reports.problems import ProblemKind
-from kape_itops.store import retention
+from kape_itops.store.backup_repo import BackupRepo
 from kape_itops.store.db import Store
 from kape_itops.store.models import ProbeRollupRow
-from kape_itops.store.report_repo import ReportRepo, epoch
+from kape_itops.store.raw_repo import RawRepo
+from kape_itops.store.report_repo import ReportRepo
 from tests.support.report_data import T0, ping, seed, write_run
 
 M5 = dt.timedelta(minutes=5)
@@ -96,7 +98,7 @@ def test_prune_keeps_rollups_and_the_report(store: Store) -> None:
     got = retention.prune(store, dt.timedelta(days=1), now=now)
     assert (got.results_deleted, got.runs_deleted) == (11, 11)
     with store.session() as s:
-        assert ReportRepo(s).stats()["probe_results"] == 1  # the newest hour stays
+        assert RawRepo(s).stats()["probe_results"] == 1  # the newest hour stays
         assert s.scalar(select(func.count(ProbeRollupRow.id))) == 3
     after = build_report(store, Period(T0, T0 + HOUR), ReportOptions(today=T0.date()))
     assert after.availability.pct_up == pytest.approx(before.availability.pct_up or -1)
@@ -147,7 +149,7 @@ def test_problems_down_since_toner_drift_config(store: Store) -> None:
             ],
         )
     with store.session() as s:
-        ReportRepo(s).add_config_backup(ids["R"], T0 + 2 * M5, "ab" * 32, changed=True)
+        assert BackupRepo(s).record(ids["R"], T0 + 2 * M5, "ab" * 32, "/system identity")
     rep = build_report(store, Period(T0, T0 + HOUR), ReportOptions(today=T0.date()))
     got = {(p.kind, p.asset_tag): p for p in rep.problems}
     down = got[(ProblemKind.DOWN, "R")]

@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from kape_itops.domain.enums import DeviceKind, DeviceStatus
+from kape_itops.domain.enums import DeviceKind, DeviceStatus, ProbeStatus, RunStatus
 from kape_itops.domain.inventory import ChangeContext, DeviceUpsert, SchoolUpsert
+from kape_itops.domain.results import ProbeResult
 from kape_itops.store.db import Store
 from kape_itops.store.inventory_repo import InventoryRepo
+from kape_itops.store.probe_repo import ProbeRepo
 from kape_itops.store.report_repo import ReportRepo
 
 T0 = dt.datetime(2026, 11, 2, 8, 0, tzinfo=dt.UTC)
@@ -48,30 +50,35 @@ def seed(
 
 
 def write_run(
-    store: Store, at: dt.datetime, results: list[tuple[int, str, str, dict[str, Any]]]
+    store: Store,
+    at: dt.datetime,
+    results: list[tuple[int, str, str, dict[str, Any]]],
+    reasons: list[str] | None = None,
 ) -> int:
-    """One completed run at ``at`` with (device id, probe, status, metrics) results."""
-    with store.session() as s:
-        repo = ReportRepo(s)
-        run_id = repo.add_run(at, at + dt.timedelta(seconds=5), "tester")
+    """One completed run at ``at`` with (device id, probe, status, metrics) results, written
+    as a probe run writes them (``reasons`` default to ``"<probe> <status>"``)."""
+    with store.write() as s:
+        repo = ProbeRepo(s)
+        run_id = repo.start_run("tester", {}, at)
         repo.add_results(
+            run_id,
             [
-                {
-                    "run_id": run_id,
-                    "device_id": device_id,
-                    "target": "10.30.1.1",
-                    "probe": probe,
-                    "status": status,
-                    "reason": f"{probe} {status}",
-                    "method": None,
-                    "metrics": metrics,
-                    "started_at": at,
-                    "duration_ms": 1.0,
-                    "attempts": 1,
-                }
-                for device_id, probe, status, metrics in results
-            ]
+                (
+                    ProbeResult(
+                        probe=probe,
+                        target="10.30.1.1",
+                        status=ProbeStatus(status),
+                        reason=reasons[i] if reasons else f"{probe} {status}",
+                        started_at=at,
+                        duration_ms=1.0,
+                        metrics=metrics,
+                    ),
+                    device_id,
+                )
+                for i, (device_id, probe, status, metrics) in enumerate(results)
+            ],
         )
+        repo.finish_run(run_id, RunStatus.COMPLETED, finished_at=at + dt.timedelta(seconds=5))
     return run_id
 
 

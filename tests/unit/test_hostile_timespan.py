@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kape_itops.backups.model import ConfigEntry
 from kape_itops.backups.service import pick_version
+from kape_itops.domain.backups import ConfigEntry
 from kape_itops.domain.timespan import MAX_DURATION, DurationTooLong, parse_duration
 from kape_itops.errors import UsageError
 from kape_itops.reports.model import resolve_period

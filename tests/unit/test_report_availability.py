@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from kape_itops.domain.reports import StatusCounts
 from kape_itops.reports.availability import availability, pooled
-from kape_itops.reports.data import StatusCounts
 
 
 def test_one_missing_sample_of_four_is_75_percent_up_and_25_unknown() -> None:

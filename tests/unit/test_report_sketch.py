@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from kape_itops.reports import sketch
+from kape_itops.domain import sketch
 
 
 def _sketch(values: list[float]) -> dict[int, int]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kape_itops.reports.data import StatusCounts
+from kape_itops.domain.reports import StatusCounts
 from kape_itops.reports.trends import (
     Point,
     availability_series,

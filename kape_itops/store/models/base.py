@@ -18,6 +18,11 @@ NAMING = {
 }
 
 
+def as_utc(value: dt.datetime) -> dt.datetime:
+    """``value`` with UTC attached when it came back naive (SQLite, aggregate functions)."""
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
 class UTCDateTime(TypeDecorator[dt.datetime]):
     """A timezone-aware UTC timestamp on every backend (SQLite stores it naive)."""
 

@@ -25,7 +25,7 @@ class ProbeRollupRow(Base):
     """One device × probe × hour (``grain='hour'``) or UTC day (``grain='day'``).
 
     ``bucket_start`` is Unix epoch seconds (UTC) so long reports read plain integers.
-    ``rtt_sketch`` maps log-bucket index → count (see :mod:`kape_itops.reports.sketch`).
+    ``rtt_sketch`` maps log-bucket index → count (see :mod:`kape_itops.domain.sketch`).
     ``last_metrics``/``last_status`` are those of the newest result in the bucket.
     """
 

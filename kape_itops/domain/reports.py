@@ -1,4 +1,5 @@
-"""Plain data handed from the store to the report computations (no I/O, no ORM)."""
+"""Plain data the store hands to the report computations: rollup buckets, alert state, the
+statistics of rollup and retention passes, and Unix-second bucket times (no I/O, no ORM)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,16 @@ from typing import Any
 
 HOUR = 3600
 DAY = 86400
+
+
+def epoch(t: dt.datetime) -> int:
+    """Unix seconds of an aware datetime."""
+    return int(t.timestamp())
+
+
+def from_epoch(t: int) -> dt.datetime:
+    """An aware UTC datetime from Unix seconds."""
+    return dt.datetime.fromtimestamp(t, dt.UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,3 +80,35 @@ class AlertState:
     last_seen: dt.datetime
     notified: bool
     detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceRef:
+    """A device's database id with its tag, school and kind (for joining rollups)."""
+
+    id: int
+    asset_tag: str
+    school: str
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class RollupStats:
+    """What a rollup pass did."""
+
+    results_read: int
+    hourly_written: int
+    daily_written: int
+    since: dt.datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class PruneStats:
+    """What one retention pass did."""
+
+    rollup: RollupStats
+    cutoff: dt.datetime
+    results_deleted: int
+    runs_deleted: int
+    sweeps_deleted: int = 0
+    """Discovery sweeps (with their hosts) older than the keep period."""

@@ -4,39 +4,29 @@ Raw results are kept ``ITOPS_RETENTION_DAYS`` days (default 30); rollups are kep
 Pruning is idempotent and never deletes a raw result that a later rollup may still need
 (those of the newest rolled-up hour and the hour before it). Discovery sweeps are raw data too:
 they are kept for the same period (they have no rollup to wait for).
+
+Each function owns its transaction. The rollups keep the metrics the probe kinds declare
+(:func:`kape_itops.probes.catalog.kept_metrics`); the store itself knows no probe kinds.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
-from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
-
-from kape_itops.errors import ConfigError, StoreError, UsageError
-from kape_itops.reports.data import HOUR
+from kape_itops.domain.reports import HOUR, PruneStats, RollupStats, from_epoch
+from kape_itops.errors import ConfigError, UsageError
+from kape_itops.probes import catalog
 from kape_itops.store.db import Store
 from kape_itops.store.discovery_repo import DiscoveryRepo
-from kape_itops.store.report_repo import ReportRepo, RollupStats, from_epoch
+from kape_itops.store.raw_repo import RawRepo
+from kape_itops.store.rollup_repo import RollupRepo
 
 DEFAULT_RETENTION_DAYS = 30
 MIN_RETENTION = dt.timedelta(days=1)
 REDO_HOURS = 1
 """Hours before the newest rollup bucket that each rollup recomputes (and pruning keeps)."""
-
-
-@dataclass(frozen=True, slots=True)
-class PruneStats:
-    """What one retention pass did."""
-
-    rollup: RollupStats
-    cutoff: dt.datetime
-    results_deleted: int
-    runs_deleted: int
-    sweeps_deleted: int = 0
-    """Discovery sweeps (with their hosts) older than the keep period."""
 
 
 def retention_from_env() -> dt.timedelta:
@@ -56,7 +46,7 @@ def retention_from_env() -> dt.timedelta:
 def rollup(store: Store) -> RollupStats:
     """Bring the hourly and daily rollups up to date with the raw results."""
     with store.write() as s:
-        return ReportRepo(s).rollup()
+        return RollupRepo(s, catalog.kept_metrics()).rollup()
 
 
 def prune(
@@ -68,15 +58,15 @@ def prune(
         raise UsageError("raw results must be kept at least 1 day (--keep 1d or more)")
     now = now or dt.datetime.now(dt.UTC)
     with store.write() as s:
-        repo = ReportRepo(s)
-        stats = repo.rollup(REDO_HOURS)
+        rollups = RollupRepo(s, catalog.kept_metrics())
+        stats = rollups.rollup(REDO_HOURS)
         sweeps = DiscoveryRepo(s).prune(now - keep)
-        mark = repo.rollup_watermark()
+        mark = rollups.watermark()
         cutoff = now - keep
         if mark is None:
             return PruneStats(stats, cutoff, 0, 0, sweeps)
         cutoff = min(cutoff, from_epoch(mark - REDO_HOURS * HOUR))
-        results, runs = repo.prune_raw(cutoff)
+        results, runs = RawRepo(s).prune(cutoff)
     return PruneStats(stats, cutoff, results, runs, sweeps)
 
 
@@ -87,8 +77,10 @@ def after_run(store: Store) -> PruneStats:
 
 def vacuum(store: Store) -> None:
     """Give the space of deleted rows back (SQLite: VACUUM rewrites the file; PostgreSQL: VACUUM)."""
-    try:
-        with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("VACUUM"))
-    except SQLAlchemyError as exc:
-        raise StoreError(f"VACUUM failed: {exc}") from exc
+    store.vacuum()
+
+
+def stats(store: Store) -> dict[str, Any]:
+    """Row counts, the raw and rollup time ranges, and the database size in bytes."""
+    with store.session() as s:
+        return RawRepo(s).stats()
