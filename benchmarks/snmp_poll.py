@@ -33,9 +33,9 @@ sys.path.insert(0, str(ROOT))
 from kape_itops.domain.enums import ProbeStatus  # noqa: E402
 from kape_itops.lab.snmp_sim import SNMPSIM_ENV, start_snmpsim  # noqa: E402
 from kape_itops.probes.base import ProbeContext, Target  # noqa: E402
-from kape_itops.probes.snmp import SnmpProbe  # noqa: E402
-from kape_itops.probes.snmp_client import Endpoint, SnmpAuth, SnmpClient  # noqa: E402
-from kape_itops.probes.snmp_profiles import load_profiles  # noqa: E402
+from kape_itops.probes.snmp.client import Endpoint, SnmpAuth, SnmpClient  # noqa: E402
+from kape_itops.probes.snmp.probe import SnmpProbe  # noqa: E402
+from kape_itops.probes.snmp.settings import load_profiles  # noqa: E402
 from kape_itops.secrets import Credential, Secret, SecretStore  # noqa: E402
 from tests.support.snmp import ensure_snmpsim, free_udp_port  # noqa: E402
 

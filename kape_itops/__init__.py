@@ -31,7 +31,7 @@ _API = {
     "RunRequest": "kape_itops.probes.service",
     "run_rounds": "kape_itops.probes.service",
     "PingProbe": "kape_itops.probes.ping",
-    "SnmpProbe": "kape_itops.probes.snmp",
+    "SnmpProbe": "kape_itops.probes.snmp.probe",
     "OnvifProbe": "kape_itops.probes.onvif.probe",
     "SshProbe": "kape_itops.probes.ssh",
     "BackupService": "kape_itops.backups.service",

@@ -24,9 +24,9 @@ from kape_itops.datafiles import DataDir, data_folder
 from kape_itops.domain.results import ProbeResult
 from kape_itops.errors import UsageError
 from kape_itops.probes.base import ProbeContext, Target, check_once
-from kape_itops.probes.snmp import COMMUNITY_ENV, PROTOCOL, SnmpProbe
-from kape_itops.probes.snmp_client import AUTH_PROTOCOLS, PRIV_PROTOCOLS, norm_protocol
-from kape_itops.probes.snmp_profiles import load_profiles
+from kape_itops.probes.snmp.client import AUTH_PROTOCOLS, PRIV_PROTOCOLS, norm_protocol
+from kape_itops.probes.snmp.probe import COMMUNITY_ENV, PROTOCOL, SnmpProbe
+from kape_itops.probes.snmp.settings import load_profiles
 from kape_itops.secrets import Credential, Secret, SecretStore, env_secret
 
 __all__ = ["snmp"]

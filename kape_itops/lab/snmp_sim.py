@@ -186,7 +186,7 @@ LAB_RECORDINGS: dict[str, tuple[str, ...]] = {
     "switch": ("switch-uplink-down", "agent-basic"),
     "router": ("agent-basic",),
     "nvr": ("nvr-disk-full",),
-    "ups": ("agent-basic",),
+    "ups": ("ups-on-battery", "ups-normal"),
 }
 """Which recordings the lab serves per device kind (picked by asset tag, stable)."""
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from kape_itops.probes.kind import ProbeKindSpec
 from kape_itops.probes.onvif.kind import KIND as ONVIF
+from kape_itops.probes.snmp.kind import KIND as SNMP
 
 __all__ = ["KINDS", "kept_metrics", "kind", "names", "secret_protocols"]
 
@@ -17,16 +18,6 @@ PING = ProbeKindSpec(
     kept_metrics=frozenset(),
     availability=True,
     summary="ICMP echo (raw or unprivileged), TCP connect fallback",
-)
-SNMP = ProbeKindSpec(
-    name="snmp",
-    probe_class="kape_itops.probes.snmp:SnmpProbe",
-    settings_schema="snmp.schema.json",
-    secrets_protocol="snmp",
-    kept_metrics=frozenset(
-        {"supplies", "page_count", "disk_used_pct", "if_down", "uptime_s", "clients", "levels"}
-    ),
-    summary="SNMP v1/v2c/v3: system, interfaces, printer supplies, disks, clients",
 )
 SSH = ProbeKindSpec(
     name="ssh",

@@ -13,7 +13,9 @@ from kape_itops.domain.enums import DeviceStatus, ProbeStatus
 from kape_itops.domain.fields import FieldError, parse_mac
 from kape_itops.domain.inventory import Device
 from kape_itops.probes.onvif.evaluate import drift_finding
-from kape_itops.probes.snmp_eval import disk_status, supply_status
+from kape_itops.probes.snmp.checks.printer import supply_status
+from kape_itops.probes.snmp.checks.storage import disk_status
+from kape_itops.probes.snmp.checks.ups import summary as ups_summary
 
 
 class ProblemKind(StrEnum):
@@ -23,6 +25,7 @@ class ProblemKind(StrEnum):
     DISK_FULL = "disk_full"
     TONER_LOW = "toner_low"
     NOT_RECORDING = "not_recording"
+    UPS_BATTERY = "ups_battery"
     CLOCK_DRIFT = "clock_drift"
     REBOOTED = "rebooted"
     INTERFACE_DOWN = "interface_down"
@@ -173,6 +176,9 @@ def from_observation(
         sev = severity(f"if_down:{name}", ProbeStatus.WARN)
         if sev is not None:
             add(ProblemKind.INTERFACE_DOWN, sev, f"interface {name} is down", str(name))
+    ups = [s for k in judged if k.startswith("ups_") if (s := severity(k, ProbeStatus.OK))]
+    if ups:  # one problem per UPS: its worst reading, all of them in the detail
+        add(ProblemKind.UPS_BATTERY, min(ups, key=SEVERITY_RANK.__getitem__), ups_summary(m))
     if m.get("rebooted") is True:
         up = _num(m.get("uptime_s"))
         detail = f"rebooted (up {_duration(up)})" if up is not None else "rebooted"

@@ -19,7 +19,7 @@ from kape_itops.domain.inventory import Device
 from kape_itops.domain.results import ProbeResult
 from kape_itops.lab.snmp_sim import SNMPSIM_ENV, SnmpsimHandle, start_snmpsim
 from kape_itops.probes.base import ProbeContext, Target
-from kape_itops.probes.snmp import SnmpProbe
+from kape_itops.probes.snmp.probe import SnmpProbe
 from kape_itops.secrets import Credential, Secret, SecretStore
 from tests.support.snmp import ensure_snmpsim, free_udp_port
 

@@ -18,7 +18,7 @@ from kape_itops.domain.enums import DeviceKind, ProbeStatus
 from kape_itops.domain.inventory import Device
 from kape_itops.domain.results import ProbeResult
 from kape_itops.probes.base import ProbeContext, Target
-from kape_itops.probes.snmp import SnmpProbe
+from kape_itops.probes.snmp.probe import SnmpProbe
 from kape_itops.secrets import Credential, Secret, SecretStore
 from tests.support.snmp import COMMUNITY, V3_USERS, SilentAgent, Snmpd, ipv6_loopback
 

@@ -6,7 +6,7 @@ import pytest
 from pysnmp.proto import errind
 
 from kape_itops.lab.snmp_sim import lab_recording
-from kape_itops.probes.snmp_client import SnmpAuth, auth_from_credential, norm_protocol, translate
+from kape_itops.probes.snmp.client import SnmpAuth, auth_from_credential, norm_protocol, translate
 from kape_itops.secrets import Credential, Secret
 
 

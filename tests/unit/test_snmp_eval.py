@@ -7,26 +7,20 @@ import datetime as dt
 import pytest
 
 from kape_itops.domain.enums import ProbeStatus
-from kape_itops.probes.snmp_eval import (
+from kape_itops.probes.snmp.checks.base import Outcome
+from kape_itops.probes.snmp.checks.clients import eval_clients, match_vendor
+from kape_itops.probes.snmp.checks.devices import eval_devices
+from kape_itops.probes.snmp.checks.interfaces import counter_delta, eval_interfaces
+from kape_itops.probes.snmp.checks.printer import detected_errors, eval_printer, judge_supply
+from kape_itops.probes.snmp.checks.storage import eval_storage
+from kape_itops.probes.snmp.checks.system import (
     TICKS_WRAP,
-    Kind,
-    Outcome,
     Uptime,
-    Value,
-    counter_delta,
     cross_check,
-    detected_errors,
-    eval_clients,
-    eval_devices,
-    eval_interfaces,
-    eval_printer,
-    eval_storage,
     eval_system,
-    judge_supply,
-    match_vendor,
-    rows_from_columns,
     uptime_change,
 )
+from kape_itops.probes.snmp.values import Kind, Value, rows_from_columns
 
 T0 = dt.datetime(2026, 11, 1, 8, 0, tzinfo=dt.UTC)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from kape_itops.errors import ConfigError
-from kape_itops.probes.snmp_profiles import load_profiles
+from kape_itops.probes.snmp.settings import load_profiles
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = REPO / "probes" / "snmp"

@@ -1,4 +1,4 @@
-"""The SNMP health probe: profile-driven GETs and column walks, judged by :mod:`snmp_eval`.
+"""The SNMP health probe: profile-driven GETs and column walks, judged by the checks table.
 
 Credentials come by reference: ``Target.credential`` names a ``[name.snmp]`` entry of the
 secrets file, else ``ITOPS_SNMP_COMMUNITY`` gives a v2c community. They are handed to the
@@ -19,32 +19,21 @@ from typing import Any
 
 from kape_itops.datafiles import DataDir
 from kape_itops.domain.enums import DeviceKind, ProbeStatus
+from kape_itops.domain.results import ProbeResult
 from kape_itops.errors import ConfigError
-from kape_itops.probes.base import ProbeContext, ProbeResult, Target
-from kape_itops.probes.snmp_client import (
+from kape_itops.probes.base import ProbeContext, Target
+from kape_itops.probes.snmp.checks import CHECKS, FIRST
+from kape_itops.probes.snmp.checks.base import Answer, Context, Outcome
+from kape_itops.probes.snmp.checks.system import cross_check
+from kape_itops.probes.snmp.client import (
     Endpoint,
     SnmpAuth,
     SnmpClient,
     SnmpFailure,
     auth_from_credential,
 )
-from kape_itops.probes.snmp_eval import (
-    Kind,
-    Outcome,
-    Value,
-    as_text,
-    cross_check,
-    eval_clients,
-    eval_cpu,
-    eval_devices,
-    eval_interfaces,
-    eval_printer,
-    eval_storage,
-    eval_system,
-    match_vendor,
-    rows_from_columns,
-)
-from kape_itops.probes.snmp_profiles import ProfileSet, SnmpProfile, load_profiles
+from kape_itops.probes.snmp.settings import ProfileSet, SnmpProfile, load_profiles
+from kape_itops.probes.snmp.values import Kind, Value
 from kape_itops.secrets import SecretStore, env_secret
 
 __all__ = ["COMMUNITY_ENV", "DEFAULT_PROFILE", "PROTOCOL", "SnmpProbe", "resolve_auth"]
@@ -62,13 +51,6 @@ DEFAULT_PROFILE: dict[DeviceKind, str] = {
     DeviceKind.DESKTOP: "host",
     DeviceKind.LAPTOP: "host",
 }
-_TABLES = {
-    "interfaces": ("interfaces", "columns"),
-    "storage": ("storage", "columns"),
-    "devices": ("devices", "columns"),
-    "cpu": ("cpu", "columns"),
-}
-_PRINTER_TABLES = ("supplies", "alerts", "status")
 
 
 CARRIED = ("uptime_ticks", "uptime_wraps", "if_counters", "sampled_at")
@@ -212,39 +194,31 @@ class SnmpProbe:
         target: Target,
         now: dt.datetime,
     ) -> Outcome:
+        """The system GET, then one walk and one GET for the profile's other checks."""
         out = Outcome()
         prev_metrics, prev_at = baseline(target.previous)
         out.metrics["sampled_at"] = now.isoformat()
-        system = profile.section("system")
-        scalar_oids = {k: str(v).strip(".") for k, v in system.items()}
-        got = await self._client.get(ep, auth, list(scalar_oids.values()))
-        values = {k: got.get(oid, Value(Kind.NO_SUCH_OBJECT)) for k, oid in scalar_oids.items()}
-        eval_system(values, scalar_oids, prev_metrics, prev_at, now, out)
+        ctx = Context(profile.sections, profile.thresholds, now, prev_metrics, prev_at)
+        first = CHECKS[FIRST]
+        asked = _oids(first.ask(ctx, out.metrics).get)
+        got = await self._client.get(ep, auth, list(asked.values()))
+        first.judge(ctx, Answer(_pick(asked, got), asked), out)
 
-        columns = self._columns(profile)
-        vendor = None
-        if "clients" in profile.checks:
-            vendors = profile.section("clients").get("vendors") or []
-            vendor = match_vendor(out.metrics.get("sys_object_id"), vendors)
-            if vendor is not None:
-                for i, oid in enumerate(vendor.get("walk", [])):
-                    columns[f"clients.walk.{i}"] = str(oid).strip(".")
+        runs = [(n, c) for n, c in CHECKS.items() if n != FIRST and n in profile.checks]
+        asks = {name: check.ask(ctx, out.metrics) for name, check in runs}
+        columns = {f"{n}.{k}": o for n, a in asks.items() for k, o in _oids(a.walk).items()}
+        scalars = {f"{n}.{k}": o for n, a in asks.items() for k, o in _oids(a.get).items()}
         walked: dict[str, list[tuple[str, Value]]] = {}
         if columns:
             by_oid = await self._client.walk(
                 ep, auth, list(columns.values()), profile.max_repetitions, profile.max_rows
             )
             walked = {key: by_oid.get(oid, []) for key, oid in columns.items()}
-        self._judge(profile, columns, walked, out, prev_metrics, prev_at, now)
-
-        if "clients" in profile.checks:
-            cells = [
-                v for key, rows in walked.items() if key.startswith("clients.") for _o, v in rows
-            ]
-            if vendor is not None and vendor.get("get"):
-                gets = [str(o).strip(".") for o in vendor["get"]]
-                cells += list((await self._client.get(ep, auth, gets)).values())
-            eval_clients(vendor, cells, profile.thresholds, out)
+        got = {}
+        if scalars:
+            got = await self._client.get(ep, auth, list(dict.fromkeys(scalars.values())))
+        for name, check in runs:
+            check.judge(ctx, _answer(name + ".", scalars, got, columns, walked), out)
 
         if target.device is not None:
             cross_check(
@@ -256,67 +230,30 @@ class SnmpProbe:
             )
         return out
 
-    @staticmethod
-    def _columns(profile: SnmpProfile) -> dict[str, str]:
-        """``"<check>.<column>" -> oid`` for every table the profile's checks read."""
-        columns: dict[str, str] = {}
-        for check, (section, key) in _TABLES.items():
-            if check in profile.checks:
-                for name, oid in (profile.section(section).get(key) or {}).items():
-                    columns[f"{check}.{name}"] = str(oid).strip(".")
-        if "printer" in profile.checks:
-            printer = profile.section("printer")
-            for table in _PRINTER_TABLES:
-                for name, oid in (printer.get(table) or {}).items():
-                    columns[f"printer.{table}.{name}"] = str(oid).strip(".")
-            for scalar in ("page_count", "serial"):
-                if printer.get(scalar):
-                    columns[f"printer.{scalar}.value"] = str(printer[scalar]).strip(".")
-        return columns
 
-    @staticmethod
-    def _judge(
-        profile: SnmpProfile,
-        columns: Mapping[str, str],
-        walked: Mapping[str, list[tuple[str, Value]]],
-        out: Outcome,
-        prev_metrics: Mapping[str, Any] | None,
-        prev_at: dt.datetime | None,
-        now: dt.datetime,
-    ) -> None:
-        def table(prefix: str) -> dict[str, dict[str, Value]]:
-            picked = {k[len(prefix) :]: v for k, v in walked.items() if k.startswith(prefix)}
-            bases = {k[len(prefix) :]: v for k, v in columns.items() if k.startswith(prefix)}
-            return rows_from_columns(picked, bases)
+def _oids(asked: Mapping[str, str]) -> dict[str, str]:
+    """Asked OIDs without the leading dot a profile may write."""
+    return {key: str(oid).strip(".") for key, oid in asked.items()}
 
-        if "interfaces" in profile.checks:
-            elapsed = (now - prev_at).total_seconds() if prev_at else None
-            eval_interfaces(
-                table("interfaces."),
-                profile.section("interfaces"),
-                prev_metrics,
-                elapsed,
-                bool(out.metrics.get("rebooted")),
-                out,
-            )
-        if "printer" in profile.checks:
-            first = table("printer.page_count.")
-            page = next(iter(first.values()), {}).get("value") if first else None
-            serials = table("printer.serial.")
-            serial = as_text(next(iter(serials.values()), {}).get("value")) if serials else None
-            if serial:
-                out.metrics["serial"] = serial
-            eval_printer(
-                table("printer.supplies."),
-                table("printer.alerts."),
-                table("printer.status."),
-                page,
-                profile.thresholds,
-                out,
-            )
-        if "storage" in profile.checks:
-            eval_storage(table("storage."), profile.section("storage"), profile.thresholds, out)
-        if "devices" in profile.checks:
-            eval_devices(table("devices."), profile.section("devices"), out)
-        if "cpu" in profile.checks:
-            eval_cpu(table("cpu."), profile.thresholds, out)
+
+def _pick(asked: Mapping[str, str], got: Mapping[str, Value]) -> dict[str, Value]:
+    """The answer to each asked scalar (noSuchObject when the agent left it out)."""
+    return {key: got.get(oid, Value(Kind.NO_SUCH_OBJECT)) for key, oid in asked.items()}
+
+
+def _answer(
+    prefix: str,
+    scalars: Mapping[str, str],
+    got: Mapping[str, Value],
+    columns: Mapping[str, str],
+    walked: Mapping[str, list[tuple[str, Value]]],
+) -> Answer:
+    """One check's share of the run's GET and walk, keyed as it asked."""
+    n = len(prefix)
+    asked = {k[n:]: oid for k, oid in scalars.items() if k.startswith(prefix)}
+    return Answer(
+        scalars=_pick(asked, got),
+        oids=asked,
+        walked={k[n:]: rows for k, rows in walked.items() if k.startswith(prefix)},
+        bases={k[n:]: oid for k, oid in columns.items() if k.startswith(prefix)},
+    )

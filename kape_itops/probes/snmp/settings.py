@@ -1,7 +1,8 @@
 """SNMP profiles (``probes/snmp/*.yaml``): loaded, schema-checked and resolved.
 
-A profile names the checks it runs and the numeric OIDs each check reads; ``extends`` pulls
-in another profile (``base`` holds every OID group and the vendor client-count table).
+A profile names the checks it runs (rows of :data:`~.checks.CHECKS`) and the numeric OIDs each
+check reads; ``extends`` pulls in another profile (``base`` holds every OID group and the vendor
+client-count table).
 Mappings merge key by key, lists and values replace. A probe's ``Target.settings`` (the kind
 profile's ``snmp`` section) may override ``thresholds``, ``timeout_s``, ``retries``,
 ``max_repetitions``, ``max_rows`` and ``deadline_s``.
@@ -22,19 +23,11 @@ from kape_itops.config import Settings
 from kape_itops.datafiles import DataDir, as_data_dir, data_folder, shipped_schema
 from kape_itops.errors import ConfigError
 from kape_itops.probes.profiles import merge
+from kape_itops.probes.snmp.checks import CHECKS, SECTIONS
 from kape_itops.yamlsafe import load_yaml
 
 SCHEMA_FILE = "snmp.schema.json"
 TUNABLES = ("timeout_s", "retries", "max_repetitions", "max_rows", "deadline_s")
-_NEEDS: dict[str, tuple[str, ...]] = {
-    "system": ("system",),
-    "interfaces": ("interfaces",),
-    "printer": ("printer",),
-    "storage": ("storage",),
-    "devices": ("devices",),
-    "cpu": ("cpu",),
-    "clients": ("clients",),
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,12 +136,18 @@ class ProfileSet:
         data = self._resolved(name)
         checks = tuple(data.get("checks") or ("system",))
         for check in checks:
-            for needed in _NEEDS[check]:
+            module = CHECKS.get(check)
+            if module is None:
+                raise ConfigError(
+                    f"SNMP profile '{name}' runs '{check}', which is not a check "
+                    f"(have: {', '.join(CHECKS)})"
+                )
+            for needed in module.NEEDS:
                 if not isinstance(data.get(needed), Mapping):
                     raise ConfigError(
                         f"SNMP profile '{name}' runs '{check}' but has no '{needed}' section"
                     )
-        sections = {k: v for k, v in data.items() if k in _NEEDS}
+        sections = {k: v for k, v in data.items() if k in SECTIONS}
         return SnmpProfile(
             name=name,
             description=str(data.get("description", "")),

@@ -3,7 +3,7 @@
 One client per run. v1/v2c go through pysnmp's light ``v1arch`` dispatcher (one UDP socket,
 no per-target configuration, fast with hundreds of distinct agents); v3 needs USM and goes
 through one long-lived ``v3arch`` ``SnmpEngine``. Values come back as
-:class:`kape_itops.probes.snmp_eval.Value` (no pysnmp types leak out), and every pysnmp error
+:class:`kape_itops.probes.snmp.values.Value` (no pysnmp types leak out), and every pysnmp error
 is translated into :class:`SnmpFailure` in :func:`translate` — the one place that knows them.
 Secrets are handed to pysnmp only at request time and never appear in a message.
 """
@@ -22,7 +22,7 @@ from pysnmp.hlapi.v1arch import asyncio as v1
 from pysnmp.hlapi.v3arch import asyncio as v3
 from pysnmp.proto import errind, rfc1902, rfc1905
 
-from kape_itops.probes.snmp_eval import Kind, Value
+from kape_itops.probes.snmp.values import Kind, Value
 from kape_itops.secrets import Credential, Secret
 
 __all__ = [
