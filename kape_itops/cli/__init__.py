@@ -10,11 +10,10 @@ from kape_itops import __version__
 from kape_itops.cli.app import App, handle_errors, make_settings, pass_app
 from kape_itops.cli.lazy import LazyGroup
 from kape_itops.cli.render import console
-from kape_itops.store.db import safe_url
 
 COMMANDS = {
     "inventory": "kape_itops.cli.inventory:inventory",
-    "probe": "kape_itops.cli.probe_all:probe",
+    "probe": "kape_itops.cli.probe:probe",
     "discover": "kape_itops.cli.discover:discover",
     "doctor": "kape_itops.cli.doctor:doctor",
     "lab": "kape_itops.cli.lab:lab",
@@ -59,9 +58,9 @@ def cli(ctx: click.Context, db: str | None, secrets: Path | None, actor: str | N
 @handle_errors()
 def init(app: App) -> None:
     """Create or upgrade the database schema (safe to run again)."""
-    store = app.store(require_schema=False)
-    before, after = store.upgrade()
-    where = safe_url(store.url)
+    database = app.database(ready=False)
+    before, after = database.upgrade()
+    where = database.where
     if before == after:
         console.print(f"database {where} is up to date (revision {after})")
     elif before is None:

@@ -3,19 +3,33 @@
 from __future__ import annotations
 
 import functools
+import ipaddress
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
+from kape_itops.admin.service import Database
 from kape_itops.config import Settings, normalise_db_url
+from kape_itops.domain.inventory import Device
 from kape_itops.domain.text import refusal, reveal
-from kape_itops.errors import ItopsError, ValidationFailed
+from kape_itops.errors import ConfigError, ItopsError, NotFoundError, StoreError, ValidationFailed
 from kape_itops.secrets import SecretStore
-from kape_itops.store.db import Store
+
+if TYPE_CHECKING:  # the services load with the command that uses them
+    from kape_itops.backups.service import BackupService, BackupSettings
+    from kape_itops.discovery.service import DiscoveryService
+    from kape_itops.inventory.service import Inventory
+    from kape_itops.probes.profiles import Profiles
+    from kape_itops.probes.registry import ProbeRegistry
+    from kape_itops.probes.runner import RunnerConfig
+    from kape_itops.probes.service import ProbeService
+    from kape_itops.probes.ssh.settings import CommandSets
+    from kape_itops.quotes.service import Evaluations
+    from kape_itops.reports.service import Reports
 
 F = TypeVar("F", bound=Callable[..., Any])
 ACTOR_MAX = 100
@@ -24,22 +38,107 @@ ACTOR_MAX = 100
 
 @dataclass
 class App:
-    """Per-invocation state handed to every command through click's context."""
+    """Per-invocation state handed to every command through click's context.
+
+    Commands reach the database only through the services it hands out (:meth:`inventory`,
+    :meth:`probes` …), each built on the one :class:`~kape_itops.admin.service.Database`.
+    """
 
     settings: Settings
-    _store: Store | None = field(default=None, repr=False)
+    _db: Database | None = field(default=None, repr=False)
     _secrets: SecretStore | None = field(default=None, repr=False)
 
-    def store(self, *, require_schema: bool = True) -> Store:
-        """The database at the newest schema (SQLite: created or upgraded here, said on stderr).
-
-        ``require_schema=False`` hands it over as it is (``itops init`` migrates it itself).
-        """
-        if self._store is None:
-            self._store = Store(self.settings.db_url)
-        if require_schema and (note := self._store.prepare()):
+    def database(self, *, ready: bool = True) -> Database:
+        """The database, ``ready`` at the newest schema (SQLite: created or upgraded here, said
+        on stderr); ``itops init`` takes it as it is and migrates it itself."""
+        if self._db is None:
+            self._db = Database(self.settings.db_url)
+        if ready and (note := self._db.prepare()):
             click.echo(note, err=True)
-        return self._store
+        return self._db
+
+    def inventory(self) -> Inventory:
+        """Schools, devices and the change log, edits attributed to :attr:`actor`."""
+        from kape_itops.inventory.service import Inventory
+
+        return Inventory(self.database().store, self.actor)
+
+    def discovery(self) -> DiscoveryService:
+        """Network sweeps compared with the inventory, stored for the health report."""
+        from kape_itops.discovery.service import DiscoveryService
+
+        return DiscoveryService(self.database().store, self.actor)
+
+    def reports(self) -> Reports:
+        """Health reports and the problems hook."""
+        from kape_itops.reports.service import Reports
+
+        return Reports(self.database().store)
+
+    def evaluations(self) -> Evaluations:
+        """Stored quotation evaluations."""
+        from kape_itops.quotes.service import Evaluations
+
+        return Evaluations(self.database().store)
+
+    def probes(
+        self,
+        profiles: Profiles,
+        *,
+        registry: ProbeRegistry | None = None,
+        config: RunnerConfig | None = None,
+        pps: float | None = None,
+    ) -> ProbeService:
+        """Probe runs over the inventory, with this invocation's secrets."""
+        from kape_itops.probes.service import ProbeService
+
+        return ProbeService(
+            self.database().store,
+            self.actor,
+            profiles,
+            registry=registry,
+            config=config,
+            secrets=self.secrets(),
+            pps=pps,
+        )
+
+    def backups(
+        self,
+        command_sets: CommandSets,
+        settings: BackupSettings,
+        *,
+        profiles: Profiles | None = None,
+        with_secrets: bool = True,
+    ) -> BackupService:
+        """Configuration backups over SSH, with this invocation's secrets (``with_secrets``
+        False: none are read, for history and diffs of stored versions)."""
+        from kape_itops.backups.service import BackupService
+
+        return BackupService(
+            self.database().store,
+            self.actor,
+            command_sets,
+            settings,
+            secrets=self.secrets() if with_secrets else None,
+            profiles=profiles,
+        )
+
+    def known_device(self, tag: str) -> Device | None:
+        """The inventory device tagged ``tag``; None when there is none or no usable inventory
+        (an address is never a tag, and a missing SQLite file is not created for a lookup)."""
+        try:
+            ipaddress.ip_address(tag)
+        except ValueError:
+            pass
+        else:
+            return None
+        url = self.settings.db_url
+        if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+            return None
+        try:
+            return self.inventory().device(tag)
+        except (NotFoundError, StoreError, ConfigError):
+            return None
 
     def secrets(self) -> SecretStore:
         """The secrets file, loaded once (an empty store when none is configured)."""
@@ -49,9 +148,8 @@ class App:
 
     def close(self) -> None:
         """Release database connections (called when the command ends)."""
-        if self._store is not None:
-            self._store.dispose()
-            self._store = None
+        if self._db is not None:
+            self._db.close()
 
     @property
     def actor(self) -> str:

@@ -7,21 +7,9 @@ import datetime as dt
 import click
 
 from kape_itops.cli.app import App, handle_errors, pass_app
+from kape_itops.cli.options import duration
 from kape_itops.cli.render import console, print_json, table
-from kape_itops.domain.timespan import parse_duration
 from kape_itops.reports import fmt
-from kape_itops.store import retention
-from kape_itops.store.db import safe_url
-from kape_itops.store.report_repo import ReportRepo
-
-
-def _keep(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt.timedelta | None:
-    if value is None:
-        return None
-    try:
-        return parse_duration(value if value[-1:].isalpha() else value + "d")
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from exc
 
 
 @click.group()
@@ -32,7 +20,7 @@ def db() -> None:
 @db.command("prune")
 @click.option(
     "--keep",
-    callback=_keep,
+    callback=duration(bare_unit="d"),
     help="Keep raw results this long (default ITOPS_RETENTION_DAYS or 30d).",
 )
 @click.option(
@@ -43,9 +31,10 @@ def db() -> None:
 @handle_errors()
 def prune(app: App, keep: dt.timedelta | None, vacuum: bool, as_json: bool) -> None:
     """Roll raw results up into hourly/daily aggregates, then delete raw results older than --keep."""
-    stats = retention.prune(app.store(), keep)
+    database = app.database()
+    stats = database.prune(keep)
     if vacuum:
-        retention.vacuum(app.store())
+        database.vacuum()
     if as_json:
         print_json(stats)
         return
@@ -64,10 +53,7 @@ def prune(app: App, keep: dt.timedelta | None, vacuum: bool, as_json: bool) -> N
 @handle_errors()
 def stats(app: App, as_json: bool) -> None:
     """Row counts, time ranges and size of the database."""
-    store = app.store()
-    with store.session() as s:
-        got = ReportRepo(s).stats()
-    got["database"] = safe_url(store.url)
+    got = app.database().stats()
     if as_json:
         print_json(got)
         return

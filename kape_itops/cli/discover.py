@@ -10,7 +10,6 @@ from kape_itops.cli.app import App, handle_errors, pass_app
 from kape_itops.cli.discover_onvif import run_discover_onvif
 from kape_itops.cli.render import console, err_console, print_json, safe, table
 from kape_itops.discovery.diff import DiscoveryReport
-from kape_itops.discovery.service import DiscoveryService
 from kape_itops.errors import UsageError
 
 
@@ -128,7 +127,7 @@ def discover(
         )
     if not school:
         raise UsageError("--school is required (or use --onvif)")
-    service = DiscoveryService(app.store(), app.actor)
+    service = app.discovery()
     swept = service.sweep(school, subnets, interface, method, window, record=not no_record)
     report, recorded = swept.report, swept.sweep_id
     for note in report.notes:

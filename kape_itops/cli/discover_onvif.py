@@ -15,7 +15,7 @@ import click
 from kape_itops.cli.app import App, handle_errors, pass_app
 from kape_itops.cli.render import console, err_console, print_json, safe, table
 from kape_itops.discovery.diff import DiscoveryDiff
-from kape_itops.discovery.service import DiscoveryService, onvif_interface
+from kape_itops.discovery.service import onvif_interface
 from kape_itops.discovery.wsd_messages import WSD_GROUP, WSD_PORT, Discovered
 from kape_itops.errors import UsageError
 
@@ -99,7 +99,7 @@ def run_discover_onvif(
         if not host or not port.isdigit() or not 0 < int(port) < 65536:
             raise UsageError(f"--to expects IPV4:PORT, not {directed!r}")
         dest = (host, int(port))
-    swept = DiscoveryService(app.store(), app.actor).onvif(iface, timeout, schools, dest, record)
+    swept = app.discovery().onvif(iface, timeout, schools, dest, record)
     found, diff, recorded, notes = swept.found, swept.diff, swept.sweep_ids, swept.notes
     if as_json:
         print_json({**diff_json(iface, found, diff), "sweep_ids": recorded, "notes": notes})

@@ -4,123 +4,32 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import functools
 import sys
-from collections.abc import Callable
-from typing import Any
 
 import click
 from rich.table import Table
 
 from kape_itops.cli.app import App, handle_errors, pass_app
+from kape_itops.cli.lazy import LazyGroup
+from kape_itops.cli.options import duration, filter_options, since
 from kape_itops.cli.render import console, print_json, table
-from kape_itops.domain.enums import DeviceKind, DeviceStatus
+from kape_itops.domain.enums import DeviceKind
 from kape_itops.domain.fields import DEVICE_COLUMNS, to_text
 from kape_itops.domain.inventory import Change, Device, DeviceFilter
 from kape_itops.domain.text import reveal
-from kape_itops.domain.timespan import DurationTooLong, parse_duration
-from kape_itops.errors import ConfigError, NotFoundError
+from kape_itops.errors import NotFoundError
 from kape_itops.inventory.cells import to_cell
 from kape_itops.inventory.service import Inventory
 
-
-def _inv(app: App) -> Inventory:
-    return Inventory(app.store(), app.actor)
-
-
-def _days(_ctx: click.Context, _param: click.Parameter, value: str | None) -> int | None:
-    if value is None:
-        return None
-    try:
-        return parse_duration(value if value[-1:].isalpha() else value + "d").days
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from exc
+FILES = {
+    "import": "kape_itops.cli.inventory_io:import_cmd",
+    "export": "kape_itops.cli.inventory_io:export_cmd",
+    "labels": "kape_itops.cli.inventory_io:labels_cmd",
+}
+"""The commands that read or write files, in their own module."""
 
 
-def _since(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt.datetime | None:
-    if value is None:
-        return None
-    try:
-        return dt.datetime.now(dt.UTC) - parse_duration(value)
-    except DurationTooLong as exc:
-        raise click.BadParameter(str(exc)) from exc
-    except ValueError:
-        pass
-    try:
-        day = dt.date.fromisoformat(value)
-    except ValueError as exc:
-        raise click.BadParameter(
-            f"'{value}' is neither a duration (7d) nor a date (YYYY-MM-DD)"
-        ) from exc
-    # a day before 1900 means "from the start"; as it is it would not fit a UTC datetime
-    return dt.datetime.combine(max(day, dt.date(1900, 1, 1)), dt.time(), _zone(_ctx))
-
-
-def _zone(ctx: click.Context) -> dt.tzinfo:
-    """The display zone (ITOPS_TZ) from a click context, for option callbacks."""
-    app = ctx.find_object(App)
-    try:
-        return app.settings.zone() if app else dt.UTC
-    except ConfigError as exc:
-        raise click.BadParameter(str(exc)) from exc
-
-
-def filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """The shared device-selection options, handed to the command as one ``flt: DeviceFilter``."""
-
-    @functools.wraps(fn)
-    def inner(
-        *args: Any,
-        schools: tuple[str, ...],
-        kinds: tuple[str, ...],
-        statuses: tuple[str, ...],
-        fundings: tuple[str, ...],
-        search: str | None,
-        **kwargs: Any,
-    ) -> Any:
-        return fn(*args, flt=make_filter(schools, kinds, statuses, fundings, search), **kwargs)
-
-    options = [
-        click.option("--school", "schools", multiple=True, help="School code (repeatable)."),
-        click.option(
-            "--kind", "kinds", multiple=True, type=click.Choice([k.value for k in DeviceKind])
-        ),
-        click.option(
-            "--status",
-            "statuses",
-            multiple=True,
-            type=click.Choice([s.value for s in DeviceStatus]),
-        ),
-        click.option("--funding", "fundings", multiple=True, help="Funding project (repeatable)."),
-        click.option(
-            "--search",
-            help="Text in tag, model, manufacturer, serial, MAC, IP, host name or notes.",
-        ),
-    ]
-    decorated: Callable[..., Any] = inner
-    for opt in reversed(options):
-        decorated = opt(decorated)
-    return decorated
-
-
-def make_filter(
-    schools: tuple[str, ...],
-    kinds: tuple[str, ...],
-    statuses: tuple[str, ...],
-    fundings: tuple[str, ...],
-    search: str | None,
-) -> DeviceFilter:
-    """A DeviceFilter from CLI option values."""
-    return DeviceFilter(
-        schools=tuple(s.upper() for s in schools),
-        kinds=tuple(DeviceKind(k) for k in kinds),
-        statuses=tuple(DeviceStatus(s) for s in statuses),
-        fundings=fundings,
-        search=search,
-    )
-
-
-@click.group()
+@click.group(cls=LazyGroup, lazy=FILES)
 def inventory() -> None:
     """Schools and devices: list, show, edit, history, import and export."""
 
@@ -138,7 +47,7 @@ def list_cmd(
     as_csv: bool,
 ) -> None:
     """List devices as a table (or JSON/CSV for scripts)."""
-    devices = _inv(app).devices(flt)
+    devices = app.inventory().devices(flt)
     if as_json:
         print_json(devices)
         return
@@ -207,7 +116,7 @@ def show(app: App, tag: str, as_json: bool) -> None:
     The device is found by asset tag (any case), IP, MAC (any notation), serial or host name;
     when several match, they are listed and the exit code is 1.
     """
-    inv = _inv(app)
+    inv = app.inventory()
     found = inv.find(tag)
     if not found:
         raise NotFoundError(f"no device with asset tag, IP, MAC, serial or host name '{tag}'")
@@ -250,7 +159,7 @@ def summary(
     as_json: bool,
 ) -> None:
     """Devices per school × kind and per funding project: the whole programme on one screen."""
-    inv = _inv(app)
+    inv = app.inventory()
     s = inv.summary(flt)
     if as_json:
         print_json(s)
@@ -285,7 +194,7 @@ def summary(
     "--within",
     default="90d",
     show_default=True,
-    callback=_days,
+    callback=duration(bare_unit="d"),
     help="Window ahead, e.g. 90d, 12w.",
 )
 @filter_options
@@ -294,12 +203,12 @@ def summary(
 @handle_errors()
 def warranty(
     app: App,
-    within: int,
+    within: dt.timedelta,
     flt: DeviceFilter,
     as_json: bool,
 ) -> None:
     """Warranties that run out within the window, and those already expired."""
-    rep = _inv(app).warranty(within, dt.datetime.now(app.settings.zone()).date(), flt)
+    rep = app.inventory().warranty(within.days, dt.datetime.now(app.settings.zone()).date(), flt)
     if as_json:
         print_json(rep)
         return
@@ -351,7 +260,7 @@ def set_cmd(app: App, tag: str, assignments: tuple[str, ...], as_json: bool) -> 
             raise click.UsageError(f"'{a}' is not FIELD=VALUE")
         k, v = a.split("=", 1)
         pairs[k] = v
-    inv = _inv(app)
+    inv = app.inventory()
     _print_changes(inv.set(tag, pairs), as_json, app.settings.zone())
     named = {k.strip().lower(): v.strip() for k, v in pairs.items()}
     if "school" in named or "ip" in named:
@@ -367,7 +276,7 @@ def set_cmd(app: App, tag: str, assignments: tuple[str, ...], as_json: bool) -> 
 @handle_errors()
 def move(app: App, tag: str, school: str | None, room: str | None, as_json: bool) -> None:
     """Move a device to another school and/or room (warns when its IP is outside the school's)."""
-    inv = _inv(app)
+    inv = app.inventory()
     _print_changes(inv.move(tag, school, room), as_json, app.settings.zone())
     if school is not None:
         _warn_subnet(inv, tag)
@@ -387,13 +296,13 @@ def _warn_subnet(inv: Inventory, tag: str) -> None:
 @handle_errors()
 def retire(app: App, tag: str, reason: str, as_json: bool) -> None:
     """Mark a device retired."""
-    _print_changes(_inv(app).retire(tag, reason), as_json, app.settings.zone())
+    _print_changes(app.inventory().retire(tag, reason), as_json, app.settings.zone())
 
 
 @inventory.command()
 @click.argument("tag", required=False)
 @click.option(
-    "--since", callback=_since, help="A duration back (7d) or a local date (YYYY-MM-DD, ITOPS_TZ)."
+    "--since", callback=since, help="A duration back (7d) or a local date (YYYY-MM-DD, ITOPS_TZ)."
 )
 @click.option("--limit", type=click.IntRange(1), help="Only the newest N entries.")
 @click.option("--json", "as_json", is_flag=True)
@@ -403,13 +312,10 @@ def history(
     app: App, tag: str | None, since: dt.datetime | None, limit: int | None, as_json: bool
 ) -> None:
     """The change log (of one device when TAG is given)."""
-    changes = _inv(app).history(tag, since, limit)
+    changes = app.inventory().history(tag, since, limit)
     if as_json:
         print_json(changes)
         return
     console.print(
         _change_table(f"{len(changes)} change(s)", changes, app.settings.zone(), key="key")
     )
-
-
-from kape_itops.cli import inventory_io  # noqa: E402, F401  (registers import/export/labels)

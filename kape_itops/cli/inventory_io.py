@@ -1,4 +1,7 @@
-"""``itops inventory import | export | labels``: files in and out of the inventory."""
+"""``itops inventory import | export | labels``: files in and out of the inventory.
+
+The ``inventory`` group (:mod:`kape_itops.cli.inventory`) loads these commands when used.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +11,12 @@ from pathlib import Path
 import click
 
 from kape_itops.cli.app import App, handle_errors, pass_app
-from kape_itops.cli.inventory import filter_options, inventory
+from kape_itops.cli.options import filter_options
 from kape_itops.cli.render import console, print_json, safe, table
 from kape_itops.domain.inventory import DeviceFilter
 from kape_itops.errors import Issue, ValidationFailed
-from kape_itops.inventory.exporter import ExportFormat, export_inventory
-from kape_itops.inventory.importer import ImportReport, Mode, import_inventory
-from kape_itops.inventory.labels import write_labels
+from kape_itops.inventory.exporter import ExportFormat
+from kape_itops.inventory.importer import ImportReport, Mode
 
 
 def _issue_table(title: str, issues: list[Issue]) -> None:
@@ -71,7 +73,7 @@ def _render(report: ImportReport) -> None:
     console.print(safe(verdict))
 
 
-@inventory.command("import")
+@click.command("import")
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Validate and show what would change; write nothing.")
 @click.option(
@@ -92,7 +94,7 @@ def import_cmd(app: App, path: Path, dry_run: bool, mode: str, as_json: bool) ->
     row has an error (nothing is written in all-or-nothing mode).
     """
     try:
-        report = import_inventory(app.store(), path, app.actor, Mode(mode), dry_run)
+        report = app.inventory().import_file(path, Mode(mode), dry_run)
     except ValidationFailed as exc:
         if not as_json:
             raise
@@ -106,7 +108,7 @@ def import_cmd(app: App, path: Path, dry_run: bool, mode: str, as_json: bool) ->
         sys.exit(1)
 
 
-@inventory.command("export")
+@click.command("export")
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option(
     "--format",
@@ -130,7 +132,7 @@ def export_cmd(
     Export → edit in a spreadsheet → import round-trips; formula-like cells are neutralised.
     """
     chosen = ExportFormat(fmt) if fmt else _format_from(path)
-    report = export_inventory(app.store(), path, chosen, flt)
+    report = app.inventory().export(path, chosen, flt)
     if as_json:
         print_json(report)
         return
@@ -147,7 +149,7 @@ def _format_from(path: Path) -> ExportFormat:
     return ExportFormat(suffix) if suffix in ("xlsx", "json") else ExportFormat.CSV
 
 
-@inventory.command("labels")
+@click.command("labels")
 @filter_options
 @click.option(
     "-o",
@@ -161,7 +163,7 @@ def _format_from(path: Path) -> ExportFormat:
 @handle_errors()
 def labels_cmd(app: App, flt: DeviceFilter, output: Path, as_json: bool) -> None:
     """Write a printable A4 sheet of QR labels (asset tag, with tag and school printed below)."""
-    count = write_labels(app.store(), output, flt)
+    count = app.inventory().labels(output, flt)
     if as_json:
         print_json({"output": str(output), "labels": count})
         return

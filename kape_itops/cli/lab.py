@@ -11,7 +11,6 @@ from kape_itops.cli.app import App, handle_errors, pass_app
 from kape_itops.cli.render import console, err_console, print_json, safe
 from kape_itops.datafiles import data_folder
 from kape_itops.errors import ConfigError, StoreError
-from kape_itops.inventory.service import Inventory
 from kape_itops.lab.lab import (
     LabDevice,
     devices_from_csv,
@@ -39,7 +38,7 @@ def _devices(app: App) -> tuple[list[LabDevice], str]:
     url = app.settings.db_url
     if not (url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists()):
         try:
-            found = lab_devices(Inventory(app.store(), app.actor).devices())
+            found = lab_devices(app.inventory().devices())
             if found:
                 return found, "the database"
         except (StoreError, ConfigError):

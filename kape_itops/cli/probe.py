@@ -2,48 +2,41 @@
 
 Exit codes: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN; every usage or setup error is 3 too.
 
-The ``probe`` group is shared: other modules add their subcommands to it (kape_itops/cli/
-__init__.py does ``from kape_itops.cli.probe_ping import ping`` and ``probe.add_command(ping)``).
-Every subcommand of this group gets exit code 3 for click usage errors automatically; wrap the
-command body with ``@handle_errors(NAGIOS_ERRORS)`` for our own errors and end with
+The group holds ``run`` (:mod:`kape_itops.cli.probe_run`) and one command per probe kind of the
+registry (:mod:`kape_itops.probes.catalog` plus ``ITOPS_PROBES``): the kind's own module
+``kape_itops/cli/probe_<kind>.py`` (a click command named like the kind) when there is one,
+else :func:`kind_command`, which probes one TARGET once. Each is imported only when used.
+Every subcommand gets exit code 3 for click usage errors automatically; wrap the command body
+with ``@handle_errors(NAGIOS_ERRORS)`` for our own errors and end with
 ``sys.exit(nagios_code(statuses))``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib
+import importlib.util
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from kape_itops.atomic import require_folder
 from kape_itops.cli.app import App, handle_errors, pass_app
-from kape_itops.cli.render import console, err_console, print_json, safe, table
+from kape_itops.cli.options import parse_target
+from kape_itops.cli.render import brief, console, print_json, result_json, status_line, table
 from kape_itops.datafiles import data_folder
-from kape_itops.domain.enums import SEVERITY, DeviceKind, ProbeStatus
-from kape_itops.domain.inventory import Device
+from kape_itops.domain.enums import SEVERITY, ProbeStatus
 from kape_itops.domain.results import ProbeResult
-from kape_itops.domain.timespan import parse_duration
-from kape_itops.errors import ItopsError, UsageError
-from kape_itops.probes.addressmap import lab_state_path
-from kape_itops.probes.base import worst
-from kape_itops.probes.profiles import load_profiles
-from kape_itops.probes.runner import Job, RunnerConfig
-from kape_itops.probes.selection import Plan
-from kape_itops.probes.service import ProbeService, RunReport, RunRequest, run_rounds
-from kape_itops.reports import render_prom as prom
-from kape_itops.store import retention
+from kape_itops.errors import ConfigError, ItopsError, UsageError
+from kape_itops.probes import catalog
+from kape_itops.probes.base import Target, worst
+from kape_itops.probes.registry import ProbeRegistry
 
 NAGIOS_UNKNOWN = 3
 NAGIOS_ERRORS: dict[type[BaseException], int] = {ItopsError: NAGIOS_UNKNOWN}
 """``handle_errors`` mapping for probe commands: any error of ours is UNKNOWN (3)."""
-
-_ORDER = {ProbeStatus.CRIT: 0, ProbeStatus.WARN: 1, ProbeStatus.UNKNOWN: 2, ProbeStatus.OK: 3}
 
 
 def nagios_code(statuses: Sequence[ProbeStatus]) -> int:
@@ -82,316 +75,183 @@ class NagiosGroup(click.Group):
             raise _nagios(exc)  # noqa: B904 - the same exception, re-raised
 
 
-@click.group(cls=NagiosGroup)
+RUN = "run"
+KIND_MODULE = "kape_itops.cli.probe_{}"
+"""Where a probe kind's own command lives (its attribute is named like the kind)."""
+
+
+def kind_names() -> list[str]:
+    """Every probe kind of the registry (a bad ``ITOPS_PROBES`` is said by ``probe run``)."""
+    try:
+        names = ProbeRegistry.default().names
+    except ConfigError:
+        names = list(catalog.names())
+    return [n for n in names if n != RUN]
+
+
+def _kind_module(name: str) -> str | None:
+    module = KIND_MODULE.format(name)
+    try:
+        return module if importlib.util.find_spec(module) is not None else None
+    except (ImportError, ValueError):
+        return None
+
+
+class ProbeGroup(NagiosGroup):
+    """``run`` and one command per probe kind, each loaded on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, RUN, *kind_names()})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands:
+            command = _load(cmd_name)
+            if command is not None:
+                self.add_command(command, cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+def _load(name: str) -> click.Command | None:
+    if name == RUN:
+        from kape_itops.cli.probe_run import run_cmd
+
+        return run_cmd
+    if name not in kind_names():
+        return None
+    module = _kind_module(name)
+    if module is None:
+        return kind_command(name)
+    command = getattr(importlib.import_module(module), name)
+    if not isinstance(command, click.Command):
+        raise TypeError(f"{module}:{name} is not a click command")
+    return command
+
+
+@click.group(cls=ProbeGroup)
 def probe() -> None:
     """Health probes (ping, SNMP, ONVIF, SSH) with Nagios exit codes 0/1/2/3."""
 
 
-def _split(values: Sequence[str]) -> tuple[str, ...]:
-    out: list[str] = []
-    for v in values:
-        out += [p.strip() for p in v.split(",") if p.strip()]
-    return tuple(dict.fromkeys(out))
+def parse_settings(assignments: Sequence[str]) -> dict[str, Any]:
+    """``KEY=VALUE`` pairs; true/false, whole and decimal numbers become those, the rest text."""
+    out: dict[str, Any] = {}
+    for item in assignments:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--set {item!r} is not KEY=VALUE")
+        out[key.strip()] = _value(text.strip())
+    return out
 
 
-def _duration(_ctx: click.Context, _param: click.Parameter, value: str | None) -> float | None:
-    if value is None:
-        return None
-    try:
-        seconds = parse_duration(value).total_seconds()
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from exc
-    if seconds <= 0:
-        raise click.BadParameter("must be longer than 0 s")
-    return seconds
-
-
-class Live:
-    """The progress bar with live ok/warn/crit/unknown counts (on stderr, terminals only)."""
-
-    def __init__(self, enabled: bool, out: Console | None = None) -> None:
-        self.enabled = enabled
-        self.out = out or err_console
-        self.progress: Progress | None = None
-        self.task: Any = None
-        self.counts = dict.fromkeys(ProbeStatus, 0)
-
-    def _text(self) -> str:
-        c = self.counts
-        return (
-            f"[green]ok {c[ProbeStatus.OK]}[/] [yellow]warn {c[ProbeStatus.WARN]}[/] "
-            f"[red]crit {c[ProbeStatus.CRIT]}[/] [magenta]unknown {c[ProbeStatus.UNKNOWN]}[/]"
-        )
-
-    def plan(self, plan: Plan) -> None:
-        self.stop()
-        self.counts = dict.fromkeys(ProbeStatus, 0)
-        if not self.enabled:
-            return
-        self.progress = Progress(
-            TextColumn("probing"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.description}"),
-            TimeElapsedColumn(),
-            console=self.out,
-            transient=True,
-        )
-        self.progress.start()
-        self.task = self.progress.add_task(self._text(), total=plan.checks)
-
-    def result(self, result: ProbeResult, _job: Job) -> None:
-        self.counts[result.status] += 1
-        if self.progress is not None:
-            self.progress.update(self.task, advance=1, description=self._text())
-
-    def stop(self) -> None:
-        if self.progress is not None:
-            self.progress.stop()
-            self.progress = None
-
-
-def _result_json(result: ProbeResult, device: Device | None) -> dict[str, Any]:
-    return {
-        "asset_tag": result.asset_tag,
-        "school": device.school if device else None,
-        "kind": device.kind.value if device else None,
-        "probe": result.probe,
-        "target": result.target,
-        "status": result.status.value,
-        "reason": result.reason,
-        "method": result.method,
-        "metrics": dict(result.metrics),
-        "started_at": result.started_at,
-        "duration_ms": round(result.duration_ms, 3),
-        "attempts": result.attempts,
-    }
-
-
-def _report_json(report: RunReport) -> dict[str, Any]:
-    return {
-        "run": {
-            "id": report.run_id,
-            "status": report.status.value,
-            "counts": report.outcome.counts,
-            "exit_code": nagios_code([r.status for r in report.results]),
-        },
-        "results": [
-            _result_json(r, report.devices.get(r.asset_tag or ""))
-            for r in sorted(report.results, key=lambda r: (r.asset_tag or r.target, r.probe))
-        ],
-        "skipped": [
-            {"asset_tag": d.asset_tag, "school": d.school, "reason": why}
-            for d, why in report.plan.skipped
-        ],
-    }
-
-
-def _show(report: RunReport) -> None:
-    counts = report.outcome.counts
-    overall = report.outcome.overall if report.results else ProbeStatus.UNKNOWN
-    console.print(
-        f"run {report.run_id}: {len(report.plan.jobs)} device(s), {len(report.results)} "
-        f"result(s): ok {counts['ok']}, warn {counts['warn']}, crit {counts['crit']}, "
-        f"unknown {counts['unknown']} -> {overall.value.upper()}"
-    )
-    problems = sorted(
-        (r for r in report.results if r.status != ProbeStatus.OK),
-        key=lambda r: (_ORDER[r.status], r.asset_tag or "", r.probe),
-    )
-    if problems:
-        rows = []
-        for r in problems:
-            d = report.devices.get(r.asset_tag or "")
-            rows.append(
-                (
-                    r.status.value,
-                    r.asset_tag,
-                    d.school if d else "",
-                    d.kind.value if d else "",
-                    r.probe,
-                    r.target,
-                    r.reason,
-                )
-            )
-        console.print(
-            table(
-                "Problems",
-                ("status", "asset tag", "school", "kind", "probe", "target", "reason"),
-                rows,
-            )
-        )
-    if report.plan.skipped:
-        console.print(
-            f"{len(report.plan.skipped)} device(s) not probed (not deployed, no address or no "
-            "applicable probe; --json lists why)."
-        )
-
-
-@probe.command("run")
-@click.option("--school", "schools", multiple=True, help="School code (repeatable).")
-@click.option("--kind", "kinds", multiple=True, type=click.Choice([k.value for k in DeviceKind]))
-@click.option("--tag", "tags", multiple=True, help="Asset tag (repeatable).")
-@click.option("--only", "only", multiple=True, help="Probe kinds to run, e.g. ping,snmp.")
-@click.option(
-    "--include-undeployed",
-    is_flag=True,
-    help="Also probe devices in stock or in repair (a device named by --tag always is).",
-)
-@click.option(
-    "--concurrency",
-    type=click.IntRange(1, 10_000),
-    default=64,
-    show_default=True,
-    help="Devices probed at once.",
-)
-@click.option(
-    "--per-school",
-    type=click.IntRange(1, 10_000),
-    default=16,
-    show_default=True,
-    help="Devices of one school probed at once.",
-)
-@click.option(
-    "--pps",
-    type=click.FloatRange(0),
-    default=500.0,
-    show_default=True,
-    help="Packets-per-second budget of the whole run (0: unlimited).",
-)
-@click.option(
-    "--retries",
-    type=click.IntRange(0, 10),
-    default=1,
-    show_default=True,
-    help="Extra attempts after an unknown result (with backoff).",
-)
-@click.option("--lab", is_flag=True, help="Probe the simulated lab (its address map).")
-@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
-@click.option("--every", callback=_duration, help="Run rounds this often (5m) until stopped.")
-@click.option(
-    "--rounds",
-    type=click.IntRange(1),
-    help="With --every: stop after this many rounds [default: until stopped].",
-)
-@click.option(
-    "--grace",
-    callback=_duration,
-    default="30s",
-    show_default=True,
-    help="With --every: how long a signal lets the current round finish.",
-)
-@click.option(
-    "--prom",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Write the latest results to this Prometheus textfile.",
-)
-@click.option(
-    "--profiles",
-    type=click.Path(path_type=Path, file_okay=False),
-    help="Probe profile folder [default: ITOPS_DATA/probes].",
-)
-@pass_app
-@handle_errors(NAGIOS_ERRORS)
-def run_cmd(
-    app: App,
-    schools: tuple[str, ...],
-    kinds: tuple[str, ...],
-    tags: tuple[str, ...],
-    only: tuple[str, ...],
-    include_undeployed: bool,
-    concurrency: int,
-    per_school: int,
-    pps: float,
-    retries: int,
-    lab: bool,
-    as_json: bool,
-    every: float | None,
-    rounds: int | None,
-    grace: float,
-    prom: Path | None,
-    profiles: Path | None,
-) -> None:
-    """Probe the inventory's devices; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN."""
-    if rounds is not None and every is None:
-        raise UsageError("--rounds goes with --every")
-    if prom is not None:
-        require_folder(prom)  # said now, not after the first round
-    probes_dir = profiles or data_folder(app.settings.data_dir).area("probes")
-    service = ProbeService(
-        app.store(),
-        app.actor,
-        load_profiles(probes_dir),
-        config=RunnerConfig(concurrency=concurrency, per_school=per_school, retries=retries),
-        secrets=app.secrets(),
-        pps=pps or None,
-    )
-    request = RunRequest(
-        schools=tuple(schools),
-        kinds=tuple(DeviceKind(k) for k in kinds),
-        tags=tuple(tags),
-        only=_split(only),
-        lab_state=lab_state_path(lab, app.settings.data_dir),
-        include_undeployed=include_undeployed,
-    )
-    service.validate(request)
-    live = Live(enabled=err_console.is_terminal and not as_json)
-    codes: list[int] = []
-
-    def round_done(report: RunReport | None, run_id: int | None) -> None:
-        live.stop()
-        if report is None:
-            where = f"run {run_id}" if run_id is not None else "the run"
-            err_console.print(
-                f"{where} interrupted: every result measured so far is stored ({live_total()})"
-            )
-            codes.append(NAGIOS_UNKNOWN)
-            return
-        if as_json:
-            print_json(_report_json(report))
-        else:
-            _show(report)
-            if not report.plan.jobs:
-                err_console.print("no devices to probe in this selection")
-        codes.append(nagios_code([r.status for r in report.results]))
-        if prom is not None:
-            _write_prom(service, prom)
+def _value(text: str) -> Any:
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    for kind in (int, float):
         try:
-            retention.after_run(service.store)
-        except ItopsError as exc:
-            err_console.print(f"warning: retention after the run failed: {safe(str(exc))}")
-
-    def live_total() -> str:
-        return ", ".join(f"{s.value} {n}" for s, n in live.counts.items())
-
-    try:
-        asyncio.run(
-            run_rounds(
-                service,
-                request,
-                every_s=every,
-                grace_s=grace,
-                max_rounds=rounds,
-                on_result=live.result,
-                on_round=round_done,
-                on_plan=live.plan,
-            )
-        )
-    finally:
-        live.stop()
-        service.store.dispose()
-    sys.exit(codes[-1] if codes else NAGIOS_UNKNOWN)
+            return kind(text)
+        except ValueError:
+            pass
+    return text
 
 
-def _write_prom(service: ProbeService, path: Path) -> None:
-    samples = [
-        prom.PromSample(result, {"school": device.school, "kind": device.kind.value})
-        for result, device in service.latest()
-    ]
-    try:
-        prom.write(path, samples)
-    except OSError as exc:
-        raise UsageError(f"cannot write {path}: {exc}") from exc
+def show_result(result: ProbeResult) -> None:
+    """A status line, then every metric (device strings escaped)."""
+    console.print(status_line(result))
+    rows = [(k, brief(v)) for k, v in result.metrics.items()]
+    if rows:
+        console.print(table("details", ("metric", "value"), rows))
 
 
-__all__ = ["NAGIOS_ERRORS", "NagiosGroup", "nagios_code", "probe"]
+def _target(
+    app: App,
+    name: str,
+    text: str,
+    credential: str | None,
+    settings: dict[str, Any],
+    profiles: Path | None,
+) -> Target:
+    """TARGET as host[:port], or an inventory device with its address, credential and profile
+    settings; ``settings`` go over the profile's."""
+    host, port = parse_target(text)
+    device = app.known_device(host)
+    if device is None:
+        return Target(host, port, settings=settings, credential=credential)
+    address = device.ip or device.hostname
+    if not address:
+        raise UsageError(f"{device.asset_tag} has no IP address or host name in the inventory")
+    from kape_itops.probes.profiles import load_profiles
+
+    folder = profiles or data_folder(app.settings.data_dir).area("probes")
+    merged = {**load_profiles(folder).settings_for(device, name), **settings}
+    schools = {s.code: s.credential for s in app.inventory().schools()}
+    chosen = credential or device.credential or schools.get(device.school)
+    return Target(address, port, device=device, settings=merged, credential=chosen)
+
+
+def kind_command(name: str) -> click.Command:
+    """``itops probe NAME TARGET``: probe one target once through the registry (not stored)."""
+    spec = catalog.kind(name)
+    what = spec.summary if spec is not None and spec.summary else f"the {name} probe"
+
+    @click.command(name)
+    @click.argument("target", metavar="TARGET[:PORT]")
+    @click.option("--credential", help="Secrets-file entry NAME [default: the device's].")
+    @click.option(
+        "--set",
+        "assignments",
+        multiple=True,
+        metavar="KEY=VALUE",
+        help="A probe setting over the profile's (repeatable), e.g. platform=cisco_ios.",
+    )
+    @click.option(
+        "--timeout",
+        type=click.FloatRange(0.1, 600.0),
+        default=2.0,
+        show_default=True,
+        help="Seconds per request.",
+    )
+    @click.option(
+        "--profiles",
+        type=click.Path(path_type=Path, file_okay=False),
+        help="Probe profile folder [default: ITOPS_DATA/probes].",
+    )
+    @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+    @pass_app
+    @handle_errors(NAGIOS_ERRORS)
+    def command(
+        app: App,
+        target: str,
+        credential: str | None,
+        assignments: tuple[str, ...],
+        timeout: float,
+        profiles: Path | None,
+        as_json: bool,
+    ) -> None:
+        from kape_itops.probes.service import check_target
+
+        settings = parse_settings(assignments)
+        probed = _target(app, name, target, credential, settings, profiles)
+        result = asyncio.run(check_target(name, probed, app.secrets(), timeout_s=timeout))
+        if as_json:
+            print_json(result_json(result, probed.device))
+        else:
+            show_result(result)
+        sys.exit(result.exit_code)
+
+    command.help = (
+        f"Probe TARGET once: {what}; Nagios exit codes 0/1/2/3.\n\n"
+        "TARGET is host[:PORT] or an inventory asset tag (then its address, credential and "
+        "profile settings are used). The result is shown, not stored."
+    )
+    return command
+
+
+__all__ = [
+    "NAGIOS_ERRORS",
+    "NagiosGroup",
+    "kind_command",
+    "kind_names",
+    "nagios_code",
+    "probe",
+    "show_result",
+]

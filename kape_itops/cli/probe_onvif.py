@@ -8,7 +8,6 @@ Exit codes: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (usage and setup errors too).
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,67 +16,20 @@ import click
 
 from kape_itops.atomic import output_folder
 from kape_itops.cli.app import App, handle_errors, pass_app
-from kape_itops.cli.probe import NAGIOS_ERRORS, probe
-from kape_itops.cli.render import console, print_json, safe, table
-from kape_itops.domain.inventory import Device
-from kape_itops.errors import ConfigError, NotFoundError, StoreError, UsageError
-from kape_itops.inventory.service import Inventory
-from kape_itops.probes.base import ProbeContext, ProbeResult, Target, check_once
+from kape_itops.cli.options import parse_target
+from kape_itops.cli.probe import NAGIOS_ERRORS
+from kape_itops.cli.render import console, print_json, result_json, status_line, table
+from kape_itops.domain.results import ProbeResult
+from kape_itops.errors import UsageError
+from kape_itops.probes.base import ProbeContext, Target, check_once
 from kape_itops.probes.onvif.evaluate import LAYERS
 from kape_itops.secrets import Credential, Secret, SecretStore, env_secret
 
-__all__ = ["onvif", "parse_target"]
+__all__ = ["onvif"]
 
 PASSWORD_ENV = "ITOPS_ONVIF_PASSWORD"  # noqa: S105 - the variable's name
 _CLI_ENTRY = "command-line"
 PROTOCOL = "onvif"
-_STYLE = {"ok": "green", "warn": "yellow", "crit": "red", "unknown": "magenta"}
-
-
-def parse_target(value: str) -> tuple[str, int | None]:
-    """``host``, ``host:port``, ``[v6]:port`` or a bare IPv6 address → (host, port)."""
-    text = value.strip()
-    if not text:
-        raise UsageError("TARGET is empty")
-    if text.startswith("["):
-        host, sep, rest = text[1:].partition("]")
-        if not sep or (rest and not rest.startswith(":")):
-            raise UsageError(f"bad TARGET {value!r}: expected [IPv6]:PORT")
-        port_text = rest[1:] if rest else ""
-    elif text.count(":") > 1:
-        try:
-            ipaddress.IPv6Address(text)
-        except ValueError as exc:
-            raise UsageError(
-                f"bad TARGET {value!r}: not an IPv6 address (use [ADDR]:PORT)"
-            ) from exc
-        return text, None
-    else:
-        host, _, port_text = text.partition(":")
-    if not host:
-        raise UsageError(f"bad TARGET {value!r}: no host")
-    if not port_text:
-        return host, None
-    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
-        raise UsageError(f"bad TARGET {value!r}: port must be 1-65535")
-    return host, int(port_text)
-
-
-def _inventory_device(app: App, name: str) -> Device | None:
-    """The inventory device whose asset tag is ``name`` (None without an inventory or a match)."""
-    try:
-        ipaddress.ip_address(name)
-    except ValueError:
-        pass
-    else:
-        return None
-    url = app.settings.db_url
-    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
-        return None
-    try:
-        return Inventory(app.store(), app.actor).device(name)
-    except (NotFoundError, StoreError, ConfigError):
-        return None
 
 
 def _credentials(app: App, user: str | None, credential: str | None) -> tuple[str, Secret]:
@@ -112,25 +64,10 @@ async def _check(target: Target, secrets: SecretStore, timeout: float) -> ProbeR
     return await check_once(OnvifProbe(), ProbeContext(secrets=secrets, timeout_s=timeout), target)
 
 
-def _as_json(result: ProbeResult) -> dict[str, Any]:
-    return {
-        "target": result.target,
-        "probe": result.probe,
-        "status": result.status.value,
-        "reason": result.reason,
-        "metrics": dict(result.metrics),
-        "started_at": result.started_at,
-        "duration_ms": round(result.duration_ms, 1),
-    }
-
-
 def render(result: ProbeResult) -> None:
     """The result: a status line, the layers, then the metrics (device strings escaped)."""
     m = result.metrics
-    style = _STYLE.get(result.status.value, "")
-    console.print(
-        f"[{style}]{result.status.value.upper()}[/] {safe(result.target)}: {safe(result.reason)}"
-    )
+    console.print(status_line(result, method=False))
     failed = m.get("failed_layer")
     passed = int(m.get("layer", 0))
     ms = m.get("layer_ms", {})
@@ -148,7 +85,7 @@ def render(result: ProbeResult) -> None:
     console.print(table("details", ("metric", "value"), details))
 
 
-@probe.command("onvif")
+@click.command("onvif")
 @click.argument("target", metavar="TARGET[:PORT]")
 @click.option("--user", help="ONVIF user name [default: the credential's, else admin].")
 @click.option(
@@ -194,7 +131,7 @@ def onvif(
     ITOPS_ONVIF_PASSWORD, else a prompt; it is never stored or printed.
     """
     host, port = parse_target(target)
-    device = _inventory_device(app, host)
+    device = app.known_device(host)
     if device is not None:
         if not device.ip:
             raise UsageError(f"{device.asset_tag} has no IP address in the inventory")
@@ -225,7 +162,7 @@ def onvif(
         )
     )
     if as_json:
-        print_json(_as_json(result))
+        print_json(result_json(result, device))
     else:
         render(result)
     sys.exit(result.exit_code)

@@ -5,45 +5,29 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import sys
-from pathlib import Path
 
 import click
 
 from kape_itops.cli.app import App, handle_errors, pass_app
-from kape_itops.cli.probe import probe
-from kape_itops.cli.render import console, err_console, print_json, safe, table
+from kape_itops.cli.render import (
+    STATUS_STYLE,
+    console,
+    err_console,
+    print_json,
+    result_json,
+    safe,
+    table,
+)
 from kape_itops.domain.enums import SEVERITY, ProbeStatus
-from kape_itops.domain.inventory import Device
 from kape_itops.domain.results import ProbeResult
-from kape_itops.errors import ConfigError, ItopsError, NotFoundError, StoreError, UsageError
-from kape_itops.inventory.service import Inventory
+from kape_itops.errors import ItopsError, UsageError
 from kape_itops.probes.addressmap import lab_state_path, load_address_map
 from kape_itops.probes.base import Target, worst
-from kape_itops.probes.icmp import Method
-from kape_itops.probes.ping import PingRun, ping_targets
-from kape_itops.probes.targets import DeviceLookup, TargetSpec, lab_address, resolve_targets
+from kape_itops.probes.icmp.client import Method
+from kape_itops.probes.icmp.probe import PingRun, ping_targets
+from kape_itops.probes.targets import TargetSpec, lab_address, resolve_targets
 
-__all__ = ["ping", "probe"]
-
-_STYLE = {"ok": "green", "warn": "yellow", "crit": "red", "unknown": "magenta"}
-
-
-def _lookup(app: App) -> DeviceLookup:
-    """An asset-tag lookup that quietly gives None when there is no usable inventory."""
-    inventory: list[Inventory] = []
-
-    def lookup(tag: str) -> Device | None:
-        url = app.settings.db_url
-        if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
-            return None
-        try:
-            if not inventory:
-                inventory.append(Inventory(app.store(), app.actor))
-            return inventory[0].device(tag)
-        except (NotFoundError, StoreError, ConfigError):
-            return None
-
-    return lookup
+__all__ = ["ping"]
 
 
 def _fmt(value: object) -> str:
@@ -75,7 +59,7 @@ def render(run: PingRun, specs: list[TargetSpec]) -> None:
     for col in t.columns[:-1]:
         col.no_wrap = True
     for row, r in zip(t.rows, run.results, strict=True):
-        row.style = _STYLE.get(r.status.value)
+        row.style = STATUS_STYLE[r.status]
     console.print(t)
     counts = {s: sum(1 for r in run.results if r.status == s) for s in ProbeStatus}
     console.print(
@@ -91,7 +75,12 @@ def _as_json(
         "method": run.method.value,
         "notes": run.notes,
         "results": [
-            {"address": spec.address, "source": spec.source, "pinged": addr, **_result(r)}
+            {
+                "address": spec.address,
+                "source": spec.source,
+                "pinged": addr,
+                **result_json(r, spec.device),
+            }
             for spec, (addr, _ports), r in zip(specs, where, run.results, strict=True)
         ],
     }
@@ -122,19 +111,7 @@ def _merge_skipped(
     return PingRun(results, run.method, run.notes)
 
 
-def _result(r: ProbeResult) -> dict[str, object]:
-    return {
-        "target": r.target,
-        "asset_tag": r.asset_tag,
-        "status": r.status.value,
-        "reason": r.reason,
-        "method": r.method,
-        "metrics": dict(r.metrics),
-        "duration_ms": round(r.duration_ms, 1),
-    }
-
-
-@probe.command("ping")
+@click.command("ping")
 @click.argument("targets", nargs=-1, required=True)
 @click.option("--count", "-c", type=click.IntRange(1, 1000), default=3, show_default=True)
 @click.option(
@@ -187,8 +164,7 @@ def ping(
     With --lab (or ITOPS_LAB_STATE set) addresses go through the lab's address map, and
     addresses the lab does not simulate are not pinged at all.
     """
-    lookup = _lookup(app)
-    specs = resolve_targets(targets, lookup=lookup, force=force)
+    specs = resolve_targets(targets, lookup=app.known_device, force=force)
     if not specs:
         raise UsageError("no addresses to ping")
     state = lab_state_path(lab, app.settings.data_dir)

@@ -25,6 +25,9 @@ from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
+from kape_itops.domain.enums import ProbeStatus
+from kape_itops.domain.inventory import Device
+from kape_itops.domain.results import ProbeResult
 from kape_itops.domain.text import reveal, reveal_json
 from kape_itops.reports import fmt
 
@@ -98,6 +101,63 @@ def print_json(value: Any) -> None:
     is the same for a JSON parser, the terminal never sees them raw.
     """
     print(reveal_json(json.dumps(to_jsonable(value), ensure_ascii=False, indent=2)))
+
+
+STATUS_STYLE: dict[ProbeStatus, str] = {
+    ProbeStatus.OK: "green",
+    ProbeStatus.WARN: "yellow",
+    ProbeStatus.CRIT: "red",
+    ProbeStatus.UNKNOWN: "magenta",
+}
+"""The one colour of each probe status, in every table, status line and progress bar."""
+DURATION_DIGITS = 3
+"""Decimals of ``duration_ms`` in JSON (microseconds), the same for every probe command."""
+
+
+def status_text(status: ProbeStatus, *, upper: bool = False) -> Text:
+    """A probe status in its colour (``OK`` in status lines with ``upper``)."""
+    word = status.value.upper() if upper else status.value
+    return Text(word, style=STATUS_STYLE[status])
+
+
+def status_markup(status: ProbeStatus) -> str:
+    """``[green]OK[/]``: the upper-case status in rich markup, for a status line."""
+    return f"[{STATUS_STYLE[status]}]{status.value.upper()}[/]"
+
+
+def status_line(result: ProbeResult, *, method: bool = True) -> str:
+    """``OK target (method): reason`` in rich markup, the status in its colour, text escaped."""
+    how = f" ({safe(result.method or result.probe)})" if method else ""
+    return f"{status_markup(result.status)} {safe(result.target)}{how}: {safe(result.reason)}"
+
+
+def brief(value: object, limit: int = 200) -> str:
+    """A metric value on one table line: lists joined by commas, long text cut with '…'."""
+    text = ", ".join(str(v) for v in value) if isinstance(value, list) else str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def result_json(
+    result: ProbeResult, device: Device | None = None, *, hide: Collection[str] = ()
+) -> dict[str, Any]:
+    """One probe result as every ``--json`` shows it; ``hide`` leaves internal metrics out.
+
+    ``school`` and ``kind`` are the inventory device's (None for an address alone).
+    """
+    return {
+        "asset_tag": result.asset_tag,
+        "school": device.school if device else None,
+        "kind": device.kind.value if device else None,
+        "probe": result.probe,
+        "target": result.target,
+        "status": result.status.value,
+        "reason": result.reason,
+        "method": result.method,
+        "metrics": {k: v for k, v in result.metrics.items() if k not in hide},
+        "started_at": result.started_at,
+        "duration_ms": round(result.duration_ms, DURATION_DIGITS),
+        "attempts": result.attempts,
+    }
 
 
 KEY_HEADERS = frozenset(

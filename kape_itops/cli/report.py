@@ -10,16 +10,15 @@ import click
 
 from kape_itops.atomic import write_text
 from kape_itops.cli.app import App, handle_errors, pass_app
+from kape_itops.cli.options import date_value, duration, month
 from kape_itops.cli.render import console, print_json, safe, table
-from kape_itops.config import Settings, load_zone
+from kape_itops.config import load_zone
 from kape_itops.domain.text import reveal, reveal_json
-from kape_itops.domain.timespan import parse_duration, parse_month
 from kape_itops.errors import UsageError
-from kape_itops.reports import alerts, fmt
+from kape_itops.reports import fmt
 from kape_itops.reports.model import (
     HealthReport,
     ReportOptions,
-    build_report,
     resolve_period,
     to_dict,
 )
@@ -29,54 +28,19 @@ from kape_itops.reports.render_html import write_html
 from kape_itops.reports.render_md import render_md
 
 
-def _duration(
-    _ctx: click.Context, param: click.Parameter, value: str | None
-) -> dt.timedelta | None:
-    if value is None:
-        return None
-    try:
-        return parse_duration(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from exc
-
-
-def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError as exc:
-        raise click.BadParameter(f"'{value}' is not a date (YYYY-MM-DD)") from exc
-
-
-def _env_tz() -> str:
-    return Settings().tz
-
-
-def _month(
-    _ctx: click.Context, _param: click.Parameter, value: str | None
-) -> tuple[dt.date, dt.date] | None:
-    if value is None:
-        return None
-    try:
-        zone = load_zone(_env_tz())
-        return parse_month(value, dt.datetime.now(zone).date())
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from exc
-
-
 @click.group()
 def report() -> None:
     """Health reports over a period, and the problems hook for alerts."""
 
 
 @report.command("health")
-@click.option("--since", callback=_duration, help="Period ending now, e.g. 7d (default 7d).")
-@click.option("--from", "date_from", callback=_date, metavar="DATE", help="First day (UTC).")
-@click.option("--to", "date_to", callback=_date, metavar="DATE", help="Last day, inclusive.")
+@click.option("--since", callback=duration(), help="Period ending now, e.g. 7d (default 7d).")
+@click.option("--from", "date_from", callback=date_value, metavar="DATE", help="First day (UTC).")
+@click.option("--to", "date_to", callback=date_value, metavar="DATE", help="Last day, inclusive.")
 @click.option(
     "--month",
-    callback=_month,
+    "month_days",
+    callback=month,
     metavar="YYYY-MM|last",
     help="A calendar month (UTC days); 'last' is the month before this one.",
 )
@@ -100,7 +64,7 @@ def report() -> None:
     "--interval",
     default="5m",
     show_default=True,
-    callback=_duration,
+    callback=duration(),
     help="Probe interval the availability expects.",
 )
 @pass_app
@@ -110,7 +74,7 @@ def health(
     since: dt.timedelta | None,
     date_from: dt.date | None,
     date_to: dt.date | None,
-    month: tuple[dt.date, dt.date] | None,
+    month_days: tuple[dt.date, dt.date] | None,
     school: str | None,
     html: Path | None,
     md: Path | None,
@@ -123,10 +87,10 @@ def health(
     outputs = [o for o in (html, md, csv_dir) if o is not None] + ([True] if as_json else [])
     if len(outputs) > 1:
         raise UsageError("choose one of --html, --md, --json, --csv")
-    if month is not None:
+    if month_days is not None:
         if since is not None or date_from or date_to:
             raise UsageError("give one of --since, --from/--to or --month")
-        date_from, date_to = month
+        date_from, date_to = month_days
     period = resolve_period(since, date_from, date_to)
     opts = ReportOptions(
         school=school.upper() if school else None,
@@ -134,7 +98,7 @@ def health(
         interval=interval,
         tz=app.settings.tz,
     )
-    rep = build_report(app.store(), period, opts)
+    rep = app.reports().health(period, opts)
     if as_json:
         print(reveal_json(json.dumps(to_dict(rep), ensure_ascii=False, indent=2)))
     elif html is not None:
@@ -228,7 +192,11 @@ def _print_problems(problems: list[Problem], title: str, tz: dt.tzinfo) -> None:
     help="Runs a problem must hold before it is reported.",
 )
 @click.option(
-    "--since", default="1d", show_default=True, callback=_duration, help="Period for the full list."
+    "--since",
+    default="1d",
+    show_default=True,
+    callback=duration(),
+    help="Period for the full list.",
 )
 @click.option("--school", help="Only this school (code), for the full list.")
 @click.option("--json", "as_json", is_flag=True, help="JSON on stdout.")
@@ -246,15 +214,11 @@ def problems(
     if consecutive < 1:
         raise UsageError("--consecutive must be at least 1")
     if new_since_last:
-        outcome = alerts.evaluate(app.store(), consecutive=consecutive)
-        found = outcome.new
+        found = app.reports().new_problems(consecutive)
     else:
-        rep = build_report(
-            app.store(),
-            resolve_period(since, None, None),
-            ReportOptions(school=school.upper() if school else None, tz=app.settings.tz),
-        )
-        found = rep.problems
+        period = resolve_period(since, None, None)
+        opts = ReportOptions(school=school.upper() if school else None, tz=app.settings.tz)
+        found = app.reports().health(period, opts).problems
     if as_json:
         print_json([to_dict(p) for p in found])
         return

@@ -11,21 +11,13 @@ import click
 
 from kape_itops.atomic import output_folder, write_text
 from kape_itops.cli.app import App, handle_errors, pass_app
+from kape_itops.cli.options import duration
 from kape_itops.cli.render import console, safe
-from kape_itops.domain.timespan import parse_duration
 from kape_itops.errors import UsageError
 from kape_itops.reports.schedule import ScheduleSpec, cron_lines, env_file_line, systemd_units
-from kape_itops.store.urls import has_password
 
 ENV_FILE = Path("/etc/kape-itops/itops.env")
 """Default home of ``ITOPS_DB`` when its URL holds a password (never in a unit or cron line)."""
-
-
-def _every(_ctx: click.Context, _param: click.Parameter, value: str) -> dt.timedelta:
-    try:
-        return parse_duration(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from exc
 
 
 @click.group()
@@ -35,7 +27,7 @@ def schedule() -> None:
 
 @schedule.command("install")
 @click.option(
-    "--every", default="5m", show_default=True, callback=_every, help="Probe round interval."
+    "--every", default="5m", show_default=True, callback=duration(), help="Probe round interval."
 )
 @click.option(
     "--report",
@@ -84,7 +76,8 @@ def install(
     workdir = app.settings.data_dir.resolve()
     env: list[tuple[str, str]] = []
     db_url = app.settings.db_url
-    env_path = (env_file or ENV_FILE).absolute() if has_password(db_url) else None
+    secret_url = app.database(ready=False).has_password
+    env_path = (env_file or ENV_FILE).absolute() if secret_url else None
     if env_path is None:
         if db_url.startswith("sqlite:///") and not db_url.startswith("sqlite:////"):
             db_url = "sqlite:///" + str((Path.cwd() / db_url[len("sqlite:///") :]).resolve())

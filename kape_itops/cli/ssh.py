@@ -23,20 +23,19 @@ import click
 
 from kape_itops.backups.service import BackupService, BackupSettings
 from kape_itops.cli.app import App, handle_errors, pass_app
+from kape_itops.cli.probe_run import run_and_show
 from kape_itops.cli.render import console, err_console, print_json, safe
-from kape_itops.cli.ssh_render import clean, diff_json, show_history, show_outcomes, show_results
+from kape_itops.cli.ssh_render import clean, diff_json, show_history, show_outcomes
 from kape_itops.datafiles import data_folder
 from kape_itops.domain.backups import BackupStatus
-from kape_itops.domain.enums import SEVERITY, DeviceKind
+from kape_itops.domain.enums import DeviceKind
 from kape_itops.domain.inventory import DeviceFilter
 from kape_itops.errors import ConfigError, ItopsError, NotFoundError, UsageError
-from kape_itops.inventory.service import Inventory
 from kape_itops.probes.addressmap import AddressMap, lab_state_path, load_address_map
-from kape_itops.probes.base import worst
 from kape_itops.probes.profiles import load_profiles
 from kape_itops.probes.registry import ProbeRegistry
 from kape_itops.probes.runner import RunnerConfig
-from kape_itops.probes.service import ProbeService, RunRequest
+from kape_itops.probes.service import RunRequest
 from kape_itops.probes.ssh.client import (
     SshFailure,
     SshLogin,
@@ -211,8 +210,10 @@ def check_cmd(
     as_json: bool,
     access: AccessOptions,
 ) -> None:
-    """Run the health commands; results are stored like every probe result.
+    """Run the health commands: a probe run of the ssh probe with these login options.
 
+    The same run as ``itops probe run --only ssh --kind router --kind switch --kind hotspot``
+    (any kind with --tag), stored, shown and ending alike, but the table lists every device.
     Exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (Nagios).
     """
     probes_dir = data_folder(app.settings.data_dir).area("probes")
@@ -229,13 +230,10 @@ def check_cmd(
             concurrency=concurrency,
         )
 
-    service = ProbeService(
-        app.store(),
-        app.actor,
+    service = app.probes(
         load_profiles(probes_dir),
         registry=ProbeRegistry(paths={}, factories={"ssh": factory}),
         config=RunnerConfig(concurrency=concurrency, per_school=concurrency, retries=0),
-        secrets=app.secrets(),
     )
     kinds = () if tags else (DeviceKind.ROUTER, DeviceKind.SWITCH, DeviceKind.HOTSPOT)
     request = RunRequest(
@@ -245,16 +243,7 @@ def check_cmd(
         only=("ssh",),
         lab_state=lab_state_path(lab, app.settings.data_dir),
     )
-    report = asyncio.run(service.run(request))
-    results = sorted(report.results, key=lambda r: r.asset_tag or r.target)
-    if as_json:
-        print_json({"run_id": report.run_id, "results": results})
-    else:
-        show_results(results)
-        if not results:
-            err_console.print("no devices with the ssh probe in this selection", markup=False)
-    statuses = [r.status for r in results]
-    sys.exit(SEVERITY[worst(statuses)] if statuses else 3)
+    sys.exit(run_and_show(app, service, request, as_json=as_json, every_result=True))
 
 
 # -- backup --------------------------------------------------------------------------------
@@ -281,16 +270,13 @@ def backup_cmd(
         profiles = load_profiles(probes_dir)
     except ConfigError:
         profiles = None
-    service = BackupService(
-        app.store(),
-        app.actor,
+    service = app.backups(
         load_command_sets(probes_dir),
         BackupSettings(
             known_hosts=access.host_keys(),
             login=access.login(app),
             concurrency=concurrency,
         ),
-        secrets=app.secrets(),
         profiles=profiles,
     )
     flt = DeviceFilter(schools=schools, tags=tags)
@@ -309,7 +295,7 @@ def backup_cmd(
 
 
 def _backups(app: App) -> BackupService:
-    return BackupService(app.store(), app.actor, CommandSets({}), BackupSettings(known_hosts=None))
+    return app.backups(CommandSets({}), BackupSettings(known_hosts=None), with_secrets=False)
 
 
 # -- history / diff ------------------------------------------------------------------------
@@ -402,7 +388,7 @@ def run_cmd(
     device = None
     if "." not in target and ":" not in target and "[" not in target:
         try:
-            device = Inventory(app.store(), app.actor).device(target)
+            device = app.inventory().device(target)
         except NotFoundError:
             device = None
         except ItopsError:
@@ -465,7 +451,7 @@ class _RunFailed(ItopsError):
 
 
 def _school_credential(app: App, code: str) -> str | None:
-    for school in Inventory(app.store(), app.actor).schools():
+    for school in app.inventory().schools():
         if school.code == code:
             return school.credential
     return None

@@ -14,17 +14,9 @@ from rich.text import Text
 
 from kape_itops.cli.render import console, table
 from kape_itops.domain.backups import BackupOutcome, BackupStatus, ConfigEntry
-from kape_itops.domain.enums import ProbeStatus
-from kape_itops.domain.results import ProbeResult
 from kape_itops.domain.text import reveal
 
 _CONTROL = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|[\x00-\x08\x0b-\x1f\x7f]")
-_STYLE = {
-    ProbeStatus.OK: "green",
-    ProbeStatus.WARN: "yellow",
-    ProbeStatus.CRIT: "red",
-    ProbeStatus.UNKNOWN: "magenta",
-}
 _BSTYLE = {
     BackupStatus.FIRST: "green",
     BackupStatus.CHANGED: "yellow",
@@ -38,20 +30,6 @@ def clean(text: str) -> str:
     """Device output for the terminal: no escape sequences or C0 controls; C1 and bidi
     controls shown as escapes (:func:`kape_itops.domain.text.reveal`)."""
     return reveal(_CONTROL.sub("", text.replace("\r\n", "\n")))
-
-
-def show_results(results: list[ProbeResult]) -> None:
-    """The ``ssh check`` table."""
-    rows = [
-        (
-            r.asset_tag or "",
-            Text(r.status.value, style=_STYLE[r.status]),
-            r.target,
-            clean(r.reason),
-        )
-        for r in results
-    ]
-    console.print(table("ssh check", ["device", "status", "target", "reason"], rows))
 
 
 def show_outcomes(outcomes: list[BackupOutcome]) -> None:

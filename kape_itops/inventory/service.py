@@ -7,6 +7,8 @@ import datetime as dt
 import ipaddress
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kape_itops.domain.enums import DeviceStatus, EntityType
 from kape_itops.domain.fields import CLEAR_MARKER, DEVICE_FIELD, FieldError, parse_code
@@ -23,6 +25,10 @@ from kape_itops.domain.text import refusal
 from kape_itops.errors import NotFoundError, UsageError
 from kape_itops.store.db import Store
 from kape_itops.store.inventory_repo import InventoryRepo, tag_in_use
+
+if TYPE_CHECKING:  # readers, writers and the label renderer load only when used
+    from kape_itops.inventory.exporter import ExportFormat, ExportReport
+    from kape_itops.inventory.importer import ImportReport, Mode
 
 EDITABLE = (*tuple(f for f in DEVICE_FIELD if f not in ("asset_tag",)), "new_asset_tag")
 
@@ -145,6 +151,27 @@ class Inventory:
         return WarrantyReport(
             today, within_days, sorted(expired, key=key), sorted(expiring, key=key)
         )
+
+    # -- files -----------------------------------------------------------------------------
+    def import_file(self, path: Path, mode: Mode, dry_run: bool = False) -> ImportReport:
+        """Import a folder, CSV, XLSX or JSON export; every change through the change log."""
+        from kape_itops.inventory.importer import import_inventory
+
+        return import_inventory(self.store, path, self.actor, mode, dry_run)
+
+    def export(
+        self, path: Path, fmt: ExportFormat, flt: DeviceFilter | None = None
+    ) -> ExportReport:
+        """Write schools and devices in the import format (a CSV folder, XLSX or JSON)."""
+        from kape_itops.inventory.exporter import export_inventory
+
+        return export_inventory(self.store, path, fmt, flt)
+
+    def labels(self, output: Path, flt: DeviceFilter | None = None) -> int:
+        """Write a printable HTML sheet of QR labels; how many labels."""
+        from kape_itops.inventory.labels import write_labels
+
+        return write_labels(self.store, output, flt)
 
     # -- edits -----------------------------------------------------------------------------
     def set(

@@ -22,12 +22,13 @@ from kape_itops.domain.inventory import Device, DeviceFilter
 from kape_itops.domain.results import ProbeResult
 from kape_itops.errors import UsageError
 from kape_itops.probes.addressmap import AddressMap, load_address_map
-from kape_itops.probes.base import ProbeContext
+from kape_itops.probes.base import ProbeContext, Target, check_once
 from kape_itops.probes.profiles import Profiles
 from kape_itops.probes.ratelimit import make_budget
-from kape_itops.probes.registry import ProbeRegistry
+from kape_itops.probes.registry import ProbeRegistry, ProbeUnavailable
 from kape_itops.probes.runner import Job, OnResult, Runner, RunnerConfig, RunOutcome, run_jobs
 from kape_itops.probes.selection import Plan, build_plan
+from kape_itops.reports import retention
 from kape_itops.secrets import SecretStore
 from kape_itops.store.db import Store
 from kape_itops.store.inventory_repo import InventoryRepo
@@ -274,6 +275,31 @@ class ProbeService:
             for (tag, _probe), result in sorted(latest.items())
             if tag in devices
         ]
+
+
+    def after_round(self) -> None:
+        """Roll results up and prune old raw ones with the default retention (after a round)."""
+        retention.after_run(self.store)
+
+
+async def check_target(
+    name: str,
+    target: Target,
+    secrets: SecretStore | None = None,
+    *,
+    timeout_s: float = 2.0,
+    registry: ProbeRegistry | None = None,
+) -> ProbeResult:
+    """Probe one target once with the registry's probe kind ``name`` (nothing is stored).
+
+    UsageError when this installation cannot make that probe (unknown kind, missing library).
+    """
+    try:
+        probe = (registry or ProbeRegistry.default()).create(name)
+    except ProbeUnavailable as exc:
+        raise UsageError(str(exc)) from exc
+    ctx = ProbeContext(secrets=secrets or SecretStore.empty(), timeout_s=timeout_s)
+    return await check_once(probe, ctx, target)
 
 
 RoundDone = Callable[[RunReport | None, int | None], None]

@@ -15,7 +15,7 @@ from click.testing import CliRunner, Result
 from rich.console import Console
 
 from kape_itops.cli import cli
-from kape_itops.cli.probe import Live
+from kape_itops.cli.probe_run import Live
 from kape_itops.domain.enums import DeviceKind, DeviceStatus, ProbeStatus, RunStatus
 from kape_itops.domain.inventory import ChangeContext, DeviceUpsert, SchoolUpsert
 from kape_itops.domain.results import ProbeResult

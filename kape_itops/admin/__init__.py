@@ -1,0 +1,1 @@
+"""Looking after the database itself: schema, retention and sizes (``itops init``, ``itops db``)."""

@@ -1,0 +1,31 @@
+"""The health report and the problems hook, as the front ends ask for them.
+
+Each call reads the store in its own transactions (:func:`~kape_itops.reports.model.build_report`
+rolls results up first; :func:`~kape_itops.reports.alerts.evaluate` moves the alert cursor) and
+returns domain objects: a :class:`~kape_itops.reports.model.HealthReport` or problems.
+"""
+
+from __future__ import annotations
+
+from kape_itops.reports import alerts
+from kape_itops.reports.model import HealthReport, Period, ReportOptions, build_report
+from kape_itops.reports.problems import Problem
+from kape_itops.store.db import Store
+
+__all__ = ["Reports"]
+
+
+class Reports:
+    """Reports over the probe results, discovery sweeps and inventory in ``store``."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def health(self, period: Period, options: ReportOptions) -> HealthReport:
+        """The report for ``period`` (see :func:`~kape_itops.reports.model.resolve_period`)."""
+        return build_report(self.store, period, options)
+
+    def new_problems(self, consecutive: int = 2) -> list[Problem]:
+        """Problems that appeared since the last call and held ``consecutive`` runs (the alert
+        hook; moves its cursor)."""
+        return alerts.evaluate(self.store, consecutive=consecutive).new
