@@ -17,26 +17,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from kape_itops.backups.model import (
-    BackupOutcome,
-    BackupStatus,
-    ConfigEntry,
-    unified_diff,
-)
+from kape_itops.domain.backups import BackupOutcome, BackupStatus, ConfigEntry, unified_diff
 from kape_itops.domain.enums import DeviceKind, DeviceStatus, RunStatus
 from kape_itops.domain.inventory import Device, DeviceFilter
 from kape_itops.errors import NotFoundError, SecretsError, UsageError
 from kape_itops.probes.addressmap import AddressMap
-from kape_itops.probes.knownhosts import KnownHosts
 from kape_itops.probes.profiles import Profiles
-from kape_itops.probes.ssh import (
-    DEFAULT_CONCURRENCY,
-    SshWorkers,
-    clean_config,
-    fetch_config,
-    login_for,
-)
-from kape_itops.probes.ssh_client import (
+from kape_itops.probes.ssh.client import (
     DEFAULT_COMMAND_TIMEOUT_S,
     DEFAULT_CONNECT_TIMEOUT_S,
     SshFailure,
@@ -44,7 +31,15 @@ from kape_itops.probes.ssh_client import (
     SshOptions,
     connect,
 )
-from kape_itops.probes.ssh_commands import CommandSet, CommandSets
+from kape_itops.probes.ssh.evaluate import clean_config
+from kape_itops.probes.ssh.hostkeys import KnownHosts
+from kape_itops.probes.ssh.probe import (
+    DEFAULT_CONCURRENCY,
+    SshWorkers,
+    fetch_config,
+    login_for,
+)
+from kape_itops.probes.ssh.settings import CommandSet, CommandSets
 from kape_itops.secrets import SecretStore
 from kape_itops.store.backup_repo import BackupRepo
 from kape_itops.store.db import Store

@@ -6,27 +6,13 @@ lists them. Nothing here imports a protocol library.
 
 from __future__ import annotations
 
+from kape_itops.probes.icmp.kind import KIND as PING
 from kape_itops.probes.kind import ProbeKindSpec
 from kape_itops.probes.onvif.kind import KIND as ONVIF
 from kape_itops.probes.snmp.kind import KIND as SNMP
+from kape_itops.probes.ssh.kind import KIND as SSH
 
 __all__ = ["KINDS", "kept_metrics", "kind", "names", "secret_protocols"]
-
-PING = ProbeKindSpec(
-    name="ping",
-    probe_class="kape_itops.probes.ping:PingProbe",
-    kept_metrics=frozenset(),
-    availability=True,
-    summary="ICMP echo (raw or unprivileged), TCP connect fallback",
-)
-SSH = ProbeKindSpec(
-    name="ssh",
-    probe_class="kape_itops.probes.ssh:SshProbe",
-    settings_schema="ssh.schema.json",
-    secrets_protocol="ssh",
-    kept_metrics=frozenset({"uptime_s", "levels"}),
-    summary="SSH health commands and configuration backups (netmiko)",
-)
 
 KINDS: tuple[ProbeKindSpec, ...] = (PING, SNMP, ONVIF, SSH)
 """Every built-in probe kind, in the order reports list them."""

@@ -14,7 +14,7 @@ from kape_itops.domain.enums import DeviceKind
 from kape_itops.errors import UsageError
 from kape_itops.probes.profiles import load_profiles
 from kape_itops.probes.snmp.settings import load_profiles as load_snmp_profiles
-from kape_itops.probes.ssh_commands import load_command_sets
+from kape_itops.probes.ssh.settings import load_command_sets
 from kape_itops.quotes.cpu import CpuTable
 from kape_itops.quotes.service import find_spec
 

@@ -18,9 +18,10 @@ from click.testing import CliRunner
 from kape_itops.cli import cli
 from kape_itops.errors import ItopsError, ValidationFailed
 from kape_itops.limits import Limits
-from kape_itops.probes import profiles, ssh_commands
+from kape_itops.probes import profiles
 from kape_itops.probes.onvif import settings as onvif
 from kape_itops.probes.snmp import settings as snmp_profiles
+from kape_itops.probes.ssh import settings as ssh_commands
 from kape_itops.quotes.rfq import load_rfq
 from kape_itops.quotes.spec import load_spec
 from kape_itops.yamlsafe import YamlRefused, load_yaml, load_yaml_text
