@@ -2,7 +2,7 @@
 
 Each protocol package (``probes/icmp``, ``probes/snmp``, ``probes/onvif``, ``probes/ssh``)
 exports one :class:`ProbeKindSpec` as ``KIND`` from its light ``kind.py`` (no protocol library is
-imported there). :mod:`kape_itops.probes.kinds` collects them; the registry, the kind-profile
+imported there). :mod:`kape_itops.probes.catalog` collects them; the registry, the kind-profile
 schema, the secrets file, the store's kept metrics and the report's problems all read that table.
 """
 
