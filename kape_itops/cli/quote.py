@@ -15,7 +15,7 @@ from kape_itops.cli.render import console, print_json, safe, table
 from kape_itops.datafiles import data_folder
 from kape_itops.domain.text import reveal_json
 from kape_itops.errors import UsageError
-from kape_itops.quotes.evaluate import FAIL, PASS, Evaluation, Options
+from kape_itops.quotes.evaluate import Options
 from kape_itops.quotes.report import (
     deviations,
     header_notes,
@@ -24,6 +24,7 @@ from kape_itops.quotes.report import (
     symbol,
     write_report,
 )
+from kape_itops.quotes.result import FAIL, PASS, Evaluation
 from kape_itops.quotes.rfq import load_rfq, parse_rate, parse_weights
 from kape_itops.quotes.rules import blank_rule
 from kape_itops.quotes.service import find_spec, history, resolve_inputs, score, show, store_result

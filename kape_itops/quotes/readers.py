@@ -1,34 +1,31 @@
 """Quotation readers (XLSX and CSV): a header block of key/value rows, then a lines table.
 
-Labels are read in English, in Khmer, or both ("Vendor / អ្នកផ្គត់ផ្គង់"); Khmer digits in numbers
-and dates and zero-width spaces are handled (:mod:`.khmer`). Control and bidi characters in a
-cell are kept as visible escapes (``\\x1b``, ``\\u202e``: the evidence stays, nothing reaches a
-terminal or report raw). Every problem is reported with the file, the sheet (XLSX), the row and
-the column, all at once.
+Labels are read in English, in Khmer, or both ("Vendor / អ្នកផ្គត់ផ្គង់", :mod:`.layout`);
+Khmer digits in numbers and dates and zero-width spaces are handled (:mod:`.values`). Control
+and bidi characters in a cell are kept as visible escapes (``\\x1b``, ``\\u202e``: the
+evidence stays, nothing reaches a terminal or report raw). Every problem is reported with the
+file, the sheet (XLSX), the row and the column, all at once.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 
-from kape_itops.domain.text import reveal
 from kape_itops.errors import DataError, Issue, ValidationFailed
 from kape_itops.limits import Limits
-from kape_itops.quotes.khmer import (
-    ATTRIBUTE_LABELS,
-    CURRENCY_WORDS,
-    LABELS,
-    ascii_digits,
-    date_text,
-    fold,
-    has_khmer,
-    visible,
+from kape_itops.quotes.khmer import fold
+from kape_itops.quotes.layout import (
+    COLUMN_LABELS,
+    HEADER_LABELS,
+    REQUIRED_COLUMNS,
+    REQUIRED_HEADER,
+    attribute_name,
+    header_field,
+    line_column,
 )
 from kape_itops.quotes.sheets import (
     Sheet,
@@ -39,80 +36,9 @@ from kape_itops.quotes.sheets import (
     read_xlsx,
 )
 from kape_itops.quotes.units import parse_bool
-from kape_itops.quotes.xlsx import excel_date
+from kape_itops.quotes.values import CURRENCIES, Implausible, cell_date, cell_decimal, cell_text
 
-__all__ = [
-    "HEADER_FIELDS",
-    "LINE_COLUMNS",
-    "Quotation",
-    "QuoteLine",
-    "attribute_name",
-    "column_letter",
-    "formula_issues",
-    "header_field",
-    "line_column",
-    "read_quotation",
-]
-
-HEADER_FIELDS: dict[str, tuple[str, ...]] = {
-    "vendor": ("vendor", "supplier", "company", "bidder", "vendor name", "supplier name"),
-    "tax_id": ("tax id", "tin", "vat tin", "tax identification number", "vattin"),
-    "quote_number": ("quote number", "quotation number", "quotation no", "quote no", "quote ref"),
-    "quote_date": ("date", "quote date", "quotation date"),
-    "valid_until": ("valid until", "validity", "valid to", "expiry date", "expires"),
-    "currency": ("currency",),
-    "vat_inclusive": ("vat inclusive", "prices include vat", "vat included", "incl vat"),
-    "stated_rate": ("exchange rate", "rate", "exchange rate stated"),
-    "rfq": ("rfq", "rfq number", "rfq ref", "rfq reference"),
-}
-REQUIRED_HEADER = ("vendor", "quote_date", "valid_until", "currency")
-HEADER_LABELS = {
-    "vendor": "Vendor",
-    "tax_id": "Tax ID",
-    "quote_number": "Quote number",
-    "quote_date": "Date",
-    "valid_until": "Valid until",
-    "currency": "Currency",
-    "vat_inclusive": "VAT inclusive",
-    "stated_rate": "Exchange rate",
-    "rfq": "RFQ",
-}
-LINE_COLUMNS: dict[str, tuple[str, ...]] = {
-    "item": ("item", "item code", "item no", "code"),
-    "description": ("description",),
-    "brand_model": ("brand/model", "brand model", "brand and model", "model", "make/model"),
-    "quantity": ("quantity", "qty"),
-    "unit": ("unit", "uom"),
-    "unit_price": ("unit price", "price", "unit cost"),
-    "line_total": ("line total", "total", "amount", "total price"),
-    "warranty": ("warranty",),
-    "delivery_days": ("delivery days", "delivery", "delivery (days)"),
-}
-REQUIRED_COLUMNS = ("item", "quantity", "unit_price", "line_total")
-COLUMN_LABELS = {
-    "item": "Item",
-    "description": "Description",
-    "brand_model": "Brand/Model",
-    "quantity": "Quantity",
-    "unit": "Unit",
-    "unit_price": "Unit price",
-    "line_total": "Line total",
-    "warranty": "Warranty",
-    "delivery_days": "Delivery days",
-}
-_CURRENCY_NOISE = re.compile(
-    r"(?i)\b(usd|khr|riels?|us\$)\b|[$៛\s]|"
-    + "|".join(re.escape(w) for w in sorted(CURRENCY_WORDS, key=len, reverse=True))
-)
-_CURRENCIES = {
-    "usd": "USD",
-    "us$": "USD",
-    "$": "USD",
-    "khr": "KHR",
-    "riel": "KHR",
-    "៛": "KHR",
-    **{fold(k): v for k, v in CURRENCY_WORDS.items()},
-}
+__all__ = ["Quotation", "QuoteLine", "formula_issues", "read_quotation"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,118 +76,6 @@ class Quotation:
     unpriced: tuple[str, ...] = ()
 
 
-def _norm(value: object) -> str:
-    return " ".join(re.sub(r"[:*#.\u17d6]", " ", fold(str(value or ""))).lower().split())
-
-
-def _with_khmer(
-    fields: dict[str, tuple[str, ...]], labels: dict[str, str]
-) -> dict[str, tuple[str, ...]]:
-    """Each field's aliases plus its Khmer label."""
-    return {n: (*al, _norm(LABELS[labels[n]])) for n, al in fields.items()}
-
-
-_KHMER_RUN = re.compile(r"[\u1780-\u17ff\u19e0-\u19ff]+")
-
-
-def _candidates(label: object) -> list[str]:
-    """A label as written, each side of "English / Khmer", and its Latin part alone."""
-    key = _norm(label)
-    out = [key, *(p.strip() for p in key.split(" / ") if " / " in key)]
-    latin = " ".join(re.sub(r"[()\[\]/:]", " ", _KHMER_RUN.sub(" ", key)).split())
-    if latin and latin != key:
-        out.append(latin)
-    return out
-
-
-def _field(label: object, fields: dict[str, tuple[str, ...]]) -> str | None:
-    for candidate in _candidates(label):
-        for name, aliases in fields.items():
-            if candidate in aliases:
-                return name
-    return None
-
-
-_HEADER_ALIASES = _with_khmer(HEADER_FIELDS, HEADER_LABELS)
-_COLUMN_ALIASES = _with_khmer(LINE_COLUMNS, COLUMN_LABELS)
-_KHMER_ATTRIBUTES = {_norm(km): name for name, km in ATTRIBUTE_LABELS.items()}
-
-
-def attribute_name(header: str) -> str:
-    """'RAM (GB)' -> 'ram'; 'Storage type' -> 'storage_type'; 'អង្គចងចាំ (GB)' -> 'ram'."""
-    base = re.sub(r"\(.*?\)", "", visible(header)).strip().lower()
-    name = re.sub(r"[^a-z0-9]+", "_", base).strip("_")
-    if name or not has_khmer(base):
-        return name
-    return _KHMER_ATTRIBUTES.get(_norm(base), "")
-
-
-def _text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat()
-    return reveal(visible(str(value)).strip())
-
-
-class _Implausible(ValueError):
-    """A number no quotation states (not finite, or 16 digits and more before the point)."""
-
-
-_TOO_LARGE = Decimal("1e15")
-
-
-def _decimal(value: object) -> Decimal | None:
-    """A number from a cell; None if empty; raises ValueError for text, :class:`_Implausible`
-    for ``inf``, ``nan`` and numbers of 16 digits and more."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    if isinstance(value, bool):
-        raise ValueError("not a number")
-    if isinstance(value, float) and not math.isfinite(value):
-        raise _Implausible("not a finite number")
-    if isinstance(value, int | float):
-        number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
-    else:
-        raw = ascii_digits(visible(str(value)))
-        if len(raw) > 80:
-            raise ValueError("not a number")
-        text = _CURRENCY_NOISE.sub("", raw)
-        if re.fullmatch(r"-?\(?\d{1,3}(,\d{3})+(\.\d+)?\)?|-?\(?\d+(\.\d+)?\)?", text) is None:
-            raise ValueError("not a number")
-        negative = text.startswith("(") or text.startswith("-")
-        try:
-            number = Decimal(text.strip("()-").replace(",", ""))
-        except InvalidOperation as exc:
-            raise ValueError("not a number") from exc
-        number = -number if negative else number
-    if not number.is_finite() or abs(number) >= _TOO_LARGE:
-        raise _Implausible("the number is too large (at most 15 digits before the decimal point)")
-    return number
-
-
-_DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%d %b %Y", "%d %B %Y", "%b %d %Y")
-
-
-def _date(value: object, date1904: bool = False) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return excel_date(float(value), date1904)
-    text = date_text(str(value or "")).replace(",", " ").strip()
-    text = " ".join(text.split())
-    for fmt in _DATE_FORMATS:
-        try:
-            return dt.datetime.strptime(text, fmt).date()
-        except ValueError:
-            continue
-    raise ValueError("not a date (use YYYY-MM-DD or DD/MM/YYYY)")
-
-
 def read_quotation(path: Path, limits: Limits | None = None) -> Quotation:
     """Read one quotation file (.xlsx or .csv); raises :class:`DataError`/:class:`ValidationFailed`.
 
@@ -277,19 +91,9 @@ def read_quotation(path: Path, limits: Limits | None = None) -> Quotation:
     return _parse(sheet)
 
 
-def header_field(label: object) -> str | None:
-    """The header field a label names, in English, Khmer or both ("Date / កាលបរិច្ឆេទ")."""
-    return _field(label, _HEADER_ALIASES)
-
-
-def line_column(label: object) -> str | None:
-    """The standard lines-table column a label names, in English, Khmer or both."""
-    return _field(label, _COLUMN_ALIASES)
-
-
 def _lines_header_row(rows: Sequence[Sequence[object]]) -> int | None:
     for i, row in enumerate(rows):
-        names = {line_column(c) for c in row if _text(c)}
+        names = {line_column(c) for c in row if cell_text(c)}
         if "item" in names and "quantity" in names:
             return i
     return None
@@ -301,7 +105,7 @@ def _table(head: Sequence[object]) -> tuple[dict[str, int], dict[str, int], dict
     attrs: dict[str, int] = {}
     labels: dict[int, str] = {}
     for c, cell in enumerate(head):
-        label = _text(cell)
+        label = cell_text(cell)
         if not label:
             continue
         labels[c] = label
@@ -330,7 +134,7 @@ def formula_issues(sheet: Sheet, head_at: int | None) -> list[Issue]:
 
     def item(r: int) -> str:
         row = rows[r - 1] if 0 < r <= len(rows) else []
-        return _text(row[item_col]) if item_col is not None and item_col < len(row) else ""
+        return cell_text(row[item_col]) if item_col is not None and item_col < len(row) else ""
 
     items = [r for r in range(last_head + 1, len(rows) + 1) if item(r)]
     hits = read_formulas(sheet, last_head, item_col, sorted(labels), items)
@@ -342,7 +146,7 @@ def formula_issues(sheet: Sheet, head_at: int | None) -> list[Issue]:
             what = "item code" if c == item_col else f"{label.lower()} of {item(r)}"
         else:
             row = rows[r - 1] if r <= len(rows) else []
-            label = _text(row[0]) if row and c > 0 else ""
+            label = cell_text(row[0]) if row and c > 0 else ""
             what = label or "header"
         why = (
             f"cell {ref} ({what}) holds a formula ({formula_text(f, ref)}); "
@@ -365,7 +169,7 @@ def _parse(sheet: Sheet) -> Quotation:
     header: dict[str, tuple[object, int]] = {}
     for i, row in enumerate(rows[: head_at if head_at is not None else len(rows)]):
         cells = list(row)
-        if not cells or not _text(cells[0]):
+        if not cells or not cell_text(cells[0]):
             continue
         name = header_field(cells[0])
         if name is not None and name not in header:
@@ -386,7 +190,7 @@ def _parse(sheet: Sheet) -> Quotation:
         )
     issues: list[Issue] = []
     for name in REQUIRED_HEADER:
-        if name not in header or not _text(header[name][0]):
+        if name not in header or not cell_text(header[name][0]):
             where = header[name][1] if name in header else None
             issues.append(
                 sheet.issue(
@@ -400,22 +204,22 @@ def _parse(sheet: Sheet) -> Quotation:
     values: dict[str, object] = {}
     for name, (value, at) in header.items():
         try:
-            if name in ("quote_date", "valid_until") and _text(value):
-                values[name] = _date(value, sheet.date1904)
-            elif name == "currency" and _text(value):
-                cur = _CURRENCIES.get(fold(_text(value)).lower())
+            if name in ("quote_date", "valid_until") and cell_text(value):
+                values[name] = cell_date(value, sheet.date1904)
+            elif name == "currency" and cell_text(value):
+                cur = CURRENCIES.get(fold(cell_text(value)).lower())
                 if cur is None:
                     raise ValueError("currency must be USD or KHR")
                 values[name] = cur
             elif name == "vat_inclusive":
-                flag = parse_bool(_text(value)) if _text(value) else False
+                flag = parse_bool(cell_text(value)) if cell_text(value) else False
                 if flag is None:
                     raise ValueError("VAT inclusive must be yes or no")
                 values[name] = flag
             elif name == "stated_rate":
-                values[name] = _decimal(value)
+                values[name] = cell_decimal(value)
             else:
-                values[name] = _text(value)
+                values[name] = cell_text(value)
         except ValueError as exc:
             issues.append(sheet.issue(at, 1, HEADER_LABELS[name], value, str(exc)))
     if head_at is None:
@@ -477,7 +281,7 @@ def _lines(
             c = index.get(name)
             return row[c] if c is not None and c < len(row) else None
 
-        item = _text(cell("item"))
+        item = cell_text(cell("item"))
         if not item:
             continue
         rownum = r + 1
@@ -486,12 +290,12 @@ def _lines(
         for name in ("quantity", "unit_price", "line_total"):
             value = cell(name)
             try:
-                numbers[name] = _decimal(value)
+                numbers[name] = cell_decimal(value)
             except ValueError as exc:
                 what = "quantity" if name == "quantity" else "price"
                 why = (
                     str(exc)
-                    if isinstance(exc, _Implausible)
+                    if isinstance(exc, Implausible)
                     else f"text in a {what} cell: expected a number"
                 )
                 issues.append(sheet.issue(rownum, index[name], labels[index[name]], value, why))
@@ -542,17 +346,17 @@ def _lines(
                 )
             )
             continue
-        attributes = {n: _text(row[c]) if c < len(row) else "" for n, c in attrs.items()}
+        attributes = {n: cell_text(row[c]) if c < len(row) else "" for n, c in attrs.items()}
         for std in ("warranty", "delivery_days", "brand_model", "description"):
-            attributes[std] = _text(cell(std))
+            attributes[std] = cell_text(cell(std))
         out.append(
             QuoteLine(
                 row=rownum,
                 item=item,
-                description=_text(cell("description")),
-                brand_model=_text(cell("brand_model")),
+                description=cell_text(cell("description")),
+                brand_model=cell_text(cell("brand_model")),
                 quantity=qty,
-                unit=_text(cell("unit")),
+                unit=cell_text(cell("unit")),
                 unit_price=price,
                 line_total=numbers["line_total"],
                 attributes=attributes,

@@ -17,9 +17,10 @@ from kape_itops.datafiles import DataDir, data_folder
 from kape_itops.errors import DataError, Issue, UsageError, ValidationFailed
 from kape_itops.quotes.audit import StoredEvaluation, build_audit, sha256_bytes
 from kape_itops.quotes.cpu import CpuTable
-from kape_itops.quotes.evaluate import Evaluation, Options, evaluate, parameters
+from kape_itops.quotes.evaluate import Options, evaluate, parameters
 from kape_itops.quotes.readers import Quotation, read_quotation
 from kape_itops.quotes.report import canonical_json
+from kape_itops.quotes.result import Evaluation
 from kape_itops.quotes.rfq import load_rfq
 from kape_itops.quotes.spec import load_spec
 from kape_itops.store.db import Store

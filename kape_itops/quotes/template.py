@@ -17,7 +17,7 @@ from typing import Any
 from kape_itops.atomic import atomic_write, save_workbook
 from kape_itops.inventory.sanitize import neutralise_formula
 from kape_itops.quotes.khmer import ATTRIBUTE_LABELS, LABELS, LANGS, bilingual
-from kape_itops.quotes.readers import COLUMN_LABELS, HEADER_LABELS
+from kape_itops.quotes.layout import COLUMN_LABELS, HEADER_LABELS
 from kape_itops.quotes.rfq import Rfq
 from kape_itops.quotes.spec import Spec
 

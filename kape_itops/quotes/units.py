@@ -1,30 +1,27 @@
-"""Unit-aware parsing and comparison of quoted values ("16 GB DDR4", "15.6\"", "3 yrs", "Wi-Fi 6").
+"""Unit-aware parsing of quoted values ("16 GB DDR4", "15.6\"", "3 yrs", "Wi-Fi 6").
 
 Every value becomes a :class:`Quantity` in the canonical unit of its dimension. Text that cannot
 be read raises :class:`UnitError`; the evaluator turns that into "cannot verify", never a pass.
 Khmer digits and unit words are read too ("៣៦ ខែ" is 36 months; see :mod:`.khmer`), and
-:func:`explain` writes a comparison with the conversion it made ("0.5 TB = 500 GB < 512 GB").
+:mod:`.comparison` compares quantities and explains each comparison.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from kape_itops.quotes.khmer import clean, has_khmer, latinise, yes_no
+from kape_itops.quotes.khmer import latinise, yes_no
 
 __all__ = [
     "UNITS",
     "Quantity",
     "UnitError",
-    "compare",
     "dimension_of",
-    "explain",
-    "in_unit",
     "parse_bool",
     "parse_quantity",
+    "show_value",
 ]
 
 
@@ -345,13 +342,13 @@ def _parse(text: str, unit_hint: str | None) -> Quantity:
     if expected is not None:
         for value, unit, dim, shown in found:
             if dim == expected:
-                return Quantity(value * UNITS[unit][1], dim, _show(value, shown))
+                return Quantity(value * UNITS[unit][1], dim, show_value(value, shown))
         bare = [v for v, u, _, _ in found if u == ""]
         if bare and _is_bare_number(raw):
             factor = (
                 UNITS[unit_hint.lower()][1] if unit_hint and unit_hint.lower() in UNITS else 1.0
             )
-            return Quantity(bare[0] * factor, expected, _show(bare[0], unit_hint or ""))
+            return Quantity(bare[0] * factor, expected, show_value(bare[0], unit_hint or ""))
         if unknown:
             raise UnitError(f"'{_cut(raw)}': {unknown[0]}")
         others = sorted({d for _, u, d, _ in found if u})
@@ -362,11 +359,11 @@ def _parse(text: str, unit_hint: str | None) -> Quantity:
         raise UnitError(f"'{_cut(raw)}': no {expected} value found")
     for value, unit, dim, shown in found:
         if unit:
-            return Quantity(value * UNITS[unit][1], dim, _show(value, shown))
+            return Quantity(value * UNITS[unit][1], dim, show_value(value, shown))
     if unknown:
         raise UnitError(f"'{_cut(raw)}': {unknown[0]}")
     if found and _is_bare_number(raw):
-        return Quantity(found[0][0], "number", _show(found[0][0], ""))
+        return Quantity(found[0][0], "number", show_value(found[0][0], ""))
     raise UnitError(f"'{_cut(raw)}': no value with a unit found")
 
 
@@ -374,7 +371,8 @@ def _is_bare_number(text: str) -> bool:
     return re.fullmatch(r"\s*" + _NUMBER + r"\s*", text) is not None
 
 
-def _show(value: float, unit: str) -> str:
+def show_value(value: float, unit: str) -> str:
+    """A value as the reports print it: at most 4 decimals, then the unit ("16 GB", "15.6\"")."""
     number = f"{value:,.4f}".rstrip("0").rstrip(".")
     if not unit:
         return number
@@ -399,77 +397,3 @@ def parse_bool(text: str) -> bool | None:
     if first in ("no", "✗", "✘"):
         return False
     return None
-
-
-def in_unit(q: Quantity, unit: str | None) -> str | None:
-    """``q`` written in ``unit`` ("500 GB" for 0.5 TB in GB); None for units without a factor
-    (resolutions, Wi-Fi generations, IP ratings) or of another dimension."""
-    key = latinise(unit).strip().lower() if unit else ""
-    if not key or key not in UNITS or q.parts:
-        return None
-    dimension, factor = UNITS[key]
-    if dimension != q.dimension or dimension in ("wifi", "ip_rating", "number"):
-        return None
-    return _show(q.value / factor, unit or "")
-
-
-_SIGNS = {">=": ("≥", "<"), "<=": ("≤", ">"), "==": ("=", "≠")}
-
-
-def _squash(text: str) -> str:
-    return "".join(text.lower().split())
-
-
-def _with(shown: str, converted: str | None) -> str:
-    """Shown as "0.5 TB = 500 GB", or alone when it already says ``converted`` ("16GB")."""
-    if converted is None:
-        return shown
-    if re.search(r"(?<![\d.,])" + re.escape(_squash(converted)), _squash(shown)):
-        return shown
-    return f"{shown} = {converted}"
-
-
-def explain(
-    written: str,
-    got: Quantity,
-    operator: str,
-    ok: bool,
-    reference: Quantity,
-    unit: str | None,
-) -> str:
-    """One comparison with the normalised values it used, for a reviewer.
-
-    "0.5 TB = 500 GB < 512 GB", "៣៦ ខែ = 36 months ≥ 24 months", "16 GB ≥ 8 GB": what was written
-    (Khmer as written, else the value read), its conversion to the spec's unit when that differs,
-    the sign that held, and the reference.
-    """
-    shown = clean(written) if has_khmer(written) else got.text
-    ref_unit = in_unit(reference, unit)
-    right = reference.text if _with(reference.text, ref_unit) == reference.text else ref_unit
-    sign = _SIGNS.get(operator, (operator, f"not {operator}"))[0 if ok else 1]
-    return f"{_with(shown, in_unit(got, unit))} {sign} {right}"
-
-
-def _close(a: float, b: float) -> bool:
-    return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
-
-
-def compare(actual: Quantity, operator: str, reference: Quantity) -> bool:
-    """``actual <operator> reference``; resolutions and IP ratings compare each part."""
-    if actual.dimension != reference.dimension:
-        raise UnitError(
-            f"cannot compare {actual.text} ({actual.dimension}) with "
-            f"{reference.text} ({reference.dimension})"
-        )
-    pairs = (
-        list(zip(actual.parts, reference.parts, strict=True))
-        if actual.parts and reference.parts and len(actual.parts) == len(reference.parts)
-        else [(actual.value, reference.value)]
-    )
-    if operator == ">=":
-        return all(a > b or _close(a, b) for a, b in pairs)
-    if operator == "<=":
-        return all(a < b or _close(a, b) for a, b in pairs)
-    if operator == "==":
-        return all(_close(a, b) for a, b in pairs)
-    raise UnitError(f"operator '{operator}' does not compare quantities")

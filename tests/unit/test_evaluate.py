@@ -11,9 +11,10 @@ import pytest
 
 from kape_itops.errors import DataError
 from kape_itops.quotes.cpu import CpuTable
-from kape_itops.quotes.evaluate import Evaluation, Offer, Options, evaluate
+from kape_itops.quotes.evaluate import Options, evaluate
 from kape_itops.quotes.readers import Quotation, QuoteLine
 from kape_itops.quotes.report import canonical_json
+from kape_itops.quotes.result import Evaluation, Offer
 from kape_itops.quotes.rfq import Lot, Rate, Rfq, RfqLine
 from kape_itops.quotes.spec import Spec, load_spec
 
@@ -318,7 +319,7 @@ def test_public_api_matches_all() -> None:
 def test_vendor_keys_read_khmer_names_and_digits() -> None:
     from dataclasses import replace
 
-    from kape_itops.quotes.evaluate import vendor_key
+    from kape_itops.quotes.steps.responsiveness import vendor_key
 
     a = replace(quote("a", "600", tax=""), vendor="ហាងកុំព្យូទ័រ កំពង់ធំ")
     b = replace(quote("b", "600", tax=""), vendor="ហាងកុំព្យូទ័រ សៀមរាប")

@@ -10,15 +10,12 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
-from kape_itops.quotes.evaluate import Evaluation, evaluate
-from kape_itops.quotes.report import (
-    canonical_dumps,
-    canonical_json,
-    md,
-    render_html,
-    render_markdown,
-    write_xlsx,
-)
+from kape_itops.quotes.evaluate import evaluate
+from kape_itops.quotes.report import canonical_dumps, canonical_json
+from kape_itops.quotes.report_html import render_html
+from kape_itops.quotes.report_md import md, render_markdown
+from kape_itops.quotes.report_xlsx import write_xlsx
+from kape_itops.quotes.result import Evaluation
 from kape_itops.quotes.spec import load_spec
 from tests.unit.test_evaluate import CPUS, line, make_rfq, quote
 

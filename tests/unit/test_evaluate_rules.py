@@ -12,7 +12,9 @@ from openpyxl import load_workbook
 
 from kape_itops.errors import UsageError, ValidationFailed
 from kape_itops.quotes.evaluate import Options, evaluate
-from kape_itops.quotes.report import render_html, render_markdown, write_xlsx
+from kape_itops.quotes.report_html import render_html
+from kape_itops.quotes.report_md import render_markdown
+from kape_itops.quotes.report_xlsx import write_xlsx
 from kape_itops.quotes.rfq import Rate, load_rfq, parse_rate
 from kape_itops.quotes.spec import Spec, load_spec
 from tests.unit.test_evaluate import CPUS, REPO, line, make_rfq, offer, quote

@@ -20,7 +20,7 @@ from kape_itops.domain.text import refusal, reveal, reveal_json, reveal_value
 from kape_itops.inventory.labels import Label, render_labels
 from kape_itops.inventory.sanitize import safe_cell
 from kape_itops.probes.snmp.decode import decode_display, printable
-from kape_itops.quotes import report as quote_report
+from kape_itops.quotes import report_md as quote_report
 from kape_itops.reports import render_csv, render_md
 from tests.hostile.text import HOSTILE, KHMER, assert_clean, hidden_characters, hostile_text
 

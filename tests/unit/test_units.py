@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from kape_itops.quotes.units import UnitError, compare, dimension_of, parse_bool, parse_quantity
+from kape_itops.quotes.comparison import compare
+from kape_itops.quotes.units import UnitError, dimension_of, parse_bool, parse_quantity
 
 
 @pytest.mark.parametrize(

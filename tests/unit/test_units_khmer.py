@@ -12,10 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kape_itops.quotes.cpu import CpuTable
-from kape_itops.quotes.evaluate import check_requirement
 from kape_itops.quotes.khmer import UNIT_WORDS, bilingual, fold, latinise
-from kape_itops.quotes.readers import QuoteLine, attribute_name, header_field, line_column
+from kape_itops.quotes.layout import attribute_name, header_field, line_column
+from kape_itops.quotes.readers import QuoteLine
 from kape_itops.quotes.spec import Spec, load_spec
+from kape_itops.quotes.steps.compliance import check_requirement
 from kape_itops.quotes.units import UNITS, UnitError, parse_bool, parse_quantity
 
 REPO = Path(__file__).resolve().parents[2]

@@ -7,7 +7,8 @@ import math
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kape_itops.quotes.units import UNITS, UnitError, compare, parse_bool, parse_quantity
+from kape_itops.quotes.comparison import compare
+from kape_itops.quotes.units import UNITS, UnitError, parse_bool, parse_quantity
 
 ALIASES = sorted(
     a for a, (dim, _) in UNITS.items() if a and dim not in ("wifi", "ip_rating", "number")
