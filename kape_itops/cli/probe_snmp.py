@@ -17,9 +17,9 @@ from typing import Any
 import click
 
 from kape_itops.cli.app import App, handle_errors, pass_app
-from kape_itops.cli.probe import NAGIOS_ERRORS, probe
-from kape_itops.cli.probe_onvif import parse_target
-from kape_itops.cli.render import console, print_json, safe, table
+from kape_itops.cli.options import parse_target
+from kape_itops.cli.probe import NAGIOS_ERRORS
+from kape_itops.cli.render import brief, console, print_json, result_json, status_line, table
 from kape_itops.datafiles import DataDir, data_folder
 from kape_itops.domain.results import ProbeResult
 from kape_itops.errors import UsageError
@@ -34,7 +34,6 @@ __all__ = ["snmp"]
 AUTH_KEY_ENV = "ITOPS_SNMP_AUTH_KEY"
 PRIV_KEY_ENV = "ITOPS_SNMP_PRIV_KEY"
 _CLI_ENTRY = "command-line"
-_STYLE = {"ok": "green", "warn": "yellow", "crit": "red", "unknown": "magenta"}
 _HIDDEN_METRICS = {"if_counters", "uptime_ticks", "uptime_wraps"}
 
 
@@ -102,26 +101,13 @@ async def _check(
 
 def as_json(result: ProbeResult) -> dict[str, Any]:
     """The result for ``--json`` (the counters kept for rates are left out)."""
-    return {
-        "target": result.target,
-        "probe": result.probe,
-        "status": result.status.value,
-        "reason": result.reason,
-        "method": result.method,
-        "metrics": {k: v for k, v in result.metrics.items() if k not in _HIDDEN_METRICS},
-        "started_at": result.started_at,
-        "duration_ms": round(result.duration_ms, 1),
-    }
+    return result_json(result, hide=_HIDDEN_METRICS)
 
 
 def render(result: ProbeResult) -> None:
     """Status line, supplies and other metrics; every device string escaped."""
     m = result.metrics
-    style = _STYLE.get(result.status.value, "")
-    console.print(
-        f"[{style}]{result.status.value.upper()}[/] {safe(result.target)} "
-        f"({safe(result.method or 'snmp')}): {safe(result.reason)}"
-    )
+    console.print(status_line(result))
     supplies = m.get("supplies") or []
     if supplies:
         rows = [
@@ -136,16 +122,11 @@ def render(result: ProbeResult) -> None:
         ]
         console.print(table("supplies", ("supply", "level", "max", "percent", "state"), rows))
     skip = _HIDDEN_METRICS | {"supplies", "if_rates"}
-    details = [(k, _short(v)) for k, v in m.items() if k not in skip]
+    details = [(k, brief(v)) for k, v in m.items() if k not in skip]
     console.print(table("details", ("metric", "value"), details))
 
 
-def _short(value: object, limit: int = 200) -> str:
-    text = ", ".join(str(v) for v in value) if isinstance(value, list) else str(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-@probe.command("snmp")
+@click.command("snmp")
 @click.argument("target")
 @click.option("--profile", help="SNMP profile (probes/snmp/*.yaml): base, switch, printer …")
 @click.option("--credential", help="Secrets-file entry NAME holding [NAME.snmp].")
