@@ -27,7 +27,7 @@ from kape_itops.quotes.report import (
 from kape_itops.quotes.result import FAIL, PASS, Evaluation
 from kape_itops.quotes.rfq import load_rfq, parse_rate, parse_weights
 from kape_itops.quotes.rules import blank_rule
-from kape_itops.quotes.service import find_spec, history, resolve_inputs, score, show, store_result
+from kape_itops.quotes.service import find_spec, resolve_inputs, score
 from kape_itops.quotes.spec import load_spec
 from kape_itops.quotes.template import write_form
 from kape_itops.reports import fmt
@@ -149,13 +149,13 @@ def score_cmd(
     for r in reports:
         if r.suffix.lower() not in (".html", ".htm", ".md", ".xlsx", ".json"):
             raise UsageError(f"--report {r}: use .html, .md, .xlsx or .json")
-    db = app.store() if store else None
+    kept = app.evaluations() if store else None
     who = evaluator or app.actor
     inputs = resolve_inputs(list(paths), spec_file, rfq_file, app.settings.data_dir)
     scored = score(inputs, options, who)
     for r in reports:
         write_report(scored.evaluation, r, "en" if lang == "en" else "en+km")
-    stored_id = store_result(db, scored, who) if db is not None else None
+    stored_id = kept.add(scored, who) if kept is not None else None
     if as_json:
         click.echo(scored.json, nl=False)
         if stored_id is not None:
@@ -268,7 +268,7 @@ def template_cmd(app: App, spec_file: str, rfq_file: Path | None, output: Path, 
 @handle_errors()
 def history_cmd(app: App, limit: int, as_json: bool) -> None:
     """Stored evaluations, newest first."""
-    items = history(app.store(), limit)
+    items = app.evaluations().newest(limit)
     if as_json:
         print_json(
             [
@@ -314,7 +314,7 @@ def vars_of(e: object) -> dict[str, object]:
 @handle_errors()
 def show_cmd(app: App, evaluation_id: int, as_json: bool) -> None:
     """One stored evaluation: audit record and result."""
-    e = show(app.store(), evaluation_id)
+    e = app.evaluations().get(evaluation_id)
     if as_json:
         click.echo(reveal_json(e.result_json), nl=False)
         return

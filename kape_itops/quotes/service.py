@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kape_itops.datafiles import DataDir, data_folder
+from kape_itops.domain.evaluations import StoredEvaluation
 from kape_itops.errors import DataError, Issue, UsageError, ValidationFailed
-from kape_itops.quotes.audit import StoredEvaluation, build_audit, sha256_bytes
+from kape_itops.quotes.audit import build_audit, sha256_bytes
 from kape_itops.quotes.cpu import CpuTable
 from kape_itops.quotes.evaluate import Options, evaluate, parameters
 from kape_itops.quotes.readers import Quotation, read_quotation
@@ -26,6 +27,7 @@ from kape_itops.quotes.spec import load_spec
 from kape_itops.store.db import Store
 
 __all__ = [
+    "Evaluations",
     "ScoreInputs",
     "Scored",
     "find_spec",
@@ -242,3 +244,22 @@ def show(store: Store, evaluation_id: int) -> StoredEvaluation:
 
     with store.session() as s:
         return EvaluationRepo(s).get(evaluation_id)
+
+
+class Evaluations:
+    """The evaluations stored in ``store``, for front ends (one transaction per call)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def add(self, scored: Scored, evaluator: str) -> int:
+        """Keep an evaluation; returns its id."""
+        return store_result(self.store, scored, evaluator)
+
+    def newest(self, limit: int = 100) -> list[StoredEvaluation]:
+        """Stored evaluations, newest first."""
+        return history(self.store, limit)
+
+    def get(self, evaluation_id: int) -> StoredEvaluation:
+        """One stored evaluation (NotFoundError if absent)."""
+        return show(self.store, evaluation_id)
