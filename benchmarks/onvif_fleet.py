@@ -28,8 +28,9 @@ sys.path.insert(0, str(REPO))
 
 from kape_itops.domain.enums import DeviceKind, ProbeStatus  # noqa: E402
 from kape_itops.domain.inventory import Device  # noqa: E402
+from kape_itops.domain.results import ProbeResult  # noqa: E402
 from kape_itops.lab.onvif_sim import DEFAULT_PASSWORD, DEFAULT_USER  # noqa: E402
-from kape_itops.probes.base import ProbeContext, ProbeResult, Target  # noqa: E402
+from kape_itops.probes.base import ProbeContext, Target  # noqa: E402
 from kape_itops.probes.onvif.evaluate import LAYERS  # noqa: E402
 from kape_itops.probes.onvif.probe import OnvifProbe  # noqa: E402
 from kape_itops.secrets import Credential, Secret, SecretStore  # noqa: E402

@@ -6,6 +6,7 @@ import asyncio
 
 from kape_itops.domain.enums import DeviceKind, ProbeStatus
 from kape_itops.domain.inventory import Device
+from kape_itops.domain.results import ProbeResult
 from kape_itops.lab.lab import LabContext, LabDevice
 from kape_itops.lab.onvif_sim import (
     DEFAULT_PASSWORD,
@@ -14,7 +15,7 @@ from kape_itops.lab.onvif_sim import (
     lab_component,
     lab_faults,
 )
-from kape_itops.probes.base import ProbeContext, ProbeResult, Target
+from kape_itops.probes.base import ProbeContext, Target
 from kape_itops.probes.onvif.probe import OnvifProbe
 from kape_itops.secrets import Credential, Secret, SecretStore
 

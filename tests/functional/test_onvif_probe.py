@@ -18,6 +18,7 @@ import pytest
 
 from kape_itops.domain.enums import DeviceKind, ProbeStatus
 from kape_itops.domain.inventory import Device
+from kape_itops.domain.results import ProbeResult
 from kape_itops.lab.onvif_jpeg import SNAPSHOT_JPEG
 from kape_itops.lab.onvif_sim import (
     DEFAULT_PASSWORD,
@@ -27,7 +28,7 @@ from kape_itops.lab.onvif_sim import (
     SimFaults,
     start_onvif_sim,
 )
-from kape_itops.probes.base import ProbeContext, ProbeResult, Target
+from kape_itops.probes.base import ProbeContext, Target
 from kape_itops.probes.onvif.client import OnvifClient
 from kape_itops.probes.onvif.errors import OnvifCallError
 from kape_itops.probes.onvif.probe import OnvifProbe

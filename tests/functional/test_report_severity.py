@@ -19,6 +19,7 @@ from click.testing import CliRunner
 from kape_itops.cli import cli
 from kape_itops.domain.enums import DeviceKind, DeviceStatus, RunStatus
 from kape_itops.domain.inventory import ChangeContext, Device, DeviceUpsert, SchoolUpsert
+from kape_itops.domain.results import ProbeResult
 from kape_itops.lab.onvif_sim import (
     DEFAULT_PASSWORD,
     DEFAULT_USER,
@@ -27,7 +28,7 @@ from kape_itops.lab.onvif_sim import (
     start_onvif_sim,
 )
 from kape_itops.lab.snmp_sim import SNMPSIM_ENV, recording_path, start_snmpsim
-from kape_itops.probes.base import ProbeContext, ProbeResult, Target
+from kape_itops.probes.base import ProbeContext, Target
 from kape_itops.probes.onvif.probe import OnvifProbe
 from kape_itops.reports import alerts
 from kape_itops.reports.model import Period, build_report
