@@ -32,14 +32,13 @@ import os
 import pwd
 import stat
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from kape_itops.errors import SecretsError
 from kape_itops.limits import Limits, too_big
 
-PROTOCOLS = ("snmp", "ssh", "onvif")
 SENSITIVE_KEYS = frozenset(
     {"community", "auth_key", "priv_key", "password", "passphrase", "secret"}
 )
@@ -100,11 +99,12 @@ class SecretStore:
         return cls({}, None)
 
     @classmethod
-    def load(cls, path: Path) -> SecretStore:
+    def load(cls, path: Path, *, protocols: Collection[str] | None = None) -> SecretStore:
         """Load and check the file; refuse it unless it is a regular file of ours only we read.
 
         The checks look at the opened file itself (``fstat``), so it cannot be swapped between
-        the check and the read.
+        the check and the read. ``protocols``: the parts an entry may have (the probe kinds'
+        secrets protocols, from the caller: this layer knows no probe kinds); None allows any.
         """
         try:
             fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
@@ -133,12 +133,14 @@ class SecretStore:
             raise SecretsError(f"secrets file {path} is not valid TOML: {exc}") from exc
         except RecursionError as exc:
             raise SecretsError(f"secrets file {path} is nested too deeply") from exc
-        return cls(_parse(raw, path), path)
+        return cls(_parse(raw, path, protocols), path)
 
     @classmethod
-    def from_settings(cls, path: Path | None) -> SecretStore:
+    def from_settings(
+        cls, path: Path | None, *, protocols: Collection[str] | None = None
+    ) -> SecretStore:
         """Load ``path`` when given, else an empty store."""
-        return cls.load(path) if path is not None else cls.empty()
+        return cls.load(path, protocols=protocols) if path is not None else cls.empty()
 
     def names(self) -> list[str]:
         """Entry names, sorted."""
@@ -188,17 +190,19 @@ def _check_file(path: Path, st: os.stat_result) -> None:
         )
 
 
-def _parse(raw: Mapping[str, object], path: Path) -> dict[str, dict[str, Credential]]:
+def _parse(
+    raw: Mapping[str, object], path: Path, protocols: Collection[str] | None
+) -> dict[str, dict[str, Credential]]:
     entries: dict[str, dict[str, Credential]] = {}
     for name, body in raw.items():
         if not isinstance(body, dict):
             raise SecretsError(f"{path}: entry '{name}' must be a table like [{name}.snmp]")
         parts: dict[str, Credential] = {}
         for protocol, fields in body.items():
-            if protocol not in PROTOCOLS:
+            if protocols is not None and protocol not in protocols:
                 raise SecretsError(
                     f"{path}: entry '{name}' has unknown part '{protocol}' "
-                    f"(expected one of {', '.join(PROTOCOLS)})"
+                    f"(expected one of {', '.join(protocols)})"
                 )
             if not isinstance(fields, dict):
                 raise SecretsError(f"{path}: [{name}.{protocol}] must be a table")

@@ -17,6 +17,7 @@ from kape_itops.config import Settings, normalise_db_url
 from kape_itops.domain.inventory import Device
 from kape_itops.domain.text import refusal, reveal
 from kape_itops.errors import ConfigError, ItopsError, NotFoundError, StoreError, ValidationFailed
+from kape_itops.probes import catalog
 from kape_itops.secrets import SecretStore
 
 if TYPE_CHECKING:  # the services load with the command that uses them
@@ -143,7 +144,9 @@ class App:
     def secrets(self) -> SecretStore:
         """The secrets file, loaded once (an empty store when none is configured)."""
         if self._secrets is None:
-            self._secrets = SecretStore.from_settings(self.settings.secrets_path)
+            self._secrets = SecretStore.from_settings(
+                self.settings.secrets_path, protocols=catalog.secret_protocols()
+            )
         return self._secrets
 
     def close(self) -> None:

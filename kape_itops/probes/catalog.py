@@ -12,7 +12,7 @@ from kape_itops.probes.onvif.kind import KIND as ONVIF
 from kape_itops.probes.snmp.kind import KIND as SNMP
 from kape_itops.probes.ssh.kind import KIND as SSH
 
-__all__ = ["KINDS", "kept_metrics", "kind", "names", "secret_protocols"]
+__all__ = ["KINDS", "availability_kinds", "kept_metrics", "kind", "names", "secret_protocols"]
 
 KINDS: tuple[ProbeKindSpec, ...] = (PING, SNMP, ONVIF, SSH)
 """Every built-in probe kind, in the order reports list them."""
@@ -36,3 +36,8 @@ def secret_protocols() -> tuple[str, ...]:
 def kept_metrics() -> frozenset[str]:
     """Every metric some kind keeps for reports."""
     return frozenset().union(*(k.kept_metrics for k in KINDS))
+
+
+def availability_kinds() -> tuple[str, ...]:
+    """Kinds whose status says up/down, in order of preference for availability."""
+    return tuple(k.name for k in KINDS if k.availability)

@@ -28,7 +28,8 @@ class ProbeKindSpec:
     kept_metrics: frozenset[str] = frozenset()
     """Metrics copied into rollups for reports; the rest stays in raw results only."""
     availability: bool = False
-    """Whether this kind's status says up/down for availability (ping does)."""
+    """Whether this kind's status can say up/down for availability; a report takes the first
+    such kind (in catalog order: ping before the others) that has results for a device."""
     findings: str | None = None
     """``package.module:function`` turning a stored result into report problems (pure)."""
     summary: str = ""

@@ -21,6 +21,7 @@ from kape_itops.domain.enums import DeviceKind, DeviceStatus, ProbeStatus
 from kape_itops.domain.inventory import Change, Device, DeviceFilter, School
 from kape_itops.domain.reports import DAY, HOUR, Bucket, epoch, from_epoch
 from kape_itops.errors import NotFoundError, UsageError
+from kape_itops.probes import catalog
 from kape_itops.reports import retention
 from kape_itops.reports.availability import Availability, availability, pooled
 from kape_itops.reports.problems import (
@@ -49,7 +50,7 @@ from kape_itops.store.inventory_repo import InventoryRepo
 from kape_itops.store.report_repo import ReportRepo
 
 HOURLY_UP_TO = dt.timedelta(days=8)
-AVAILABILITY_PROBES = ("ping", "snmp", "onvif", "ssh")
+AVAILABILITY_PROBES = catalog.availability_kinds()
 """The first of these with data decides whether a device was up."""
 NOT_DEPLOYED_SHOWN = (DeviceStatus.IN_STOCK, DeviceStatus.IN_REPAIR)
 """Statuses listed apart as "not deployed" (retired and lost ones only count in the inventory)."""

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from kape_itops.errors import SecretsError
+from kape_itops.probes import catalog
 from kape_itops.secrets import Secret, SecretStore, env_secret
 
 GOOD = """
@@ -74,7 +75,17 @@ def test_missing_file_and_entries_are_clear(tmp_path: Path) -> None:
 )
 def test_bad_content_names_the_problem(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(SecretsError, match=message):
-        SecretStore.load(write(tmp_path, text))
+        SecretStore.load(write(tmp_path, text), protocols=catalog.secret_protocols())
+
+
+def test_secret_parts_are_the_catalogs_protocols(tmp_path: Path) -> None:
+    """The parts an entry may have come from the probe kinds' declarations, nowhere else."""
+    assert set(catalog.secret_protocols()) == {"snmp", "onvif", "ssh"}
+    path = write(tmp_path, "[a.snmp]\ncommunity='x'\n[a.ssh]\nuser='u'\n[a.onvif]\nuser='u'")
+    store = SecretStore.load(path, protocols=catalog.secret_protocols())
+    assert store.names() == ["a"]
+    with pytest.raises(SecretsError, match="expected one of snmp, onvif, ssh"):
+        SecretStore.load(write(tmp_path, "[a.http]\nuser='x'"), protocols=catalog.secret_protocols())
 
 
 def test_non_utf8_file(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ KIND = ProbeKindSpec(
     probe_class="kape_itops.probes.onvif.probe:OnvifProbe",
     settings_schema="onvif.schema.json",
     secrets_protocol="onvif",
+    availability=True,
     kept_metrics=frozenset({"clock_drift_s", "recording", "levels"}),
     summary="ONVIF cameras and NVRs: clock, profiles, stream, snapshot, recording",
 )

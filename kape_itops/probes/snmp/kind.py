@@ -11,6 +11,7 @@ KIND = ProbeKindSpec(
     probe_class="kape_itops.probes.snmp.probe:SnmpProbe",
     settings_schema="snmp.schema.json",
     secrets_protocol="snmp",
+    availability=True,
     kept_metrics=frozenset(
         {
             "supplies",

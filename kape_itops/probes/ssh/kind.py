@@ -11,6 +11,7 @@ KIND = ProbeKindSpec(
     probe_class="kape_itops.probes.ssh.probe:SshProbe",
     settings_schema="ssh.schema.json",
     secrets_protocol="ssh",
+    availability=True,
     kept_metrics=frozenset({"uptime_s", "levels"}),
     summary="SSH health commands and configuration backups (netmiko)",
 )
