@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ import click
 
 from kape_itops.backups.service import BackupService, BackupSettings
 from kape_itops.cli.app import App, handle_errors, pass_app
+from kape_itops.cli.lazy import LazyGroup
 from kape_itops.cli.probe_run import run_and_show
 from kape_itops.cli.render import console, err_console, print_json, safe
 from kape_itops.cli.ssh_render import clean, diff_json, show_history, show_outcomes
@@ -30,17 +30,14 @@ from kape_itops.datafiles import data_folder
 from kape_itops.domain.backups import BackupStatus
 from kape_itops.domain.enums import DeviceKind
 from kape_itops.domain.inventory import DeviceFilter
-from kape_itops.errors import ConfigError, ItopsError, NotFoundError, UsageError
+from kape_itops.errors import ConfigError, ItopsError, UsageError
 from kape_itops.probes.addressmap import AddressMap, lab_state_path, load_address_map
 from kape_itops.probes.profiles import load_profiles
 from kape_itops.probes.registry import ProbeRegistry
 from kape_itops.probes.runner import RunnerConfig
 from kape_itops.probes.service import RunRequest
 from kape_itops.probes.ssh.client import (
-    SshFailure,
     SshLogin,
-    SshOptions,
-    connect,
     login_from_credential,
 )
 from kape_itops.probes.ssh.hostkeys import KnownHosts
@@ -51,7 +48,7 @@ from kape_itops.secrets import Secret, env_secret
 PASSWORD_ENV = "ITOPS_SSH_PASSWORD"  # noqa: S105 - a variable name, not a password
 
 
-@click.group()
+@click.group(cls=LazyGroup, lazy={"run": "kape_itops.cli.ssh_run:run_cmd"})
 def ssh() -> None:
     """SSH health checks, configuration backups and diffs of network gear."""
 
@@ -186,11 +183,13 @@ def _login(
     return SshLogin(user, password=password, enable_secret=enable)
 
 
-def _command_sets(app: App) -> CommandSets:
+def command_sets(app: App) -> CommandSets:
+    """The SSH command sets of the data folder (probes/ssh/*.yaml)."""
     return load_command_sets(data_folder(app.settings.data_dir).area("probes"))
 
 
-def _address_map(app: App, lab: bool) -> AddressMap | None:
+def address_map(app: App, lab: bool) -> AddressMap | None:
+    """The lab's address map with --lab or ITOPS_LAB_STATE, else None."""
     path = lab_state_path(lab, app.settings.data_dir)
     return load_address_map(path) if path else None
 
@@ -280,7 +279,7 @@ def backup_cmd(
         profiles=profiles,
     )
     flt = DeviceFilter(schools=schools, tags=tags)
-    report = asyncio.run(service.run(flt, _address_map(app, lab)))
+    report = asyncio.run(service.run(flt, address_map(app, lab)))
     outcomes = sorted(report.outcomes, key=lambda o: o.asset_tag)
     if as_json:
         print_json({"run_id": report.run_id, "outcomes": outcomes})
@@ -336,122 +335,3 @@ def diff_cmd(app: App, tag: str, from_ref: str | None, to_ref: str | None, as_js
         click.echo(f"v{old.version} and v{new.version} of {tag} are identical")
         return
     click.echo(clean(text), nl=False)
-
-
-# -- run -----------------------------------------------------------------------------------
-def _parse_target(text: str) -> tuple[str, int | None]:
-    m = re.fullmatch(r"\[([0-9a-fA-F:.]+)\](?::(\d+))?", text)
-    if m:
-        return m.group(1), int(m.group(2)) if m.group(2) else None
-    if text.count(":") == 1:
-        host, _, port = text.partition(":")
-        if not port.isdigit() or not 0 < int(port) < 65536:
-            raise UsageError(f"TARGET {text!r}: port must be a number 1-65535")
-        return host, int(port)
-    return text, None
-
-
-@ssh.command("run")
-@click.argument("target")
-@click.argument("command")
-@click.option("--platform", help="Command set for host[:port] targets (cisco_ios, linux …).")
-@access_options
-@click.option("--allow-config", is_flag=True, help="Run COMMAND in configuration mode.")
-@click.option("--lab", is_flag=True, help="Map an asset tag's address through the lab map.")
-@click.option(
-    "--timeout",
-    type=click.FloatRange(0.5, 600),
-    default=20.0,
-    show_default=True,
-    help="Seconds to wait for the command's output.",
-)
-@pass_app
-@handle_errors()
-def run_cmd(
-    app: App,
-    target: str,
-    command: str,
-    platform: str | None,
-    access: AccessOptions,
-    allow_config: bool,
-    lab: bool,
-    timeout: float,
-) -> None:
-    """Run one COMMAND on TARGET (an asset tag, or host[:port] with --platform and a login).
-
-    Commands that change the device are refused unless --allow-config.
-    """
-    if not command.strip():
-        raise UsageError("COMMAND is empty")
-    sets = _command_sets(app)
-    login = access.login(app)
-    device = None
-    if "." not in target and ":" not in target and "[" not in target:
-        try:
-            device = app.inventory().device(target)
-        except NotFoundError:
-            device = None
-        except ItopsError:
-            device = None
-    if device is not None:
-        cs = sets.for_device(device, platform)
-        if cs is None:
-            raise UsageError(
-                f"device {target} has no SSH platform: give --platform ({', '.join(sets.names)})"
-            )
-        host = device.ip or device.hostname
-        if not host:
-            raise UsageError(f"device {target} has no IP address or host name")
-        port: int | None = None
-        amap = _address_map(app, lab)
-        if amap is not None:
-            mapped = amap.lookup(host)
-            if mapped is None:
-                raise UsageError(f"address {host} of {target} is not in the lab address map")
-            host, port = mapped.address, mapped.ports.get("ssh")
-        if login is None:
-            cred = device.credential or _school_credential(app, device.school)
-            if cred is None:
-                raise UsageError(f"no SSH credential for {target}: give --user or --credential")
-            login = login_from_credential(app.secrets().credential(cred, "ssh"))
-    else:
-        if platform is None:
-            raise UsageError(
-                f"'{target}' is not an asset tag in the inventory; for host[:port] give --platform"
-            )
-        cs = sets.get(platform)
-        host, port = _parse_target(target)
-        if login is None:
-            raise UsageError(
-                "give --user (password from ITOPS_SSH_PASSWORD or a prompt) or --credential"
-            )
-    if not allow_config and cs.changes_config(command):
-        raise UsageError(
-            f"'{command}' looks like it changes the device ({cs.platform}); refused. "
-            "Use --allow-config to run it in configuration mode."
-        )
-    kh = access.host_keys()
-    options = SshOptions(kh, command_timeout_s=timeout)
-    try:
-        with connect(host, port or 22, cs.device_type, login, options) as session:
-            if cs.enable:
-                session.enable()
-            if allow_config:
-                lines = [ln for ln in command.splitlines() if ln.strip()]
-                output = session.configure(lines, config_mode=cs.config_mode)
-            else:
-                output = session.run(command, timeout)
-    except SshFailure as exc:
-        raise _RunFailed(exc.message) from exc
-    click.echo(clean(output).rstrip("\n"))
-
-
-class _RunFailed(ItopsError):
-    """The command could not be run on the device."""
-
-
-def _school_credential(app: App, code: str) -> str | None:
-    for school in app.inventory().schools():
-        if school.code == code:
-            return school.credential
-    return None
