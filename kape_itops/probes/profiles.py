@@ -21,21 +21,19 @@ replace. A device's own inventory field ``probes`` replaces the kind's list of p
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
+from jsonschema.protocols import Validator
 from referencing import Registry, Resource
 
 from kape_itops.datafiles import DataDir, as_data_dir, shipped_schema
 from kape_itops.domain.enums import DeviceKind
 from kape_itops.domain.inventory import Device
-from kape_itops.errors import ConfigError
-from kape_itops.yamlsafe import load_yaml
+from kape_itops.errors import ConfigError, Issue
+from kape_itops.schemadoc import check_doc, config_error, validator
 
 KINDS_DIR = "kinds"
 SCHEMA_DIR = "schema"
@@ -135,7 +133,7 @@ def _schema_file(layers: DataDir, name: str) -> Path:
     return path if path.is_file() else shipped_schema("probes", name)
 
 
-def _schemas(layers: DataDir) -> tuple[Draft202012Validator, Draft202012Validator]:
+def _schemas(layers: DataDir) -> tuple[Validator, Validator]:
     kind_path = _schema_file(layers, "kind.schema.json")
     over_path = _schema_file(layers, "overrides.schema.json")
     try:
@@ -146,38 +144,7 @@ def _schemas(layers: DataDir) -> tuple[Draft202012Validator, Draft202012Validato
     registry: Registry[Any] = Registry().with_resources(
         [(kind["$id"], Resource.from_contents(kind)), (over["$id"], Resource.from_contents(over))]
     )
-    return (
-        Draft202012Validator(kind, registry=registry),
-        Draft202012Validator(over, registry=registry),
-    )
-
-
-def _where(err: ValidationError) -> str:
-    path = ".".join(str(p) for p in err.absolute_path)
-    return path or "(top level)"
-
-
-def _check(validator: Draft202012Validator, doc: Any, file: str) -> list[str]:
-    errors = sorted(validator.iter_errors(doc), key=lambda e: [str(p) for p in e.absolute_path])
-    return [f"{file}: at {_where(e)}: {e.message}" for e in errors]
-
-
-def _read_yaml(path: Path) -> Any:
-    try:
-        return load_yaml(path)
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc}") from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(f"{path}:{where}: not valid YAML: {problem}") from exc
-
-
-def _fail(problems: Iterable[str]) -> None:
-    problems = list(problems)
-    if problems:
-        raise ConfigError("invalid probe profile(s):\n  " + "\n  ".join(problems))
+    return validator(kind, registry=registry), validator(over, registry=registry)
 
 
 def load_profiles(probes_dir: Path | DataDir) -> Profiles:
@@ -191,17 +158,17 @@ def load_profiles(probes_dir: Path | DataDir) -> Profiles:
     if not kind_files:
         raise ConfigError(f"no probe profiles: no {KINDS_DIR}/*.yaml in {layers.where()}")
     kind_validator, over_validator = _schemas(layers)
-    problems: list[str] = []
+    problems: list[Issue] = []
     kinds: dict[DeviceKind, KindProfile] = {}
     for path in kind_files:
-        doc = _read_yaml(path)
-        found = _check(kind_validator, doc, str(path))
-        if found:
+        checked, found = check_doc(path, kind_validator)
+        if found or checked is None:
             problems += found
             continue
+        doc = checked.data
         kind = DeviceKind(doc["kind"])
         if path.stem != kind.value:
-            problems.append(f"{path}: at kind: '{kind}' does not match the file name")
+            problems.append(checked.issue(("kind",), f"'{kind}' does not match the file name"))
             continue
         kinds[kind] = KindProfile(
             kind=kind,
@@ -218,14 +185,13 @@ def load_profiles(probes_dir: Path | DataDir) -> Profiles:
     overrides = Overrides()
     over_path = layers.file(OVERRIDES_FILE)
     if over_path.exists():
-        doc = _read_yaml(over_path)
-        if doc is None:
-            doc = {}
-        found = _check(over_validator, doc, str(over_path))
+        checked, found = check_doc(over_path, over_validator, empty={})
         problems += found
-        if not found:
+        if not found and checked is not None:
+            doc = checked.data
             overrides = Overrides(
                 schools=doc.get("schools") or {}, devices=doc.get("devices") or {}
             )
-    _fail(problems)
+    if problems:
+        raise config_error("invalid probe profile(s)", problems)
     return Profiles(kinds=kinds, overrides=overrides, source=layers.where())

@@ -9,11 +9,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-import yaml
-
-from kape_itops.errors import Issue, UsageError, ValidationFailed
-from kape_itops.quotes.spec import doc_issue, load_yaml_with_lines
+from kape_itops.errors import UsageError, ValidationFailed
+from kape_itops.schemadoc import check_doc, validator
 
 __all__ = ["Lot", "Rate", "Rfq", "RfqLine", "load_rfq", "parse_rate", "parse_weights"]
 
@@ -94,6 +91,19 @@ _SCHEMA: dict[str, Any] = {
         },
     },
 }
+
+_VALIDATOR = validator(_SCHEMA)
+
+
+def _dates_as_text(data: Any) -> Any:
+    """The dates YAML read as dates, back to ISO text for the schema's date pattern."""
+    if isinstance(data, dict):
+        for key in ("evaluation_date", "submission_deadline"):
+            if isinstance(data.get(key), dt.date):
+                data[key] = data[key].isoformat()
+        if isinstance(data.get("rate"), dict) and isinstance(data["rate"].get("date"), dt.date):
+            data["rate"]["date"] = data["rate"]["date"].isoformat()
+    return data
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,31 +218,10 @@ def parse_weights(text: str) -> tuple[int, int]:
 def load_rfq(path: Path) -> Rfq:
     """Load and validate ``rfq.yaml``; raises :class:`ValidationFailed` with every problem."""
     source = str(path)
-    try:
-        data, lines = load_yaml_with_lines(path)
-    except OSError as exc:
-        raise ValidationFailed(
-            [Issue(source, None, None, None, f"cannot read: {exc.strerror or exc}")],
-            f"{source}: not a usable RFQ",
-        ) from exc
-    except yaml.YAMLError as exc:
-        raise ValidationFailed(
-            [Issue(source, None, None, None, f"not valid YAML: {exc}")],
-            f"{source}: not a usable RFQ",
-        ) from exc
-    if isinstance(data, dict):
-        for key in ("evaluation_date", "submission_deadline"):
-            if isinstance(data.get(key), dt.date):
-                data[key] = data[key].isoformat()
-        if isinstance(data.get("rate"), dict) and isinstance(data["rate"].get("date"), dt.date):
-            data["rate"]["date"] = data["rate"]["date"].isoformat()
-    validator = jsonschema.Draft202012Validator(_SCHEMA)
-    issues = [
-        doc_issue(source, lines, list(e.path), e.message, e.instance)
-        for e in sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.path])
-    ]
-    if issues:
+    doc, issues = check_doc(path, _VALIDATOR, prepare=_dates_as_text)
+    if issues or doc is None:
         raise ValidationFailed(issues, f"{source}: not a usable RFQ")
+    data = doc.data
     award = data.get("award", "lot")
     lots: list[Lot] = []
     seen: set[str] = set()
@@ -241,13 +230,7 @@ def load_rfq(path: Path) -> Rfq:
         for j, raw in enumerate(raw_lot["lines"]):
             if raw["item"] in seen:
                 issues.append(
-                    doc_issue(
-                        source,
-                        lines,
-                        ("lots", i, "lines", j, "item"),
-                        "duplicate item",
-                        raw["item"],
-                    )
+                    doc.issue(("lots", i, "lines", j, "item"), "duplicate item", raw["item"])
                 )
             seen.add(raw["item"])
             rows.append(

@@ -9,21 +9,21 @@ file, the line and the path in the document.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-import yaml
+from jsonschema.exceptions import ValidationError
+from jsonschema.protocols import Validator
 
 from kape_itops.datafiles import shipped_schema
 from kape_itops.errors import Issue, ValidationFailed
 from kape_itops.quotes.cpu import Cpu, CpuTable
 from kape_itops.quotes.units import Quantity, UnitError, dimension_of, parse_quantity
-from kape_itops.yamlsafe import load_yaml_text, read_yaml_text
+from kape_itops.schemadoc import Doc, load_checked, validator
 
 __all__ = [
     "OPERATORS",
@@ -32,9 +32,7 @@ __all__ = [
     "Requirement",
     "Spec",
     "check_spec_paths",
-    "doc_issue",
     "load_spec",
-    "load_yaml_with_lines",
     "spec_schema",
 ]
 
@@ -134,95 +132,31 @@ def spec_schema() -> dict[str, Any]:
     return schema
 
 
-class _LineLoader(yaml.SafeLoader):
-    """A safe loader that remembers the line of every mapping and sequence item."""
-
-
-def load_yaml_with_lines(path: Path) -> tuple[Any, dict[tuple[str | int, ...], int]]:
-    """Parse YAML and return (data, {path-in-document: line}); raises yaml/OS errors."""
-    data, node = load_yaml_text(read_yaml_text(path), base=_LineLoader)
-    lines: dict[tuple[str | int, ...], int] = {}
-
-    def walk(n: yaml.Node | None, at: tuple[str | int, ...]) -> None:
-        if n is None:
-            return
-        lines[at] = n.start_mark.line + 1
-        if isinstance(n, yaml.MappingNode):
-            for k, v in n.value:
-                walk(v, (*at, str(k.value)))
-        elif isinstance(n, yaml.SequenceNode):
-            for i, v in enumerate(n.value):
-                walk(v, (*at, i))
-
-    walk(node, ())
-    return data, lines
-
-
-def doc_path(at: Sequence[str | int]) -> str:
-    """``("requirements", 3, "unit")`` -> ``requirements[3].unit``."""
-    out = ""
-    for part in at:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(document)"
-
-
-def doc_issue(
-    source: str,
-    lines: dict[tuple[str | int, ...], int],
-    at: Sequence[str | int],
-    reason: str,
-    value: object = None,
-) -> Issue:
-    key = tuple(at)
-    while key and key not in lines:
-        key = key[:-1]
-    line = lines.get(key)
-    where = f"{source}:{line}" if line else source
-    shown = None if value is None or isinstance(value, dict | list) else str(value)
-    return Issue(f"{where} at {doc_path(at)}", None, None, shown, reason)
+@cache
+def _validator() -> Validator:
+    return validator(spec_schema())
 
 
 def load_spec(path: Path, cpus: CpuTable | None = None) -> Spec:
     """Load and validate one spec file; raises :class:`ValidationFailed` with every problem."""
-    source = str(path)
-    try:
-        data, lines = load_yaml_with_lines(path)
-    except OSError as exc:
-        raise ValidationFailed(
-            [Issue(source, None, None, None, f"cannot read: {exc.strerror or exc}")],
-            f"{source}: not a usable spec",
-        ) from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{source}:{mark.line + 1}" if mark else source
-        raise ValidationFailed(
-            [Issue(where, None, None, None, f"not valid YAML: {getattr(exc, 'problem', exc)}")],
-            f"{source}: not a usable spec",
-        ) from exc
-    issues = list(_schema_issues(source, data, lines))
-    if issues:
-        raise ValidationFailed(issues, f"{source}: not a usable spec")
+    doc = load_checked(path, _validator(), "spec", explain=_schema_reason)
     table = cpus or CpuTable.load()
-    spec, issues = _build(source, data, lines, table)
+    spec, issues = _build(doc, table)
     if issues or spec is None:
-        raise ValidationFailed(issues, f"{source}: not a usable spec")
+        raise ValidationFailed(issues, f"{doc.source}: not a usable spec")
     return spec
 
 
-def _schema_issues(
-    source: str, data: Any, lines: dict[tuple[str | int, ...], int]
-) -> Iterable[Issue]:
-    validator = jsonschema.Draft202012Validator(spec_schema())
-    for err in sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.path]):
-        at = list(err.path)
-        reason = err.message
-        if err.validator == "enum" and at and at[-1] == "operator":
-            reason = f"unknown operator {err.instance!r}; use one of {', '.join(OPERATORS)}"
-        elif err.validator == "additionalProperties":
-            reason = f"unknown field: {err.message.split('(')[-1].rstrip(')')}"
-        elif err.validator in ("if", "then", "not", "anyOf") or err.validator == "allOf":
-            reason = _rule_reason(err.instance)
-        yield doc_issue(source, lines, at, reason, err.instance)
+def _schema_reason(err: ValidationError) -> str:
+    """The schema's message, in words for the rules a spec writer meets most."""
+    at = list(err.path)
+    if err.validator == "enum" and at and at[-1] == "operator":
+        return f"unknown operator {err.instance!r}; use one of {', '.join(OPERATORS)}"
+    if err.validator == "additionalProperties":
+        return f"unknown field: {err.message.split('(')[-1].rstrip(')')}"
+    if err.validator in ("if", "then", "not", "anyOf") or err.validator == "allOf":
+        return _rule_reason(err.instance)
+    return err.message
 
 
 def _rule_reason(instance: Any) -> str:
@@ -238,9 +172,8 @@ def _rule_reason(instance: Any) -> str:
     return "requirement breaks a schema rule"
 
 
-def _build(
-    source: str, data: dict[str, Any], lines: dict[tuple[str | int, ...], int], cpus: CpuTable
-) -> tuple[Spec | None, list[Issue]]:
+def _build(doc: Doc, cpus: CpuTable) -> tuple[Spec | None, list[Issue]]:
+    source, data = doc.source, doc.data
     issues: list[Issue] = []
     reqs: list[Requirement] = []
     seen: set[str] = set()
@@ -248,9 +181,7 @@ def _build(
     for i, raw in enumerate(data["requirements"]):
         at: tuple[str | int, ...] = ("requirements", i)
         if raw["id"] in seen:
-            issues.append(
-                doc_issue(source, lines, (*at, "id"), "duplicate requirement id", raw["id"])
-            )
+            issues.append(doc.issue((*at, "id"), "duplicate requirement id", raw["id"]))
         seen.add(raw["id"])
         operator = raw["operator"]
         kind = raw.get("type") or _default_kind(operator)
@@ -261,9 +192,7 @@ def _build(
         options: tuple[str, ...] = ()
         if isinstance(value, list) and kind not in ("text", "cpu"):
             issues.append(
-                doc_issue(
-                    source,
-                    lines,
+                doc.issue(
                     (*at, "value"),
                     "a list of values needs operator in, or type: cpu (any one reference CPU "
                     "satisfies it)",
@@ -272,29 +201,23 @@ def _build(
             continue
         if kind == "quantity":
             if operator not in (">=", "<=", "=="):
-                issues.append(
-                    doc_issue(
-                        source, lines, (*at, "operator"), "a quantity compares with >=, <= or =="
-                    )
-                )
+                issues.append(doc.issue((*at, "operator"), "a quantity compares with >=, <= or =="))
                 continue
             if unit is not None:
                 try:
                     dimension_of(unit)
                 except UnitError as exc:
-                    issues.append(doc_issue(source, lines, (*at, "unit"), str(exc), unit))
+                    issues.append(doc.issue((*at, "unit"), str(exc), unit))
                     continue
             try:
                 reference = parse_quantity(str(value), unit)
             except UnitError as exc:
-                issues.append(doc_issue(source, lines, (*at, "value"), str(exc), value))
+                issues.append(doc.issue((*at, "value"), str(exc), value))
                 continue
             prev = dims.get(raw["attribute"])
             if prev and prev[0] != reference.dimension:
                 issues.append(
-                    doc_issue(
-                        source,
-                        lines,
+                    doc.issue(
                         (*at, "unit"),
                         f"attribute '{raw['attribute']}' is {prev[0]} in requirements[{prev[1]}]",
                         unit,
@@ -303,26 +226,22 @@ def _build(
             dims.setdefault(raw["attribute"], (reference.dimension, i))
         elif kind == "cpu":
             if operator != ">=":
-                issues.append(doc_issue(source, lines, (*at, "operator"), "a CPU rule uses >="))
+                issues.append(doc.issue((*at, "operator"), "a CPU rule uses >="))
                 continue
-            refs, problems = _cpu_references(source, lines, at, value, cpus)
+            refs, problems = _cpu_references(doc, at, value, cpus)
             if problems:
                 issues.extend(problems)
                 continue
             value = " or ".join(c.model for c in refs) if isinstance(value, list) else value
         elif kind == "text":
             if operator not in ("in", "contains", "=="):
-                issues.append(
-                    doc_issue(
-                        source, lines, (*at, "operator"), "text compares with in, contains, =="
-                    )
-                )
+                issues.append(doc.issue((*at, "operator"), "text compares with in, contains, =="))
                 continue
             options = tuple(str(v) for v in value) if isinstance(value, list) else (str(value),)
             if unit is not None:
-                issues.append(doc_issue(source, lines, (*at, "unit"), "text takes no unit", unit))
+                issues.append(doc.issue((*at, "unit"), "text takes no unit", unit))
         elif kind == "boolean" and operator != "true":
-            issues.append(doc_issue(source, lines, (*at, "operator"), "a yes/no rule uses 'true'"))
+            issues.append(doc.issue((*at, "operator"), "a yes/no rule uses 'true'"))
             continue
         reqs.append(
             Requirement(
@@ -358,11 +277,7 @@ def _build(
 
 
 def _cpu_references(
-    source: str,
-    lines: dict[tuple[str | int, ...], int],
-    at: tuple[str | int, ...],
-    value: Any,
-    cpus: CpuTable,
+    doc: Doc, at: tuple[str | int, ...], value: Any, cpus: CpuTable
 ) -> tuple[tuple[Cpu, ...], list[Issue]]:
     """The reference CPUs a ``type: cpu`` value names (one model or a list), or the issues."""
     items: list[tuple[int | None, Any]] = (
@@ -374,11 +289,9 @@ def _cpu_references(
         where = (*at, "value") if j is None else (*at, "value", j)
         match = cpus.lookup(str(v))
         if match.cpu is None:
-            issues.append(doc_issue(source, lines, where, f"reference CPU: {match.reason}", v))
+            issues.append(doc.issue(where, f"reference CPU: {match.reason}", v))
         elif match.cpu in refs:
-            issues.append(
-                doc_issue(source, lines, where, f"reference CPU {match.cpu.model} listed twice", v)
-            )
+            issues.append(doc.issue(where, f"reference CPU {match.cpu.model} listed twice", v))
         else:
             refs.append(match.cpu)
     return tuple(refs), issues

@@ -63,14 +63,31 @@ def test_a_bad_oid_is_refused_with_its_location(folder: Path) -> None:
     (folder / "bad.yaml").write_text(
         "name: bad\ndescription: x\nextends: base\nsystem: {sys_name: 'sysName.0'}\n"
     )
-    with pytest.raises(ConfigError, match=r"bad.yaml: system/sys_name: 'sysName.0' does not match"):
+    with pytest.raises(
+        ConfigError, match=r"bad.yaml:4 at system.sys_name: 'sysName.0' does not match"
+    ):
         load_profiles(folder)
 
 
 def test_unknown_check_is_refused(folder: Path) -> None:
     (folder / "bad.yaml").write_text("name: bad\ndescription: x\nchecks: [toner]\n")
-    with pytest.raises(ConfigError, match=r"checks/0: 'toner' is not one of"):
+    with pytest.raises(ConfigError, match=r"bad.yaml:3 at checks\[0\]: 'toner' is not one of"):
         load_profiles(folder)
+
+
+def test_every_problem_of_every_file_is_reported(folder: Path) -> None:
+    (folder / "bad.yaml").write_text(
+        "name: bad\ndescription: x\nchecks: [toner]\nsystem: {sys_name: 'sysName.0'}\n"
+    )
+    (folder / "one.yaml").write_text("name: two\ndescription: x\n")
+    (folder / "broken.yaml").write_text("name: broken\nchecks: [system\n")
+    with pytest.raises(ConfigError) as err:
+        load_profiles(folder)
+    text = str(err.value)
+    assert "bad.yaml:3 at checks[0]: 'toner' is not one of" in text
+    assert "bad.yaml:4 at system.sys_name: 'sysName.0' does not match" in text
+    assert "one.yaml:1 at name: name 'two' must match the file name 'one'" in text
+    assert "broken.yaml:3: not valid YAML" in text
 
 
 def test_name_must_match_file(folder: Path) -> None:

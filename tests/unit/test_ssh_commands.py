@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -103,9 +104,9 @@ def test_bad_files_are_refused_with_file_and_place(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as err:
         load_command_sets(probes)
     text = str(err.value)
-    assert "bad.yaml: at checks/0/parser: 'magic' is not one of" in text
-    assert "named.yaml: platform 'other' does not match the file name" in text
-    assert "broken.yaml: not valid YAML" in text
+    assert "bad.yaml:4 at checks[0].parser: 'magic' is not one of" in text
+    assert "named.yaml:1 at platform: platform 'other' does not match the file name" in text
+    assert re.search(r"broken\.yaml:\d+: not valid YAML", text)
 
 
 def test_bad_regex_and_duplicates_and_missing_folder(tmp_path: Path) -> None:
@@ -114,14 +115,16 @@ def test_bad_regex_and_duplicates_and_missing_folder(tmp_path: Path) -> None:
         "platform: dup\ndevice_type: linux\nconfig_commands: ['(']\nchecks:\n"
         "  - {name: v, command: uname, parser: text, reads: text}\n"
     )
-    with pytest.raises(ConfigError, match=r"dup.yaml: at config_commands/0: '\(' is not a 'regex'"):
+    with pytest.raises(
+        ConfigError, match=r"dup.yaml:3 at config_commands\[0\]: '\(' is not a 'regex'"
+    ):
         load_command_sets(probes)
     (probes / "ssh" / "dup.yaml").write_text(
         "platform: dup\ndevice_type: linux\nchecks:\n"
         "  - {name: v, command: uname, parser: text, reads: text}\n"
         "  - {name: v, command: uname -a, parser: text, reads: text}\n"
     )
-    with pytest.raises(ConfigError, match=r"dup\.yaml: duplicate check name"):
+    with pytest.raises(ConfigError, match=r"dup\.yaml:4 at checks: duplicate check name"):
         load_command_sets(probes)
     with pytest.raises(ConfigError, match="no ssh"):
         load_command_sets(tmp_path / "nowhere")

@@ -6,20 +6,16 @@ with a target's own settings (:meth:`OnvifSettings.from_mapping`). No device I/O
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-import yaml
-
 from kape_itops.config import Settings
 from kape_itops.datafiles import data_folder, shipped_schema
-from kape_itops.errors import ConfigError, ProbeError
+from kape_itops.errors import ProbeError
 from kape_itops.probes.onvif.evaluate import SnapshotLimits
-from kape_itops.yamlsafe import load_yaml
+from kape_itops.schemadoc import check_doc, config_error, validator
 
 DEFAULTS: dict[str, Any] = {
     "onvif_port": 80,
@@ -150,22 +146,13 @@ def load_profile(path: Path) -> dict[str, Any]:
 
     Raises :class:`ConfigError` naming the file and every problem found.
     """
-    try:
-        doc = load_yaml(path)
-        schema_path = path.parent / SCHEMA_FILE
-        if not schema_path.is_file():
-            schema_path = shipped_schema("probes", Path(SCHEMA_FILE).name)
-        schema = json.loads(schema_path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot be read: {exc}") from exc
-    validator = jsonschema.Draft202012Validator(schema)
-    problems = [
-        f"at {'/'.join(str(p) for p in e.absolute_path) or '(top)'}: {e.message}"
-        for e in validator.iter_errors(doc)
-    ]
-    if problems:
-        raise ConfigError(f"{path}: " + "; ".join(problems))
-    return merge_settings(DEFAULTS, doc["defaults"])
+    schema_path = path.parent / SCHEMA_FILE
+    if not schema_path.is_file():
+        schema_path = shipped_schema("probes", Path(SCHEMA_FILE).name)
+    doc, issues = check_doc(path, validator(schema_path))
+    if issues or doc is None:
+        raise config_error("invalid ONVIF settings", issues)
+    return merge_settings(DEFAULTS, doc.data["defaults"])
 
 
 def default_profile_path() -> Path:

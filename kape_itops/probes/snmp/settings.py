@@ -16,15 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-from jsonschema import Draft202012Validator
-
 from kape_itops.config import Settings
 from kape_itops.datafiles import DataDir, as_data_dir, data_folder, shipped_schema
-from kape_itops.errors import ConfigError
+from kape_itops.errors import ConfigError, Issue
 from kape_itops.probes.profiles import merge
 from kape_itops.probes.snmp.checks import CHECKS, SECTIONS
-from kape_itops.yamlsafe import load_yaml
+from kape_itops.schemadoc import check_doc, config_error, validator
 
 SCHEMA_FILE = "snmp.schema.json"
 TUNABLES = ("timeout_s", "retries", "max_repetitions", "max_rows", "deadline_s")
@@ -92,27 +89,24 @@ class ProfileSet:
             schema = json.loads(schema_path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise ConfigError(f"SNMP profile schema {schema_path} cannot be read: {exc}") from exc
-        self._validator = Draft202012Validator(schema)
+        self._validator = validator(schema)
         self._raw: dict[str, dict[str, Any]] = {}
         files = layers.files("", "*.yaml")
         if not files:
             raise ConfigError(f"no SNMP profiles (*.yaml) in {layers.where()}")
-        for path in files:
-            self._load(path)
+        problems = [issue for path in files for issue in self._load(path)]
+        if problems:
+            raise config_error("invalid SNMP profile(s)", problems)
 
-    def _load(self, path: Path) -> None:
-        try:
-            data = load_yaml(path)
-        except (OSError, yaml.YAMLError) as exc:
-            raise ConfigError(f"{path}: cannot be read as YAML: {exc}") from exc
-        errors = sorted(self._validator.iter_errors(data), key=lambda e: list(e.absolute_path))
-        if errors:
-            where = "/".join(str(p) for p in errors[0].absolute_path) or "(top)"
-            raise ConfigError(f"{path}: {where}: {errors[0].message}")
-        name = str(data["name"])
+    def _load(self, path: Path) -> list[Issue]:
+        doc, issues = check_doc(path, self._validator)
+        if issues or doc is None:
+            return issues
+        name = str(doc.data["name"])
         if name != path.stem:
-            raise ConfigError(f"{path}: name '{name}' must match the file name '{path.stem}'")
-        self._raw[name] = data
+            return [doc.issue(("name",), f"name '{name}' must match the file name '{path.stem}'")]
+        self._raw[name] = doc.data
+        return []
 
     def names(self) -> list[str]:
         """Profile names, sorted."""

@@ -14,19 +14,16 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import yaml
-from jsonschema import Draft202012Validator
+from jsonschema.protocols import Validator
 
 from kape_itops.datafiles import DataDir, as_data_dir, data_folder, shipped_schema
 from kape_itops.domain.inventory import Device
-from kape_itops.errors import ConfigError
-from kape_itops.yamlsafe import load_yaml
+from kape_itops.errors import ConfigError, Issue
+from kape_itops.schemadoc import Doc, check_doc, config_error, validator
 
 SCHEMA_FILE = Path("schema") / "ssh.schema.json"
 SSH_DIR = "ssh"
-_HEADER = "invalid SSH command set:\n  "
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +109,7 @@ class CommandSets:
         return None
 
 
-def _validator(layers: DataDir) -> Draft202012Validator:
+def _validator(layers: DataDir) -> Validator:
     path = layers.file(str(SCHEMA_FILE))
     if not path.is_file():
         path = shipped_schema("probes", SCHEMA_FILE.name)
@@ -120,57 +117,57 @@ def _validator(layers: DataDir) -> Draft202012Validator:
         schema = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
         raise ConfigError(f"cannot read SSH command-set schema {path}: {exc}") from exc
-    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    return validator(schema, formats=True)
 
 
-def _compile(patterns: list[str], where: str) -> tuple[re.Pattern[str], ...]:
+def _compile(
+    doc: Doc, at: tuple[str, ...], patterns: list[str], issues: list[Issue]
+) -> tuple[re.Pattern[str], ...]:
     out = []
-    for p in patterns:
+    for i, p in enumerate(patterns):
         try:
             out.append(re.compile(p, re.I))
         except re.error as exc:
-            raise ConfigError(f"{where}: bad regular expression {p!r}: {exc}") from exc
+            issues.append(doc.issue((*at, i), f"bad regular expression {p!r}: {exc}"))
     return tuple(out)
 
 
-def parse_command_set(doc: Any, source: str, validator: Draft202012Validator) -> CommandSet:
-    """Validate one decoded YAML document into a CommandSet; ConfigError lists every problem."""
-    errors = sorted(validator.iter_errors(doc), key=lambda e: list(e.absolute_path))
-    if errors:
-        lines = [
-            f"{source}: at {'/'.join(map(str, e.absolute_path)) or '(top)'}: {e.message}"
-            for e in errors
-        ]
-        raise ConfigError(_HEADER + "\n  ".join(lines))
-    names = [c["name"] for c in doc["checks"]]
+def parse_command_set(doc: Doc) -> tuple[CommandSet | None, list[Issue]]:
+    """A schema-checked document as a CommandSet, or the problems of meaning it has."""
+    data = doc.data
+    names = [c["name"] for c in data["checks"]]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
-        raise ConfigError(f"{source}: duplicate check name(s): {', '.join(dupes)}")
+        return None, [doc.issue(("checks",), f"duplicate check name(s): {', '.join(dupes)}")]
+    issues: list[Issue] = []
     backup = None
-    if "backup" in doc:
-        b = doc["backup"]
+    if "backup" in data:
+        b = data["backup"]
         backup = BackupSpec(
             command=b["command"],
-            ignore=_compile(b.get("ignore", []), source),
+            ignore=_compile(doc, ("backup", "ignore"), b.get("ignore", []), issues),
             timeout_s=b.get("timeout_s"),
         )
+    config_commands = _compile(doc, ("config_commands",), data.get("config_commands", []), issues)
+    if issues:
+        return None, issues
     return CommandSet(
-        platform=doc["platform"],
-        device_type=doc["device_type"],
+        platform=data["platform"],
+        device_type=data["device_type"],
         checks=tuple(
             HealthCommand(c["name"], c["command"], c["parser"], c["reads"], c.get("timeout_s"))
-            for c in doc["checks"]
+            for c in data["checks"]
         ),
-        description=doc.get("description", ""),
-        aliases=tuple(a.lower() for a in doc.get("aliases", [])),
-        enable=bool(doc.get("enable", False)),
-        config_mode=bool(doc.get("config_mode", True)),
-        scrub=doc.get("scrub", "generic"),
-        thresholds={k: dict(v) for k, v in doc.get("thresholds", {}).items()},
+        description=data.get("description", ""),
+        aliases=tuple(a.lower() for a in data.get("aliases", [])),
+        enable=bool(data.get("enable", False)),
+        config_mode=bool(data.get("config_mode", True)),
+        scrub=data.get("scrub", "generic"),
+        thresholds={k: dict(v) for k, v in data.get("thresholds", {}).items()},
         backup=backup,
-        config_commands=_compile(doc.get("config_commands", []), source),
-        source=source,
-    )
+        config_commands=config_commands,
+        source=doc.source,
+    ), []
 
 
 def load_command_sets(probes_dir: Path | DataDir) -> CommandSets:
@@ -179,34 +176,35 @@ def load_command_sets(probes_dir: Path | DataDir) -> CommandSets:
     files = layers.files(SSH_DIR, "*.yaml")
     if not files:
         raise ConfigError(f"no SSH command sets: no {SSH_DIR}/*.yaml in {layers.where()}")
-    validator = _validator(layers)
+    check = _validator(layers)
     sets: dict[str, CommandSet] = {}
-    problems: list[str] = []
+    problems: list[Issue] = []
     aliases: dict[str, str] = {}
     for path in files:
-        try:
-            doc = load_yaml(path)
-            cs = parse_command_set(doc, str(path), validator)
-        except yaml.YAMLError as exc:
-            problems.append(f"{path}: not valid YAML: {exc}")
-            continue
-        except ConfigError as exc:
-            problems.extend(str(exc).removeprefix(_HEADER).split("\n  "))
+        doc, found = check_doc(path, check)
+        cs, meaning = parse_command_set(doc) if doc is not None and not found else (None, [])
+        if cs is None or doc is None:
+            problems += found + meaning
             continue
         if cs.platform != path.stem:
-            problems.append(f"{path}: platform '{cs.platform}' does not match the file name")
+            problems.append(
+                doc.issue(("platform",), f"platform '{cs.platform}' does not match the file name")
+            )
             continue
-        for alias in cs.aliases:
+        for i, alias in enumerate(cs.aliases):
             if alias in aliases or alias in sets:
                 problems.append(
-                    f"{path}: alias '{alias}' is already used by {aliases[alias]}"
-                    if alias in aliases
-                    else f"{path}: alias '{alias}' is a platform"
+                    doc.issue(
+                        ("aliases", i),
+                        f"alias '{alias}' is already used by {aliases[alias]}"
+                        if alias in aliases
+                        else f"alias '{alias}' is a platform",
+                    )
                 )
             aliases[alias] = cs.platform
         sets[cs.platform] = cs
     if problems:
-        raise ConfigError("invalid SSH command set(s):\n  " + "\n  ".join(problems))
+        raise config_error("invalid SSH command set(s)", problems)
     if not sets:
         raise ConfigError(f"no SSH command sets in {layers.where()}")
     return CommandSets(sets)
