@@ -1,4 +1,4 @@
-"""Shared CLI state (settings, store, secrets) and the error-to-exit-code edge."""
+"""Shared CLI state (settings, the services, secrets) and the error-to-exit-code edge."""
 
 from __future__ import annotations
 
