@@ -21,10 +21,10 @@ $(STAMP): pyproject.toml
 venv: $(STAMP) ## Create .venv and install the package with its dev tools
 
 sysdeps: ## Install the system packages the tests need (Debian, as root)
-	@bash scripts/sysdeps.sh
+	@bash tools/sysdeps.sh
 
 demo: venv snmpsim ## Set up and run the main job on built-in defaults (SQLite, sample data, simulated school)
-	@bash scripts/demo.sh
+	@bash tools/demo.sh
 
 lint: venv ## ruff and mypy --strict
 	$(BIN)/ruff check kape_itops tests benchmarks

@@ -94,9 +94,12 @@ def test_nvrs_get_snmp_for_their_recording_disk() -> None:
 
 
 def test_generator_reproduces_the_shipped_files(tmp_path: Path) -> None:
-    script = DATA.parent / "scripts" / "gen_sample_inventory.py"
     done = subprocess.run(
-        [sys.executable, str(script), str(tmp_path)], capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "tools.samples.inventory", str(tmp_path)],
+        cwd=DATA.parent,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
     for name in ("schools.csv", "devices.csv"):

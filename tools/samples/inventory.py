@@ -1,6 +1,7 @@
 """Generate the sample inventory in inventory/ (deterministic: same output on every run).
 
-Usage: .venv/bin/python scripts/gen_sample_inventory.py [OUT_DIR]
+Usage, from the repository root: .venv/bin/python -m tools.samples.inventory [OUT_DIR]. The
+schools, device models, vendors and funding sources are data: tools/samples/inventory.yaml.
 
 School i (1-based, in schools.csv order) owns 10.30.i.0/24: router .1, switches .2-.3,
 hotspots/APs .4-.9, printers .20-.29, NVR .30, cameras .31-.59, static PCs .100+.
@@ -11,136 +12,13 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import random
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from tools.samples.common import REPO, load_data, target
+
 SEED = 20261129
 TODAY = dt.date(2026, 11, 1)
-
-# code, name, name_km, province, district, level, contact, device count
-SCHOOLS = [
-    (
-        "KPT-PSP",
-        "Prey Speu Primary School",
-        "សាលាបឋមសិក្សាព្រៃស្ពឺ",
-        "Kampot",
-        "Chhuk",
-        "primary",
-        "Sok Dara (principal) 012 345 671",
-        48,
-    ),
-    (
-        "KPT-PSH",
-        "Prek Sdey High School",
-        "វិទ្យាល័យព្រែកស្ដី",
-        "Kampot",
-        "Kampong Trach",
-        "secondary",
-        "Chea Sophal (principal) 012 345 672",
-        78,
-    ),
-    (
-        "KPT-TCP",
-        "Tuek Chhou Primary School",
-        "សាលាបឋមសិក្សាទឹកឈូ",
-        "Kampot",
-        "Tuek Chhou",
-        "primary",
-        "Keo Sreymom (principal) 012 345 673",
-        42,
-    ),
-    (
-        "KPT-KTH",
-        "Kampong Trach High School",
-        "វិទ្យាល័យកំពង់ត្រាច",
-        "Kampot",
-        "Kampong Trach",
-        "secondary",
-        "Lim Vuthy (deputy) 012 345 674",
-        72,
-    ),
-    (
-        "KPT-BMS",
-        "Banteay Meas Lower Secondary School",
-        "អនុវិទ្យាល័យបន្ទាយមាស",
-        "Kampot",
-        "Banteay Meas",
-        "secondary",
-        "Touch Sokunthea (principal) 012 345 675",
-        56,
-    ),
-    (
-        "KPT-CKP",
-        "Chum Kiri Preschool",
-        "សាលាមត្តេយ្យជុំគិរី",
-        "Kampot",
-        "Chum Kiri",
-        "preschool",
-        "Mao Channary (head teacher) 012 345 676",
-        40,
-    ),
-    (
-        "KEP-KHS",
-        "Kep High School",
-        "វិទ្យាល័យកែប",
-        "Kep",
-        "Kep",
-        "secondary",
-        "Heng Rithy (principal) 012 345 677",
-        64,
-    ),
-    (
-        "KEP-DCP",
-        "Damnak Chang'aeur Primary School",
-        "សាលាបឋមសិក្សាដំណាក់ចង្អើរ",
-        "Kep",
-        "Damnak Chang'aeur",
-        "primary",
-        "Nhem Sovann (principal) 012 345 678",
-        44,
-    ),
-    (
-        "TKO-TKH",
-        "Tram Kak High School",
-        "វិទ្យាល័យត្រាំកក់",
-        "Takeo",
-        "Tram Kak",
-        "secondary",
-        "Pich Bopha (principal) 012 345 679",
-        70,
-    ),
-    (
-        "TKO-ABP",
-        "Angkor Borei Primary School",
-        "សាលាបឋមសិក្សាអង្គរបុរី",
-        "Takeo",
-        "Angkor Borei",
-        "primary",
-        "Chan Dara (principal) 012 345 680",
-        46,
-    ),
-    (
-        "KSP-KPH",
-        "Kong Pisei High School",
-        "វិទ្យាល័យគងពិសី",
-        "Kampong Speu",
-        "Kong Pisei",
-        "secondary",
-        "Ouk Sambath (principal) 012 345 681",
-        66,
-    ),
-    (
-        "KSP-TTC",
-        "Kampong Speu Teacher Training Centre",
-        "មជ្ឈមណ្ឌលគរុកោសល្យខេត្តកំពង់ស្ពឺ",
-        "Kampong Speu",
-        "Chbar Mon",
-        "higher",
-        "Seng Vanna (director) 012 345 682",
-        80,
-    ),
-]
 
 
 @dataclass(frozen=True)
@@ -159,212 +37,12 @@ class Model:
     credential: str = ""
 
 
-MODELS = {
-    "laptop": [
-        Model("laptop", "Lenovo", "ThinkPad E14 Gen 5", 720, "54:ee:75", "PF{:06X}", 3),
-        Model("laptop", "Dell", "Latitude 3540", 690, "f8:bc:12", "{:07X}", 3),
-        Model("laptop", "Acer", "TravelMate P214", 560, "b8:ae:ed", "NXVR{:08X}", 1),
-    ],
-    "desktop": [
-        Model("desktop", "HP", "ProDesk 400 G9 SFF", 640, "3c:52:82", "4CE{:07X}", 3),
-        Model("desktop", "Lenovo", "ThinkCentre M70s", 610, "98:fa:9b", "MJ{:06X}", 3),
-    ],
-    "tablet": [
-        Model("tablet", "Samsung", "Galaxy Tab A8", 230, "8c:79:f5", "R9TT{:07X}", 1),
-        Model("tablet", "Lenovo", "Tab M10 Plus", 210, "54:ee:75", "HA{:06X}", 1),
-    ],
-    "printer": [
-        Model(
-            "printer",
-            "HP",
-            "LaserJet Pro M404dn",
-            310,
-            "3c:52:82",
-            "PHB{:07X}",
-            1,
-            "",
-            "ping snmp",
-            "school-default",
-        ),
-        Model(
-            "printer",
-            "Epson",
-            "L3250",
-            190,
-            "64:eb:8c",
-            "X8L{:06X}",
-            2,
-            "",
-            "ping snmp",
-            "school-default",
-        ),
-    ],
-    "hotspot": [
-        Model(
-            "hotspot",
-            "TP-Link",
-            "EAP225",
-            75,
-            "50:c7:bf",
-            "22{:09d}",
-            3,
-            "",
-            "ping snmp",
-            "school-default",
-        ),
-        Model(
-            "hotspot",
-            "Ubiquiti",
-            "U6 Lite",
-            110,
-            "24:5a:4c",
-            "U6L{:09X}",
-            1,
-            "linux",
-            "ping snmp ssh",
-            "school-default",
-        ),
-    ],
-    "switch": [
-        Model(
-            "switch",
-            "Cisco",
-            "CBS250-24T-4G",
-            320,
-            "70:10:5c",
-            "PSZ{:08X}",
-            5,
-            "cisco_s300",
-            "ping snmp",
-            "school-default",
-        ),
-        Model(
-            "switch",
-            "Cisco",
-            "Catalyst C1000-8T-2G-L",
-            410,
-            "00:1b:54",
-            "FOC{:08X}",
-            5,
-            "cisco_ios",
-            "ping snmp ssh",
-            "school-default",
-        ),
-        Model(
-            "switch",
-            "TP-Link",
-            "TL-SG2210P",
-            140,
-            "50:c7:bf",
-            "21{:09d}",
-            5,
-            "tplink_jetstream",
-            "ping snmp ssh",
-            "school-default",
-        ),
-    ],
-    "router": [
-        Model(
-            "router",
-            "MikroTik",
-            "hAP ac2",
-            75,
-            "4c:5e:0c",
-            "HEB08{:06X}",
-            1,
-            "mikrotik_routeros",
-            "ping snmp ssh",
-            "school-default",
-        ),
-        Model(
-            "router",
-            "MikroTik",
-            "RB4011iGS+RM",
-            220,
-            "b8:69:f4",
-            "D4{:08X}",
-            1,
-            "mikrotik_routeros",
-            "ping snmp ssh",
-            "school-default",
-        ),
-    ],
-    "camera": [
-        Model(
-            "camera",
-            "Hikvision",
-            "DS-2CD1043G2-I",
-            62,
-            "44:19:b6",
-            "DS-2CD1043G2-I2023{:09d}",
-            2,
-            "",
-            "ping onvif",
-            "cameras",
-        ),
-        Model(
-            "camera",
-            "Hikvision",
-            "DS-2CD1143G2-I",
-            70,
-            "c0:56:e3",
-            "DS-2CD1143G2-I2024{:09d}",
-            2,
-            "",
-            "ping onvif",
-            "cameras",
-        ),
-    ],
-    "nvr": [
-        Model(
-            "nvr",
-            "Hikvision",
-            "DS-7608NI-K2",
-            180,
-            "bc:ba:c2",
-            "DS-7608NI-K2{:012d}",
-            2,
-            "",
-            "ping snmp onvif",
-            "cameras",
-        ),
-    ],
-    "ups": [
-        Model("ups", "APC", "Back-UPS BX1100LI-MS", 120, None, "3B{:10d}", 2),
-        Model("ups", "APC", "Back-UPS BX650LI-MS", 75, None, "4B{:10d}", 2),
-    ],
-    "other": [
-        Model("other", "Epson", "EB-X51 projector", 480, None, "X7{:08X}", 2),
-        Model(
-            "other",
-            "Raspberry Pi",
-            "Raspberry Pi 4 Model B (offline content server)",
-            85,
-            "dc:a6:32",
-            "RPI4{:08X}",
-            1,
-            "linux",
-            "ping ssh",
-            "school-default",
-        ),
-    ],
-}
-
-VENDORS = [
-    "PTC Computer, Phnom Penh",
-    "Khmer Computer Co., Ltd.",
-    "iOne Cambodia",
-    "Brilliant Computer Kampot",
-    "Kampot Digital Shop",
-]
-FUNDING = [
-    "IDEAL",
-    "IDEAL",
-    "AI Ready ASEAN",
-    "AI Ready ASEAN",
-    "School budget",
-    "Community donation",
-]
+DATA = load_data("inventory.yaml")
+SCHOOL_FIELDS = ("code", "name", "name_km", "province", "district", "level", "contact", "devices")
+SCHOOLS = [tuple(s[k] for k in SCHOOL_FIELDS) for s in DATA["schools"]]
+MODELS = {kind: [Model(kind, **m) for m in models] for kind, models in DATA["models"].items()}
+VENDORS: list[str] = DATA["vendors"]
+FUNDING: list[str] = DATA["funding"]
 USD_TO_KHR = 4100
 
 
@@ -579,11 +257,11 @@ def generate(out: Path) -> tuple[int, int]:
     return len(SCHOOLS), total
 
 
+def main() -> None:
+    out = target(REPO / "inventory")
+    schools, devices = generate(out)
+    print(f"wrote {schools} schools and {devices} devices to {out}")
+
+
 if __name__ == "__main__":
-    target = (
-        Path(sys.argv[1])
-        if len(sys.argv) > 1
-        else Path(__file__).resolve().parents[1] / "inventory"
-    )
-    schools, devices = generate(target)
-    print(f"wrote {schools} schools and {devices} devices to {target}")
+    main()

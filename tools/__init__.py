@@ -1,0 +1,1 @@
+"""Developer tools of the repository (not shipped): sample-data generators, demo and setup scripts."""
