@@ -31,7 +31,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from kape_itops.reports import retention, sample  # noqa: E402
-from kape_itops.reports.model import Period, ReportOptions, build_report  # noqa: E402
+from kape_itops.reports.build import ReportOptions, build_report  # noqa: E402
+from kape_itops.reports.model import Period  # noqa: E402
 from kape_itops.reports.render_html import render_html  # noqa: E402
 from kape_itops.store import ping_codec  # noqa: E402
 from kape_itops.store.db import Store  # noqa: E402

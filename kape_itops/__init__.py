@@ -38,7 +38,7 @@ _API = {
     "evaluate": "kape_itops.quotes.evaluate",
     "load_spec": "kape_itops.quotes.spec",
     "read_quotation": "kape_itops.quotes.readers",
-    "build_report": "kape_itops.reports.model",
+    "build_report": "kape_itops.reports.build",
     "resolve_period": "kape_itops.reports.model",
     "write_html": "kape_itops.reports.render_html",
 }

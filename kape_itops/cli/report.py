@@ -13,16 +13,12 @@ from kape_itops.cli.app import App, handle_errors, pass_app
 from kape_itops.cli.options import date_value, duration, month
 from kape_itops.cli.render import console, print_json, safe, table
 from kape_itops.config import load_zone
+from kape_itops.domain.problems import Problem
 from kape_itops.domain.text import reveal, reveal_json
 from kape_itops.errors import UsageError
 from kape_itops.reports import fmt
-from kape_itops.reports.model import (
-    HealthReport,
-    ReportOptions,
-    resolve_period,
-    to_dict,
-)
-from kape_itops.reports.problems import Problem
+from kape_itops.reports.build import ReportOptions
+from kape_itops.reports.model import HealthReport, resolve_period, to_dict
 from kape_itops.reports.render_csv import write_csv
 from kape_itops.reports.render_html import write_html
 from kape_itops.reports.render_md import render_md

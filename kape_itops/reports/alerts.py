@@ -14,19 +14,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from kape_itops.domain.enums import ProbeStatus
+from kape_itops.domain.problems import EVENT_KINDS, Observation, Problem, ProblemKind, Severity
 from kape_itops.domain.reports import AlertState
 from kape_itops.domain.results import RunResult
 from kape_itops.errors import UsageError
-from kape_itops.reports.problems import (
-    EVENT_KINDS,
-    Observation,
-    Problem,
-    ProblemKind,
-    Severity,
-    Thresholds,
-    from_observation,
-    sort_problems,
-)
+from kape_itops.reports.problems import Thresholds, from_observation, sort_problems
 from kape_itops.store.alert_repo import AlertRepo
 from kape_itops.store.db import Store
 

@@ -1,59 +1,26 @@
-"""The health report: what each school's devices did over a period, built from the store.
+"""The health report's model: the period it covers and what it shows, as plain data.
 
-The store hands back rollup buckets (hourly for periods up to 8 days, daily beyond), the
-inventory and the period's latest discovery sweeps; the numbers come from the pure functions in
-:mod:`availability`, :mod:`problems`, :mod:`trends` and :mod:`sketch`.
+:func:`~kape_itops.reports.build.build_report` fills it from the store (the numbers come from
+:mod:`~kape_itops.reports.calc`); the renderers and :func:`to_dict` read it.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from kape_itops.config import load_zone
-from kape_itops.domain import sketch
-from kape_itops.domain.discovery import HostState, StoredSweep
-from kape_itops.domain.enums import DeviceKind, DeviceStatus, ProbeStatus
-from kape_itops.domain.inventory import Change, Device, DeviceFilter, School
-from kape_itops.domain.reports import DAY, HOUR, Bucket, epoch, from_epoch
-from kape_itops.errors import NotFoundError, UsageError
-from kape_itops.probes import catalog
-from kape_itops.reports import retention
-from kape_itops.reports.availability import Availability, availability, pooled
-from kape_itops.reports.problems import (
-    Observation,
-    Problem,
-    Severity,
-    Thresholds,
-    config_change_problem,
-    discovery_problems,
-    from_observation,
-    reboot_problem,
-    sort_problems,
-    warranty_problems,
-)
-from kape_itops.reports.trends import (
-    Point,
-    availability_series,
-    counter_increase_series,
-    last_value_series,
-    mean_series,
-    total,
-)
-from kape_itops.store.db import Store
-from kape_itops.store.discovery_repo import DiscoveryRepo
-from kape_itops.store.inventory_repo import InventoryRepo
-from kape_itops.store.report_repo import ReportRepo
+from kape_itops.domain.enums import DeviceKind, DeviceStatus
+from kape_itops.domain.inventory import Change
+from kape_itops.domain.problems import Problem, Severity
+from kape_itops.domain.reports import DAY, HOUR, epoch, from_epoch
+from kape_itops.errors import UsageError
+from kape_itops.reports.availability import Availability
+from kape_itops.reports.trends import Point
 
 HOURLY_UP_TO = dt.timedelta(days=8)
-AVAILABILITY_PROBES = catalog.availability_kinds()
-"""The first of these with data decides whether a device was up."""
-NOT_DEPLOYED_SHOWN = (DeviceStatus.IN_STOCK, DeviceStatus.IN_REPAIR)
-"""Statuses listed apart as "not deployed" (retired and lost ones only count in the inventory)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,355 +236,6 @@ class HealthReport:
         return out
 
 
-@dataclass(frozen=True, slots=True)
-class ReportOptions:
-    """How to build a report."""
-
-    school: str | None = None
-    title: str | None = None
-    interval: dt.timedelta = dt.timedelta(minutes=5)
-    thresholds: Thresholds = field(default_factory=Thresholds)
-    today: dt.date | None = None
-    rollup_first: bool = True
-    tz: str = "UTC"
-    """IANA zone for shown times and for "today" (the CLI passes ``ITOPS_TZ``)."""
-
-
-def build_report(store: Store, period: Period, opts: ReportOptions | None = None) -> HealthReport:
-    """Read the store and compute the health report for ``period``."""
-    opts = opts or ReportOptions()
-    zone = load_zone(opts.tz)
-    interval_s = int(opts.interval.total_seconds())
-    if interval_s <= 0:
-        raise UsageError("--interval must be positive")
-    if opts.rollup_first:
-        retention.rollup(store)
-    start, end = epoch(period.start), epoch(period.end)
-    with store.session() as s:
-        inv, repo = InventoryRepo(s), ReportRepo(s)
-        schools = inv.schools()
-        if opts.school:
-            schools = [x for x in schools if x.code == opts.school]
-            if not schools:
-                raise NotFoundError(f"school '{opts.school}' does not exist")
-        codes = tuple(x.code for x in schools)
-        devices = list(inv.iter_devices(DeviceFilter(schools=codes)))
-        ids = {r.asset_tag: r.id for r in repo.device_refs()}
-        wanted = {ids[d.asset_tag] for d in devices}
-        by_device: dict[int, list[Bucket]] = {}
-        for b in repo.buckets(period.grain, start, end, wanted):
-            by_device.setdefault(b.device_id, []).append(b)
-        config = repo.config_changes(period.start, period.end)
-        tags = {d.asset_tag for d in devices}
-        changes = [
-            c
-            for c in inv.history(since=period.start)
-            if c.at < period.end and (not opts.school or c.key in tags or c.key in codes)
-        ]
-        calc = _Calc(period, interval_s, opts.thresholds)
-        probes = {
-            ids[d.asset_tag]: calc.avail_probe(by_device.get(ids[d.asset_tag], []))
-            for d in devices
-            if d.status == DeviceStatus.DEPLOYED and ids[d.asset_tag] in by_device
-        }
-        calc.first = repo.first_results(probes.items())
-        healths: dict[str, DeviceHealth] = {}
-        problems: list[Problem] = []
-        for d in devices:
-            bs = by_device.get(ids[d.asset_tag], [])
-            health, found = calc.device(d, bs, ids[d.asset_tag])
-            healths[d.asset_tag] = health
-            for p in found:
-                if p.kind.value == "down":
-                    since = repo.down_since(ids[d.asset_tag], "ping", period.end)
-                    p = dataclasses.replace(p, since=since or p.since)
-                problems.append(p)
-            if d.status != DeviceStatus.DEPLOYED:
-                continue  # probed on request only: never a problem, never an alert
-            if ids[d.asset_tag] in config:
-                n, last = config[ids[d.asset_tag]]
-                got = config_change_problem(d.asset_tag, d.school, n, last)
-            else:
-                n = sum(int(b.last_metrics.get("config_changes", 0)) for b in bs)
-                got = config_change_problem(
-                    d.asset_tag, d.school, n, _last_event(bs, "config_changes")
-                )
-            if got:
-                problems.append(got)
-        sweeps = _discovery(DiscoveryRepo(s), codes, period)
-    down = {p.asset_tag for p in problems if p.kind.value == "down" and p.asset_tag}
-    problems += discovery_problems(sweeps.latest, devices, sweeps.first_seen, sweeps.since, down)
-    today = opts.today or period.end.astimezone(zone).date()
-    problems += warranty_problems(devices, today, opts.thresholds.warranty_days)
-    school_rows = [
-        calc.school(sc, [d for d in devices if d.school == sc.code], healths, by_device, ids)
-        for sc in schools
-    ]
-    trends = calc.trends(schools, devices, healths, by_device, ids)
-    title = opts.title or "Health report"
-    return HealthReport(
-        title=title,
-        generated_at=dt.datetime.now(dt.UTC),
-        period=period,
-        interval_s=interval_s,
-        school_filter=opts.school,
-        schools=school_rows,
-        availability=pooled(s.availability for s in school_rows),
-        problems=sort_problems(problems),
-        trends=trends,
-        inventory=_inventory_view(devices, changes),
-        discovery=[
-            SweepSummary(w.school, w.scope, w.method, w.started_at, w.actor, w.counts)
-            for w in sweeps.latest
-        ],
-        tz=opts.tz,
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class _Sweeps:
-    latest: list[StoredSweep]
-    first_seen: dict[tuple[str, str, str], dt.datetime]
-    since: dict[tuple[str, str, str], dt.datetime]
-
-
-def _discovery(repo: DiscoveryRepo, codes: tuple[str, ...], period: Period) -> _Sweeps:
-    """The period's latest sweeps, when each unknown host was first seen, each device missed."""
-    out = _Sweeps(repo.latest_sweeps(codes, period.start, period.end), {}, {})
-    for w in out.latest:
-        unknown = [h.identity for h in w.hosts if h.state == HostState.UNKNOWN]
-        for ident, at in repo.unknown_first_seen(w.school, w.scope, unknown, w.started_at).items():
-            out.first_seen[(w.school, w.scope, ident)] = at
-        missing = [h.asset_tag for h in w.hosts if h.state == HostState.MISSING and h.asset_tag]
-        for tag, at in repo.missing_since(w.school, w.scope, missing, w.started_at).items():
-            out.since[(w.school, w.scope, tag)] = at
-    return out
-
-
-def _last_event(bs: Iterable[Bucket], name: str) -> dt.datetime | None:
-    times = [b.last_at for b in bs if b.last_metrics.get(name)]
-    return from_epoch(max(times)) if times else None
-
-
-class _Calc:
-    """The per-device, per-school and trend computations of one report."""
-
-    def __init__(self, period: Period, interval_s: int, th: Thresholds) -> None:
-        self.p = period
-        self.interval_s = interval_s
-        self.th = th
-        self.sketches: dict[str, dict[int, int]] = {}
-        self.first: dict[tuple[int, str], int] = {}
-        """(device id, availability probe) → first stored result, from the store."""
-        self.owed_from: dict[str, int] = {}
-        """Asset tag → when (Unix seconds) the availability of the device starts counting."""
-
-    def avail_probe(self, bs: list[Bucket]) -> str:
-        have = {b.probe for b in bs}
-        return next((p for p in AVAILABILITY_PROBES if p in have), "ping")
-
-    def device(
-        self, d: Device, bs: list[Bucket], device_id: int = 0
-    ) -> tuple[DeviceHealth, list[Problem]]:
-        deployed = d.status == DeviceStatus.DEPLOYED
-        monitored = deployed and bool(bs)
-        avail: Availability | None = None
-        probe = self.avail_probe(bs)
-        start, end = epoch(self.p.start), epoch(self.p.end)
-        counted = [b.counts for b in bs if b.probe == probe]
-        if monitored and counted:
-            owed = min(end - 1, max(start, self.first.get((device_id, probe), start)))
-            self.owed_from[d.asset_tag] = owed
-            avail = availability(
-                counted,
-                period_s=end - owed,
-                bucket_s=self.p.bucket_s,
-                interval_s=self.interval_s,
-            )
-        ping = [b for b in bs if b.probe == "ping"]
-        merged = self.sketches[d.asset_tag] = sketch.merge(b.sketch for b in ping)
-        rtt_n = sum(b.rtt_count for b in ping)
-        loss_n = sum(b.loss_count for b in ping)
-        latest: dict[str, Bucket] = {}
-        for b in bs:
-            if b.probe not in latest or b.last_at >= latest[b.probe].last_at:
-                latest[b.probe] = b
-        found: list[Problem] = []
-        metrics: dict[str, Any] = {}
-        for name, b in sorted(latest.items()):
-            metrics.update(b.last_metrics)
-            if not deployed:
-                continue
-            obs = Observation(
-                d.asset_tag,
-                d.school,
-                name,
-                ProbeStatus(b.last_status),
-                b.last_reason,
-                from_epoch(b.last_at),
-                b.last_metrics,
-            )
-            found += [
-                p
-                for p in from_observation(obs, self.th)
-                if p.kind.value not in ("rebooted", "config_changed")
-            ]
-        reboots = sum(int(b.last_metrics.get("reboots", 0)) for b in bs)
-        got = reboot_problem(d.asset_tag, d.school, reboots, _last_event(bs, "reboots"))
-        if got and deployed:
-            found.append(got)
-        newest = max(latest.values(), key=lambda b: b.last_at) if latest else None
-        pages = None
-        if d.kind == DeviceKind.PRINTER:
-            series = counter_increase_series(
-                _counter_rows("all", d.asset_tag, bs),
-                start=epoch(self.p.start),
-                end=epoch(self.p.end),
-                step_s=max(1, int(self.p.seconds)),
-            )
-            pages = total(series["all"]) if series else None
-        health = DeviceHealth(
-            asset_tag=d.asset_tag,
-            kind=d.kind,
-            status=d.status,
-            model=d.model,
-            ip=d.ip,
-            monitored=avail is not None,
-            availability=avail,
-            rtt_avg_ms=sum(b.rtt_sum for b in ping) / rtt_n if rtt_n else None,
-            rtt_p50_ms=sketch.quantile(merged, 0.5),
-            rtt_p95_ms=sketch.quantile(merged, 0.95),
-            loss_pct=sum(b.loss_sum for b in ping) / loss_n if loss_n else None,
-            last_status=newest.last_status if newest else None,
-            last_seen=from_epoch(newest.last_at) if newest else None,
-            supplies=tuple(
-                Supply(str(x.get("name") or "supply"), _num(x.get("pct")))
-                for x in metrics.get("supplies") or []
-                if isinstance(x, Mapping)
-            ),
-            pages_printed=pages,
-            disk_used_pct=_num(metrics.get("disk_used_pct")),
-            recording=metrics["recording"] if isinstance(metrics.get("recording"), bool) else None,
-            clock_drift_s=_num(metrics.get("clock_drift_s")),
-            monitored_from=from_epoch(self.owed_from[d.asset_tag]) if avail else None,
-        )
-        return health, found
-
-    def school(
-        self,
-        sc: School,
-        devices: list[Device],
-        healths: dict[str, DeviceHealth],
-        by_device: dict[int, list[Bucket]],
-        ids: dict[str, int],
-    ) -> SchoolHealth:
-        kinds: dict[str, dict[str, int]] = {}
-        for d in devices:
-            cell = kinds.setdefault(d.kind.value, {})
-            cell[d.status.value] = cell.get(d.status.value, 0) + 1
-        deployed = [d for d in devices if d.status == DeviceStatus.DEPLOYED]
-        rows = [healths[d.asset_tag] for d in deployed]
-        ping = [
-            b for d in deployed for b in by_device.get(ids[d.asset_tag], []) if b.probe == "ping"
-        ]
-        merged = sketch.merge(self.sketches.get(d.asset_tag, {}) for d in deployed)
-        loss_n = sum(b.loss_count for b in ping)
-        cams = [h for h in rows if h.kind == DeviceKind.CAMERA and h.recording is not None]
-        return SchoolHealth(
-            code=sc.code,
-            name=sc.name,
-            devices_by_kind_status=dict(sorted(kinds.items())),
-            availability=pooled(h.availability for h in rows if h.availability is not None),
-            rtt_p50_ms=sketch.quantile(merged, 0.5),
-            rtt_p95_ms=sketch.quantile(merged, 0.95),
-            loss_pct=sum(b.loss_sum for b in ping) / loss_n if loss_n else None,
-            cameras_recording=sum(1 for h in cams if h.recording),
-            cameras_reporting=len(cams),
-            devices=rows,
-            not_deployed=[healths[d.asset_tag] for d in devices if d.status in NOT_DEPLOYED_SHOWN],
-        )
-
-    def trends(
-        self,
-        schools: list[School],
-        devices: list[Device],
-        healths: dict[str, DeviceHealth],
-        by_device: dict[int, list[Bucket]],
-        ids: dict[str, int],
-    ) -> Trends:
-        start, end, step = epoch(self.p.start), epoch(self.p.end), self.p.step_s
-        owed: dict[str, list[int]] = {sc.code: [] for sc in schools}
-        avail_rows = []
-        rtt_rows = []
-        toner_rows = []
-        page_rows = []
-        for d in devices:
-            bs = by_device.get(ids[d.asset_tag], [])
-            page_rows += _counter_rows(d.school, d.asset_tag, bs)
-            if healths[d.asset_tag].availability is not None:
-                owed[d.school].append(self.owed_from[d.asset_tag])
-                probe = self.avail_probe(bs)
-                avail_rows += [(d.school, b.start, b.counts) for b in bs if b.probe == probe]
-            for b in bs:
-                if b.probe == "ping" and b.rtt_count and d.status == DeviceStatus.DEPLOYED:
-                    rtt_rows.append((d.school, b.start, b.rtt_sum, float(b.rtt_count)))
-                levels = [
-                    v
-                    for x in b.last_metrics.get("supplies") or []
-                    if isinstance(x, Mapping) and (v := _num(x.get("pct"))) is not None
-                ]
-                if levels:
-                    toner_rows.append((d.asset_tag, b.start, min(levels)))
-        return Trends(
-            step_s=step,
-            availability=availability_series(
-                avail_rows,
-                owed,
-                start=start,
-                end=end,
-                step_s=step,
-                bucket_s=self.p.bucket_s,
-                interval_s=self.interval_s,
-            ),
-            latency=mean_series(rtt_rows, start=start, end=end, step_s=step),
-            toner=last_value_series(toner_rows, start=start, end=end, step_s=step),
-            pages=counter_increase_series(page_rows, start=start, end=end, step_s=step),
-        )
-
-
-def _counter_rows(
-    group: str, tag: str, bs: Iterable[Bucket]
-) -> list[tuple[str, str, int, float, float, float]]:
-    out = []
-    for b in bs:
-        m = b.last_metrics
-        first, last = _num(m.get("page_count_first")), _num(m.get("page_count"))
-        if first is not None and last is not None:
-            out.append((group, tag, b.start, first, last, _num(m.get("pages")) or 0.0))
-    return out
-
-
-def _inventory_view(devices: list[Device], changes: list[Change]) -> InventoryView:
-    by_sk: dict[str, dict[str, int]] = {}
-    by_f: dict[str, int] = {}
-    by_s: dict[str, int] = {}
-    for d in devices:
-        cell = by_sk.setdefault(d.school, {})
-        cell[d.kind.value] = cell.get(d.kind.value, 0) + 1
-        f = d.funding or "(none)"
-        by_f[f] = by_f.get(f, 0) + 1
-        by_s[d.status.value] = by_s.get(d.status.value, 0) + 1
-    return InventoryView(by_sk, dict(sorted(by_f.items())), by_s, len(devices), changes)
-
-
-def _num(value: object) -> float | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int | float):
-        return float(value)
-    return None
-
-
 def to_dict(value: Any) -> Any:
     """The report as plain JSON values (availability with its percentages)."""
     if isinstance(value, Availability):
@@ -653,11 +271,14 @@ def _round(v: float | None) -> float | None:
 
 
 __all__ = [
+    "DeviceHealth",
     "HealthReport",
+    "InventoryView",
     "Period",
-    "ReportOptions",
+    "SchoolHealth",
+    "Supply",
     "SweepSummary",
-    "build_report",
+    "Trends",
     "resolve_period",
     "to_dict",
 ]

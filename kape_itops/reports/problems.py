@@ -2,111 +2,99 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass
-from enum import StrEnum
-from typing import Any
+import importlib
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import cache
 
 from kape_itops.domain.discovery import HostState, StoredSweep
-from kape_itops.domain.enums import DeviceStatus, ProbeStatus
+from kape_itops.domain.enums import DeviceStatus
 from kape_itops.domain.fields import FieldError, parse_mac
 from kape_itops.domain.inventory import Device
-from kape_itops.probes.onvif.evaluate import drift_finding
-from kape_itops.probes.snmp.checks.printer import supply_status
-from kape_itops.probes.snmp.checks.storage import disk_status
-from kape_itops.probes.snmp.checks.ups import summary as ups_summary
+from kape_itops.domain.problems import (
+    SEVERITY_RANK,
+    Findings,
+    Limits,
+    Observation,
+    Problem,
+    ProblemKind,
+    Severity,
+    severity_of,
+)
+from kape_itops.probes import catalog
 
+__all__ = [
+    "Thresholds",
+    "config_change_problem",
+    "discovery_problems",
+    "from_observation",
+    "reboot_problem",
+    "sort_problems",
+    "warranty_problems",
+]
 
-class ProblemKind(StrEnum):
-    """What is wrong; the order here is the tie-break after severity."""
-
-    DOWN = "down"
-    DISK_FULL = "disk_full"
-    TONER_LOW = "toner_low"
-    NOT_RECORDING = "not_recording"
-    UPS_BATTERY = "ups_battery"
-    CLOCK_DRIFT = "clock_drift"
-    REBOOTED = "rebooted"
-    INTERFACE_DOWN = "interface_down"
-    PROBE_FINDING = "probe_finding"
-    CONFIG_CHANGED = "config_changed"
-    UNKNOWN_DEVICE = "unknown_device"
-    MISSING_FROM_NETWORK = "missing_from_network"
-    WARRANTY_EXPIRED = "warranty_expired"
-    WARRANTY_EXPIRING = "warranty_expiring"
-
-
-EVENT_KINDS = frozenset({ProblemKind.REBOOTED, ProblemKind.CONFIG_CHANGED})
-"""Kinds that happen once rather than hold: the alert hook reports them at once."""
-
-
-class Severity(StrEnum):
-    """How urgent a problem is."""
-
-    CRIT = "crit"
-    WARN = "warn"
-    INFO = "info"
-
-
-SEVERITY_RANK = {Severity.CRIT: 0, Severity.WARN: 1, Severity.INFO: 2}
 _KIND_RANK = {k: i for i, k in enumerate(ProblemKind)}
+
+
+class _ProfileLimits(Mapping[str, Mapping[str, float]]):
+    """A kind's profile thresholds, read the first time a result stored without the probe's
+    verdicts needs them (results with ``levels`` never do)."""
+
+    def __init__(self, read: Callable[[], Limits] | None) -> None:
+        self._read = read
+        self._limits: Limits | None = None
+
+    def _get(self) -> Limits:
+        if self._limits is None:
+            self._limits = self._read() if self._read is not None else {}
+        return self._limits
+
+    def __getitem__(self, key: str) -> Mapping[str, float]:
+        return self._get()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._get())
+
+    def __len__(self) -> int:
+        return len(self._get())
 
 
 @dataclass(frozen=True, slots=True)
 class Thresholds:
-    """Fallbacks for results stored without the probe's own verdict (``levels``): the shipped
-    probe profiles' defaults (probes/snmp/base.yaml, probes/kinds/*.yaml), judged by the probes'
-    own rules. A result that carries ``levels`` is never judged again here."""
+    """The report's own setting (``warranty_days``) and the probe kinds' thresholds for results
+    stored without the probe's verdicts (``levels``).
 
-    toner_warn_pct: float = 15.0
-    toner_crit_pct: float = 5.0
-    disk_warn_pct: float = 85.0
-    disk_crit_pct: float = 95.0
-    drift_warn_s: float = 5.0
-    drift_crit_s: float = 300.0
+    The thresholds are each kind's own (its findings module's ``fallback_limits``: the shipped
+    or local profiles, ``probes/snmp/base.yaml``, ``probes/onvif.yaml``), read when first
+    needed; ``limits`` replaces them per kind.
+    """
+
     warranty_days: int = 60
+    limits: Mapping[str, Limits] = field(default_factory=dict)
+    _read: dict[str, Limits] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def of(self, kind: str) -> Limits:
+        """The thresholds of probe kind ``kind`` (empty for a kind without findings)."""
+        if kind in self.limits:
+            return self.limits[kind]
+        if kind not in self._read:
+            rules = _rules(kind)
+            self._read[kind] = _ProfileLimits(rules[1] if rules else None)
+        return self._read[kind]
 
 
-LEVELS = "levels"
-"""The metric holding a probe's verdict per judged reading (``{"disk_used_pct": "warn",
-"supplies:Black": "crit", "if_down:Gi0/1": "crit", "clock_drift_s": "ok", "recording": "crit"}``):
-the probe profile's thresholds applied once, by the probe, so its table, its exit code and the
-report agree."""
-_SEVERITY = {ProbeStatus.CRIT: Severity.CRIT, ProbeStatus.WARN: Severity.WARN}
-
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """One problem of one device (``asset_tag`` is None for unknown devices)."""
-
-    kind: ProblemKind
-    severity: Severity
-    school: str
-    asset_tag: str | None
-    detail: str
-    since: dt.datetime | None = None
-    probe: str | None = None
-    part: str = ""
-    """What inside the device (a toner colour, an interface name), part of the key."""
-
-    @property
-    def key(self) -> str:
-        """Identity across runs, for the alert hook."""
-        return ":".join((self.kind.value, self.asset_tag or "-", self.part))
-
-
-@dataclass(frozen=True, slots=True)
-class Observation:
-    """The newest result of one probe of one device."""
-
-    asset_tag: str
-    school: str
-    probe: str
-    status: ProbeStatus
-    reason: str
-    at: dt.datetime
-    metrics: Mapping[str, Any]
+@cache
+def _rules(kind: str) -> tuple[Findings, Callable[[], Limits] | None] | None:
+    """The findings function a built-in kind declares, and its profile thresholds' reader."""
+    spec = catalog.kind(kind)
+    if spec is None or spec.findings is None:
+        return None
+    module_name, _, name = spec.findings.partition(":")
+    module = importlib.import_module(module_name)
+    found: Findings = getattr(module, name)
+    return found, getattr(module, "fallback_limits", None)
 
 
 def from_observation(
@@ -114,82 +102,24 @@ def from_observation(
 ) -> list[Problem]:
     """The problems a single probe result shows (down, toner, disk, drift, interfaces …).
 
-    Severities are the probe's own (its ``levels``), so that a result's worst problem is as
-    severe as its status; a warn or crit status no reading explains is a ``probe_finding``.
+    Each kind finds its own (its declared findings; a kind without, such as an ``ITOPS_PROBES``
+    plugin, has none). Severities are the probe's own (its ``levels``), so that a result's worst
+    problem is as severe as its status; a warn or crit status no reading explains is a
+    ``probe_finding``. ``down_since`` dates a ``down`` problem.
     """
-    out: list[Problem] = []
-    m = obs.metrics
-
-    def add(kind: ProblemKind, sev: Severity, detail: str, part: str = "") -> None:
-        out.append(Problem(kind, sev, obs.school, obs.asset_tag, detail, None, obs.probe, part))
-
-    received = _num(m.get("received"))
-    if obs.probe == "ping" and obs.status == ProbeStatus.CRIT and not received:
-        since = down_since or obs.at
-        out.append(
-            Problem(
-                ProblemKind.DOWN,
-                Severity.CRIT,
-                obs.school,
-                obs.asset_tag,
-                f"not answering: {obs.reason}" if obs.reason else "not answering",
-                since,
-                obs.probe,
-            )
-        )
-    levels = m.get(LEVELS)
-    judged: Mapping[str, Any] = levels if isinstance(levels, Mapping) else {}
-
-    def severity(key: str, fallback: ProbeStatus) -> Severity | None:
-        """The probe's stored verdict on ``key``; the fallback only when it stored none."""
-        if judged:
-            try:
-                return _SEVERITY.get(ProbeStatus(str(judged.get(key))))
-            except ValueError:
-                return None
-        return _SEVERITY.get(fallback)
-
-    for supply in m.get("supplies") or []:
-        pct = _num(supply.get("pct")) if isinstance(supply, Mapping) else None
-        if pct is None:
-            continue
-        name = str(supply.get("name") or "supply")
-        sev = severity(f"supplies:{name}", supply_status(pct, th.toner_warn_pct, th.toner_crit_pct))
-        if sev is not None:
-            add(ProblemKind.TONER_LOW, sev, f"{name} at {pct:.0f} %", name)
-    disk = _num(m.get("disk_used_pct"))
-    if disk is not None:
-        sev = severity("disk_used_pct", disk_status(disk, th.disk_warn_pct, th.disk_crit_pct))
-        if sev is not None:
-            add(ProblemKind.DISK_FULL, sev, f"disk {disk:.0f} % used")
-    drift = _num(m.get("clock_drift_s"))
-    if drift is not None:
-        verdict = drift_finding(drift, th.drift_warn_s, th.drift_crit_s).status
-        sev = severity("clock_drift_s", verdict)
-        if sev is not None:
-            add(ProblemKind.CLOCK_DRIFT, sev, f"clock off by {drift:+.0f} s")
-    if m.get("recording") is False:
-        sev = severity("recording", ProbeStatus.CRIT)  # the probe: not recording is critical
-        if sev is not None:
-            add(ProblemKind.NOT_RECORDING, sev, "not recording")
-    for name in m.get("if_down") or []:
-        sev = severity(f"if_down:{name}", ProbeStatus.WARN)
-        if sev is not None:
-            add(ProblemKind.INTERFACE_DOWN, sev, f"interface {name} is down", str(name))
-    ups = [s for k in judged if k.startswith("ups_") if (s := severity(k, ProbeStatus.OK))]
-    if ups:  # one problem per UPS: its worst reading, all of them in the detail
-        add(ProblemKind.UPS_BATTERY, min(ups, key=SEVERITY_RANK.__getitem__), ups_summary(m))
-    if m.get("rebooted") is True:
-        up = _num(m.get("uptime_s"))
-        detail = f"rebooted (up {_duration(up)})" if up is not None else "rebooted"
-        add(ProblemKind.REBOOTED, Severity.WARN, detail)
-    if m.get("config_changed") is True:
-        add(ProblemKind.CONFIG_CHANGED, Severity.INFO, "configuration changed")
-    status = _SEVERITY.get(obs.status)
+    rules = _rules(obs.probe)
+    out = rules[0](obs, th.of(obs.probe)) if rules else []
+    if down_since is not None:
+        out = [
+            dataclasses.replace(p, since=down_since) if p.kind == ProblemKind.DOWN else p
+            for p in out
+        ]
+    status = severity_of(obs.status)
     shown = [SEVERITY_RANK[p.severity] for p in out]
     if status is not None and min(shown, default=99) > SEVERITY_RANK[status]:
         # The probe's status has no reading above to show it: its own words, same severity.
-        add(ProblemKind.PROBE_FINDING, status, obs.reason or f"{obs.probe} {obs.status}", obs.probe)
+        detail = obs.reason or f"{obs.probe} {obs.status}"
+        out.append(obs.problem(ProblemKind.PROBE_FINDING, status, detail, obs.probe))
     return out
 
 
@@ -344,23 +274,3 @@ def sort_problems(problems: Iterable[Problem]) -> list[Problem]:
             p.part,
         ),
     )
-
-
-def _num(value: object) -> float | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int | float):
-        return float(value)
-    try:
-        return float(str(value))
-    except ValueError:
-        return None
-
-
-def _duration(seconds: float) -> str:
-    s = int(seconds)
-    if s >= 86400:
-        return f"{s // 86400} d {s % 86400 // 3600} h"
-    if s >= 3600:
-        return f"{s // 3600} h {s % 3600 // 60} min"
-    return f"{s // 60} min"

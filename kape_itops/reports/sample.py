@@ -474,7 +474,8 @@ def write_sample_report(
     out: Path, db_url: str, schools: int = 3, devices_per_school: int = 20, days: int = 7
 ) -> Path:
     """Build a sample database at ``db_url`` (empty) and write its HTML report to ``out``."""
-    from kape_itops.reports.model import Period, ReportOptions, build_report
+    from kape_itops.reports.build import ReportOptions, build_report
+    from kape_itops.reports.model import Period
     from kape_itops.reports.render_html import write_html
 
     store = Store(db_url)

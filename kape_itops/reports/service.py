@@ -1,15 +1,16 @@
 """The health report and the problems hook, as the front ends ask for them.
 
-Each call reads the store in its own transactions (:func:`~kape_itops.reports.model.build_report`
+Each call reads the store in its own transactions (:func:`~kape_itops.reports.build.build_report`
 rolls results up first; :func:`~kape_itops.reports.alerts.evaluate` moves the alert cursor) and
 returns domain objects: a :class:`~kape_itops.reports.model.HealthReport` or problems.
 """
 
 from __future__ import annotations
 
+from kape_itops.domain.problems import Problem
 from kape_itops.reports import alerts
-from kape_itops.reports.model import HealthReport, Period, ReportOptions, build_report
-from kape_itops.reports.problems import Problem
+from kape_itops.reports.build import ReportOptions, build_report
+from kape_itops.reports.model import HealthReport, Period
 from kape_itops.store.db import Store
 
 __all__ = ["Reports"]

@@ -15,10 +15,11 @@ from kape_itops.discovery.sweep import discover
 from kape_itops.domain.discovery import HostState
 from kape_itops.domain.enums import DeviceKind, DeviceStatus
 from kape_itops.domain.inventory import ChangeContext, DeviceUpsert, SchoolUpsert
+from kape_itops.domain.problems import ProblemKind, Severity
 from kape_itops.inventory.service import Inventory
 from kape_itops.lab.netns import NetnsLab, Segment
-from kape_itops.reports.model import Period, build_report, to_dict
-from kape_itops.reports.problems import ProblemKind, Severity
+from kape_itops.reports.build import build_report
+from kape_itops.reports.model import Period, to_dict
 from kape_itops.reports.render_csv import write_csv
 from kape_itops.reports.render_html import render_html
 from kape_itops.reports.render_md import render_md

@@ -9,10 +9,11 @@ from sqlalchemy import text
 
 from kape_itops.domain.discovery import HostState, SweepHost, SweepRecord
 from kape_itops.domain.enums import DeviceKind
+from kape_itops.domain.problems import ProblemKind
 from kape_itops.errors import NotFoundError
 from kape_itops.reports import retention
-from kape_itops.reports.model import Period, build_report
-from kape_itops.reports.problems import ProblemKind
+from kape_itops.reports.build import build_report
+from kape_itops.reports.model import Period
 from kape_itops.store.db import Store
 from kape_itops.store.discovery_repo import DiscoveryRepo, record_sweeps
 from tests.support.report_data import T0, seed

@@ -20,10 +20,11 @@ from kape_itops.cli.discover_onvif import discover_onvif
 from kape_itops.discovery.wsdiscovery import discover
 from kape_itops.domain.enums import DeviceKind, DeviceStatus
 from kape_itops.domain.inventory import ChangeContext, DeviceUpsert, SchoolUpsert
+from kape_itops.domain.problems import ProblemKind
 from kape_itops.errors import UsageError
 from kape_itops.lab.onvif_sim import SimEndpoint, WsdResponder
-from kape_itops.reports.model import Period, build_report
-from kape_itops.reports.problems import ProblemKind
+from kape_itops.reports.build import build_report
+from kape_itops.reports.model import Period
 from kape_itops.reports.render_html import render_html
 from kape_itops.reports.render_md import render_md
 from kape_itops.store.db import Store

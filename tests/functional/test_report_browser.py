@@ -18,7 +18,8 @@ from typing import ClassVar
 import pytest
 
 from kape_itops.reports import sample
-from kape_itops.reports.model import Period, ReportOptions, build_report
+from kape_itops.reports.build import ReportOptions, build_report
+from kape_itops.reports.model import Period
 from kape_itops.reports.render_html import write_html
 from kape_itops.store.db import Store
 from tests.support.cdp import Chromium

@@ -14,7 +14,8 @@ from kape_itops.domain.reports import epoch
 from kape_itops.probes.profiles import load_profiles
 from kape_itops.probes.service import ProbeService, RunRequest
 from kape_itops.reports import alerts, retention
-from kape_itops.reports.model import Period, ReportOptions, build_report
+from kape_itops.reports.build import ReportOptions, build_report
+from kape_itops.reports.model import Period
 from kape_itops.reports.render_html import render_html
 from kape_itops.reports.render_md import render_md
 from kape_itops.store.db import Store

@@ -14,7 +14,8 @@ from click.testing import CliRunner
 from kape_itops.cli import cli
 from kape_itops.config import load_zone
 from kape_itops.reports import charts, sample
-from kape_itops.reports.model import HealthReport, Period, ReportOptions, build_report, to_dict
+from kape_itops.reports.build import ReportOptions, build_report
+from kape_itops.reports.model import HealthReport, Period, to_dict
 from kape_itops.reports.render_csv import write_csv
 from kape_itops.reports.render_html import render_html
 from kape_itops.reports.render_md import render_md

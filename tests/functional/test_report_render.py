@@ -11,10 +11,11 @@ import pytest
 from markupsafe import escape
 
 from kape_itops.domain.enums import DeviceKind
+from kape_itops.domain.problems import ProblemKind, Severity
 from kape_itops.inventory.service import Inventory
 from kape_itops.reports import sample
-from kape_itops.reports.model import HealthReport, Period, ReportOptions, build_report
-from kape_itops.reports.problems import ProblemKind, Severity
+from kape_itops.reports.build import ReportOptions, build_report
+from kape_itops.reports.model import HealthReport, Period
 from kape_itops.reports.render_csv import FILES, write_csv
 from kape_itops.reports.render_html import CSP, render_html
 from kape_itops.reports.render_md import render_md

@@ -9,11 +9,12 @@ import pytest
 from sqlalchemy import func, select
 
 from kape_itops.domain.enums import DeviceKind
+from kape_itops.domain.problems import ProblemKind
 from kape_itops.domain.reports import epoch
 from kape_itops.errors import ConfigError, UsageError
 from kape_itops.reports import alerts, retention, sample
-from kape_itops.reports.model import Period, ReportOptions, build_report
-from kape_itops.reports.problems import ProblemKind
+from kape_itops.reports.build import ReportOptions, build_report
+from kape_itops.reports.model import Period
 from kape_itops.store.backup_repo import BackupRepo
 from kape_itops.store.db import Store
 from kape_itops.store.models import ProbeRollupRow

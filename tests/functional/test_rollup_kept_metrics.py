@@ -11,7 +11,8 @@ from kape_itops.domain.reports import epoch
 from kape_itops.probes import catalog
 from kape_itops.probes.kind import ProbeKindSpec
 from kape_itops.reports import retention
-from kape_itops.reports.model import Period, ReportOptions, build_report
+from kape_itops.reports.build import ReportOptions, build_report
+from kape_itops.reports.model import Period
 from kape_itops.store.db import Store
 from kape_itops.store.report_repo import ReportRepo
 from kape_itops.store.rollup_repo import RollupRepo

@@ -24,7 +24,8 @@ from kape_itops.lab.snmp_sim import SNMPSIM_ENV, lab_recording, start_snmpsim
 from kape_itops.probes.base import ProbeContext, Target
 from kape_itops.probes.snmp.probe import SnmpProbe
 from kape_itops.reports import alerts
-from kape_itops.reports.model import Period, build_report
+from kape_itops.reports.build import build_report
+from kape_itops.reports.model import Period
 from kape_itops.secrets import Credential, Secret, SecretStore
 from kape_itops.store.db import Store
 from kape_itops.store.inventory_repo import InventoryRepo

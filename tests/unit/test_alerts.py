@@ -6,11 +6,12 @@ import datetime as dt
 
 import pytest
 
+from kape_itops.domain.problems import Problem
 from kape_itops.domain.reports import AlertState
 from kape_itops.domain.results import RunResult
 from kape_itops.errors import UsageError
 from kape_itops.reports.alerts import run_problems, step
-from kape_itops.reports.problems import Problem, Thresholds
+from kape_itops.reports.problems import Thresholds
 
 T0 = dt.datetime(2026, 11, 20, 8, 0, tzinfo=dt.UTC)
 

@@ -10,7 +10,8 @@ from kape_itops.discovery.wsd_messages import Discovered
 from kape_itops.domain.discovery import HostState, StoredSweep, SweepHost, SweepRecord, scope_of
 from kape_itops.domain.enums import DeviceKind, DeviceStatus
 from kape_itops.domain.inventory import Device, School
-from kape_itops.reports.problems import ProblemKind, Severity, discovery_problems
+from kape_itops.domain.problems import ProblemKind, Severity
+from kape_itops.reports.problems import discovery_problems
 
 NET = "10.30.1.0/24"
 T0 = dt.datetime(2026, 11, 2, 8, 0, tzinfo=dt.UTC)

@@ -6,14 +6,14 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from kape_itops.domain.enums import DeviceKind, DeviceStatus, ProbeStatus
 from kape_itops.domain.inventory import Device
+from kape_itops.domain.problems import Observation, ProblemKind, Severity
+from kape_itops.errors import ConfigError
 from kape_itops.reports.problems import (
-    Observation,
-    ProblemKind,
-    Severity,
     Thresholds,
     from_observation,
     reboot_problem,
@@ -76,27 +76,19 @@ def test_the_probes_stored_verdict_decides_the_severity() -> None:
         "supplies:C": "warn",
         "supplies:M": "ok",
         "disk_used_pct": "crit",
-        "clock_drift_s": "ok",
         "if_down:gi8": "crit",
         "if_down:gi3": "ok",
-        "recording": "crit",
     }
-    got = obs(
-        "snmp",
-        supplies=supplies,
-        disk_used_pct=80,
-        clock_drift_s=30,
-        if_down=["gi3", "gi8"],
-        recording=False,
-        levels=levels,
-    )
+    got = obs("snmp", supplies=supplies, disk_used_pct=80, if_down=["gi3", "gi8"], levels=levels)
     assert kinds(got) == [
         ("toner_low", "crit", "K at 12 %"),
         ("toner_low", "warn", "C at 20 %"),
         ("disk_full", "crit", "disk 80 % used"),
-        ("not_recording", "crit", "not recording"),
         ("interface_down", "crit", "interface gi8 is down"),
     ]
+    camera = {"clock_drift_s": "ok", "recording": "crit"}  # e.g. drift 5/300 raised to 60/600
+    got = obs("onvif", clock_drift_s=30, recording=False, levels=camera)
+    assert kinds(got) == [("not_recording", "crit", "not recording")]
 
 
 def test_disk_drift_recording_interfaces_reboot_config() -> None:
@@ -128,12 +120,79 @@ def test_fallback_thresholds_are_the_shipped_probe_profiles() -> None:
     printer = yaml.safe_load((REPO / "probes/kinds/printer.yaml").read_text(encoding="utf-8"))
     nvr = yaml.safe_load((REPO / "probes/kinds/nvr.yaml").read_text(encoding="utf-8"))
     camera = yaml.safe_load((REPO / "probes/kinds/camera.yaml").read_text(encoding="utf-8"))
+    onvif = yaml.safe_load((REPO / "probes/onvif.yaml").read_text(encoding="utf-8"))
+    snmp_th, onvif_th = TH.of("snmp"), TH.of("onvif")
+    toner, disk = snmp_th["supply_pct"], snmp_th["disk_used_pct"]
     for limits in (base["thresholds"]["supply_pct"], printer["snmp"]["thresholds"]["supply_pct"]):
-        assert (limits["warn"], limits["crit"]) == (TH.toner_warn_pct, TH.toner_crit_pct)
+        assert (limits["warn"], limits["crit"]) == (toner["warn"], toner["crit"])
     for limits in (base["thresholds"]["disk_used_pct"], nvr["snmp"]["thresholds"]["disk_used_pct"]):
-        assert (limits["warn"], limits["crit"]) == (TH.disk_warn_pct, TH.disk_crit_pct)
-    drift = camera["onvif"]["thresholds"]["clock_drift_s"]
-    assert (drift["warn"], drift["crit"]) == (TH.drift_warn_s, TH.drift_crit_s)
+        assert (limits["warn"], limits["crit"]) == (disk["warn"], disk["crit"])
+    drift = onvif_th["clock_drift_s"]
+    for limits in (
+        camera["onvif"]["thresholds"]["clock_drift_s"],
+        onvif["defaults"]["thresholds"]["clock_drift_s"],
+    ):
+        assert (limits["warn"], limits["crit"]) == (drift["warn"], drift["crit"])
+
+
+def _local_probes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, toner: str, drift: str) -> None:
+    """A local data folder whose SNMP base profile and ONVIF defaults say other numbers."""
+    snmp = tmp_path / "probes" / "snmp"
+    snmp.mkdir(parents=True)
+    base = (REPO / "probes/snmp/base.yaml").read_text(encoding="utf-8")
+    (snmp / "base.yaml").write_text(
+        base.replace("supply_pct: {warn: 15, crit: 5}", toner), encoding="utf-8"
+    )
+    onvif = (REPO / "probes/onvif.yaml").read_text(encoding="utf-8")
+    (tmp_path / "probes" / "onvif.yaml").write_text(
+        onvif.replace("clock_drift_s: {warn: 5, crit: 300}", drift), encoding="utf-8"
+    )
+    monkeypatch.setenv("ITOPS_DATA", str(tmp_path))
+
+
+def test_fallback_thresholds_follow_the_local_profiles(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One source: the profile the probe reads also judges a result stored without verdicts."""
+    _local_probes(
+        tmp_path,
+        monkeypatch,
+        "supply_pct: {warn: 25, crit: 10}",
+        "clock_drift_s: {warn: 60, crit: 600}",
+    )
+    th = Thresholds()
+    assert th.of("snmp")["supply_pct"] == {"warn": 25, "crit": 10}
+    toner = obs("snmp", supplies=[{"name": "K", "pct": 20}, {"name": "C", "pct": 8}])
+    assert [(p.severity.value, p.detail) for p in from_observation(toner, th)] == [
+        ("warn", "K at 20 %"),
+        ("crit", "C at 8 %"),
+    ]
+    assert from_observation(obs("onvif", clock_drift_s=30), th) == []
+    (p,) = from_observation(obs("onvif", clock_drift_s=-601), th)
+    assert (p.kind, p.severity) == (ProblemKind.CLOCK_DRIFT, Severity.CRIT)
+
+
+def test_results_with_verdicts_never_read_the_profiles(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _local_probes(tmp_path, monkeypatch, "supply_pct: [broken", "clock_drift_s: [broken")
+    th = Thresholds()
+    judged = obs("snmp", supplies=[{"name": "K", "pct": 20}], levels={"supplies:K": "warn"})
+    assert [p.detail for p in from_observation(judged, th)] == ["K at 20 %"]
+    with pytest.raises(ConfigError):
+        from_observation(obs("snmp", supplies=[{"name": "K", "pct": 20}]), th)
+
+
+def test_each_kind_finds_only_its_own_problems() -> None:
+    """A kind reads its own metrics; a kind without findings (a plugin) shows its status only."""
+    assert kinds(obs("http", disk_used_pct=99, recording=False, if_down=["eth0"])) == []
+    assert kinds(obs("http", "crit", disk_used_pct=99)) == [("probe_finding", "crit", "r")]
+    assert kinds(obs("snmp", recording=False, clock_drift_s=900)) == []
+    assert kinds(obs("ping", disk_used_pct=99)) == []
+    assert kinds(obs("ssh", "warn", if_down=["ge-0/0/1"], rebooted=True)) == [
+        ("interface_down", "warn", "interface ge-0/0/1 is down"),
+        ("rebooted", "warn", "rebooted"),
+    ]
 
 
 def test_reboots_in_period() -> None:

@@ -6,10 +6,11 @@ from __future__ import annotations
 import datetime as dt
 
 from kape_itops.domain.enums import ProbeStatus
+from kape_itops.domain.problems import Observation, ProblemKind, Severity
 from kape_itops.probes.snmp.checks.base import Outcome
 from kape_itops.probes.snmp.checks.ups import eval_ups, summary
 from kape_itops.probes.snmp.values import Kind, Value
-from kape_itops.reports.problems import Observation, ProblemKind, Severity, Thresholds
+from kape_itops.reports.problems import Thresholds
 from kape_itops.reports.problems import from_observation as problems_of
 
 TH = {"ups_charge_pct": {"warn": 50, "crit": 20}, "ups_minutes_left": {"warn": 15, "crit": 5}}

@@ -14,5 +14,6 @@ KIND = ProbeKindSpec(
     probe_class="kape_itops.probes.icmp.probe:PingProbe",
     kept_metrics=frozenset(),
     availability=True,
+    findings="kape_itops.probes.icmp.findings:findings",
     summary="ICMP echo (raw or unprivileged), TCP connect fallback",
 )

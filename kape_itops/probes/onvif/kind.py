@@ -12,6 +12,7 @@ KIND = ProbeKindSpec(
     settings_schema="onvif.schema.json",
     secrets_protocol="onvif",
     availability=True,
+    findings="kape_itops.probes.onvif.findings:findings",
     kept_metrics=frozenset({"clock_drift_s", "recording", "levels"}),
     summary="ONVIF cameras and NVRs: clock, profiles, stream, snapshot, recording",
 )

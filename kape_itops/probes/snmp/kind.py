@@ -12,6 +12,7 @@ KIND = ProbeKindSpec(
     settings_schema="snmp.schema.json",
     secrets_protocol="snmp",
     availability=True,
+    findings="kape_itops.probes.snmp.findings:findings",
     kept_metrics=frozenset(
         {
             "supplies",

@@ -12,6 +12,7 @@ KIND = ProbeKindSpec(
     settings_schema="ssh.schema.json",
     secrets_protocol="ssh",
     availability=True,
+    findings="kape_itops.probes.ssh.findings:findings",
     kept_metrics=frozenset({"uptime_s", "levels"}),
     summary="SSH health commands and configuration backups (netmiko)",
 )

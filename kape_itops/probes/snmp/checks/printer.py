@@ -67,6 +67,12 @@ def judge_supply(name: str, level: int | None, capacity: int | None) -> Supply:
     return Supply(name, level, capacity, round(level * 100 / capacity, 1), "measured")
 
 
+def supply_limits(thresholds: Mapping[str, Mapping[str, float]]) -> tuple[float, float]:
+    """(warn, crit) percent of ``thresholds.supply_pct``; 15 and 5 when none is given."""
+    limits = thresholds.get("supply_pct", {})
+    return float(limits.get("warn", 15)), float(limits.get("crit", 5))
+
+
 def supply_status(pct: float, warn: float, crit: float) -> ProbeStatus:
     """A supply level judged: below ``crit`` percent is critical, below ``warn`` a warning."""
     if pct < crit:
@@ -93,8 +99,7 @@ def eval_printer(
     out: Outcome,
 ) -> None:
     """Printer-MIB supplies and alerts, hrPrinterStatus, detected error state, page counter."""
-    limits = thresholds.get("supply_pct", {})
-    warn, crit = float(limits.get("warn", 15)), float(limits.get("crit", 5))
+    warn, crit = supply_limits(thresholds)
     problems = Problems()
     judged: list[Supply] = []
     for index, row in sorted_rows(supplies):

@@ -19,6 +19,12 @@ from kape_itops.probes.snmp.checks.base import (
 from kape_itops.probes.snmp.values import Table, as_text, sorted_rows
 
 
+def disk_limits(thresholds: Mapping[str, Mapping[str, float]]) -> tuple[float, float]:
+    """(warn, crit) percent of ``thresholds.disk_used_pct``; 85 and 95 when none is given."""
+    limits = thresholds.get("disk_used_pct", {})
+    return float(limits.get("warn", 85)), float(limits.get("crit", 95))
+
+
 def disk_status(pct: float, warn: float, crit: float) -> ProbeStatus:
     """A disk's used percent judged: above ``crit`` is critical, above ``warn`` a warning."""
     if pct > crit:
@@ -41,8 +47,7 @@ def eval_storage(
     disk_types = {str(t).strip(".") for t in settings.get("disk_types", [])}
     pattern = settings.get("disk_pattern")
     match = re.compile(str(pattern)) if pattern else None
-    limits = thresholds.get("disk_used_pct", {})
-    warn, crit = float(limits.get("warn", 85)), float(limits.get("crit", 95))
+    warn, crit = disk_limits(thresholds)
     problems = Problems()
     disks: list[dict[str, Any]] = []
     for index, row in sorted_rows(table):
