@@ -27,7 +27,7 @@ demo: venv snmpsim ## Set up and run the main job on built-in defaults (SQLite, 
 	@bash tools/demo.sh
 
 lint: venv ## ruff and mypy --strict
-	$(BIN)/ruff check kape_itops tests benchmarks
+	$(BIN)/ruff check kape_itops tests benchmarks tools
 	$(BIN)/mypy --strict kape_itops
 
 unit: venv ## Unit tests only (no sockets, no root)

@@ -43,7 +43,7 @@ RFQ_DEFAULTS: dict[str, Any] = {
 }
 """What every sample RFQ says unless its data file says otherwise."""
 HEADER_DEFAULTS = {"currency": "USD", "vat_inclusive": "no", "stated_rate": "", "rfq": ""}
-REGENERATE = "python scripts/make_sample_quotes.py"
+REGENERATE = "python -m tools.samples.quotes"
 """The command named in each rfq.yaml's first line. Kept as written when the samples were made:
 the files are hashed (tests/golden/quote_laptop.json, every stored evaluation's audit), so
 changing it means regenerating the samples and refreshing the golden file."""
