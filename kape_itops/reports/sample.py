@@ -63,6 +63,7 @@ TONER, DISK, DRIFT = (15.0, 5.0), (85.0, 95.0), (5.0, 300.0)
 real ones, and store the verdicts in ``levels``."""
 FUNDING = ("IDEAL", "ICT4E-2025", None)
 _METHODS = {"ping": "icmp", "snmp": "snmp-v2c", "onvif": "onvif", "ssh": "ssh"}
+_STATUS = {s.value: s for s in ProbeStatus}
 MODELS = {
     DeviceKind.ROUTER: ("MikroTik", "hEX S"),
     DeviceKind.SWITCH: ("Cisco", "CBS250-24T"),
@@ -296,7 +297,7 @@ class _World:
         return ProbeResult(
             probe,
             d.ip,
-            ProbeStatus(status),
+            _STATUS[status],
             reason,
             at,
             round(self.rng.uniform(2, 40), 1),
