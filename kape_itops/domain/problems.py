@@ -2,8 +2,9 @@
 
 Each probe kind turns its own stored results into problems with the pure function its kind
 declaration names (``ProbeKindSpec.findings``, ``probes/<package>/findings.py``): a
-:data:`Findings`. The report calls it with the newest result of each device and probe; what no
-reading explains stays the report's generic ``probe_finding``.
+:data:`Findings`. The same module's ``fallback_limits()``, when it has one, reads the kind's
+profile thresholds; the report calls it only when a result stored without the probe's verdicts
+(:data:`LEVELS`) needs them. What no reading explains stays the report's ``probe_finding``.
 """
 
 from __future__ import annotations

@@ -223,7 +223,7 @@ class HealthCalc:
 
 
 def last_event(bs: Iterable[Bucket], name: str) -> dt.datetime | None:
-    """When the newest bucket of ``bs`` counting event ``name`` (reboots …) ended, if any."""
+    """The newest result time of the buckets in ``bs`` that count event ``name`` (reboots …)."""
     times = [b.last_at for b in bs if b.last_metrics.get(name)]
     return from_epoch(max(times)) if times else None
 

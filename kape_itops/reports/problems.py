@@ -72,7 +72,7 @@ class Thresholds:
     """
 
     warranty_days: int = 60
-    limits: Mapping[str, Limits] = field(default_factory=dict)
+    limits: Mapping[str, Limits] = field(default_factory=dict, hash=False)
     _read: dict[str, Limits] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def of(self, kind: str) -> Limits:
