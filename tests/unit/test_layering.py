@@ -42,7 +42,7 @@ def _imports(path: Path) -> Iterator[tuple[int, str]]:
                 up = package.split(".")[: len(package.split(".")) - node.level + 1]
                 base = ".".join([*up, base] if base else up)
             yield node.lineno, base
-            for alias in node.names:  # ``from kape_itops.store import retention``
+            for alias in node.names:  # ``from kape_itops.reports import retention``
                 yield node.lineno, f"{base}.{alias.name}"
 
 
