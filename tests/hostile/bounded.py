@@ -2,7 +2,9 @@
 
 The child's address space is capped (``RLIMIT_AS``) so a regression fails the test instead of
 eating the shared machine's memory; its peak resident size comes from its own
-``getrusage(RUSAGE_SELF)``, so other children of the test process do not blur it.
+``VmHWM`` (the high-water mark of its own address space, fresh at exec). ``ru_maxrss`` is not
+used: Linux carries the parent's resident size across fork and exec into it, so a child of a
+large test process would report the parent's size.
 """
 
 from __future__ import annotations
@@ -17,7 +19,13 @@ from dataclasses import dataclass
 
 MARK = "@@maxrss_kib="
 _CHILD = f"""
-import resource, runpy, sys
+import runpy, sys
+def _hwm():
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return 0
 code = 0
 try:
     sys.argv = ["itops", *sys.argv[1:]]
@@ -26,7 +34,7 @@ except SystemExit as exc:
     code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
 finally:
     sys.stdout.flush()
-    print("{MARK}%d" % resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
+    print("{MARK}%d" % _hwm(), file=sys.stderr)
 sys.exit(code)
 """
 
