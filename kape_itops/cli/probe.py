@@ -24,26 +24,15 @@ from typing import Any
 import click
 
 from kape_itops.cli.app import App, handle_errors, pass_app
+from kape_itops.cli.nagios import NAGIOS_ERRORS, NAGIOS_UNKNOWN
 from kape_itops.cli.options import parse_target
 from kape_itops.cli.render import brief, console, print_json, result_json, status_line, table
 from kape_itops.datafiles import data_folder
-from kape_itops.domain.enums import SEVERITY, ProbeStatus
 from kape_itops.domain.results import ProbeResult
-from kape_itops.errors import ConfigError, ItopsError, UsageError
+from kape_itops.errors import ConfigError, UsageError
 from kape_itops.probes import catalog
-from kape_itops.probes.base import Target, worst
+from kape_itops.probes.base import Target
 from kape_itops.probes.registry import ProbeRegistry
-
-NAGIOS_UNKNOWN = 3
-NAGIOS_ERRORS: dict[type[BaseException], int] = {ItopsError: NAGIOS_UNKNOWN}
-"""``handle_errors`` mapping for probe commands: any error of ours is UNKNOWN (3)."""
-
-
-def nagios_code(statuses: Sequence[ProbeStatus]) -> int:
-    """The plugin exit code of a set of results (UNKNOWN when there are none)."""
-    if not statuses:
-        return NAGIOS_UNKNOWN
-    return SEVERITY[worst(list(statuses))]
 
 
 def _nagios(exc: click.UsageError) -> click.UsageError:
@@ -247,11 +236,9 @@ def kind_command(name: str) -> click.Command:
 
 
 __all__ = [
-    "NAGIOS_ERRORS",
     "NagiosGroup",
     "kind_command",
     "kind_names",
-    "nagios_code",
     "probe",
     "show_result",
 ]

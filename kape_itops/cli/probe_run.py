@@ -19,8 +19,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from kape_itops.atomic import require_folder
 from kape_itops.cli.app import App, handle_errors, pass_app
+from kape_itops.cli.nagios import NAGIOS_ERRORS, NAGIOS_UNKNOWN, nagios_code
 from kape_itops.cli.options import duration, split_list
-from kape_itops.cli.probe import NAGIOS_ERRORS, NAGIOS_UNKNOWN, nagios_code
 from kape_itops.cli.render import (
     STATUS_STYLE,
     console,

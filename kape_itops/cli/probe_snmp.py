@@ -17,8 +17,8 @@ from typing import Any
 import click
 
 from kape_itops.cli.app import App, handle_errors, pass_app
+from kape_itops.cli.nagios import NAGIOS_ERRORS
 from kape_itops.cli.options import parse_target
-from kape_itops.cli.probe import NAGIOS_ERRORS
 from kape_itops.cli.render import brief, console, print_json, result_json, status_line, table
 from kape_itops.datafiles import DataDir, data_folder
 from kape_itops.domain.results import ProbeResult

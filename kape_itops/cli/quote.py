@@ -22,8 +22,8 @@ from kape_itops.quotes.report import (
     lot_counts,
     matrices,
     symbol,
-    write_report,
 )
+from kape_itops.quotes.report_files import write_report
 from kape_itops.quotes.result import FAIL, PASS, Evaluation
 from kape_itops.quotes.rfq import load_rfq, parse_rate, parse_weights
 from kape_itops.quotes.rules import blank_rule

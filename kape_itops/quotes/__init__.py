@@ -8,7 +8,8 @@ from kape_itops.quotes.comparison import compare
 from kape_itops.quotes.cpu import CpuTable
 from kape_itops.quotes.evaluate import Options, evaluate
 from kape_itops.quotes.readers import Quotation, read_quotation
-from kape_itops.quotes.report import canonical_json, write_report
+from kape_itops.quotes.report import canonical_json
+from kape_itops.quotes.report_files import write_report
 from kape_itops.quotes.report_html import render_html
 from kape_itops.quotes.report_md import render_markdown
 from kape_itops.quotes.result import Evaluation

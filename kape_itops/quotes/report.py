@@ -1,5 +1,5 @@
 """Evaluation reports: canonical JSON, the render-neutral model every renderer shares, and
-:func:`write_report`, which picks the renderer by the file's suffix.
+:func:`kape_itops.quotes.report_files.write_report` picks the renderer by the file's suffix.
 
 The canonical JSON (sorted keys, no clock time) is what is hashed and stored: the same inputs give
 byte-identical JSON. The renderers: :mod:`.report_html` (Jinja2 with autoescape and inline CSS),
@@ -14,10 +14,8 @@ import json
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
-from pathlib import Path
 from typing import Any
 
-from kape_itops.atomic import write_text
 from kape_itops.domain.text import reveal_json
 from kape_itops.errors import UsageError
 from kape_itops.quotes.audit import sha256_bytes
@@ -42,7 +40,6 @@ __all__ = [
     "matrices",
     "result_sha256",
     "symbol",
-    "write_report",
 ]
 
 SYMBOLS = {PASS: "✓", FAIL: "✗"}
@@ -251,20 +248,3 @@ def check_lang(lang: str) -> str:
         raise UsageError(f"unknown report language {lang!r}; use one of {', '.join(LANGS)}")
     return lang
 
-
-def write_report(ev: Evaluation, path: Path, lang: str = "en") -> None:
-    """Write HTML, Markdown or XLSX by the file's suffix; ``lang`` "en+km" adds Khmer labels
-    beside the English headings of HTML and Markdown."""
-    from kape_itops.quotes import report_html, report_md, report_xlsx  # they import this module
-
-    suffix = path.suffix.lower()
-    if suffix in (".html", ".htm"):
-        write_text(path, report_html.render_html(ev, lang))
-    elif suffix == ".md":
-        write_text(path, report_md.render_markdown(ev, lang))
-    elif suffix == ".xlsx":
-        report_xlsx.write_xlsx(ev, path)
-    elif suffix == ".json":
-        write_text(path, canonical_json(ev))
-    else:
-        raise UsageError(f"report {path}: use .html, .md, .xlsx or .json")
