@@ -40,9 +40,12 @@ def bounded(
     limits: Limits,
     column_name: Callable[[int], str],
 ) -> Iterator[tuple[int, list[str]]]:
-    """Pass rows through, refusing the table at the first row, width or cell over a limit."""
+    """Pass rows through, refusing the table at the first row, width or cell over a limit.
+
+    ``max_rows`` counts data rows: the header row comes on top of it.
+    """
     for count, (row, cells) in enumerate(records, 1):
-        if count > limits.max_rows:
+        if count > limits.max_rows + 1:
             raise reject(
                 label,
                 row,
