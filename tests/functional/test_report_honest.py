@@ -123,3 +123,21 @@ def test_probe_runs_take_devices_not_deployed_only_on_request(store: Store) -> N
     assert probed(RunRequest()) == ["A"]
     assert probed(RunRequest(tags=("R",))) == ["R"]
     assert probed(RunRequest(include_undeployed=True)) == ["A", "R"]
+
+
+def test_a_lossy_ping_read_from_rollups_is_not_down(store: Store) -> None:
+    """A critical ping that still got replies is a probe finding, not "down", also when the
+    report reads the newest result from hourly rollups (the ping kind keeps ``received``)."""
+    ids = seed(store, {"A": DeviceKind.SWITCH, "B": DeviceKind.SWITCH})
+    lossy = {"sent": 3, "received": 2, "loss_pct": 33.33, "rtt_avg_ms": 4.0}
+    for k in range(24):
+        write_run(
+            store,
+            T0 + k * M5,
+            [(ids["A"], "ping", "crit", lossy), (ids["B"], "ping", "crit", ping(None))],
+        )
+    retention.rollup(store)
+    rep = build_report(store, Period(T0, T0 + 2 * HOUR), ReportOptions(today=T0.date()))
+    kinds = {(p.asset_tag, p.kind.value) for p in rep.problems}
+    assert ("B", "down") in kinds
+    assert ("A", "down") not in kinds and ("A", "probe_finding") in kinds

@@ -44,7 +44,7 @@ def test_the_declarations_keep_what_results_profiles_and_secrets_say() -> None:
         "ping",
         True,
         None,
-        frozenset(),
+        frozenset({"received"}),
     )
     assert (SSH.name, SSH.secrets_protocol, SSH.settings_schema) == (
         "ssh",
