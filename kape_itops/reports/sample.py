@@ -15,6 +15,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +25,11 @@ from kape_itops.domain.enums import DeviceKind, DeviceStatus, ProbeStatus, RunSt
 from kape_itops.domain.inventory import ChangeContext, DeviceFilter, DeviceUpsert, SchoolUpsert
 from kape_itops.domain.results import ProbeResult
 from kape_itops.probes.base import worst
+from kape_itops.probes.onvif import findings as onvif_findings
 from kape_itops.probes.onvif.evaluate import drift_finding
-from kape_itops.probes.snmp.checks.printer import supply_status
-from kape_itops.probes.snmp.checks.storage import disk_status
+from kape_itops.probes.snmp import findings as snmp_findings
+from kape_itops.probes.snmp.checks.printer import supply_limits, supply_status
+from kape_itops.probes.snmp.checks.storage import disk_limits, disk_status
 from kape_itops.store.backup_repo import BackupRepo
 from kape_itops.store.db import Store
 from kape_itops.store.discovery_repo import record_sweeps
@@ -58,9 +61,16 @@ FIXED = (
 )
 """(kind, first host number, how many at most) per school, by the shared address plan."""
 SUPPLY_NAMES = ("Black Toner", 'Cyan <Toner> "CX-1"')
-TONER, DISK, DRIFT = (15.0, 5.0), (85.0, 95.0), (5.0, 300.0)
-"""(warn, crit) of the shipped probe profiles; the sample's probes judge with them, like the
-real ones, and store the verdicts in ``levels``."""
+
+
+@cache
+def _limits() -> tuple[tuple[float, float], tuple[float, float], tuple[float, float]]:
+    """(warn, crit) of toner, disk and clock drift, read from the probe profiles (the same
+    files and rules the real probes use); the sample stores its verdicts in ``levels``."""
+    snmp = snmp_findings.fallback_limits()
+    drift = onvif_findings.fallback_limits()["clock_drift_s"]
+    return supply_limits(snmp), disk_limits(snmp), (drift["warn"], drift["crit"])
+
 FUNDING = ("IDEAL", "ICT4E-2025", None)
 _METHODS = {"ping": "icmp", "snmp": "snmp-v2c", "onvif": "onvif", "ssh": "ssh"}
 _STATUS = {s.value: s for s in ProbeStatus}
@@ -356,14 +366,14 @@ class _World:
                 self.pages[d.tag] = self.pages.get(d.tag, 10000) + self.rng.randint(0, 400)
             m["page_count"] = self.pages.setdefault(d.tag, 10000)
             for x in m["supplies"]:
-                verdict = supply_status(x["pct"], *TONER)
+                verdict = supply_status(x["pct"], *_limits()[0])
                 levels[f"supplies:{x['name']}"] = verdict.value
                 if verdict != ProbeStatus.OK:
                     status, reason = _worse(status, verdict.value), f"{x['name']} {x['pct']}%"
         if d.kind == DeviceKind.NVR:
             top = 93 if d.tag == self.full_nvr else 78
             m["disk_used_pct"] = pct = round(top - 12 * (1 - frac), 1)
-            verdict = disk_status(pct, *DISK)
+            verdict = disk_status(pct, *_limits()[1])
             levels["disk_used_pct"] = verdict.value
             if verdict != ProbeStatus.OK:
                 status, reason = _worse(status, verdict.value), f"disk {pct:g}% used"
@@ -381,7 +391,7 @@ class _World:
         drift = 92.0 if d.tag == self.drift_cam else round(self.rng.uniform(-1.5, 1.5), 1)
         recording = d.tag != self.idle_cam
         levels = {
-            "clock_drift_s": drift_finding(drift, *DRIFT).status.value,
+            "clock_drift_s": drift_finding(drift, *_limits()[2]).status.value,
             "recording": "ok" if recording else "crit",
         }
         status = "ok"
