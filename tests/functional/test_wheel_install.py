@@ -101,6 +101,26 @@ def test_installed_wheel_works_from_an_empty_folder(installed: Path, tmp_path: P
     _itops(installed, home, "inventory", "import", str(samples / "inventory"), env=env)
 
     _itops(installed, home, "spec", "check", env=env)
+    # an SNMP profile and its schema come from the shipped defaults (no agent: UNKNOWN, exit 3)
+    out = _itops(
+        installed,
+        home,
+        "probe",
+        "snmp",
+        "127.0.0.1:9",
+        "--profile",
+        "printer",
+        "--community",
+        "public",
+        "--timeout",
+        "0.2",
+        "--retries",
+        "0",
+        "--json",
+        env=env,
+        ok=(3,),
+    )
+    assert json.loads(out)["probe"] == "snmp"
     _itops(installed, home, "quote", "template", "--spec", "laptop", "-o", "form.xlsx", env=env)
     assert (home / "form.xlsx").stat().st_size > 0
     shutil.copytree(samples / "quotes" / "laptop", home / "rfq-laptop")
