@@ -15,11 +15,11 @@ from markupsafe import Markup
 
 from kape_itops.cli.render import RevealingConsole, print_json, safe, table
 from kape_itops.cli.ssh_render import clean as ssh_clean
+from kape_itops.domain.devicetext import decode_display, printable
 from kape_itops.domain.fields import DEVICE_FIELD, SCHOOL_FIELD, FieldError
 from kape_itops.domain.text import refusal, reveal, reveal_json, reveal_value
 from kape_itops.inventory.labels import Label, render_labels
 from kape_itops.inventory.sanitize import safe_cell
-from kape_itops.probes.snmp.decode import decode_display, printable
 from kape_itops.quotes import report_md as quote_report
 from kape_itops.reports import render_csv, render_md
 from tests.hostile.text import HOSTILE, KHMER, assert_clean, hidden_characters, hostile_text

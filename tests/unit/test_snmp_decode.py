@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kape_itops.cli.render import safe
-from kape_itops.probes.snmp.decode import decode_display, decode_text, hex_bytes, stream_decoder
+from kape_itops.domain.devicetext import decode_display, decode_text, hex_bytes, stream_decoder
 
 
 def test_utf8_khmer_is_decoded() -> None:

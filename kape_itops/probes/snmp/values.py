@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from kape_itops.probes.snmp.decode import decode_display, hex_bytes
+from kape_itops.domain.devicetext import decode_display, hex_bytes
 
 
 class Kind(StrEnum):

@@ -27,7 +27,7 @@ from netmiko.exceptions import (
 )
 from netmiko.netmiko_globals import MAX_BUFFER
 
-from kape_itops.probes.snmp.decode import stream_decoder
+from kape_itops.domain.devicetext import stream_decoder
 from kape_itops.probes.ssh.hostkeys import (
     HostKeyChanged,
     HostKeyError,
