@@ -107,6 +107,23 @@ def test_protocol_packages_never_import_front_ends_or_reports(package: str) -> N
     assert sorted(set(out)) == []
 
 
+PROBE_PACKAGES = ("probes.icmp", "probes.snmp", "probes.onvif", "probes.ssh")
+
+
+@pytest.mark.parametrize("package", PROBE_PACKAGES)
+def test_probe_packages_never_import_each_other(package: str) -> None:
+    known = _modules()
+    others = [p for p in PROBE_PACKAGES if p != package]
+    out = [
+        f"{path.relative_to(PACKAGE.parent)}:{line} imports {name}"
+        for mod, path in known.items()
+        if _under(_ours(mod) or "", package)
+        for line, name in _imports(path)
+        if any(_under(_ours(name) or "", o) for o in others)
+    ]
+    assert sorted(set(out)) == []
+
+
 @pytest.mark.parametrize("front_end", FRONT_ENDS)
 def test_front_ends_call_services_not_the_store(front_end: str) -> None:
     known = _modules()
