@@ -10,8 +10,22 @@ from kape_itops.store.models.probes import (
     ProbeRunRow,
 )
 from kape_itops.store.models.quotes import EvaluationRow
-from kape_itops.store.models.rollups import AlertCursorRow, AlertStateRow, ProbeRollupRow
+from kape_itops.store.models.rollups import (
+    AlertCursorRow,
+    AlertStateRow,
+    ProbeRollupRow,
+    RollupRedoRow,
+)
 from kape_itops.store.models.ssh import ConfigBackupRow
+from kape_itops.store.models.sync import (
+    ConflictRow,
+    EnrolmentRow,
+    SiteRow,
+    SyncCursorRow,
+    SyncEventRow,
+    SyncLocalRow,
+    SyncMarkRow,
+)
 
 __all__ = [
     "AlertCursorRow",
@@ -19,16 +33,24 @@ __all__ = [
     "Base",
     "ChangeRow",
     "ConfigBackupRow",
+    "ConflictRow",
     "DeviceRow",
     "DiscoveryHostRow",
     "DiscoverySweepRow",
+    "EnrolmentRow",
     "EvaluationRow",
     "PingResultRow",
     "PingRunRow",
     "ProbeResultRow",
     "ProbeRollupRow",
     "ProbeRunRow",
+    "RollupRedoRow",
     "RoomRow",
     "SchoolRow",
+    "SiteRow",
+    "SyncCursorRow",
+    "SyncEventRow",
+    "SyncLocalRow",
+    "SyncMarkRow",
     "UTCDateTime",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kape_itops.store.models.base import Base
@@ -27,6 +27,10 @@ class DiscoverySweepRow(Base):
     subnets: Mapped[list[str]] = mapped_column(JSON)
     actor: Mapped[str] = mapped_column(String(100))
     counts: Mapped[dict[str, Any]]
+    origin_site_id: Mapped[int | None] = mapped_column(Integer)
+    """The site this record came from (``sync_sites.id``), NULL when made here."""
+    origin_id: Mapped[int | None] = mapped_column(BigInteger)
+    """Its id at that site: with ``origin_site_id`` the record's global id (unique)."""
 
 
 class DiscoveryHostRow(Base):
@@ -46,3 +50,11 @@ class DiscoveryHostRow(Base):
     """The matched inventory device (a copy, not a key: history outlives renames)."""
     state: Mapped[str] = mapped_column(String(16))
     detail: Mapped[str | None] = mapped_column(Text)
+
+
+Index(
+    "uq_discovery_sweeps_origin",
+    DiscoverySweepRow.origin_site_id,
+    DiscoverySweepRow.origin_id,
+    unique=True,
+)

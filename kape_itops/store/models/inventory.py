@@ -5,7 +5,18 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import Date, ForeignKey, Index, Numeric, String, Text, UniqueConstraint, func
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kape_itops.store.models.base import Base
@@ -97,3 +108,10 @@ class ChangeRow(Base):
     new: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str] = mapped_column(String(300))
     source_sha256: Mapped[str | None] = mapped_column(String(64))
+    origin_site_id: Mapped[int | None] = mapped_column(Integer)
+    """The site this record came from (``sync_sites.id``), NULL when made here."""
+    origin_id: Mapped[int | None] = mapped_column(BigInteger)
+    """Its id at that site: with ``origin_site_id`` the record's global id (unique)."""
+
+
+Index("uq_changes_origin", ChangeRow.origin_site_id, ChangeRow.origin_id, unique=True)

@@ -31,6 +31,12 @@ class ProbeRunRow(Base):
     selection: Mapped[dict[str, Any]]
     counts: Mapped[dict[str, Any] | None]
     note: Mapped[str | None] = mapped_column(Text)
+    origin_site_id: Mapped[int | None] = mapped_column(Integer)
+    """The site this record came from (``sync_sites.id``), NULL when made here."""
+    origin_id: Mapped[int | None] = mapped_column(BigInteger)
+    """Its id at that site: with ``origin_site_id`` the record's global id (unique)."""
+    received_at: Mapped[dt.datetime | None]
+    """Server time the run arrived from its site (its own times are the site's clock)."""
 
 
 class ProbeResultRow(Base):
@@ -109,3 +115,6 @@ class PingRunRow(Base):
     )
     first_us: Mapped[int] = mapped_column(BigInteger)
     last_us: Mapped[int] = mapped_column(BigInteger)
+
+
+Index("uq_probe_runs_origin", ProbeRunRow.origin_site_id, ProbeRunRow.origin_id, unique=True)

@@ -83,3 +83,17 @@ class AlertCursorRow(Base):
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     last_run_id: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[dt.datetime]
+
+
+class RollupRedoRow(Base):
+    """Where the next rollup must start at the latest (``name='hour'``), in Unix seconds.
+
+    Results that arrive late (a school's collector catching up after days offline) are older
+    than the newest rolled-up hour; whoever stores them lowers this mark, and the next rollup
+    recomputes from there and clears it.
+    """
+
+    __tablename__ = "rollup_redo"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    bucket_start: Mapped[int] = mapped_column(BigInteger)

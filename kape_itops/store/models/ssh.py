@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, ForeignKey, Index, String, Text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kape_itops.store.models.base import Base
@@ -22,3 +22,15 @@ class ConfigBackupRow(Base):
     content: Mapped[str | None] = mapped_column(Text)
     """The scrubbed configuration; NULL when unchanged from the previous version."""
     run_id: Mapped[int | None] = mapped_column(ForeignKey("probe_runs.id", ondelete="SET NULL"))
+    origin_site_id: Mapped[int | None] = mapped_column(Integer)
+    """The site this record came from (``sync_sites.id``), NULL when made here."""
+    origin_id: Mapped[int | None] = mapped_column(BigInteger)
+    """Its id at that site: with ``origin_site_id`` the record's global id (unique)."""
+
+
+Index(
+    "uq_config_backups_origin",
+    ConfigBackupRow.origin_site_id,
+    ConfigBackupRow.origin_id,
+    unique=True,
+)
