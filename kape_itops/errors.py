@@ -11,7 +11,13 @@
     ├── NotFoundError               an asset tag, school or record that does not exist
     ├── DataError                   input files with bad content (exit 1)
     │   └── ValidationFailed        carries every ``Issue`` found, all at once
-    └── ProbeError                  a probe could not even be set up (never a device's fault)
+    ├── ProbeError                  a probe could not even be set up (never a device's fault)
+    └── SyncError                   two-tier sync (exit 1)
+        ├── LinkError               the server could not be reached or its answer was lost: retry
+        ├── AuthError               unknown, used or expired token; unknown or revoked site (401)
+        ├── ForbiddenError          a site sent another school's data (403, logged)
+        ├── PayloadError            a malformed, hostile or oversized batch (4xx, nothing changed)
+        └── BundleError             a tampered, foreign or unreadable bundle file
 
 Third-party exceptions are translated at the edge that calls the library, with ``from exc``.
 """
@@ -95,3 +101,27 @@ class ValidationFailed(DataError):
 
 class ProbeError(ItopsError):
     """A probe could not be set up (bad arguments, missing capability)."""
+
+
+class SyncError(ItopsError):
+    """Two-tier sync failed."""
+
+
+class LinkError(SyncError):
+    """The server could not be reached, or its answer was lost: retrying is always safe."""
+
+
+class AuthError(SyncError):
+    """An enrolment token or site credential is unknown, used, expired or revoked (HTTP 401)."""
+
+
+class ForbiddenError(SyncError):
+    """A site sent data of a school it is not enrolled for (HTTP 403; the attempt is logged)."""
+
+
+class PayloadError(SyncError):
+    """A batch is malformed, hostile or too large (HTTP 4xx); nothing was changed."""
+
+
+class BundleError(SyncError):
+    """A sync bundle file is tampered with, from an unknown site, or unreadable."""

@@ -1,0 +1,1 @@
+"""Two-tier sync between school sites (collectors, laptops) and the central server."""
