@@ -18,6 +18,9 @@ setting                        environment variable        default
 ``max_yaml_aliases``           ``ITOPS_MAX_YAML_ALIASES``  100
 ``max_yaml_nodes``             ``ITOPS_MAX_YAML_NODES``    100000
 ``max_depth``                  ``ITOPS_MAX_DEPTH``         50
+``max_sync_items``             ``ITOPS_MAX_SYNC_ITEMS``    10000
+``max_sync_results``           ``ITOPS_MAX_SYNC_RESULTS``  50000
+``max_sync_mb``                ``ITOPS_MAX_SYNC_MB``       64
 =============================  ==========================  =========
 """
 
@@ -61,6 +64,12 @@ class Limits:
     """Most values in one YAML document, every alias counted as the copy it stands for."""
     max_depth: int = 50
     """Deepest nesting of lists/mappings in a YAML or JSON document."""
+    max_sync_items: int = 10_000
+    """Most items (runs, changes, sweeps, backups) in one sync batch."""
+    max_sync_results: int = 50_000
+    """Most probe results in one sync batch (all its runs together)."""
+    max_sync_mb: int = 64
+    """Largest sync batch (uncompressed JSON), in MiB."""
 
     @property
     def max_file_bytes(self) -> int:
