@@ -23,6 +23,19 @@ The file is TOML, owned by the user who runs kape-itops and readable by that own
     username = "admin"
     password = "..."
 
+    [alerts.telegram]              # the server's alerts (kape_itops.notify)
+    token = "123456:ABC..."
+    chat_id = "-1001234567890"
+
+    [alerts.smtp]
+    host = "smtp.example.org"
+    port = 587
+    security = "starttls"          # starttls, ssl, none (loopback only with a password)
+    username = "itops"
+    password = "..."
+    sender = "itops@example.org"
+    to = ["it@example.org", "head@example.org"]
+
 Secret values are wrapped in :class:`Secret`, whose ``str``/``repr`` never show the value.
 """
 
@@ -40,8 +53,11 @@ from kape_itops.errors import SecretsError
 from kape_itops.limits import Limits, too_big
 
 SENSITIVE_KEYS = frozenset(
-    {"community", "auth_key", "priv_key", "password", "passphrase", "secret"}
+    {"community", "auth_key", "priv_key", "password", "passphrase", "secret", "token"}
 )
+SERVICE_PARTS: tuple[str, ...] = ("telegram", "smtp")
+"""Parts any entry may have besides the probe kinds' protocols: the server's alert channels
+(``[alerts.telegram]``, ``[alerts.smtp]``, read by :mod:`kape_itops.notify`)."""
 
 
 class Secret:
@@ -199,16 +215,18 @@ def _parse(
             raise SecretsError(f"{path}: entry '{name}' must be a table like [{name}.snmp]")
         parts: dict[str, Credential] = {}
         for protocol, fields in body.items():
-            if protocols is not None and protocol not in protocols:
+            if protocols is not None and protocol not in (*protocols, *SERVICE_PARTS):
                 raise SecretsError(
                     f"{path}: entry '{name}' has unknown part '{protocol}' "
-                    f"(expected one of {', '.join(protocols)})"
+                    f"(expected one of {', '.join((*protocols, *SERVICE_PARTS))})"
                 )
             if not isinstance(fields, dict):
                 raise SecretsError(f"{path}: [{name}.{protocol}] must be a table")
             settings: dict[str, str] = {}
             secrets: dict[str, Secret] = {}
             for key, value in fields.items():
+                if isinstance(value, list) and all(isinstance(v, str) for v in value):
+                    value = ", ".join(value)  # a list (e-mail recipients): comma-separated text
                 if not isinstance(value, str | int):
                     raise SecretsError(f"{path}: [{name}.{protocol}] {key} must be a string")
                 if key in SENSITIVE_KEYS:
