@@ -12,12 +12,13 @@
     ├── DataError                   input files with bad content (exit 1)
     │   └── ValidationFailed        carries every ``Issue`` found, all at once
     ├── ProbeError                  a probe could not even be set up (never a device's fault)
-    └── SyncError                   two-tier sync (exit 1)
-        ├── LinkError               the server could not be reached or its answer was lost: retry
-        ├── AuthError               unknown, used or expired token; unknown or revoked site (401)
-        ├── ForbiddenError          a site sent another school's data (403, logged)
-        ├── PayloadError            a malformed, hostile or oversized batch (4xx, nothing changed)
-        └── BundleError             a tampered, foreign or unreadable bundle file
+    ├── SyncError                   two-tier sync (exit 1)
+    │   ├── LinkError               the server could not be reached or its answer was lost: retry
+    │   ├── AuthError               unknown, used or expired token; unknown or revoked site (401)
+    │   ├── ForbiddenError          a site sent another school's data (403, logged)
+    │   ├── PayloadError            a malformed, hostile or oversized batch (4xx, nothing changed)
+    │   └── BundleError             a tampered, foreign or unreadable bundle file
+    └── NotifyError                 an alert channel (Telegram, SMTP) could not deliver (exit 1)
 
 Third-party exceptions are translated at the edge that calls the library, with ``from exc``.
 """
@@ -125,3 +126,12 @@ class PayloadError(SyncError):
 
 class BundleError(SyncError):
     """A sync bundle file is tampered with, from an unknown site, or unreadable."""
+
+
+class NotifyError(ItopsError):
+    """An alert channel (Telegram, e-mail) could not deliver; ``delivered`` problems of the
+    round went out before it failed. The message never holds the token or password."""
+
+    def __init__(self, message: str, delivered: int = 0) -> None:
+        super().__init__(message)
+        self.delivered = delivered
