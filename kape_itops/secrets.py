@@ -36,6 +36,14 @@ The file is TOML, owned by the user who runs kape-itops and readable by that own
     sender = "itops@example.org"
     to = ["it@example.org", "head@example.org"]
 
+    [server.sync]                  # written by 'itops sync join' (kape_itops.sync.site)
+    url = "https://itops.example.org"
+    site = "UUID"                  # this site's id, issued by the server
+    school = "KEP-DCP"
+    credential = "..."             # the site's bearer credential
+    signing_key = "..."            # hex Ed25519 private key: signs the site's bundles
+    cafile = "/etc/itops/server.pem"   # optional: the pinned server certificate
+
 Secret values are wrapped in :class:`Secret`, whose ``str``/``repr`` never show the value.
 """
 
@@ -43,21 +51,34 @@ from __future__ import annotations
 
 import os
 import pwd
+import re
 import stat
 import tomllib
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from kape_itops.errors import SecretsError
 from kape_itops.limits import Limits, too_big
 
 SENSITIVE_KEYS = frozenset(
-    {"community", "auth_key", "priv_key", "password", "passphrase", "secret", "token"}
+    {
+        "community",
+        "auth_key",
+        "priv_key",
+        "password",
+        "passphrase",
+        "secret",
+        "token",
+        "credential",
+        "signing_key",
+    }
 )
-SERVICE_PARTS: tuple[str, ...] = ("telegram", "smtp")
+SERVICE_PARTS: tuple[str, ...] = ("telegram", "smtp", "sync")
 """Parts any entry may have besides the probe kinds' protocols: the server's alert channels
-(``[alerts.telegram]``, ``[alerts.smtp]``, read by :mod:`kape_itops.notify`)."""
+(``[alerts.telegram]``, ``[alerts.smtp]``, read by :mod:`kape_itops.notify`) and a site's link
+to the server (``[server.sync]``)."""
 
 
 class Secret:
@@ -122,34 +143,7 @@ class SecretStore:
         the check and the read. ``protocols``: the parts an entry may have (the probe kinds'
         secrets protocols, from the caller: this layer knows no probe kinds); None allows any.
         """
-        try:
-            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-        except FileNotFoundError as exc:
-            raise SecretsError(f"secrets file {path} does not exist") from exc
-        except OSError as exc:
-            raise SecretsError(f"secrets file {path} cannot be read: {exc.strerror}") from exc
-        try:
-            _check_file(path, os.fstat(fd))
-        except BaseException:
-            os.close(fd)
-            raise
-        limit = Limits.from_env().max_file_bytes
-        with os.fdopen(fd, "rb") as fh:
-            try:
-                data = fh.read(limit + 1)
-            except OSError as exc:
-                raise SecretsError(f"secrets file {path} cannot be read: {exc.strerror}") from exc
-        if len(data) > limit:
-            raise SecretsError(too_big(f"secrets file {path}", len(data), limit, "max_file_mb"))
-        try:
-            raw = tomllib.loads(data.decode("utf-8"))
-        except UnicodeDecodeError as exc:
-            raise SecretsError(f"secrets file {path} is not UTF-8 text") from exc
-        except tomllib.TOMLDecodeError as exc:
-            raise SecretsError(f"secrets file {path} is not valid TOML: {exc}") from exc
-        except RecursionError as exc:
-            raise SecretsError(f"secrets file {path} is nested too deeply") from exc
-        return cls(_parse(raw, path, protocols), path)
+        return cls(_parse(_toml(_read(path), path), path, protocols), path)
 
     @classmethod
     def from_settings(
@@ -180,6 +174,41 @@ class SecretStore:
         if part is None:
             raise SecretsError(f"credential '{name}' has no [{name}.{protocol}] part{where}")
         return part
+
+
+def _read(path: Path) -> bytes:
+    """The file's bytes, after the checks of :func:`_check_file` on the opened file."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError as exc:
+        raise SecretsError(f"secrets file {path} does not exist") from exc
+    except OSError as exc:
+        raise SecretsError(f"secrets file {path} cannot be read: {exc.strerror}") from exc
+    try:
+        _check_file(path, os.fstat(fd))
+    except BaseException:
+        os.close(fd)
+        raise
+    limit = Limits.from_env().max_file_bytes
+    with os.fdopen(fd, "rb") as fh:
+        try:
+            data = fh.read(limit + 1)
+        except OSError as exc:
+            raise SecretsError(f"secrets file {path} cannot be read: {exc.strerror}") from exc
+    if len(data) > limit:
+        raise SecretsError(too_big(f"secrets file {path}", len(data), limit, "max_file_mb"))
+    return data
+
+
+def _toml(data: bytes, path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise SecretsError(f"secrets file {path} is not UTF-8 text") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise SecretsError(f"secrets file {path} is not valid TOML: {exc}") from exc
+    except RecursionError as exc:
+        raise SecretsError(f"secrets file {path} is nested too deeply") from exc
 
 
 def _user(uid: int) -> str:
@@ -242,3 +271,132 @@ def env_secret(var: str) -> Secret | None:
     """A secret from an environment variable, or None when unset or empty."""
     value = os.environ.get(var)
     return Secret(value) if value else None
+
+
+# -- [server.sync]: a site's link to the server --------------------------------------------
+SYNC_ENTRY, SYNC_PART = "server", "sync"
+_SYNC_HEADER = re.compile(r"^\s*\[\s*server\s*\.\s*sync\s*\]\s*(#.*)?$")
+_TABLE = re.compile(r"^\s*\[")
+_KEEP = re.compile(r"^\s*(#.*)?$")  # blank and comment lines before the next table stay
+
+
+@dataclass(frozen=True, slots=True)
+class SyncSecrets:
+    """The ``[server.sync]`` section, written by ``itops sync join``."""
+
+    url: str
+    site: str
+    school: str
+    credential: Secret
+    signing_key: Secret
+    cafile: str | None = None
+
+    def as_toml(self) -> str:
+        """The section as TOML text (the one place secret values are revealed: the file)."""
+        lines = ["[server.sync]                  # written by 'itops sync join'"]
+        values = {
+            "url": self.url,
+            "site": self.site,
+            "school": self.school,
+            "credential": self.credential.reveal(),
+            "signing_key": self.signing_key.reveal(),
+        }
+        if self.cafile:
+            values["cafile"] = self.cafile
+        lines += [f"{k} = {_toml_string(v)}" for k, v in values.items()]
+        return "\n".join(lines) + "\n"
+
+    def as_dict(self) -> dict[str, str]:
+        """The section's values as the TOML parser gives them back."""
+        out = {
+            "url": self.url,
+            "site": self.site,
+            "school": self.school,
+            "credential": self.credential.reveal(),
+            "signing_key": self.signing_key.reveal(),
+        }
+        if self.cafile:
+            out["cafile"] = self.cafile
+        return out
+
+
+def _toml_string(text: str) -> str:
+    """A TOML basic string: quotes, backslashes and control characters escaped."""
+    out = []
+    for ch in text:
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def read_sync_section(path: Path) -> SyncSecrets | None:
+    """The ``[server.sync]`` section of the secrets file, or None when it has none."""
+    raw = _toml(_read(path), path)
+    server = raw.get(SYNC_ENTRY)
+    part = server.get(SYNC_PART) if isinstance(server, dict) else None
+    if part is None:
+        return None
+    if not isinstance(part, dict):
+        raise SecretsError(f"{path}: [server.sync] must be a table")
+    for key in ("url", "site", "school", "credential", "signing_key"):
+        if not isinstance(part.get(key), str) or not part[key]:
+            raise SecretsError(
+                f"{path}: [server.sync] has no '{key}'; join again: itops sync join URL TOKEN"
+            )
+    cafile = part.get("cafile")
+    return SyncSecrets(
+        url=part["url"],
+        site=part["site"],
+        school=part["school"],
+        credential=Secret(part["credential"]),
+        signing_key=Secret(part["signing_key"]),
+        cafile=str(cafile) if cafile else None,
+    )
+
+
+def _replace_section(text: str, block: str) -> str:
+    """``text`` with its ``[server.sync]`` table replaced by ``block`` (or ``block`` appended);
+    every other byte kept."""
+    lines = text.splitlines(keepends=True)
+    start = next((i for i, line in enumerate(lines) if _SYNC_HEADER.match(line)), None)
+    if start is None:
+        if not text:
+            return block
+        sep = "" if text.endswith("\n") else "\n"
+        return text + sep + "\n" + block
+    end = next((j for j in range(start + 1, len(lines)) if _TABLE.match(lines[j])), len(lines))
+    while end > start + 1 and _KEEP.match(lines[end - 1]):
+        end -= 1
+    return "".join(lines[:start]) + block + "".join(lines[end:])
+
+
+def write_sync_section(path: Path, section: SyncSecrets) -> None:
+    """Write ``[server.sync]`` into the secrets file atomically, mode 0600.
+
+    The rest of the file is kept byte for byte; the result is parsed back and must hold the
+    old content plus exactly this section, else nothing is written (SecretsError: the file
+    defines ``server.sync`` in a form only a person should change).
+    """
+    from kape_itops.atomic import write_text
+
+    old = _read(path).decode("utf-8", errors="strict") if os.path.lexists(path) else ""
+    before = _toml(old.encode("utf-8"), path)
+    new = _replace_section(old, section.as_toml())
+    expected = {k: v for k, v in before.items() if k != SYNC_ENTRY}
+    server = before.get(SYNC_ENTRY)
+    others = {k: v for k, v in server.items() if k != SYNC_PART} if isinstance(server, dict) else {}
+    expected[SYNC_ENTRY] = {**others, SYNC_PART: section.as_dict()}
+    try:
+        after = tomllib.loads(new)
+    except tomllib.TOMLDecodeError:
+        after = None
+    if after != expected:
+        raise SecretsError(
+            f"cannot update [server.sync] in {path}: the file defines server.sync in another "
+            "form; remove it by hand and join again"
+        )
+    write_text(path, new, perms=0o600)
