@@ -15,7 +15,7 @@ from kape_itops.cli.render import console, print_json, safe, table
 from kape_itops.config import load_zone
 from kape_itops.domain.problems import Problem
 from kape_itops.domain.text import reveal, reveal_json
-from kape_itops.errors import UsageError
+from kape_itops.errors import ConfigError, NotifyError, UsageError
 from kape_itops.reports import fmt
 from kape_itops.reports.build import ReportOptions
 from kape_itops.reports.model import HealthReport, resolve_period, to_dict
@@ -230,3 +230,54 @@ def _line(p: Problem, tz: dt.tzinfo) -> str:
     since = f" (since {fmt.when(p.since, tz)})" if p.since else ""
     text = f"{p.severity.value.upper()} {p.kind.value} {p.school} {p.asset_tag or '-'}: {p.detail}{since}"
     return reveal(text, newlines=False)
+
+@report.command("notify")
+@click.option(
+    "--test", "test_message", is_flag=True, help="Only send a test message to every channel."
+)
+@click.option(
+    "--consecutive",
+    default=2,
+    show_default=True,
+    type=int,
+    help="Runs a problem must hold before it is reported.",
+)
+@click.option("--json", "as_json", is_flag=True, help="JSON on stdout.")
+@pass_app
+@handle_errors()
+def notify(app: App, test_message: bool, consecutive: int, as_json: bool) -> None:
+    """Send new problems (flap-suppressed) to the Telegram chat and e-mail set up in the
+    secrets file ([alerts.telegram], [alerts.smtp]); what a channel misses is retried next
+    round. Shares the cursor of `problems --new-since-last`: use one or the other."""
+    from kape_itops.notify.service import Notifier
+
+    if consecutive < 1:
+        raise UsageError("--consecutive must be at least 1")
+    notifier = Notifier(
+        app.database().store,
+        app.settings.secrets_path,
+        consecutive=consecutive,
+        tz=app.settings.zone(),
+    )
+    if not notifier.configured():
+        raise ConfigError(
+            "no alert channel: add [alerts.telegram] or [alerts.smtp] to the secrets file "
+            "(--secrets or ITOPS_SECRETS)"
+        )
+    new = None
+    if test_message:
+        channels = notifier.test()
+    else:
+        rep = notifier.run_once()
+        channels, new = rep.channels, rep.new
+    if as_json:
+        print_json({"new": new, "channels": [to_dict(c) for c in channels]})
+    else:
+        if new is not None:
+            click.echo(f"{new} new problem(s)")
+        for c in channels:
+            state = f"failed: {c.error}" if c.error else f"sent {c.sent}"
+            click.echo(reveal(f"{c.name}: {state}; {c.pending} waiting", newlines=False))
+    failed = [c.error for c in channels if c.error]
+    if failed:
+        raise NotifyError("; ".join(failed))
