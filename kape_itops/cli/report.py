@@ -22,6 +22,15 @@ from kape_itops.reports.model import HealthReport, resolve_period, to_dict
 from kape_itops.reports.render_csv import write_csv
 from kape_itops.reports.render_html import write_html
 from kape_itops.reports.render_md import render_md
+from kape_itops.reports.silence import silent_after_setting
+
+_silent_after = click.option(
+    "--silent-after",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="On a server: a school whose collector has not synced for more than N probe "
+    "intervals is a problem, its devices 'no data' since (default ITOPS_SILENT_AFTER or 6).",
+)
 
 
 @click.group()
@@ -63,6 +72,7 @@ def report() -> None:
     callback=duration(),
     help="Probe interval the availability expects.",
 )
+@_silent_after
 @pass_app
 @handle_errors()
 def health(
@@ -78,6 +88,7 @@ def health(
     csv_dir: Path | None,
     title: str | None,
     interval: dt.timedelta,
+    silent_after: int | None,
 ) -> None:
     """Availability, latency, supplies, problems, trends and inventory for a period."""
     outputs = [o for o in (html, md, csv_dir) if o is not None] + ([True] if as_json else [])
@@ -93,6 +104,7 @@ def health(
         title=title,
         interval=interval,
         tz=app.settings.tz,
+        silent_after=silent_after or silent_after_setting(),
     )
     rep = app.reports().health(period, opts)
     if as_json:
@@ -121,6 +133,14 @@ def _print_summary(rep: HealthReport) -> None:
         f"{rep.devices_deployed - rep.devices_monitored} deployed devices not monitored, "
         f"{len(rep.not_deployed)} not deployed"
     )
+    for s in rep.silent:
+        x = s.silence
+        if x is not None:
+            console.print(
+                f"[bold red]{safe(s.code)}: no data since {fmt.when(x.no_data_since, zone)}[/] "
+                f"(collector silent since {fmt.when(x.silent_since, zone)}; "
+                f"{fmt.pct(s.availability.pct_no_data)} of its time not counted down)"
+            )
     console.print(
         table(
             "Schools",
@@ -196,6 +216,7 @@ def _print_problems(problems: list[Problem], title: str, tz: dt.tzinfo) -> None:
 )
 @click.option("--school", help="Only this school (code), for the full list.")
 @click.option("--json", "as_json", is_flag=True, help="JSON on stdout.")
+@_silent_after
 @pass_app
 @handle_errors()
 def problems(
@@ -205,6 +226,7 @@ def problems(
     since: dt.timedelta,
     school: str | None,
     as_json: bool,
+    silent_after: int | None,
 ) -> None:
     """Current problems by severity; with --new-since-last, only new ones (flap-suppressed)."""
     if consecutive < 1:
@@ -213,7 +235,11 @@ def problems(
         found = app.reports().new_problems(consecutive)
     else:
         period = resolve_period(since, None, None)
-        opts = ReportOptions(school=school.upper() if school else None, tz=app.settings.tz)
+        opts = ReportOptions(
+            school=school.upper() if school else None,
+            tz=app.settings.tz,
+            silent_after=silent_after or silent_after_setting(),
+        )
         found = app.reports().health(period, opts).problems
     if as_json:
         print_json([to_dict(p) for p in found])
@@ -230,6 +256,7 @@ def _line(p: Problem, tz: dt.tzinfo) -> str:
     since = f" (since {fmt.when(p.since, tz)})" if p.since else ""
     text = f"{p.severity.value.upper()} {p.kind.value} {p.school} {p.asset_tag or '-'}: {p.detail}{since}"
     return reveal(text, newlines=False)
+
 
 @report.command("notify")
 @click.option(

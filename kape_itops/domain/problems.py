@@ -38,6 +38,8 @@ __all__ = [
 class ProblemKind(StrEnum):
     """What is wrong; the order here is the tie-break after severity."""
 
+    COLLECTOR_SILENT = "collector_silent"
+    """A school's collector has not synced for too long (a school's problem, no device)."""
     DOWN = "down"
     DISK_FULL = "disk_full"
     TONER_LOW = "toner_low"
@@ -88,7 +90,8 @@ what judges a reading stored without the probe's verdict."""
 
 @dataclass(frozen=True, slots=True)
 class Problem:
-    """One problem of one device (``asset_tag`` is None for unknown devices)."""
+    """One problem of one device (``asset_tag`` is None for unknown devices and for a
+    school's own problems, such as its collector gone silent: ``part`` is then its code)."""
 
     kind: ProblemKind
     severity: Severity

@@ -93,6 +93,19 @@ class DeviceRef:
 
 
 @dataclass(frozen=True, slots=True)
+class SchoolSync:
+    """What the server knows of one school's enrolled (not revoked) sites: when the newest of
+    them last synced, when the first was enrolled, and the newest probe run they sent."""
+
+    school: str
+    sites: int
+    enrolled_at: dt.datetime
+    last_sync_at: dt.datetime | None
+    newest_run_at: dt.datetime | None = None
+    """End (site clock) of the newest run the school's sites pushed; None when none did."""
+
+
+@dataclass(frozen=True, slots=True)
 class RollupStats:
     """What a rollup pass did."""
 

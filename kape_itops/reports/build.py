@@ -2,7 +2,8 @@
 
 The store hands back rollup buckets (hourly for periods up to 8 days, daily beyond), the
 inventory and the period's latest discovery sweeps; :class:`~kape_itops.reports.calc.HealthCalc`
-and the problem rules make the numbers, :mod:`~kape_itops.reports.model` holds them.
+and the problem rules make the numbers, :mod:`~kape_itops.reports.model` holds them. On a
+server, the enrolled sites say which schools went silent (:mod:`~kape_itops.reports.silence`).
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from kape_itops.config import load_zone
 from kape_itops.domain.discovery import HostState, StoredSweep
 from kape_itops.domain.enums import DeviceStatus
 from kape_itops.domain.inventory import Change, Device, DeviceFilter
-from kape_itops.domain.problems import Problem
-from kape_itops.domain.reports import Bucket, epoch
+from kape_itops.domain.problems import Problem, duration
+from kape_itops.domain.reports import Bucket, SchoolSync, epoch, from_epoch
 from kape_itops.errors import NotFoundError, UsageError
 from kape_itops.reports import retention
 from kape_itops.reports.availability import pooled
@@ -35,10 +36,18 @@ from kape_itops.reports.problems import (
     sort_problems,
     warranty_problems,
 )
+from kape_itops.reports.silence import (
+    Silence,
+    find_silence,
+    fold_problems,
+    silent_after_setting,
+    silent_problem,
+)
 from kape_itops.store.db import Store
 from kape_itops.store.discovery_repo import DiscoveryRepo
 from kape_itops.store.inventory_repo import InventoryRepo
 from kape_itops.store.report_repo import ReportRepo
+from kape_itops.store.site_reads import SiteReads
 
 __all__ = ["ReportOptions", "build_report"]
 
@@ -55,6 +64,9 @@ class ReportOptions:
     rollup_first: bool = True
     tz: str = "UTC"
     """IANA zone for shown times and for "today" (the CLI passes ``ITOPS_TZ``)."""
+    silent_after: int = field(default_factory=silent_after_setting)
+    """Intervals without a sync after which a school's collector is silent
+    (``ITOPS_SILENT_AFTER``, default 6)."""
 
 
 def build_report(store: Store, period: Period, opts: ReportOptions | None = None) -> HealthReport:
@@ -64,6 +76,9 @@ def build_report(store: Store, period: Period, opts: ReportOptions | None = None
     interval_s = int(opts.interval.total_seconds())
     if interval_s <= 0:
         raise UsageError("--interval must be positive")
+    if opts.silent_after < 1:
+        raise UsageError("--silent-after must be at least 1")
+    quiet = opts.interval * opts.silent_after
     if opts.rollup_first:
         retention.rollup(store)
     start, end = epoch(period.start), epoch(period.end)
@@ -89,6 +104,10 @@ def build_report(store: Store, period: Period, opts: ReportOptions | None = None
             if c.at < period.end and (not opts.school or c.key in tags or c.key in codes)
         ]
         calc = HealthCalc(period, interval_s, opts.thresholds)
+        silences = _silences(SiteReads(s).schools(codes), devices, ids, by_device, period, quiet)
+        calc.no_data_from = {
+            code: min(end, max(start, epoch(x.no_data_since))) for code, x in silences.items()
+        }
         probes = {
             ids[d.asset_tag]: calc.avail_probe(by_device.get(ids[d.asset_tag], []))
             for d in devices
@@ -123,8 +142,15 @@ def build_report(store: Store, period: Period, opts: ReportOptions | None = None
     problems += discovery_problems(sweeps.latest, devices, sweeps.first_seen, sweeps.since, down)
     today = opts.today or period.end.astimezone(zone).date()
     problems += warranty_problems(devices, today, opts.thresholds.warranty_days)
+    problems, folded = fold_problems(problems, silences, quiet)
+    for code, x in silences.items():
+        silences[code] = x = dataclasses.replace(x, folded=folded.get(code, 0))
+        problems.append(silent_problem(x, zone))
     school_rows = [
-        calc.school(sc, [d for d in devices if d.school == sc.code], healths, by_device, ids)
+        dataclasses.replace(
+            calc.school(sc, [d for d in devices if d.school == sc.code], healths, by_device, ids),
+            silence=silences.get(sc.code),
+        )
         for sc in schools
     ]
     trends = calc.trends(schools, devices, healths, by_device, ids)
@@ -145,7 +171,41 @@ def build_report(store: Store, period: Period, opts: ReportOptions | None = None
             for w in sweeps.latest
         ],
         tz=opts.tz,
+        notes=[_silence_note(opts)] if silences else [],
     )
+
+
+def _silence_note(opts: ReportOptions) -> str:
+    quiet = opts.interval * opts.silent_after
+    return (
+        f"No data: a school whose collector has not synced for more than {opts.silent_after} "
+        f"probe intervals ({duration(quiet.total_seconds())}) is a problem of its own; from the "
+        "newest result held from it to the end of the period its devices count as no data, "
+        "neither down nor unknown, and devices that stopped answering as it went silent are "
+        "folded into that one problem."
+    )
+
+
+def _silences(
+    syncs: dict[str, SchoolSync],
+    devices: list[Device],
+    ids: dict[str, int],
+    by_device: dict[int, list[Bucket]],
+    period: Period,
+    quiet: dt.timedelta,
+) -> dict[str, Silence]:
+    """The schools whose enrolled sites have not synced within ``quiet`` of the period end."""
+    newest: dict[str, int] = {}
+    for d in devices:
+        for b in by_device.get(ids[d.asset_tag], []):
+            newest[d.school] = max(newest.get(d.school, b.last_at), b.last_at)
+    out: dict[str, Silence] = {}
+    for code, sync in syncs.items():
+        t = newest.get(code)
+        got = find_silence(sync, from_epoch(t) if t is not None else None, period.end, quiet)
+        if got is not None:
+            out[code] = got
+    return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,6 +48,8 @@ class HealthCalc:
         """(device id, availability probe) → first stored result, from the store."""
         self.owed_from: dict[str, int] = {}
         """Asset tag → when (Unix seconds) the availability of the device starts counting."""
+        self.no_data_from: dict[str, int] = {}
+        """School code → since when (Unix seconds) no data came from it (collector silent)."""
 
     def avail_probe(self, bs: list[Bucket]) -> str:
         have = {b.probe for b in bs}
@@ -65,11 +67,13 @@ class HealthCalc:
         if monitored and counted:
             owed = min(end - 1, max(start, self.first.get((device_id, probe), start)))
             self.owed_from[d.asset_tag] = owed
+            silent = self.no_data_from.get(d.school)
             avail = availability(
                 counted,
                 period_s=end - owed,
                 bucket_s=self.p.bucket_s,
                 interval_s=self.interval_s,
+                no_data_s=0 if silent is None else max(0, end - max(silent, owed)),
             )
         ping = [b for b in bs if b.probe == "ping"]
         merged = self.sketches[d.asset_tag] = sketch.merge(b.sketch for b in ping)
@@ -215,6 +219,7 @@ class HealthCalc:
                 step_s=step,
                 bucket_s=self.p.bucket_s,
                 interval_s=self.interval_s,
+                until=self.no_data_from,
             ),
             latency=mean_series(rtt_rows, start=start, end=end, step_s=step),
             toner=last_value_series(toner_rows, start=start, end=end, step_s=step),

@@ -18,6 +18,7 @@ from kape_itops.domain.problems import Problem, Severity
 from kape_itops.domain.reports import DAY, HOUR, epoch, from_epoch
 from kape_itops.errors import UsageError
 from kape_itops.reports.availability import Availability
+from kape_itops.reports.silence import Silence
 from kape_itops.reports.trends import Point
 
 HOURLY_UP_TO = dt.timedelta(days=8)
@@ -142,6 +143,8 @@ class SchoolHealth:
     cameras_reporting: int
     devices: list[DeviceHealth]
     not_deployed: list[DeviceHealth] = field(default_factory=list)
+    silence: Silence | None = None
+    """Set when the school's collector is silent at the end of the period: no data since."""
 
     @property
     def monitored(self) -> int:
@@ -224,6 +227,11 @@ class HealthReport:
         return sum(s.monitored for s in self.schools)
 
     @property
+    def silent(self) -> list[SchoolHealth]:
+        """Schools whose collector is silent at the end of the period (no data from them)."""
+        return [s for s in self.schools if s.silence is not None]
+
+    @property
     def not_deployed(self) -> list[tuple[str, DeviceHealth]]:
         """(school code, device) of every device in stock or in repair."""
         return [(s.code, d) for s in self.schools for d in s.not_deployed]
@@ -244,6 +252,7 @@ def to_dict(value: Any) -> Any:
             "up_pct": _round(value.pct_up),
             "down_pct": _round(value.pct_down),
             "unknown_pct": _round(value.pct_unknown),
+            "no_data_pct": _round(value.pct_no_data),
         }
     if isinstance(value, Problem):
         out = {f.name: to_dict(getattr(value, f.name)) for f in dataclasses.fields(value)}

@@ -78,6 +78,9 @@ def write_csv(report: HealthReport, folder: Path) -> list[Path]:
             "cameras_reporting",
             "devices_monitored",
             "devices_deployed",
+            "no_data_pct",
+            "no_data_since",
+            "collector_silent_since",
         ],
         (
             [
@@ -93,6 +96,9 @@ def write_csv(report: HealthReport, folder: Path) -> list[Path]:
                 s.cameras_reporting,
                 s.monitored,
                 len(s.devices),
+                s.availability.pct_no_data if s.silence else None,
+                s.silence.no_data_since if s.silence else None,
+                s.silence.silent_since if s.silence else None,
             ]
             for s in r.schools
         ),
@@ -122,6 +128,7 @@ def write_csv(report: HealthReport, folder: Path) -> list[Path]:
             "recording",
             "clock_drift_s",
             "monitored_from",
+            "no_data_pct",
         ],
         (
             [
@@ -147,6 +154,7 @@ def write_csv(report: HealthReport, folder: Path) -> list[Path]:
                 d.recording,
                 d.clock_drift_s,
                 d.monitored_from,
+                d.availability.pct_no_data if d.availability and s.silence else None,
             ]
             for s in r.schools
             for d in [*s.devices, *s.not_deployed]

@@ -49,6 +49,11 @@ def render_md(report: HealthReport) -> str:
     def _when(v: dt.datetime | None) -> str:
         return fmt.stamp(v, zone)
 
+    def _last(status: str | None, no_data: dt.datetime | None) -> str:
+        if no_data is None:
+            return md(status or "—")
+        return f"no data since {_when(no_data)} (last {md(status or '—')})"
+
     lines = [
         f"# {md(r.title)}",
         "",
@@ -62,9 +67,18 @@ def render_md(report: HealthReport) -> str:
         f"{r.inventory.total} devices · "
         f"{counts['crit']} critical, {counts['warn']} warnings, {counts['info']} for information",
         "",
-        "## Problems",
-        "",
     ]
+    for s in r.silent:
+        x = s.silence
+        assert x is not None
+        lines += [
+            f"**{md(s.code)}: no data since {_when(x.no_data_since)}{tzl}** · collector "
+            f"silent since {_when(x.silent_since)}"
+            + (" (never synced)" if x.last_sync_at is None else "")
+            + f" · {_pct(s.availability.pct_no_data)} of its time without data, not counted down",
+            "",
+        ]
+    lines += ["## Problems", ""]
     if r.problems:
         lines += _table(
             ["Severity", "Problem", "School", "Device", "Detail", "Since / last" + tzl],
@@ -118,6 +132,7 @@ def render_md(report: HealthReport) -> str:
             "Availability",
             "Down",
             "Unknown",
+            *(["No data"] if r.silent else []),
             "RTT p50",
             "RTT p95",
             "Loss",
@@ -126,10 +141,12 @@ def render_md(report: HealthReport) -> str:
         ],
         (
             [
-                f"{md(s.code)} {md(s.name)}",
+                f"{md(s.code)} {md(s.name)}"
+                + (f" (no data since {_when(s.silence.no_data_since)})" if s.silence else ""),
                 _pct(s.availability.pct_up),
                 _pct(s.availability.pct_down),
                 _pct(s.availability.pct_unknown),
+                *([_pct(s.availability.pct_no_data) if s.silence else "—"] if r.silent else []),
                 _ms(s.rtt_p50_ms),
                 _ms(s.rtt_p95_ms),
                 _pct(s.loss_pct, 2),
@@ -152,7 +169,7 @@ def render_md(report: HealthReport) -> str:
                     _ms(d.rtt_p50_ms),
                     _ms(d.rtt_p95_ms),
                     _pct(d.loss_pct),
-                    md(d.last_status or "—"),
+                    _last(d.last_status, s.silence.no_data_since if s.silence else None),
                 ]
                 for d in s.devices
             ),

@@ -37,13 +37,16 @@ def availability_series(
     step_s: int,
     bucket_s: int,
     interval_s: int,
+    until: Mapping[str, int] | None = None,
 ) -> dict[str, list[Point]]:
     """Availability % per group and step; ``devices`` says what each group owes.
 
     Per group either a number of devices owed over the whole period, or for each device the
     time (Unix seconds) it is owed from: its first result, so the time before a device was
     ever probed counts neither up nor unknown. ``rows`` are (group, bucket start, counts);
-    owed time with nothing stored is unknown; a step that owes nothing has no value.
+    owed time with nothing stored is unknown; a step that owes nothing has no value. ``until``
+    maps a group to when no data came from it any more (its collector silent): nothing is owed
+    after that, so those steps have no value rather than 0 %.
     """
     grid = steps(start, end, step_s)
     acc: dict[str, dict[int, list[StatusCounts]]] = {g: {} for g in devices}
@@ -54,8 +57,9 @@ def availability_series(
     for group, owed in devices.items():
         froms = [start] * owed if isinstance(owed, int) else list(owed)
         pts: list[Point] = []
+        last = (until or {}).get(group, end)
         for s in grid:
-            stop = min(s + step_s, end)
+            stop = min(s + step_s, end, last)
             span = sum(max(0, stop - max(s, f)) for f in froms)
             if span <= 0:
                 pts.append(Point(s, None))
