@@ -305,6 +305,10 @@ def test_process_follows_its_control_file_and_stops_on_sigterm(echo: Echo, tmp_p
             except ConnectionRefusedError:
                 refused = True
         assert refused
+        deadline = time.monotonic() + 5
+        while json.loads(ready.read_text())["mode"]["mode"] != "cut":
+            assert time.monotonic() < deadline, "the status file does not report the cut"
+            time.sleep(0.02)
         control.write_text("{not json")
         time.sleep(0.2)
         write_control(control, LinkMode())
@@ -326,3 +330,55 @@ def test_process_follows_its_control_file_and_stops_on_sigterm(echo: Echo, tmp_p
     assert proc.returncode == 0
     assert f"listening on 127.0.0.1:{port}" in out.decode()
     assert "not JSON" in err.decode()
+
+
+def test_one_process_serves_many_links_each_with_its_own_control(
+    echo: Echo, tmp_path: Path
+) -> None:
+    links = []
+    for name in ("a", "b"):
+        write_control(tmp_path / f"{name}.json", LinkMode())
+        links.append(
+            {
+                "listen": "127.0.0.1:0",
+                "upstream": f"127.0.0.1:{echo.port}",
+                "control": str(tmp_path / f"{name}.json"),
+                "status": str(tmp_path / f"{name}.status"),
+            }
+        )
+    (tmp_path / "links.json").write_text(json.dumps(links))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kape_itops.lab.linkproxy", "--links", str(tmp_path / "links.json")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while not (tmp_path / "b.status").exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        ports = {n: json.loads((tmp_path / f"{n}.status").read_text())["port"] for n in "ab"}
+        write_control(tmp_path / "a.json", LinkMode(mode="cut"))
+        deadline = time.monotonic() + 5
+        while json.loads((tmp_path / "a.status").read_text())["mode"]["mode"] != "cut":
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", ports["a"]), timeout=2)
+        assert _roundtrip(ports["b"], b"b works") == b"b works"
+        proc.terminate()
+        proc.communicate(timeout=5)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0
+
+
+def test_bad_links_file_exits_2(tmp_path: Path) -> None:
+    (tmp_path / "links.json").write_text(json.dumps([{"listen": "nowhere"}]))
+    proc = subprocess.run(
+        [sys.executable, "-m", "kape_itops.lab.linkproxy", "--links", str(tmp_path / "links.json")],
+        capture_output=True,
+        timeout=20,
+    )
+    assert proc.returncode == 2 and b"bad link entry" in proc.stderr
