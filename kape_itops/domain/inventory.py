@@ -106,6 +106,11 @@ class ChangeContext:
     source: str
     at: dt.datetime
     source_sha256: str | None = None
+    origin_site_id: int | None = None
+    """The site an edit synced from (``sync_sites.id``): with ``origin_id`` its global id."""
+    origin_id: int | None = None
+    """The edit's change-log id at that site; the entry it makes (the last one logged) carries
+    both, rooms created on the way none."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -135,3 +135,15 @@ class SiteStatus:
 
 
 JSONDict = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class SyncEvent:
+    """One line of the sync audit trail: a join, a refusal, a revocation, a bundle import."""
+
+    id: int
+    at: dt.datetime
+    kind: str
+    detail: str
+    site_uid: str | None = None
+    school: str | None = None

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from kape_itops.domain.backups import ConfigEntry, number_versions
@@ -52,6 +54,33 @@ class BackupRepo:
         )
         self.s.flush()
         return changed
+
+    def add_synced(
+        self,
+        site_id: int,
+        items: Sequence[Mapping[str, Any]],
+        devices: Mapping[str, int],
+        runs: Mapping[int, int],
+    ) -> int:
+        """Store backups that came from site ``site_id`` as the site recorded them (``changed``
+        and ``content`` included), with their origin ids; ``devices`` maps tags to device ids,
+        ``runs`` the site's run ids to ours. Returns how many."""
+        rows = [
+            {
+                "device_id": devices[i["tag"]],
+                "taken_at": i["taken_at"],
+                "sha256": i["sha256"],
+                "changed": i["changed"],
+                "content": i["content"],
+                "run_id": runs.get(i["run"]) if i["run"] is not None else None,
+                "origin_site_id": site_id,
+                "origin_id": i["id"],
+            }
+            for i in items
+        ]
+        if rows:
+            self.s.execute(insert(ConfigBackupRow), rows)
+        return len(rows)
 
     def history(self, tag: str, with_content: bool = False) -> list[ConfigEntry]:
         """Every backup of a device, oldest first, with version numbers."""

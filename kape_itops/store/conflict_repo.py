@@ -69,15 +69,21 @@ class ConflictRepo:
         return [_domain(r) for r in rows]
 
     def list(
-        self, keys: Iterable[str] | None = None, include_resolved: bool = False, limit: int = 1000
+        self,
+        keys: Iterable[str] | None = None,
+        include_resolved: bool = False,
+        limit: int = 1000,
+        site_uids: Iterable[str] | None = None,
     ) -> list[Conflict]:
         """Conflicts, oldest first; ``keys``: only those of these inventory keys (a school's
-        devices, say)."""
+        devices, say); ``site_uids``: only those found with edits of these sites."""
         q = select(ConflictRow).order_by(ConflictRow.id).limit(limit)
         if not include_resolved:
             q = q.where(ConflictRow.resolved_at.is_(None))
         if keys is not None:
             q = q.where(ConflictRow.key.in_(list(keys)))
+        if site_uids is not None:
+            q = q.where(ConflictRow.site_uid.in_(list(site_uids)))
         return [_domain(r) for r in self.s.scalars(q)]
 
     def get(self, conflict_id: int) -> Conflict:

@@ -33,8 +33,13 @@ def insert_rows(s: Session, rows: Sequence[dict[str, Any]]) -> None:
         spans[run] = (min(lo, at), max(hi, at))
     for i in range(0, len(rows), _CHUNK):
         s.execute(insert(PingResultRow), list(rows[i : i + _CHUNK]))
+    known: dict[int, PingRunRow] = {}
+    runs = list(spans)
+    for i in range(0, len(runs), 500):  # one query for the spans, not one per run
+        q = select(PingRunRow).where(PingRunRow.run_id.in_(runs[i : i + 500]))
+        known.update((r.run_id, r) for r in s.scalars(q))
     for run, (lo, hi) in spans.items():
-        have = s.get(PingRunRow, run)
+        have = known.get(run)
         if have is None:
             s.add(PingRunRow(run_id=run, first_us=lo, last_us=hi))
         else:

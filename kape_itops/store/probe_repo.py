@@ -139,6 +139,19 @@ class ProbeRepo:
         ]
         return self._insert(rows, [r.asset_tag for r, _ in results])
 
+    def add_synced_runs(self, runs: Sequence[Mapping[str, Any]]) -> list[int]:
+        """Insert runs that came from a site, in bulk: ``probe_runs`` column dicts with their
+        ``origin_site_id``, ``origin_id`` and ``received_at``; returns their ids in order."""
+        if not runs:
+            return []
+        q = insert(ProbeRunRow).returning(ProbeRunRow.id, sort_by_parameter_order=True)
+        return [int(i) for i in self.s.scalars(q, [dict(r) for r in runs])]
+
+    def add_result_rows(self, rows: list[dict[str, Any]], tags: Sequence[str | None]) -> int:
+        """Append results given as ``probe_results`` column dicts (bulk, no object per result),
+        ``tags`` their devices' asset tags; ping results of devices go to the compact table."""
+        return self._insert(rows, tags)
+
     def _insert(self, rows: list[dict[str, Any]], tags: Sequence[str | None]) -> int:
         plain, compact = ping_codec.split(rows, tags)
         if plain:

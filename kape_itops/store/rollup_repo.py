@@ -19,10 +19,12 @@ from kape_itops.domain import sketch
 from kape_itops.domain.reports import DAY, HOUR, RollupStats, epoch, from_epoch
 from kape_itops.store import ping_codec, ping_store
 from kape_itops.store.locks import ROLLUP_LOCK, serialise
-from kape_itops.store.models import PingResultRow, ProbeResultRow, ProbeRollupRow
+from kape_itops.store.models import PingResultRow, ProbeResultRow, ProbeRollupRow, RollupRedoRow
 from kape_itops.store.raw_repo import RawRepo
 
 _CHUNK = 5000
+REDO = "hour"
+"""The ``rollup_redo`` row of the hourly rollup."""
 UP = ("ok", "warn")
 """The statuses that count as up (the device answered)."""
 
@@ -173,10 +175,14 @@ class RollupRepo:
         """Aggregate raw results into hourly then daily buckets; idempotent.
 
         Recomputes from ``redo_hours`` before the newest hourly bucket (late results of a run
-        that straddled the hour land there), or from the oldest raw result the first time.
+        that straddled the hour land there), or from the redo mark (:func:`mark_redo`) when
+        that is older, or from the oldest raw result the first time; clears the redo mark.
         """
         serialise(self.s, ROLLUP_LOCK)
         mark = self.watermark()
+        redo = self.s.get(RollupRedoRow, REDO)
+        if redo is not None:  # late results (a site catching up) are older than the watermark
+            self.s.delete(redo)
         if mark is None:
             first = RawRepo(self.s).time_range()[0]
             if first is None:
@@ -184,6 +190,8 @@ class RollupRepo:
             start = epoch(first) // HOUR * HOUR
         else:
             start = mark - redo_hours * HOUR
+            if redo is not None:
+                start = min(start, redo.bucket_start // HOUR * HOUR)
         read, hourly = self._hours(start)
         daily = self._days(start // DAY * DAY)
         return RollupStats(read, hourly, daily, from_epoch(start))
@@ -277,6 +285,25 @@ class RollupRepo:
             self.s.execute(insert(ProbeRollupRow), rows[i : i + _CHUNK])
         rows.clear()
         return n
+
+
+def mark_redo(s: Session, oldest_s: int) -> bool:
+    """Lower the redo mark to the hour of ``oldest_s`` (Unix seconds) when results that old
+    were stored after that hour was rolled up; True when it did."""
+    hour = oldest_s // HOUR * HOUR
+    q = select(func.max(ProbeRollupRow.bucket_start)).where(ProbeRollupRow.grain == "hour")
+    mark = s.scalar(q)
+    if mark is None or hour >= int(mark):
+        return False
+    row = s.get(RollupRedoRow, REDO)
+    if row is None:
+        s.add(RollupRedoRow(name=REDO, bucket_start=hour))
+    elif hour < row.bucket_start:
+        row.bucket_start = hour
+    else:
+        return False
+    s.flush()
+    return True
 
 
 def _ping_tuple(row: Mapping[Any, Any]) -> tuple[int, str, str, str, int, dict[str, Any]]:
