@@ -8,6 +8,7 @@ into :class:`~kape_itops.errors.NotifyError` here; none of them holds the passwo
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import ipaddress
 import logging
@@ -154,7 +155,7 @@ class Smtp:
         try:
             with self._connect() as client:
                 if cfg.username and cfg.password is not None:
-                    client.login(cfg.username, cfg.password.reveal())
+                    _login(client, cfg.username, cfg.password.reveal())
                 refused = client.send_message(msg)
         except smtplib.SMTPNotSupportedError as exc:
             raise NotifyError(f"smtp: {where} does not offer {_what(exc)}") from None
@@ -179,11 +180,29 @@ class Smtp:
             log.warning("smtp: %s refused %s", where, ", ".join(sorted(refused)))
 
 
+def _login(client: smtplib.SMTP, user: str, password: str) -> None:
+    """``login``, but a non-ASCII name or password goes as UTF-8 in AUTH PLAIN (RFC 4954),
+    which smtplib cannot encode."""
+    if (user + password).isascii():
+        client.login(user, password)
+        return
+    client.ehlo_or_helo_if_needed()
+    if "PLAIN" not in client.esmtp_features.get("auth", "").upper().split():
+        raise smtplib.SMTPNotSupportedError("AUTH PLAIN (needed for a non-ASCII password)")
+    blob = base64.b64encode(b"\0" + user.encode() + b"\0" + password.encode()).decode("ascii")
+    code, resp = client.docmd("AUTH", "PLAIN " + blob)
+    if code != 235:
+        raise smtplib.SMTPAuthenticationError(code, resp)
+
+
 def _said(exc: smtplib.SMTPResponseException) -> str:
     text = exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) else ""
     return f"{exc.smtp_code} {text[:200]}".strip()
 
 
 def _what(exc: smtplib.SMTPNotSupportedError) -> str:
-    text = str(exc).upper()
-    return "STARTTLS" if "STARTTLS" in text else "AUTH (login)" if "AUTH" in text else text[:100]
+    text = str(exc)
+    if "PLAIN" in text:
+        return text[:100]
+    upper = text.upper()
+    return "STARTTLS" if "STARTTLS" in upper else "AUTH (login)" if "AUTH" in upper else text[:100]

@@ -1,0 +1,455 @@
+"""Alerts from the server against real peers on loopback: a fake Telegram Bot API (HTTP server
+in a thread) and an SMTP server (aiosmtpd), fed by the alert hook's flap suppression."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import logging
+import os
+import socket
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from kape_itops.cli import cli
+from kape_itops.domain.enums import DeviceKind
+from kape_itops.domain.inventory import ChangeContext, SchoolUpsert
+from kape_itops.errors import ConfigError, NotifyError, SecretsError
+from kape_itops.notify import loop as notify_loop
+from kape_itops.notify.message import Notice
+from kape_itops.notify.service import Notifier
+from kape_itops.notify.smtp import Smtp, SmtpConfig
+from kape_itops.notify.telegram import Telegram, TelegramConfig
+from kape_itops.probes import catalog
+from kape_itops.secrets import Secret, SecretStore
+from kape_itops.store.db import Store
+from kape_itops.store.inventory_repo import InventoryRepo
+from tests.support.notify_peers import (
+    TOKEN,
+    FakeBotApi,
+    bot_api,
+    free_port,
+    self_signed,
+    smtp_server,
+)
+from tests.support.report_data import T0, ping, seed, write_run
+
+M5 = dt.timedelta(minutes=5)
+KHMER = "សាលាបឋមសិក្សាព្រែកស្វាយ"
+PASSWORD = "s3cret-pässword"
+
+
+def khmer_school(store: Store, devices: list[str]) -> dict[str, int]:
+    """School KPT-PSP with a Khmer name and deployed switches ``devices``."""
+    with store.session() as s:
+        InventoryRepo(s).apply_schools(
+            [SchoolUpsert("KPT-PSP", {"name": "Prek Svay Primary", "name_km": KHMER})],
+            ChangeContext("tester", "test", T0 - dt.timedelta(days=1)),
+        )
+    return seed(store, dict.fromkeys(devices, DeviceKind.SWITCH))
+
+
+class History:
+    """Writes one probe run per call, 5 minutes apart: each device down or up."""
+
+    def __init__(self, store: Store, ids: dict[str, int]) -> None:
+        self.store, self.ids, self.k = store, ids, 0
+
+    def run(self, **down: bool) -> None:
+        at = T0 + self.k * M5
+        self.k += 1
+        write_run(
+            self.store,
+            at,
+            [
+                (self.ids[tag], "ping", "crit" if d else "ok", ping(None if d else 1.0))
+                for tag, d in down.items()
+            ],
+        )
+
+
+def secrets_file(
+    path: Path,
+    *,
+    telegram: str | None = None,
+    smtp_port: int | None = None,
+    security: str = "none",
+    cafile: Path | None = None,
+) -> Path:
+    text = ""
+    if telegram is not None:
+        text += f'[alerts.telegram]\ntoken = "{TOKEN}"\nchat_id = "-1001234567890"\n'
+        text += f'api_url = "{telegram}"\nmax_wait = 5\n'
+    if smtp_port is not None:
+        text += (
+            f'[alerts.smtp]\nhost = "127.0.0.1"\nport = {smtp_port}\nsecurity = "{security}"\n'
+            f'username = "itops"\npassword = "{PASSWORD}"\nsender = "itops@kape.example"\n'
+            'to = ["it@kape.example", "ដឹកនាំ <head@kape.example>"]\ntimeout = 10\n'
+        )
+        if cafile is not None:
+            text += f'cafile = "{cafile}"\n'
+    path.write_text(text, encoding="utf-8")
+    path.chmod(0o600)
+    return path
+
+
+def test_telegram_gets_new_problems_with_the_token_only_in_the_path(
+    store: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    h = History(store, khmer_school(store, ["KPT-PSP-SW01", "KPT-PSP-SW02"]))
+    with bot_api() as api:
+        n = Notifier(store, secrets_file(tmp_path / "s.toml", telegram=api.url), tz=dt.UTC)
+        h.run(**{"KPT-PSP-SW01": True, "KPT-PSP-SW02": False})
+        assert n.run_once().new == 0  # held one run only
+        h.run(**{"KPT-PSP-SW01": True, "KPT-PSP-SW02": False})
+        rep = n.run_once()
+        assert rep.new == 1 and rep.ok
+        assert [(c.name, c.sent, c.pending) for c in rep.channels] == [("telegram", 1, 0)]
+        (req,) = api.requests
+        assert req.path == f"/bot{TOKEN}/sendMessage"
+        assert TOKEN not in json.dumps(req.body) and TOKEN not in str(req.headers)
+        assert req.body["chat_id"] == "-1001234567890" and "parse_mode" not in req.body
+        assert req.body["text"] == (
+            "kape-itops: 1 new problem (1 crit)\n\n"
+            f"CRIT down KPT-PSP {KHMER} KPT-PSP-SW01: not answering: ping crit "
+            f"(since {T0:%Y-%m-%d %H:%M})"
+        )
+        h.run(**{"KPT-PSP-SW01": True})
+        assert n.run_once().new == 0 and len(api.requests) == 1  # reported once
+    assert "HTTP Request: POST" in caplog.text  # httpx logged the request ...
+    assert TOKEN not in caplog.text and TOKEN.split(":")[1] not in caplog.text  # ... redacted
+    assert TOKEN not in repr(
+        TelegramConfig.from_credential(
+            SecretStore.load(tmp_path / "s.toml").credential("alerts", "telegram")
+        )
+    )
+
+
+def test_a_flapping_device_does_not_notify_every_round(sqlite_url: str, tmp_path: Path) -> None:
+    store = Store(sqlite_url)
+    store.upgrade()
+    h = History(store, khmer_school(store, ["KPT-PSP-SW01"]))
+    with bot_api() as api:
+        n = Notifier(store, secrets_file(tmp_path / "s.toml", telegram=api.url), tz=dt.UTC)
+        for k in range(8):  # down, up, down, up ...: every flap is one run
+            h.run(**{"KPT-PSP-SW01": k % 2 == 0})
+            assert n.run_once().new == 0
+        assert api.requests == []
+        h.run(**{"KPT-PSP-SW01": True})  # k=8 after k=7 (up): one run down
+        h.run(**{"KPT-PSP-SW01": True})
+        assert n.run_once().new == 1
+        for _ in range(3):
+            h.run(**{"KPT-PSP-SW01": True})
+            assert n.run_once().new == 0
+        assert len(api.texts()) == 1
+    store.dispose()
+
+
+def test_a_channel_down_is_retried_next_round_nothing_lost_nothing_twice(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    store = Store(sqlite_url)
+    store.upgrade()
+    h = History(store, khmer_school(store, ["KPT-PSP-SW01", "KPT-PSP-SW02"]))
+    port = free_port()  # the Bot API is not listening there yet
+    with smtp_server() as (box, smtp_port):
+        path = secrets_file(
+            tmp_path / "s.toml", telegram=f"http://127.0.0.1:{port}", smtp_port=smtp_port
+        )
+        n = Notifier(store, path, tz=dt.UTC)
+        h.run(**{"KPT-PSP-SW01": True})
+        h.run(**{"KPT-PSP-SW01": True})
+        rep = n.run_once()
+        tg, mail = rep.channels
+        assert rep.new == 1 and not rep.ok
+        assert (tg.sent, tg.pending) == (0, 1) and tg.error is not None
+        assert tg.error.startswith(f"telegram: cannot reach 127.0.0.1:{port}: ConnectError")
+        assert TOKEN not in tg.error and (mail.sent, mail.pending, mail.error) == (1, 0, None)
+        state = json.loads((tmp_path / "s.toml.notify.json").read_text(encoding="utf-8"))
+        assert [p["key"] for p in state["channels"]["telegram"]["pending"]] == [
+            "down:KPT-PSP-SW01:"
+        ]
+        assert os.stat(tmp_path / "s.toml.notify.json").st_mode & 0o777 == 0o600
+
+        h.run(**{"KPT-PSP-SW01": True, "KPT-PSP-SW02": True})
+        h.run(**{"KPT-PSP-SW01": True, "KPT-PSP-SW02": True})
+        rep = Notifier(store, path, tz=dt.UTC).run_once()  # a new process: state from disk
+        tg, mail = rep.channels
+        assert rep.new == 1 and (tg.sent, tg.pending) == (0, 2) and mail.sent == 1
+
+        with bot_api(port) as api:
+            rep = n.run_once()
+            tg, mail = rep.channels
+            assert rep.ok and rep.new == 0 and (tg.sent, tg.pending) == (2, 0)
+            assert mail.sent == 0
+            (text,) = api.texts()
+            assert "2 new problems (2 crit)" in text
+            assert text.index("KPT-PSP-SW01") < text.index("KPT-PSP-SW02")
+            assert n.run_once().channels[0].sent == 0 and len(api.requests) == 1
+        subjects = [m["Subject"] for _, m in box.messages]
+        assert subjects == ["[kape-itops] 1 new problem (1 crit)"] * 2
+        bodies = [m.get_body().get_content() for _, m in box.messages]  # type: ignore[union-attr]
+        assert "KPT-PSP-SW01" in bodies[0] and "KPT-PSP-SW02" not in bodies[0]
+        assert "KPT-PSP-SW02" in bodies[1] and "KPT-PSP-SW01" not in bodies[1]
+    store.dispose()
+
+
+def test_smtp_auth_on_loopback_and_khmer_intact(store: Store, tmp_path: Path) -> None:
+    h = History(store, khmer_school(store, ["KPT-PSP-SW01"]))
+    with smtp_server() as (box, port):
+        n = Notifier(store, secrets_file(tmp_path / "s.toml", smtp_port=port), tz=dt.UTC)
+        h.run(**{"KPT-PSP-SW01": True})
+        h.run(**{"KPT-PSP-SW01": True})
+        rep = n.run_once()
+    assert rep.ok and [(c.name, c.sent) for c in rep.channels] == [("smtp", 1)]
+    assert box.logins == [("itops", PASSWORD)]
+    ((env, msg),) = box.messages
+    assert env.mail_from == "itops@kape.example"
+    assert env.rcpt_tos == ["it@kape.example", "head@kape.example"]
+    assert msg["To"] == "it@kape.example, ដឹកនាំ <head@kape.example>"
+    assert msg["Auto-Submitted"] == "auto-generated" and msg["Message-ID"]
+    raw = (env.original_content or b"").decode("ascii")  # every byte on the wire is 7-bit
+    assert "=?utf-8?" in raw and KHMER not in raw
+    part = msg.get_body()
+    assert part is not None and part.get_content_charset() == "utf-8"
+    assert f"CRIT down KPT-PSP {KHMER} KPT-PSP-SW01" in part.get_content()
+
+
+@pytest.mark.parametrize("mode", ["starttls", "ssl"])
+def test_smtp_tls_with_a_pinned_certificate(sqlite_url: str, tmp_path: Path, mode: str) -> None:
+    cert = self_signed(tmp_path / "tls")
+    tls = (
+        {"starttls": tmp_path / "tls"} if mode == "starttls" else {"implicit_tls": tmp_path / "tls"}
+    )
+    with smtp_server(**tls) as (box, port):  # type: ignore[arg-type]
+        pinned = SmtpConfig.from_credential(
+            SecretStore.load(
+                secrets_file(tmp_path / "s.toml", smtp_port=port, security=mode, cafile=cert)
+            ).credential("alerts", "smtp")
+        )
+        Smtp(pinned).send_text("ស្ថានភាព ok")
+        assert box.logins == [("itops", PASSWORD)]
+        assert box.messages[0][1].get_body().get_content().splitlines() == ["ស្ថានភាព ok"]  # type: ignore[union-attr]
+        unpinned = SmtpConfig.from_credential(
+            SecretStore.load(
+                secrets_file(tmp_path / "u.toml", smtp_port=port, security=mode)
+            ).credential("alerts", "smtp")
+        )
+        with pytest.raises(NotifyError, match=r"smtp: TLS with 127\.0\.0\.1:\d+ failed"):
+            Smtp(unpinned).send_text("never")
+    assert len(box.messages) == 1 and len(box.logins) == 1
+
+
+def test_smtp_refusals_are_clear(sqlite_url: str, tmp_path: Path) -> None:
+    with smtp_server(password="other") as (box, port):
+        cfg = SmtpConfig.from_credential(
+            SecretStore.load(secrets_file(tmp_path / "s.toml", smtp_port=port)).credential(
+                "alerts", "smtp"
+            )
+        )
+        with pytest.raises(NotifyError) as err:
+            Smtp(cfg).send_text("x")
+    assert str(err.value).startswith(f"smtp: 127.0.0.1:{port} refused the login of itops (535")
+    assert PASSWORD not in str(err.value) and box.messages == []
+    with pytest.raises(NotifyError, match=f"smtp: cannot reach 127.0.0.1:{port}"):
+        Smtp(cfg).send_text("x")  # the server is gone
+
+
+def telegram(api: FakeBotApi, slept: list[float], folder: Path) -> Telegram:
+    """A Telegram channel on the fake (max_wait 5 s) recording its sleeps in ``slept``."""
+    store = SecretStore.load(secrets_file(folder / "tg.toml", telegram=api.url))
+    return Telegram(
+        TelegramConfig.from_credential(store.credential("alerts", "telegram")), sleep=slept.append
+    )
+
+
+NOTICE = Notice("down:A:", "crit", "down", "KPT-PSP", KHMER, "A", "not answering", None)
+
+
+def test_telegram_429_waits_retry_after_within_the_bound(tmp_path: Path) -> None:
+    slept: list[float] = []
+    with bot_api() as api:
+        rate = {
+            "ok": False,
+            "error_code": 429,
+            "description": "Too Many Requests: retry after 2",
+            "parameters": {"retry_after": 2},
+        }
+        api.script = [(429, rate), (429, rate)]
+        telegram(api, slept, tmp_path).send([NOTICE], dt.UTC)
+        assert slept == [2.0, 2.0] and len(api.texts()) == 1
+        api.script = [(429, rate | {"parameters": {"retry_after": 60}})]
+        with pytest.raises(NotifyError, match="rate limited; Telegram asks to wait 60 s") as err:
+            telegram(api, slept, tmp_path).send([NOTICE], dt.UTC)
+        assert err.value.delivered == 0 and slept == [2.0, 2.0]
+
+
+def test_telegram_refusals_name_the_cause_never_the_token(tmp_path: Path) -> None:
+    with bot_api() as api:
+        api.script = [(401, {"ok": False, "error_code": 401, "description": "Unauthorized"})]
+        with pytest.raises(NotifyError) as err:
+            telegram(api, [], tmp_path).send([NOTICE], dt.UTC)
+        assert str(err.value) == "telegram: the bot token was refused (401 Unauthorized)"
+        api.script = [(400, {"ok": False, "description": "Bad Request: chat not found"})]
+        with pytest.raises(NotifyError, match="chat -1001234567890 refused the message"):
+            telegram(api, [], tmp_path).send_text("x")
+        assert all(TOKEN not in str(r.body) for r in api.requests)
+
+
+def test_a_long_round_is_split_and_a_failure_half_way_resends_only_the_rest(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    store = Store(sqlite_url)
+    store.upgrade()
+    tags = [f"KPT-PSP-SW{i:02d}" for i in range(60)]
+    ids = khmer_school(store, tags)
+    for k in range(2):
+        write_run(
+            store,
+            T0 + k * M5,
+            [(ids[t], "ping", "crit", ping(None)) for t in tags],
+            reasons=["x" * 150] * len(tags),
+        )
+    with bot_api() as api:
+        api.script = [
+            (200, {"ok": True, "result": {}}),
+            (502, {"ok": False, "description": "Bad Gateway"}),
+        ]
+        n = Notifier(store, secrets_file(tmp_path / "s.toml", telegram=api.url), tz=dt.UTC)
+        rep = n.run_once()
+        (tg,) = rep.channels
+        assert rep.new == 60 and tg.error == "telegram: HTTP 502 (Bad Gateway)"
+        first = api.requests[0].body["text"]
+        assert 0 < tg.sent < 60 and tg.pending == 60 - tg.sent
+        assert first.count("\nCRIT down") == tg.sent and len(first) <= 4096
+        rep = n.run_once()
+        assert rep.ok and rep.channels[0].sent == 60 - tg.sent
+        told = [line for t in api.texts() for line in t.splitlines() if line.startswith("CRIT")]
+        assert sorted(line.split()[4].rstrip(":") for line in told) == tags  # each exactly once
+    store.dispose()
+
+
+def test_secrets_alert_parts_token_hidden_and_modes_refused(tmp_path: Path) -> None:
+    path = secrets_file(tmp_path / "s.toml", telegram="http://127.0.0.1:9", smtp_port=25)
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write('[school-default.snmp]\nversion = "2c"\ncommunity = "c"\n')
+    store = SecretStore.load(path, protocols=catalog.secret_protocols())
+    tg = store.credential("alerts", "telegram")
+    assert tg.secret("token") == Secret(TOKEN) and "token" not in tg.settings
+    assert TOKEN not in repr(tg)
+    smtp = store.credential("alerts", "smtp")
+    assert smtp.get("to") == "it@kape.example, ដឹកនាំ <head@kape.example>"
+    assert SmtpConfig.from_credential(smtp).to == ("it@kape.example", "ដឹកនាំ <head@kape.example>")
+    for mode in (0o640, 0o604):
+        path.chmod(mode)
+        with pytest.raises(SecretsError, match="chmod 600"):
+            Notifier(Store("sqlite://"), path).configured()
+
+
+def test_configuration_mistakes_are_refused_before_sending(tmp_path: Path) -> None:
+    def cfg(text: str) -> SecretStore:
+        p = tmp_path / "c.toml"
+        p.write_text(text, encoding="utf-8")
+        p.chmod(0o600)
+        return SecretStore.load(p)
+
+    tg = f'[alerts.telegram]\ntoken = "{TOKEN}"\nchat_id = "42"\n'
+    with pytest.raises(ConfigError, match="plain http is allowed on loopback only"):
+        TelegramConfig.from_credential(
+            cfg(tg + 'api_url = "http://api.telegram.org"\n').credential("alerts", "telegram")
+        )
+    with pytest.raises(ConfigError, match="not a bot token") as err:
+        TelegramConfig.from_credential(
+            cfg('[alerts.telegram]\ntoken = "abc/../x"\nchat_id = "1"\n').credential(
+                "alerts", "telegram"
+            )
+        )
+    assert "abc" not in str(err.value)
+    remote = '[alerts.smtp]\nhost = "mail.example.org"\nsecurity = "none"\npassword = "p"\n'
+    with pytest.raises(ConfigError, match="would send the password unencrypted"):
+        SmtpConfig.from_credential(
+            cfg(remote + 'sender = "a@b.c"\nto = "d@e.f"\n').credential("alerts", "smtp")
+        )
+    with pytest.raises(ConfigError, match="is not an e-mail address"):
+        SmtpConfig.from_credential(
+            cfg('[alerts.smtp]\nhost = "h"\nsender = "a@b.c"\nto = "x\\nBcc: e@f.g"\n').credential(
+                "alerts", "smtp"
+            )
+        )
+
+
+def run_cli(runner: CliRunner, url: str, secrets: Path, *args: str) -> tuple[int, str, str]:
+    res = runner.invoke(cli, ["--db", url, "--secrets", str(secrets), "report", "notify", *args])
+    return res.exit_code, res.stdout, res.stderr
+
+
+def test_cli_notify_and_test_message(runner: CliRunner, sqlite_url: str, tmp_path: Path) -> None:
+    store = Store(sqlite_url)
+    store.upgrade()
+    h = History(store, khmer_school(store, ["KPT-PSP-SW01"]))
+    empty = tmp_path / "empty.toml"
+    empty.write_text("", encoding="utf-8")
+    empty.chmod(0o600)
+    code, _, err = run_cli(runner, sqlite_url, empty)
+    assert code == 2 and "no alert channel: add [alerts.telegram] or [alerts.smtp]" in err
+    port = free_port()
+    path = secrets_file(tmp_path / "s.toml", telegram=f"http://127.0.0.1:{port}")
+    with bot_api(port) as api:
+        code, out, _ = run_cli(runner, sqlite_url, path, "--test")
+        assert code == 0 and out == "telegram: sent 1; 0 waiting\n"
+        assert api.texts()[0].startswith(f"kape-itops test message from {socket.gethostname()}")
+        h.run(**{"KPT-PSP-SW01": True})
+        h.run(**{"KPT-PSP-SW01": True})
+        code, out, _ = run_cli(runner, sqlite_url, path, "--json")
+        assert code == 0 and json.loads(out) == {
+            "new": 1,
+            "channels": [{"name": "telegram", "sent": 1, "pending": 0, "error": None}],
+        }
+    h.run(**{"KPT-PSP-SW01": False})
+    h.run(**{"KPT-PSP-SW01": True})
+    h.run(**{"KPT-PSP-SW01": True})
+    code, out, err = run_cli(runner, sqlite_url, path)  # the fake is gone
+    assert code == 1 and out.startswith("1 new problem(s)\ntelegram: failed: telegram: cannot")
+    assert "1 waiting" in out and "error: telegram: cannot reach" in err and TOKEN not in out + err
+    store.dispose()
+
+
+def test_background_rounds_for_the_server(sqlite_url: str, tmp_path: Path) -> None:
+    store = Store(sqlite_url)
+    store.upgrade()
+    h = History(store, khmer_school(store, ["KPT-PSP-SW01"]))
+    h.run(**{"KPT-PSP-SW01": True})
+    h.run(**{"KPT-PSP-SW01": True})
+
+    async def serve(api: FakeBotApi, secrets: Path | None) -> bool:
+        async with notify_loop.background(store, secrets, interval=0.1) as notifier:
+            if notifier is None:
+                return False
+            deadline = time.monotonic() + 20
+            while not api.texts() and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            h.run(**{"KPT-PSP-SW01": True})
+            await asyncio.sleep(0.4)  # a few more rounds: nothing new
+        return True
+
+    with bot_api() as api:
+        assert asyncio.run(serve(api, None)) is False  # no secrets: no loop
+        assert asyncio.run(serve(api, secrets_file(tmp_path / "s.toml", telegram=api.url)))
+        assert len(api.texts()) == 1 and "KPT-PSP-SW01" in api.texts()[0]
+    store.dispose()
+
+
+def test_interval_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ITOPS_NOTIFY_INTERVAL", raising=False)
+    assert notify_loop.interval_from_env() == 60.0
+    monkeypatch.setenv("ITOPS_NOTIFY_INTERVAL", "300")
+    assert notify_loop.interval_from_env() == 300.0
+    for bad in ("0", "-5", "nan", "5m"):
+        monkeypatch.setenv("ITOPS_NOTIFY_INTERVAL", bad)
+        with pytest.raises(ConfigError, match="ITOPS_NOTIFY_INTERVAL"):
+            notify_loop.interval_from_env()
