@@ -75,6 +75,21 @@ def lab() -> None:
     show_default=True,
     help="Start the SNMP, ONVIF and SSH simulators (--no-simulators: a ping-only lab).",
 )
+@click.option(
+    "--two-tier",
+    is_flag=True,
+    help="Also start a server and, per school, a collector behind its own link (itops lab link).",
+)
+@click.option(
+    "--server-db",
+    metavar="URL",
+    help="The lab server's database [default: SQLite in the lab folder].",
+)
+@click.option(
+    "--server-inventory",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    help="Inventory folder imported into the server's database [default: the data folder's].",
+)
 @_state_option
 @click.option("--json", "as_json", is_flag=True)
 @pass_app
@@ -84,6 +99,9 @@ def up(
     mode: str,
     components: tuple[str, ...],
     simulators: bool,
+    two_tier: bool,
+    server_db: str | None,
+    server_inventory: Path | None,
     state_path: Path | None,
     as_json: bool,
 ) -> None:
@@ -91,6 +109,14 @@ def up(
     devices, source = _devices(app)
     path = _state(app, state_path)
     state, started = lab_up(devices, path, mode, components, simulators=simulators)
+    if two_tier:
+        from kape_itops.lab.twotier import tiers_up
+
+        folder = server_inventory or (
+            data_folder(app.settings.data_dir).area("inventory").file("devices.csv").parent
+        )
+        state, tiers_started = tiers_up(path, inventory=folder, server_db=server_db)
+        started = started or tiers_started
     status = lab_status(path)
     if as_json:
         print_json(
@@ -112,6 +138,12 @@ def up(
             f"namespace {safe(', '.join(state.namespaces))}; routes {safe(' '.join(state.routes))}"
         )
     console.print(f"state file {safe(path)}; probe it with: itops probe run --lab")
+    if state.tiers:
+        console.print(
+            f"two tiers: server {safe(state.tiers['server']['url'])} "
+            f"({safe(state.tiers['server']['db'])}), {len(state.tiers['schools'])} collectors "
+            "behind their links: itops lab link, itops lab join, itops lab on SCHOOL sync"
+        )
 
 
 @lab.command()
@@ -159,3 +191,13 @@ def status(app: App, state_path: Path | None, as_json: bool) -> None:
         for p in st.problems:
             err_console.print(f"problem: {safe(p)}")
     sys.exit(0 if st.up else 3 if st.state is None else 1)
+
+
+def _add_tier_commands() -> None:
+    from kape_itops.cli.lab_tiers import COMMANDS
+
+    for command in COMMANDS:
+        lab.add_command(command)
+
+
+_add_tier_commands()

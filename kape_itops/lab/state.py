@@ -12,7 +12,13 @@ Format (``address_map`` is the part :mod:`kape_itops.probes.addressmap` reads)::
       "interfaces": ["i1a2b3ch0"],       # root-namespace veth ends
       "routes": ["10.30.1.0/24"],        # routed into the namespace (netns mode)
       "devices": {"10.30.1.5": {"asset_tag": "KPT-PSP-004", "kind": "hotspot",
-                                "delay_ms": 12.0, "jitter_ms": 2.0, "loss": 0.01, "down": false}}
+                                "delay_ms": 12.0, "jitter_ms": 2.0, "loss": 0.01, "down": false}},
+      "tiers": {                         # two-tier lab (kape_itops.lab.twotier), when up
+        "server": {"pid": 1240, "url": "http://127.0.0.1:41001", "db": "sqlite:///…"},
+        "links": {"pid": 1241, "file": ".itops-lab/links.json"},
+        "schools": {"KPT-PSP": {"folder": ".itops-lab/schools/KPT-PSP",
+                                "url": "http://127.0.0.1:41002"}}
+      }
     }
 """
 
@@ -41,6 +47,7 @@ class LabState:
     interfaces: list[str] = field(default_factory=list)
     routes: list[str] = field(default_factory=list)
     devices: dict[str, dict[str, Any]] = field(default_factory=dict)
+    tiers: dict[str, Any] = field(default_factory=dict)
     created: str = field(
         default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     )
@@ -57,6 +64,7 @@ class LabState:
             "interfaces": self.interfaces,
             "routes": self.routes,
             "devices": self.devices,
+            "tiers": self.tiers,
         }
 
 
@@ -85,6 +93,7 @@ def read_state(path: Path) -> LabState | None:
             interfaces=[str(n) for n in doc.get("interfaces", [])],
             routes=[str(r) for r in doc.get("routes", [])],
             devices=dict(doc.get("devices", {})),
+            tiers=dict(doc.get("tiers", {})),
             created=str(doc.get("created", "")),
         )
     except (TypeError, ValueError) as exc:
