@@ -367,7 +367,7 @@ def main() -> int:
     )
     prepare(cache, sites, a.devices, a.days)
     work = Path(tempfile.mkdtemp(prefix="itops-bench-catchup-"))
-    pg = sb.Postgres(work / "pg")
+    pg = sb.Postgres()
     try:
         pg.start()
         url = pg.create_database("itops")

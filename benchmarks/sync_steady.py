@@ -362,7 +362,7 @@ def main() -> int:
         f"{len(events)} batches ({sb.load()})"
     )
     work = Path(tempfile.mkdtemp(prefix="itops-bench-steady-"))
-    pg = sb.Postgres(work / "pg")
+    pg = sb.Postgres()
     try:
         pg.start()
         url = pg.create_database("itops")

@@ -17,6 +17,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -108,13 +109,17 @@ def seed(
 
 
 # -- processes ---------------------------------------------------------------------------------
-def proc_cpu_s(pid: int) -> float:
-    """User + system CPU seconds of a live process (0 when it is gone)."""
+def proc_cpu_s(pid: int, reaped: bool = False) -> float:
+    """User + system CPU seconds of a live process (0 when it is gone); ``reaped`` adds its
+    children that exited and were waited for (a postmaster's finished backends)."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / TICK
+    used = int(fields[11]) + int(fields[12])
+    if reaped:
+        used += int(fields[13]) + int(fields[14])
+    return used / TICK
 
 
 def proc_mem_mb(pid: int) -> tuple[float, float]:
@@ -183,7 +188,7 @@ class CpuMeter:
     def _pg(self) -> float:
         if self.postmaster is None:
             return 0.0
-        own = proc_cpu_s(self.postmaster)
+        own = proc_cpu_s(self.postmaster, reaped=True)
         return own + sum(proc_cpu_s(p) for p in children(self.postmaster))
 
     def start(self) -> None:
@@ -191,7 +196,7 @@ class CpuMeter:
         self.s0, self.p0 = proc_cpu_s(self.server), self._pg()
 
     def stop(self) -> tuple[float, float, float]:
-        """(wall s, server CPU s, PostgreSQL CPU s); backends that exited meanwhile are lost."""
+        """(wall s, server CPU s, PostgreSQL CPU s incl. backends that exited meanwhile)."""
         return time.monotonic() - self.t0, proc_cpu_s(self.server) - self.s0, self._pg() - self.p0
 
 
@@ -269,9 +274,10 @@ def enroll(db_url: str, school: str) -> str:
 class Postgres:
     """A private cluster on 127.0.0.1 (as root it runs as 'postgres'); fsync stays on."""
 
-    def __init__(self, base: Path, fsync: bool = True) -> None:
+    def __init__(self, fsync: bool = True) -> None:
         self.bin = pg_bin()
-        self.base, self.data = base, base / "data"
+        self.base = Path(tempfile.mkdtemp(prefix="itops-bench-pg-"))  # its own: postgres owns it
+        self.data = self.base / "data"
         self.port = free_port()
         self.fsync = fsync
         self.user = "postgres" if os.geteuid() == 0 else None
