@@ -9,6 +9,7 @@ import json
 import logging
 import os
 import socket
+import threading
 import time
 from pathlib import Path
 
@@ -453,3 +454,38 @@ def test_interval_setting(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv("ITOPS_NOTIFY_INTERVAL", bad)
         with pytest.raises(ConfigError, match="ITOPS_NOTIFY_INTERVAL"):
             notify_loop.interval_from_env()
+
+
+def test_rounds_at_once_send_what_waits_once_and_a_damaged_outbox_is_set_aside(
+    sqlite_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = Store(sqlite_url)
+    store.upgrade()
+    h = History(store, khmer_school(store, ["KPT-PSP-SW01"]))
+    port = free_port()
+    path = secrets_file(tmp_path / "s.toml", telegram=f"http://127.0.0.1:{port}")
+    h.run(**{"KPT-PSP-SW01": True})
+    h.run(**{"KPT-PSP-SW01": True})
+    assert Notifier(store, path).run_once().channels[0].pending == 1  # the API is down
+    with bot_api(port) as api:
+        api.delay = 0.3
+        reports = []
+        threads = [
+            threading.Thread(target=lambda: reports.append(Notifier(store, path).run_once()))
+            for _ in range(3)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        assert len(reports) == 3 and sum(r.channels[0].sent for r in reports) == 1
+        assert len(api.texts()) == 1
+        state = tmp_path / "s.toml.notify.json"
+        state.write_text("{not json", encoding="utf-8")
+        h.run(**{"KPT-PSP-SW01": False})
+        h.run(**{"KPT-PSP-SW01": True})
+        h.run(**{"KPT-PSP-SW01": True})
+        assert Notifier(store, path).run_once().channels[0].sent == 1
+        assert (tmp_path / "s.toml.notify.json.bad").read_text(encoding="utf-8") == "{not json"
+        assert "is damaged" in caplog.text and len(api.texts()) == 2
+    store.dispose()

@@ -8,6 +8,7 @@ import ipaddress
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -53,6 +54,8 @@ class FakeBotApi(http.server.ThreadingHTTPServer):
         self.token = token
         self.requests: list[Recorded] = []
         self.script: list[tuple[int, dict[str, Any]]] = []
+        self.delay = 0.0
+        """Seconds to wait before answering (widens races)."""
         self.lock = threading.Lock()
 
     @property
@@ -75,6 +78,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         size = int(self.headers.get("content-length") or 0)
         body = json.loads(self.rfile.read(size) or b"{}")
         srv = self.server
+        time.sleep(srv.delay)
         with srv.lock:
             status, answer = srv.script.pop(0) if srv.script else (0, {})
             if not status:
