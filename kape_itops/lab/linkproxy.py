@@ -15,7 +15,7 @@ The proxy listens on a (loopback) port and forwards every connection to one upst
   are never dropped or corrupted, and later chunks never overtake it.
 - ``reset_after``: after N bytes client→server the connection is reset (RST both ways,
   ``SO_LINGER`` 0).
-- ``stall_after``: after N bytes server→client nothing more is forwarded (either way) until
+- ``stall_after``: after N bytes server→client nothing more is forwarded to the client until
   the mode changes so that the stall no longer applies.
 - ``truncate_after``: after N bytes server→client both sides are closed cleanly (FIN).
 - ``faults``: how many new connections the byte faults (reset/stall/truncate) hit; ``None``
@@ -242,7 +242,11 @@ class _Served:
             print(f"linkproxy: {exc} (keeping {self.core.mode})", file=sys.stderr, flush=True)
             return
         if new != self.core.mode:
-            await self.core.apply(new)
+            try:
+                await self.core.apply(new)
+            except OSError as exc:  # the port was taken while cut: say so, retry on next change
+                print(f"linkproxy {self.spec.control}: {exc}", file=sys.stderr, flush=True)
+                return
             print(f"linkproxy {self.spec.control}: {new}", file=sys.stderr, flush=True)
 
 
