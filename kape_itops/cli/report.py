@@ -232,7 +232,7 @@ def problems(
     if consecutive < 1:
         raise UsageError("--consecutive must be at least 1")
     if new_since_last:
-        found = app.reports().new_problems(consecutive)
+        found = app.reports().new_problems(consecutive, silent_after, app.settings.zone())
     else:
         period = resolve_period(since, None, None)
         opts = ReportOptions(

@@ -4,7 +4,9 @@ Each finished probe run is evaluated once, in order. A state problem (down, tone
 reported when it has held for ``consecutive`` runs in a row; one run in which the same device
 and probe were checked without the problem clears it, so a flapping device does not alert on
 every flap. Events (a reboot, a configuration change) are reported the first run they are seen.
-The state lives in the database (``alert_state``, ``alert_cursor``).
+On a server, a school whose collector has not synced for ``silent_after`` probe intervals is
+reported once when it goes silent (it sends no runs to evaluate) and cleared when it syncs
+again. The state lives in the database (``alert_state``, ``alert_cursor``).
 """
 
 from __future__ import annotations
@@ -19,8 +21,10 @@ from kape_itops.domain.reports import AlertState
 from kape_itops.domain.results import RunResult
 from kape_itops.errors import UsageError
 from kape_itops.reports.problems import Thresholds, from_observation, sort_problems
+from kape_itops.reports.silence import find_silence, silent_after_setting, silent_problem
 from kape_itops.store.alert_repo import AlertRepo
 from kape_itops.store.db import Store
+from kape_itops.store.site_reads import SiteReads
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +107,39 @@ def step(
     return out, report, cleared
 
 
+def silence_step(
+    states: Mapping[str, AlertState], silent: Sequence[Problem], now: dt.datetime
+) -> tuple[dict[str, AlertState], list[Problem], list[str]]:
+    """Advance the collector-silent problems to ``now``: (new state, problems to report, keys
+    cleared). A school is reported the first time it is found silent and cleared once it is not
+    (it synced again); nothing else is touched."""
+    out = dict(states)
+    keys = {p.key for p in silent}
+    cleared = [
+        k for k, st in states.items() if st.kind == ProblemKind.COLLECTOR_SILENT and k not in keys
+    ]
+    for k in cleared:
+        del out[k]
+    report: list[Problem] = []
+    for p in silent:
+        old = states.get(p.key)
+        if old is None:
+            report.append(p)
+        out[p.key] = AlertState(
+            key=p.key,
+            kind=p.kind.value,
+            severity=p.severity.value,
+            asset_tag=None,
+            probe=None,
+            consecutive=old.consecutive + 1 if old else 1,
+            first_seen=old.first_seen if old else now,
+            last_seen=now,
+            notified=True,
+            detail=p.detail,
+        )
+    return out, report, cleared
+
+
 def _with_since(p: Problem, since: dt.datetime) -> Problem:
     return Problem(p.kind, p.severity, p.school, p.asset_tag, p.detail, since, p.probe, p.part)
 
@@ -119,13 +156,20 @@ def evaluate(
     consecutive: int = 2,
     thresholds: Thresholds | None = None,
     now: dt.datetime | None = None,
+    *,
+    interval: dt.timedelta = dt.timedelta(minutes=5),
+    silent_after: int | None = None,
+    tz: dt.tzinfo = dt.UTC,
 ) -> AlertOutcome:
     """Evaluate every run finished since the last call (the newest ``consecutive`` runs the
-    first time) and return the problems that became reportable."""
+    first time) and the schools whose collector went silent (more than ``silent_after``
+    ``interval``s without a sync; ``ITOPS_SILENT_AFTER`` by default), and return the problems
+    that became reportable."""
     if consecutive < 1:
         raise UsageError("--consecutive must be at least 1")
     th = thresholds or Thresholds()
     now = now or dt.datetime.now(dt.UTC)
+    quiet = interval * (silent_after or silent_after_setting())
     with store.write() as s:
         repo = AlertRepo(s)
         repo.lock()
@@ -141,8 +185,19 @@ def evaluate(
             states, new, gone = step(states, present, covered, at, consecutive)
             reported += new
             cleared += gone
+        silent = [
+            silent_problem(x, tz)
+            for sync in SiteReads(s).schools().values()
+            if (x := find_silence(sync, None, now, quiet)) is not None
+        ]
+        tracked = any(st.kind == ProblemKind.COLLECTOR_SILENT for st in states.values())
+        if silent or tracked:
+            states, new, gone = silence_step(states, silent, now)
+            reported += new
+            cleared += gone
         if ids:
             repo.set_alert_cursor(ids[-1], now)
+        if ids or silent or tracked:
             repo.save_alert_states(states)
     return AlertOutcome(sort_problems(reported), len(ids), len(states), cleared)
 
@@ -153,5 +208,6 @@ __all__ = [
     "Severity",
     "evaluate",
     "run_problems",
+    "silence_step",
     "step",
 ]

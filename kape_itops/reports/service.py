@@ -7,6 +7,8 @@ returns domain objects: a :class:`~kape_itops.reports.model.HealthReport` or pro
 
 from __future__ import annotations
 
+import datetime as dt
+
 from kape_itops.domain.problems import Problem
 from kape_itops.reports import alerts
 from kape_itops.reports.build import ReportOptions, build_report
@@ -26,7 +28,11 @@ class Reports:
         """The report for ``period`` (see :func:`~kape_itops.reports.model.resolve_period`)."""
         return build_report(self.store, period, options)
 
-    def new_problems(self, consecutive: int = 2) -> list[Problem]:
-        """Problems that appeared since the last call and held ``consecutive`` runs (the alert
-        hook; moves its cursor)."""
-        return alerts.evaluate(self.store, consecutive=consecutive).new
+    def new_problems(
+        self, consecutive: int = 2, silent_after: int | None = None, tz: dt.tzinfo = dt.UTC
+    ) -> list[Problem]:
+        """Problems that appeared since the last call and held ``consecutive`` runs, and schools
+        whose collector went silent (the alert hook; moves its cursor)."""
+        return alerts.evaluate(
+            self.store, consecutive=consecutive, silent_after=silent_after, tz=tz
+        ).new

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from kape_itops.cli import cli
 from kape_itops.domain.enums import DeviceKind
 from kape_itops.domain.problems import ProblemKind
+from kape_itops.reports import alerts
 from kape_itops.reports.build import ReportOptions, build_report
 from kape_itops.reports.model import HealthReport, Period, SchoolHealth, to_dict
 from kape_itops.reports.render_csv import write_csv
@@ -239,3 +240,21 @@ def test_cli_health_and_problems_show_the_silent_school(
     monkeypatch.setenv("ITOPS_SILENT_AFTER", "0")
     res = runner.invoke(cli, ["--db", store.url, "report", "problems"])
     assert res.exit_code != 0 and "ITOPS_SILENT_AFTER" in res.output
+
+
+def test_the_alert_hook_reports_a_silent_school_once(store: Store) -> None:
+    history(store, T0, SILENT_AT, END)
+    assert alerts.evaluate(store, now=END).new == []  # no site: nothing is silent
+    add_site(store, "KPT-PSP", SILENT_AT)
+    add_site(store, "KPT-PSH", END - dt.timedelta(minutes=2))
+    got = alerts.evaluate(store, now=END)
+    assert [(p.kind, p.school) for p in got.new] == [(ProblemKind.COLLECTOR_SILENT, "KPT-PSP")]
+    assert got.new[0].detail.startswith("KPT-PSP collector silent since 2026-11-02 11:00 UTC")
+    assert alerts.evaluate(store, now=END + M5).new == []  # once, not every round
+    with store.write() as s:
+        for row in s.scalars(select(SiteRow)):
+            row.last_sync_at = END + 2 * M5  # it synced again
+    later = alerts.evaluate(store, now=END + 3 * M5)
+    assert later.new == [] and later.cleared == ["collector_silent:-:KPT-PSP"]
+    gone = alerts.evaluate(store, now=END + 4 * HOUR, silent_after=12)
+    assert {p.school for p in gone.new} == {"KPT-PSP", "KPT-PSH"}  # both silent now

@@ -9,8 +9,9 @@ import zoneinfo
 import pytest
 
 from kape_itops.domain.problems import Problem, ProblemKind, Severity
-from kape_itops.domain.reports import SchoolSync, StatusCounts, epoch
+from kape_itops.domain.reports import AlertState, SchoolSync, StatusCounts, epoch
 from kape_itops.errors import ConfigError
+from kape_itops.reports.alerts import silence_step
 from kape_itops.reports.availability import availability, pooled
 from kape_itops.reports.problems import sort_problems
 from kape_itops.reports.silence import (
@@ -137,3 +138,15 @@ def test_silent_after_setting() -> None:
     for bad in ("0", "-3", "six", "1.5"):
         with pytest.raises(ConfigError, match="ITOPS_SILENT_AFTER"):
             silent_after_setting({"ITOPS_SILENT_AFTER": bad})
+
+
+def test_alert_state_reports_a_silent_school_once_and_clears_it_when_it_syncs() -> None:
+    last = END - dt.timedelta(hours=3)
+    p = silent_problem(Silence("KEP-DCP", last, last, last, 3 * 3600.0))
+    states, new, cleared = silence_step({}, [p], END)
+    assert new == [p] and cleared == [] and states[p.key].notified
+    again, new, cleared = silence_step(states, [p], END + M5)
+    assert new == [] and cleared == [] and again[p.key].first_seen == END
+    down = AlertState("down:X1:", "down", "crit", "X1", "ping", 3, END, END, True, "not answering")
+    back, new, cleared = silence_step({**again, down.key: down}, [], END + 2 * M5)
+    assert new == [] and cleared == [p.key] and back == {down.key: down}
