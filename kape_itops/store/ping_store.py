@@ -8,15 +8,16 @@ range; reads by run take the run's time span from ``ping_runs``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, and_, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Table, and_, delete, func, select, update
 from sqlalchemy.orm import Session
 
+from kape_itops.store import bulk
 from kape_itops.store.models import DeviceRow, PingResultRow, PingRunRow, ProbeRunRow
 
 COLUMNS = tuple(PingResultRow.__table__.c)
-_CHUNK = 5000
+_PINGS = cast(Table, PingResultRow.__table__)
 
 
 def every_device() -> ColumnElement[bool]:
@@ -31,8 +32,7 @@ def insert_rows(s: Session, rows: Sequence[dict[str, Any]]) -> None:
         run, at = row["run_id"], row["started_us"]
         lo, hi = spans.get(run, (at, at))
         spans[run] = (min(lo, at), max(hi, at))
-    for i in range(0, len(rows), _CHUNK):
-        s.execute(insert(PingResultRow), list(rows[i : i + _CHUNK]))
+    bulk.insert_many(s, _PINGS, rows)  # COPY on PostgreSQL
     known: dict[int, PingRunRow] = {}
     runs = list(spans)
     for i in range(0, len(runs), 500):  # one query for the spans, not one per run

@@ -8,17 +8,18 @@ import os
 import socket
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import Table, and_, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from kape_itops.domain.enums import ProbeStatus, RunStatus
 from kape_itops.domain.results import ProbeResult, ProbeRun
-from kape_itops.store import ping_codec, ping_store
+from kape_itops.store import bulk, ping_codec, ping_store
 from kape_itops.store.models import DeviceRow, PingResultRow, ProbeResultRow, ProbeRunRow
 
 _CHUNK = 500
+_RESULTS = cast(Table, ProbeResultRow.__table__)
 _SEEKS = 200
 """Primary-key look-ups OR-ed in one query (SQLite bounds the expression depth)."""
 
@@ -144,7 +145,11 @@ class ProbeRepo:
         ``origin_site_id``, ``origin_id`` and ``received_at``; returns their ids in order."""
         if not runs:
             return []
-        q = insert(ProbeRunRow).returning(ProbeRunRow.id, sort_by_parameter_order=True)
+        q = (
+            insert(ProbeRunRow)
+            .execution_options(render_nulls=True)
+            .returning(ProbeRunRow.id, sort_by_parameter_order=True)
+        )
         return [int(i) for i in self.s.scalars(q, [dict(r) for r in runs])]
 
     def add_result_rows(self, rows: list[dict[str, Any]], tags: Sequence[str | None]) -> int:
@@ -155,7 +160,7 @@ class ProbeRepo:
     def _insert(self, rows: list[dict[str, Any]], tags: Sequence[str | None]) -> int:
         plain, compact = ping_codec.split(rows, tags)
         if plain:
-            self.s.execute(insert(ProbeResultRow), plain)
+            bulk.insert_many(self.s, _RESULTS, plain)  # COPY on PostgreSQL
         if compact:
             ping_store.insert_rows(self.s, compact)
         return len(rows)

@@ -148,7 +148,7 @@ def _str(v: Any, name: str, at: _At, size: int, null: bool = False, empty: bool 
 
 
 def _one_of(v: Any, name: str, at: _At, allowed: frozenset[str] | tuple[str, ...]) -> str:
-    if not isinstance(v, str) or v not in allowed:
+    if not isinstance(v, str) or v not in allowed:  # str first: a list is not hashable
         raise at.fail(name, f"{shown(v)} is not one of {', '.join(sorted(allowed))}")
     return v
 
@@ -219,9 +219,13 @@ def loads(data: bytes | str | dict[str, Any], limits: Limits, what: str = "batch
         env = Limits.env_name("max_sync_mb")
         raise PayloadError(f"{what} of {len(data):,} bytes is too large (raise {env})")
     try:
-        return json.loads(data)
+        return json.loads(data, parse_constant=_no_constant)
     except (ValueError, RecursionError) as exc:
         raise PayloadError(f"{what} is not valid JSON: {str(exc)[:100]}") from None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def _head(doc: Any, site: str, school: str, what: str) -> tuple[_At, dict[str, Any]]:
@@ -329,11 +333,21 @@ def _change(d: dict[str, Any], at: _At) -> dict[str, Any]:
 
 
 def _column(
-    r: dict[str, Any], name: str, n: int, at: _At, check: Callable[[Any], bool], what: str
+    r: dict[str, Any],
+    name: str,
+    n: int,
+    at: _At,
+    check: Callable[[Any], bool],
+    what: str,
+    fast: Callable[[list[Any]], bool] | None = None,
 ) -> list[Any]:
+    """One result column: ``fast`` checks the whole list at C speed; when it fails (or there
+    is none), ``check`` runs value by value to name the offending index."""
     col = _get(r, name, at)
     if not isinstance(col, list) or len(col) != n:
         raise at.fail(f"results.{name}", f"expected a list of {n} values")
+    if fast is not None and fast(col):
+        return col
     for j, v in enumerate(col):
         if not check(v):
             raise at.fail(f"results.{name}[{j}]", f"{shown(v)} is not {what}")
@@ -344,6 +358,30 @@ def _text_ok(size: int, null: bool = False) -> Callable[[Any], bool]:
     return lambda v: (
         (null and v is None) or (isinstance(v, str) and len(v) <= size and "\x00" not in v)
     )
+
+
+def _texts(size: int, null: bool = False) -> Callable[[list[Any]], bool]:
+    def fast(col: list[Any]) -> bool:
+        vals = [v for v in col if v is not None] if null else col
+        if not set(map(type, vals)) <= {str}:
+            return False
+        return (not vals or max(map(len, vals)) <= size) and "\x00" not in "".join(vals)
+
+    return fast
+
+
+def _numbers(lo: float, hi: float, kinds: frozenset[type]) -> Callable[[list[Any]], bool]:
+    def fast(col: list[Any]) -> bool:
+        return not col or (set(map(type, col)) <= kinds and lo <= min(col) and max(col) < hi)
+
+    return fast
+
+
+def _in(allowed: frozenset[str]) -> Callable[[Any], bool]:
+    return lambda v: isinstance(v, str) and v in allowed
+
+
+_NUMBER = frozenset({int, float})
 
 
 def _metrics_ok(v: Any) -> bool:
@@ -365,36 +403,53 @@ def _results(r: Any, at: _At) -> dict[str, list[Any]]:
     n = len(times)
     lo, hi = _EARLIEST_S, _LATEST_S
     cols = {
-        "tag": _column(r, "tag", n, at, _text_ok(64, null=True), "an asset tag or null"),
-        "target": _column(r, "target", n, at, _text_ok(255), "a target of up to 255 characters"),
-        "probe": _column(r, "probe", n, at, _text_ok(16), "a probe name of up to 16 characters"),
-        "status": _column(r, "status", n, at, _PROBE_STATUSES.__contains__, "a probe status"),
-        "reason": _column(r, "reason", n, at, _text_ok(REASON_CHARS), "a reason text"),
-        "method": _column(r, "method", n, at, _text_ok(64, null=True), "a method or null"),
+        "tag": _column(
+            r, "tag", n, at, _text_ok(64, True), "an asset tag or null", _texts(64, True)
+        ),
+        "target": _column(r, "target", n, at, _text_ok(255), "a target", _texts(255)),
+        "probe": _column(r, "probe", n, at, _text_ok(16), "a probe name", _texts(16)),
+        "status": _column(
+            r,
+            "status",
+            n,
+            at,
+            _in(_PROBE_STATUSES),
+            "a probe status",
+            lambda c: set(map(type, c)) <= {str} and set(c) <= _PROBE_STATUSES,
+        ),
+        "reason": _column(
+            r, "reason", n, at, _text_ok(REASON_CHARS), "a reason text", _texts(REASON_CHARS)
+        ),
+        "method": _column(
+            r, "method", n, at, _text_ok(64, True), "a method or null", _texts(64, True)
+        ),
         "metrics": _column(r, "metrics", n, at, _metrics_ok, "a bounded metrics object"),
         "at": _column(
             r,
             "at",
             n,
             at,
-            lambda v: isinstance(v, float | int) and not isinstance(v, bool) and lo <= v < hi,
+            lambda v: type(v) in _NUMBER and lo <= v < hi,
             "Unix seconds in 2000..2200",
+            _numbers(lo, hi, _NUMBER),
         ),
         "duration_ms": _column(
             r,
             "duration_ms",
             n,
             at,
-            lambda v: isinstance(v, float | int) and not isinstance(v, bool) and 0 <= v < 1e9,
+            lambda v: type(v) in _NUMBER and 0 <= v < 1e9,
             "a duration in ms",
+            _numbers(0, 1e9, _NUMBER),
         ),
         "attempts": _column(
             r,
             "attempts",
             n,
             at,
-            lambda v: isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 1000,
+            lambda v: type(v) is int and 0 <= v < 1000,
             "a count of attempts",
+            _numbers(0, 1000, frozenset({int})),
         ),
     }
     if set(r) - set(_RESULT_COLUMNS):
