@@ -187,7 +187,7 @@ def evaluate(
             cleared += gone
         silent = [
             silent_problem(x, tz)
-            for sync in SiteReads(s).schools().values()
+            for sync in SiteReads(s).schools(runs=False).values()
             if (x := find_silence(sync, None, now, quiet)) is not None
         ]
         tracked = any(st.kind == ProblemKind.COLLECTOR_SILENT for st in states.values())

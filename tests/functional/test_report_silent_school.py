@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from kape_itops.cli import cli
 from kape_itops.domain.enums import DeviceKind
@@ -28,7 +28,7 @@ from kape_itops.reports.render_csv import write_csv
 from kape_itops.reports.render_html import render_html
 from kape_itops.reports.render_md import render_md
 from kape_itops.store.db import Store
-from kape_itops.store.models import SchoolRow, SiteRow
+from kape_itops.store.models import ProbeRunRow, SchoolRow, SiteRow
 from kape_itops.store.site_reads import SiteReads
 from tests.support.report_data import T0, ping, seed, write_run
 
@@ -46,23 +46,25 @@ def add_site(
     *,
     revoked: dt.datetime | None = None,
     name: str = "collector",
-) -> None:
-    """An enrolled site of ``school`` as the sync service would leave it."""
+    enrolled: dt.datetime = T0 - dt.timedelta(days=10),
+) -> int:
+    """An enrolled site of ``school`` as the sync service would leave it; returns its id."""
     with store.write() as s:
         school_id = s.scalar(select(SchoolRow.id).where(SchoolRow.code == school))
         assert school_id is not None
-        s.add(
-            SiteRow(
-                uid=str(uuid.uuid4()),
-                school_id=school_id,
-                name=name,
-                token_sha256=uuid.uuid4().hex + uuid.uuid4().hex,
-                public_key="ab" * 32,
-                enrolled_at=T0 - dt.timedelta(days=10),
-                revoked_at=revoked,
-                last_sync_at=last_sync,
-            )
+        row = SiteRow(
+            uid=str(uuid.uuid4()),
+            school_id=school_id,
+            name=name,
+            token_sha256=uuid.uuid4().hex + uuid.uuid4().hex,
+            public_key="ab" * 32,
+            enrolled_at=enrolled,
+            revoked_at=revoked,
+            last_sync_at=last_sync,
         )
+        s.add(row)
+        s.flush()
+        return row.id
 
 
 def history(
@@ -100,6 +102,9 @@ def school(rep: HealthReport, code: str) -> SchoolHealth:
 
 def test_silent_school_is_one_problem_and_no_data_not_down(store: Store, tmp_path: Path) -> None:
     history(store, T0, SILENT_AT, END)
+    with store.write() as s:  # a hostile school name: escaped in the HTML (autoescape)
+        row = s.scalars(select(SchoolRow).where(SchoolRow.code == "KPT-PSP")).one()
+        row.name = '<img src=x onerror="alert(1)">'
     opts = ReportOptions(today=T0.date(), tz=TZ)
     before = build_report(store, Period(T0, END), opts)  # no site yet: the single-machine report
     add_site(store, "KPT-PSP", SILENT_AT)
@@ -171,6 +176,7 @@ def test_silent_school_is_one_problem_and_no_data_not_down(store: Store, tmp_pat
     assert "KPT-PSP collector silent since 2026-11-02 18:00 +07 (3 h 0 min)" in html
     assert "no data since 2026-11-02 17:55 (last crit)" in html  # the dark device's row
     assert "No data" in html and "no data since" not in render_html(before)
+    assert "<img" not in html and "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in html
     md = render_md(rep)
     assert "**KPT\\-PSP: no data since 2026-11-02 17:55 (+07)**" in md
     assert "KPT-PSP collector silent since" in md.replace("\\", "")
@@ -258,3 +264,34 @@ def test_the_alert_hook_reports_a_silent_school_once(store: Store) -> None:
     assert later.new == [] and later.cleared == ["collector_silent:-:KPT-PSP"]
     gone = alerts.evaluate(store, now=END + 4 * HOUR, silent_after=12)
     assert {p.school for p in gone.new} == {"KPT-PSP", "KPT-PSH"}  # both silent now
+
+
+def test_site_reads_per_school(store: Store) -> None:
+    seed(store, {"P-SW": DeviceKind.SWITCH}, "KPT-PSP")
+    ids = seed(store, {"H-SW": DeviceKind.SWITCH}, "KPT-PSH")
+    with store.session() as s:
+        assert SiteReads(s).schools() == {}  # a single machine: no site at all
+    pi = add_site(store, "KPT-PSP", T0, enrolled=T0 - HOUR)
+    add_site(store, "KPT-PSP", T0 + HOUR, name="laptop", enrolled=T0 - 2 * HOUR)
+    add_site(store, "KPT-PSP", END, name="old", revoked=T0)  # revoked: left out
+    add_site(store, "KPT-PSH", None, enrolled=T0)
+    runs = [
+        write_run(store, T0 + k * M5, [(ids["P-SW"], "ping", "ok", ping(1.0))]) for k in range(3)
+    ]
+    with store.write() as s:  # as pushed by the collector: its local ids 7, 8, 9
+        for k, run_id in enumerate(runs):
+            s.execute(
+                update(ProbeRunRow)
+                .where(ProbeRunRow.id == run_id)
+                .values(origin_site_id=pi, origin_id=7 + k, received_at=T0 + HOUR)
+            )
+    with store.session() as s:
+        got = SiteReads(s).schools()
+        psp = SiteReads(s).schools(("KPT-PSP",))
+        quick = SiteReads(s).schools(runs=False)
+    assert got["KPT-PSP"].sites == 2 and got["KPT-PSP"].enrolled_at == T0 - 2 * HOUR
+    assert got["KPT-PSP"].last_sync_at == T0 + HOUR
+    assert got["KPT-PSP"].newest_run_at == T0 + 2 * M5 + dt.timedelta(seconds=5)
+    assert got["KPT-PSH"].last_sync_at is None and got["KPT-PSH"].newest_run_at is None
+    assert list(psp) == ["KPT-PSP"] and psp["KPT-PSP"] == got["KPT-PSP"]
+    assert quick["KPT-PSP"].newest_run_at is None
