@@ -343,7 +343,9 @@ def _column(
 ) -> list[Any]:
     """One result column: ``fast`` checks the whole list at C speed; when it fails (or there
     is none), ``check`` runs value by value to name the offending index."""
-    col = _get(r, name, at)
+    if name not in r:
+        raise at.fail(f"results.{name}", "missing")
+    col = r[name]
     if not isinstance(col, list) or len(col) != n:
         raise at.fail(f"results.{name}", f"expected a list of {n} values")
     if fast is not None and fast(col):
@@ -397,7 +399,7 @@ def _metrics_ok(v: Any) -> bool:
 def _results(r: Any, at: _At) -> dict[str, list[Any]]:
     if not isinstance(r, dict):
         raise at.fail("results", f"expected an object of columns, got {type(r).__name__}")
-    times = _get(r, "at", at)
+    times = r.get("at")
     if not isinstance(times, list):
         raise at.fail("results.at", "expected a list")
     n = len(times)
