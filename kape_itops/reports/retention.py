@@ -3,7 +3,8 @@
 Raw results are kept ``ITOPS_RETENTION_DAYS`` days (default 30); rollups are kept for years.
 Pruning is idempotent and never deletes a raw result that a later rollup may still need
 (those of the newest rolled-up hour and the hour before it). Discovery sweeps are raw data too:
-they are kept for the same period (they have no rollup to wait for).
+they are kept for the same period (they have no rollup to wait for). On a site joined to a
+server, runs and sweeps the server has not acknowledged are never pruned, however old.
 
 Each function owns its transaction. The rollups keep the metrics the probe kinds declare
 (:func:`kape_itops.probes.catalog.kept_metrics`); the store itself knows no probe kinds.
@@ -20,6 +21,7 @@ from kape_itops.errors import ConfigError, UsageError
 from kape_itops.probes import catalog
 from kape_itops.store.db import Store
 from kape_itops.store.discovery_repo import DiscoveryRepo
+from kape_itops.store.outbox_repo import OutboxRepo
 from kape_itops.store.raw_repo import RawRepo
 from kape_itops.store.rollup_repo import RollupRepo
 
@@ -60,14 +62,20 @@ def prune(
     with store.write() as s:
         rollups = RollupRepo(s, catalog.kept_metrics())
         stats = rollups.rollup(REDO_HOURS)
-        sweeps = DiscoveryRepo(s).prune(now - keep)
+        runs_held, sweeps_held = OutboxRepo(s).unacked_since()  # a joined site's unsent data
+        sweeps = DiscoveryRepo(s).prune(_held(now - keep, sweeps_held))
         mark = rollups.watermark()
         cutoff = now - keep
         if mark is None:
             return PruneStats(stats, cutoff, 0, 0, sweeps)
-        cutoff = min(cutoff, from_epoch(mark - REDO_HOURS * HOUR))
+        cutoff = _held(min(cutoff, from_epoch(mark - REDO_HOURS * HOUR)), runs_held)
         results, runs = RawRepo(s).prune(cutoff)
     return PruneStats(stats, cutoff, results, runs, sweeps)
+
+
+def _held(cutoff: dt.datetime, held: dt.datetime | None) -> dt.datetime:
+    """``cutoff``, moved back to ``held`` (the oldest record the server has not acknowledged)."""
+    return cutoff if held is None else min(cutoff, held)
 
 
 def after_run(store: Store) -> PruneStats:
