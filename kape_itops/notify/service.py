@@ -1,10 +1,11 @@
 """Alerts from the server: new problems to Telegram and e-mail, one round at a time.
 
 A round (:meth:`Notifier.run_once`) asks the alert hook (:func:`kape_itops.reports.alerts.
-evaluate`, with its flap suppression and cursor) for the problems that became reportable,
-queues them for every configured channel in the outbox file (:mod:`kape_itops.notify.outbox`),
-and sends each channel what it has waiting. A channel that is down keeps its queue for the next
-round; what went out is taken off, so nothing is lost and nothing is sent twice.
+evaluate`, with its flap suppression and cursor; on a server also the schools whose collector
+has just gone silent) for the problems that became reportable, queues them for every configured
+channel in the outbox file (:mod:`kape_itops.notify.outbox`), and sends each channel what it
+has waiting. A channel that is down keeps its queue for the next round; what went out is taken
+off, so nothing is lost and nothing is sent twice.
 
 The channels are the ``[alerts.telegram]`` and ``[alerts.smtp]`` parts of the secrets file.
 Without either, :meth:`Notifier.configured` is False and a round does nothing (the alert
@@ -28,6 +29,7 @@ from kape_itops.notify.message import Notice, notice
 from kape_itops.notify.outbox import Outbox, default_path, locked
 from kape_itops.notify.smtp import Smtp, SmtpConfig
 from kape_itops.notify.telegram import Telegram, TelegramConfig
+from kape_itops.probes import catalog
 from kape_itops.reports import alerts
 from kape_itops.secrets import SecretStore
 from kape_itops.store.db import Store
@@ -87,24 +89,31 @@ class Notifier:
         *,
         state_path: Path | None = None,
         consecutive: int = 2,
+        interval: dt.timedelta = dt.timedelta(minutes=5),
+        silent_after: int | None = None,
         tz: dt.tzinfo | None = None,
         channels: Sequence[Channel] | None = None,
     ) -> None:
-        """``channels``: use these instead of the secrets file's (for tests and embedding)."""
+        """``interval`` × ``silent_after`` (default ``ITOPS_SILENT_AFTER`` or 6): how long a
+        school's collector may go without a sync before its silence is told.
+        ``channels``: use these instead of the secrets file's (for tests and embedding)."""
         self.store = store
         self.secrets_path = secrets_path
         self.consecutive = consecutive
+        self.interval = interval
+        self.silent_after = silent_after
         self.tz = tz or Settings().zone()
         self._channels = list(channels) if channels is not None else None
         self.state_path = state_path or (default_path(secrets_path) if secrets_path else None)
 
     def channels(self) -> list[Channel]:
-        """The configured channels (reads the secrets file each time: edits apply next round)."""
+        """The configured channels (reads the secrets file each time: edits apply next round;
+        a misspelt part such as ``[alerts.telegramm]`` is a SecretsError, not silence)."""
         if self._channels is not None:
             return self._channels
         if self.secrets_path is None:
             return []
-        secrets = SecretStore.load(self.secrets_path)
+        secrets = SecretStore.load(self.secrets_path, protocols=catalog.secret_protocols())
         if not secrets.has(ENTRY):
             return []
         out: list[Channel] = []
@@ -133,7 +142,14 @@ class Notifier:
         with locked(self.state_path):
             box = Outbox(self.state_path).load()
             box.keep_only({c.name for c in channels})
-            outcome = alerts.evaluate(self.store, consecutive=self.consecutive, now=now)
+            outcome = alerts.evaluate(
+                self.store,
+                consecutive=self.consecutive,
+                now=now,
+                interval=self.interval,
+                silent_after=self.silent_after,
+                tz=self.tz,
+            )
             new = self._notices(outcome.new)
             for c in channels:
                 box.channel(c.name).add(new)

@@ -19,6 +19,7 @@ from click.testing import CliRunner
 from kape_itops.cli import cli
 from kape_itops.domain.enums import DeviceKind
 from kape_itops.domain.inventory import ChangeContext, SchoolUpsert
+from kape_itops.domain.sync import FORMAT
 from kape_itops.errors import ConfigError, NotifyError, SecretsError
 from kape_itops.notify import loop as notify_loop
 from kape_itops.notify.message import Notice
@@ -29,6 +30,7 @@ from kape_itops.probes import catalog
 from kape_itops.secrets import Secret, SecretStore
 from kape_itops.store.db import Store
 from kape_itops.store.inventory_repo import InventoryRepo
+from kape_itops.sync.server import SyncServer
 from tests.support.notify_peers import (
     TOKEN,
     FakeBotApi,
@@ -346,6 +348,11 @@ def test_secrets_alert_parts_token_hidden_and_modes_refused(tmp_path: Path) -> N
     smtp = store.credential("alerts", "smtp")
     assert smtp.get("to") == "it@kape.example, ដឹកនាំ <head@kape.example>"
     assert SmtpConfig.from_credential(smtp).to == ("it@kape.example", "ដឹកនាំ <head@kape.example>")
+    typo = tmp_path / "typo.toml"
+    typo.write_text(f'[alerts.telegramm]\ntoken = "{TOKEN}"\n', encoding="utf-8")
+    typo.chmod(0o600)
+    with pytest.raises(SecretsError, match="entry 'alerts' has unknown part 'telegramm'"):
+        Notifier(Store("sqlite://"), typo).configured()
     for mode in (0o640, 0o604):
         path.chmod(mode)
         with pytest.raises(SecretsError, match="chmod 600"):
@@ -489,3 +496,42 @@ def test_rounds_at_once_send_what_waits_once_and_a_damaged_outbox_is_set_aside(
         assert (tmp_path / "s.toml.notify.json.bad").read_text(encoding="utf-8") == "{not json"
         assert "is damaged" in caplog.text and len(api.texts()) == 2
     store.dispose()
+
+
+def test_a_silent_collector_is_told_once_per_silence(store: Store, tmp_path: Path) -> None:
+    khmer_school(store, ["KPT-PSP-SW01"])
+    clock = [T0]
+    srv = SyncServer(store, clock=lambda: clock[0])
+    grant = srv.join(srv.enroll("KPT-PSP").token, "ab" * 32, "collector-psp", "0.1.0")
+    site = srv.authenticate(grant.credential)
+
+    def hello() -> None:
+        sent = clock[0].isoformat()
+        srv.hello(
+            site,
+            {
+                "format": FORMAT,
+                "site": site.uid,
+                "school": "KPT-PSP",
+                "sent_at": sent,
+                "version": "0.1.0",
+                "backlog": 0,
+            },
+        )
+
+    hello()
+    with bot_api() as api:
+        path = secrets_file(tmp_path / "s.toml", telegram=api.url)
+        n = Notifier(store, path, tz=dt.UTC, silent_after=6)  # 6 x 5 min
+        assert n.run_once(now=T0 + 25 * dt.timedelta(minutes=1)).new == 0
+        assert n.run_once(now=T0 + 31 * dt.timedelta(minutes=1)).new == 1
+        assert api.texts()[0].endswith(
+            f"CRIT collector silent KPT-PSP {KHMER} -: KPT-PSP collector silent since "
+            f"{T0:%Y-%m-%d %H:%M} UTC (31 min) (since {T0:%Y-%m-%d %H:%M})"
+        )
+        assert n.run_once(now=T0 + 2 * dt.timedelta(hours=1)).new == 0  # told once
+        clock[0] = T0 + 3 * dt.timedelta(hours=1)
+        hello()  # the link is back
+        assert n.run_once(now=clock[0] + dt.timedelta(minutes=1)).new == 0
+        assert n.run_once(now=clock[0] + dt.timedelta(hours=1)).new == 1  # a new silence
+        assert len(api.texts()) == 2
