@@ -270,9 +270,12 @@ def _line(p: Problem, tz: dt.tzinfo) -> str:
     help="Runs a problem must hold before it is reported.",
 )
 @click.option("--json", "as_json", is_flag=True, help="JSON on stdout.")
+@_silent_after
 @pass_app
 @handle_errors()
-def notify(app: App, test_message: bool, consecutive: int, as_json: bool) -> None:
+def notify(
+    app: App, test_message: bool, consecutive: int, as_json: bool, silent_after: int | None
+) -> None:
     """Send new problems (flap-suppressed) to the Telegram chat and e-mail set up in the
     secrets file ([alerts.telegram], [alerts.smtp]); what a channel misses is retried next
     round. Shares the cursor of `problems --new-since-last`: use one or the other."""
@@ -284,6 +287,7 @@ def notify(app: App, test_message: bool, consecutive: int, as_json: bool) -> Non
         app.database().store,
         app.settings.secrets_path,
         consecutive=consecutive,
+        silent_after=silent_after,
         tz=app.settings.zone(),
     )
     if not notifier.configured():
