@@ -63,7 +63,12 @@ def render_md(report: HealthReport) -> str:
         "",
         f"**Availability {_pct(r.availability.pct_up)}** of {r.devices_monitored} monitored "
         f"devices (unknown or no data {_pct(r.availability.pct_unknown)}; "
-        f"{r.devices_deployed - r.devices_monitored} deployed devices not monitored) · "
+        + (
+            f"no data from {len(r.silent)} silent school(s) {_pct(r.availability.pct_no_data)}; "
+            if r.silent
+            else ""
+        )
+        + f"{r.devices_deployed - r.devices_monitored} deployed devices not monitored) · "
         f"{r.inventory.total} devices · "
         f"{counts['crit']} critical, {counts['warn']} warnings, {counts['info']} for information",
         "",
