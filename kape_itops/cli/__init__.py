@@ -24,6 +24,8 @@ COMMANDS = {
     "data": "kape_itops.cli.data:data",
     "db": "kape_itops.cli.db:db",
     "schedule": "kape_itops.cli.schedule:schedule",
+    "server": "kape_itops.cli.server:server",
+    "sync": "kape_itops.cli.sync:sync",
 }
 """Each noun's command group, imported only when used."""
 

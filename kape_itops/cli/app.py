@@ -31,6 +31,8 @@ if TYPE_CHECKING:  # the services load with the command that uses them
     from kape_itops.probes.ssh.settings import CommandSets
     from kape_itops.quotes.service import Evaluations
     from kape_itops.reports.service import Reports
+    from kape_itops.sync.server import SyncServer
+    from kape_itops.sync.site import SyncSite
 
 F = TypeVar("F", bound=Callable[..., Any])
 ACTOR_MAX = 100
@@ -140,6 +142,29 @@ class App:
             return self.inventory().device(tag)
         except (NotFoundError, StoreError, ConfigError):
             return None
+
+    def sync_site(self) -> SyncSite:
+        """This database as a sync site (collector or laptop) of a server."""
+        from kape_itops.sync.site import SyncSite
+
+        return SyncSite(self.database().store, self.actor, self.settings.secrets_path)
+
+    def sync_server(self) -> SyncServer:
+        """This database as the central sync server."""
+        from kape_itops.sync.server import SyncServer
+
+        return SyncServer(self.database().store, self.actor)
+
+    def joined(self) -> bool:
+        """Whether this database is a site joined to a server (False without a usable one;
+        a missing SQLite file is not created to find out)."""
+        url = self.settings.db_url
+        if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+            return False
+        try:
+            return bool(self.sync_site().identity().get("site"))
+        except (StoreError, ConfigError):
+            return False
 
     def secrets(self) -> SecretStore:
         """The secrets file, loaded once (an empty store when none is configured)."""

@@ -52,6 +52,12 @@ def schedule() -> None:
 )
 @click.option("--cron", is_flag=True, help="Print crontab lines instead of systemd units.")
 @click.option(
+    "--sync/--no-sync",
+    "sync",
+    default=None,
+    help="Run 'itops sync' after each round [default: when this site joined a server].",
+)
+@click.option(
     "--env-file",
     type=click.Path(path_type=Path, dir_okay=False),
     help=f"When the database URL holds a password: write ITOPS_DB to FILE (mode 0600) for "
@@ -66,6 +72,7 @@ def install(
     unit_dir: Path | None,
     reports_dir: Path,
     cron: bool,
+    sync: bool | None,
     env_file: Path | None,
 ) -> None:
     """Write systemd service+timer units (or print cron lines); never calls systemctl itself.
@@ -93,6 +100,7 @@ def install(
         environment=tuple(env),
         environment_file=env_path,
         utc_offset=dt.datetime.now().astimezone().utcoffset() or dt.timedelta(0),
+        sync=app.joined() if sync is None else sync,
     )
     lines = cron_lines(spec) if cron else []
     units = {} if cron else systemd_units(spec)

@@ -53,6 +53,8 @@ class ScheduleSpec:
     """Read by every run (``EnvironmentFile=``; sourced in cron): holds ``ITOPS_DB`` with a password."""
     utc_offset: dt.timedelta = dt.timedelta(0)
     """The machine's local offset from UTC: timers and cron run in local time."""
+    sync: bool = False
+    """Run ``itops sync`` after each round (a site joined to a server)."""
 
 
 def validate(spec: ScheduleSpec) -> None:
@@ -206,7 +208,8 @@ def systemd_units(spec: ScheduleSpec) -> dict[str, str]:
     """Unit file name → content: a oneshot probe round per timer tick, and the report.
 
     The round's WARNING (1) and CRITICAL (2) exits are findings, not failures of the unit, and
-    ``db prune`` runs as ExecStopPost=, so pruning happens whatever the round found or did.
+    ``db prune`` runs as ExecStopPost=, so pruning happens whatever the round found or did;
+    on a joined site ``itops sync`` runs before it, its failure (link down) ignored (``-``).
     """
     validate(spec)
     seconds = int(spec.every.total_seconds())
@@ -224,6 +227,7 @@ def systemd_units(spec: ScheduleSpec) -> dict[str, str]:
                 *_env_lines(spec),
                 f"ExecStart={_systemd_exec(spec, 'probe', 'run')}",
                 "SuccessExitStatus=1 2",
+                *([f"ExecStopPost=-{_systemd_exec(spec, 'sync')}"] if spec.sync else []),
                 f"ExecStopPost={_systemd_exec(spec, 'db', 'prune')}",
                 "Nice=5",
                 "",
@@ -281,7 +285,8 @@ def systemd_units(spec: ScheduleSpec) -> dict[str, str]:
 def cron_lines(spec: ScheduleSpec) -> list[str]:
     """crontab lines for the same schedule (cron runs at most once a minute).
 
-    ``db prune`` follows the probe round whatever it exited with (Nagios codes 1-3 are findings).
+    ``db prune`` follows the probe round whatever it exited with (Nagios codes 1-3 are findings);
+    on a joined site ``itops sync`` runs between them.
     """
     validate(spec)
     seconds = int(spec.every.total_seconds())
@@ -305,9 +310,12 @@ def cron_lines(spec: ScheduleSpec) -> list[str]:
         run += f"set -a && . {sh_quote(str(spec.environment_file))} && set +a && "
     if spec.environment:
         run += "export " + " ".join(f"{k}={sh_quote(v)}" for k, v in spec.environment) + " && "
-    probe = f"{run}{{ {_exec(spec, 'probe', 'run')}; {_exec(spec, 'db', 'prune')}; }}"
+    sync = f" {_exec(spec, 'sync')};" if spec.sync else ""
+    probe = f"{run}{{ {_exec(spec, 'probe', 'run')};{sync} {_exec(spec, 'db', 'prune')}; }}"
+    then = ", sync with the server" if spec.sync else ""
     lines = [
-        "# kape-itops: probe round, then roll up and prune old raw results (whatever it found)",
+        f"# kape-itops: probe round{then}, then roll up and prune old raw results (whatever "
+        "it found)",
         f"{when} {_cron_command(probe)}",
     ]
     if spec.report:
