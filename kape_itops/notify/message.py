@@ -40,7 +40,9 @@ class Notice:
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> Notice:
-        """The notice :meth:`to_json` wrote; KeyError/TypeError when it is not one."""
+        """The notice :meth:`to_json` wrote; KeyError/TypeError/ValueError when it is not one."""
+        if raw.get("since") is not None:
+            dt.datetime.fromisoformat(str(raw["since"]))  # ValueError now, not when sending
         return cls(
             key=str(raw["key"]),
             severity=str(raw["severity"]),

@@ -24,7 +24,7 @@ from typing import Protocol
 
 from kape_itops.config import Settings
 from kape_itops.domain.problems import Problem
-from kape_itops.errors import ConfigError, NotifyError
+from kape_itops.errors import ConfigError, ItopsError, NotifyError
 from kape_itops.notify.message import Notice, notice
 from kape_itops.notify.outbox import Outbox, default_path, locked
 from kape_itops.notify.smtp import Smtp, SmtpConfig
@@ -164,11 +164,12 @@ class Notifier:
         total = len(queue.notices)
         try:
             channel.send(list(queue.notices), self.tz, queue.dropped)
-        except NotifyError as exc:
-            queue.delivered(exc.delivered)
+        except ItopsError as exc:  # NotifyError, or a ConfigError such as an unreadable cafile
+            done = exc.delivered if isinstance(exc, NotifyError) else 0
+            queue.delivered(done)
             box.save()
             log.warning("%s (%d notices wait for the next round)", exc, len(queue.notices))
-            return ChannelReport(channel.name, exc.delivered, len(queue.notices), str(exc))
+            return ChannelReport(channel.name, done, len(queue.notices), str(exc))
         queue.delivered(total)
         box.save()
         return ChannelReport(channel.name, total, 0)
@@ -183,7 +184,7 @@ class Notifier:
         for c in self.channels():
             try:
                 c.send_text(text)
-            except NotifyError as exc:
+            except ItopsError as exc:
                 out.append(ChannelReport(c.name, 0, 0, str(exc)))
             else:
                 out.append(ChannelReport(c.name, 1, 0))

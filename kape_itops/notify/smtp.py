@@ -85,7 +85,12 @@ class SmtpConfig:
                 f'{where} security = "none" would send the password unencrypted to {host}: '
                 "use starttls or ssl (none is for a loopback relay)"
             )
-        timeout = cred.get("timeout")
+        try:
+            timeout = float(cred.get("timeout") or 30)
+        except ValueError:
+            timeout = 0.0
+        if not 0 < timeout <= 600:
+            raise ConfigError(f"{where} timeout must be seconds (0-600)")
         return cls(
             host=host,
             port=int(raw_port),
@@ -95,7 +100,7 @@ class SmtpConfig:
             username=cred.get("username") or None,
             password=password,
             cafile=cred.get("cafile") or None,
-            timeout=float(timeout) if timeout and timeout.replace(".", "", 1).isdigit() else 30.0,
+            timeout=timeout,
         )
 
 

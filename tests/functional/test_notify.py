@@ -535,3 +535,25 @@ def test_a_silent_collector_is_told_once_per_silence(store: Store, tmp_path: Pat
         assert n.run_once(now=clock[0] + dt.timedelta(minutes=1)).new == 0
         assert n.run_once(now=clock[0] + dt.timedelta(hours=1)).new == 1  # a new silence
         assert len(api.texts()) == 2
+
+
+def test_one_broken_channel_does_not_stop_the_other(sqlite_url: str, tmp_path: Path) -> None:
+    store = Store(sqlite_url)
+    store.upgrade()
+    h = History(store, khmer_school(store, ["KPT-PSP-SW01"]))
+    h.run(**{"KPT-PSP-SW01": True})
+    h.run(**{"KPT-PSP-SW01": True})
+    with bot_api() as api, smtp_server() as (box, port):
+        path = secrets_file(
+            tmp_path / "s.toml",
+            telegram=api.url,
+            smtp_port=port,
+            security="starttls",
+            cafile=tmp_path / "missing.pem",
+        )
+        rep = Notifier(store, path).run_once()
+        tg, mail = rep.channels
+        assert (tg.sent, tg.error) == (1, None) and len(api.texts()) == 1
+        assert mail.error is not None and "missing.pem" in mail.error and mail.pending == 1
+        assert box.messages == []
+    store.dispose()
