@@ -9,6 +9,7 @@ else (``tcp_ports`` of the TCP fallback, foreign keys, …) stays in ``probe_res
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import ipaddress
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -51,6 +52,7 @@ def rebuilt_reason(status: str, metrics: Mapping[str, Any]) -> str | None:
     return ping_text.summary(sent, received, loss, avg or 0, jitter or 0)
 
 
+@functools.lru_cache(maxsize=4096)  # the same targets every round: parse each once
 def _ipv4(text: str) -> int | None:
     try:
         addr = ipaddress.IPv4Address(text)
