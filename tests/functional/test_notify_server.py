@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from kape_itops.store.db import Store
-from tests.functional.test_notify import History, khmer_school, secrets_file
+from tests.support.notify_data import History, khmer_school, secrets_file
 from tests.support.notify_peers import TOKEN, FakeBotApi, bot_api, free_port
 
 
