@@ -18,7 +18,8 @@ from kape_itops.cli.app import App, handle_errors, pass_app
 from kape_itops.cli.render import console, err_console, print_json, safe, table
 from kape_itops.domain.sync import STREAMS, Conflict
 from kape_itops.errors import LinkError, SecretsError, UsageError
-from kape_itops.sync.http import HttpTransport
+from kape_itops.sync.http import READ_TIMEOUT_S, HttpTransport
+from kape_itops.sync.outbox import BATCH_RESULTS
 
 EXIT_LINK = 3
 """``itops sync`` could not reach the server, or lost it midway (nothing acked is lost)."""
@@ -54,7 +55,7 @@ class Shown:
         return self.inner.pull()
 
 
-def site_transport(app: App) -> HttpTransport:
+def site_transport(app: App, timeout: float | None = None) -> HttpTransport:
     """The HTTP transport of this joined site (URL, credential and pinned certificate from
     the secrets file's ``[server.sync]``)."""
     from kape_itops.secrets import read_sync_section
@@ -68,28 +69,54 @@ def site_transport(app: App) -> HttpTransport:
     if section is None:
         raise SecretsError(f"{path} has no [server.sync] section: run 'itops sync join URL TOKEN'")
     cafile = Path(section.cafile) if section.cafile else None
-    return HttpTransport(section.url, section.credential.reveal(), cafile=cafile)
+    return HttpTransport(
+        section.url, section.credential.reveal(), cafile=cafile, timeout=timeout or READ_TIMEOUT_S
+    )
+
+
+def _run_options(fn: click.decorators.FC) -> click.decorators.FC:
+    for option in reversed(
+        [
+            click.option("-q", "--quiet", is_flag=True, help="No progress bar; the summary only."),
+            click.option("--json", "as_json", is_flag=True, help="The summary as JSON on stdout."),
+            click.option(
+                "--timeout",
+                type=click.FloatRange(1, 3600),
+                envvar="ITOPS_SYNC_TIMEOUT",
+                help=f"Seconds to wait for each answer [env ITOPS_SYNC_TIMEOUT; default "
+                f"{READ_TIMEOUT_S:g}].",
+            ),
+            click.option(
+                "--batch",
+                type=click.IntRange(1, 1_000_000),
+                envvar="ITOPS_SYNC_BATCH",
+                help=f"Probe results per batch [env ITOPS_SYNC_BATCH; default {BATCH_RESULTS}].",
+            ),
+        ]
+    ):
+        fn = option(fn)
+    return fn
 
 
 @click.group(invoke_without_command=True)
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar; the summary only.")
-@click.option("--json", "as_json", is_flag=True, help="The summary as JSON on stdout.")
+@_run_options
 @click.pass_context
-def sync(ctx: click.Context, quiet: bool, as_json: bool) -> None:
+def sync(
+    ctx: click.Context, quiet: bool, as_json: bool, timeout: float | None, batch: int | None
+) -> None:
     """Sync with the server: push what it has not acknowledged, pull the school's inventory.
 
     Exit 0 synced, 3 server unreachable or link lost (retry later), 1 refused by the server.
     """
     if ctx.invoked_subcommand is None:
-        ctx.invoke(run, quiet=quiet, as_json=as_json)
+        ctx.invoke(run, quiet=quiet, as_json=as_json, timeout=timeout, batch=batch)
 
 
 @sync.command("run", hidden=True)
-@click.option("-q", "--quiet", is_flag=True)
-@click.option("--json", "as_json", is_flag=True)
+@_run_options
 @pass_app
 @handle_errors(LINK_EXITS)
-def run(app: App, quiet: bool, as_json: bool) -> None:
+def run(app: App, quiet: bool, as_json: bool, timeout: float | None, batch: int | None) -> None:
     """Push, then pull (what plain ``itops sync`` does)."""
     site = app.sync_site()
     before = site.status()
@@ -105,13 +132,13 @@ def run(app: App, quiet: bool, as_json: bool) -> None:
             console=err_console,
             transient=True,
         )
-    with site_transport(app) as http:
+    with site_transport(app, timeout) as http:
         task = None
         if progress is not None:
             progress.start()
             task = progress.add_task("", total=max(1, sum(before.backlog.values())))
         try:
-            report = site.sync(Shown(http, progress, task))
+            report = site.sync(Shown(http, progress, task), batch or BATCH_RESULTS)
         finally:
             if progress is not None:
                 progress.stop()

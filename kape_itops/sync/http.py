@@ -5,7 +5,8 @@ certificate file ``cafile`` when given (a pinned, possibly self-signed, server c
 Failures are translated here, in one place: anything that leaves the outcome unknown (no
 connection, reset, timeout, a cut or unreadable answer, 5xx, 408, 429) is
 :class:`~kape_itops.errors.LinkError`, always safe to retry; 401 is ``AuthError``, 403
-``ForbiddenError``, other 4xx ``PayloadError`` with the server's own message.
+``ForbiddenError``, other 4xx ``PayloadError`` with the server's own message. A certificate
+that does not verify is a plain ``SyncError``: a wrong server or pin, not a bad link.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from kape_itops.errors import (
     ForbiddenError,
     LinkError,
     PayloadError,
+    SyncError,
     UsageError,
 )
 
@@ -137,7 +139,12 @@ class HttpTransport:
         except httpx.TimeoutException as exc:
             raise LinkError(f"{where}: no answer in time ({type(exc).__name__})") from exc
         except httpx.TransportError as exc:
-            raise LinkError(f"{where}: {_reason(exc)}") from exc
+            if _untrusted(exc):  # not a bad link: a wrong server or pin, retrying will not help
+                raise SyncError(
+                    f"{where}: the server's certificate is not trusted ({_said(exc)}); "
+                    "give the server's certificate with --cafile when joining"
+                ) from exc
+            raise LinkError(f"{where}: {_said(exc)}") from exc
         return _decode(answer.status_code, raw, where)
 
 
@@ -150,12 +157,20 @@ def _read(answer: httpx.Response, where: str) -> bytes:
     return bytes(data)
 
 
-def _reason(exc: httpx.TransportError) -> str:
-    cause = exc.__cause__ or exc.__context__
-    text = str(exc) or type(exc).__name__
-    if isinstance(cause, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in text:
-        return f"the server's certificate is not trusted ({text}); check --cafile"
-    return reveal(text, newlines=False)[:SAID_CHARS]
+def _untrusted(exc: BaseException) -> bool:
+    """Whether TLS failed because the server's certificate did not verify."""
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None:
+            return False
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return "CERTIFICATE_VERIFY_FAILED" in str(exc)
+
+
+def _said(exc: BaseException) -> str:
+    return reveal(str(exc) or type(exc).__name__, newlines=False)[:SAID_CHARS]
 
 
 def _decode(status: int, raw: bytes, where: str) -> dict[str, Any]:

@@ -156,3 +156,78 @@ def self_signed(folder: Path, ip: str = "127.0.0.1", name: str = "server") -> tu
     )
     key_path.chmod(0o600)
     return cert_path, key_path
+
+
+@dataclass
+class JoinedSite:
+    """A collector joined to a server: its own SQLite database and secrets file."""
+
+    db: str
+    secrets: Path
+    uid: str
+    school: str
+
+    def itops(
+        self, *args: str, timeout: float = 120, **extra: str
+    ) -> subprocess.CompletedProcess[str]:
+        return itops(*args, db=self.db, secrets=self.secrets, timeout=timeout, **extra)
+
+    def popen(self, *args: str, log: Path, **extra: str) -> subprocess.Popen[bytes]:
+        with log.open("ab") as out:
+            return subprocess.Popen(
+                [sys.executable, "-m", "kape_itops", *args],
+                env=itops_env(self.db, self.secrets, **extra),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+
+    @property
+    def credential(self) -> str:
+        import tomllib
+
+        doc = tomllib.loads(self.secrets.read_text(encoding="utf-8"))
+        return str(doc["server"]["sync"]["credential"])
+
+    def tags(self) -> list[str]:
+        from sqlalchemy import text
+
+        from kape_itops.store.db import Store
+
+        store = Store(self.db)
+        try:
+            with store.session() as s:
+                return sorted(r[0] for r in s.execute(text("SELECT asset_tag FROM devices")))
+        finally:
+            store.dispose()
+
+
+def enroll(server_db: str, school: str) -> str:
+    """``itops server enroll SCHOOL``: the one-time token (second line of its output)."""
+    done = itops("server", "enroll", school, db=server_db)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.splitlines()[1].strip()
+
+
+def join(
+    server: ItopsServer,
+    folder: Path,
+    school: str,
+    *,
+    url: str | None = None,
+    cafile: Path | None = None,
+    name: str = "collector",
+) -> JoinedSite:
+    """Enrol ``school`` and join a new collector (``folder/NAME.db``) with the token."""
+    import tomllib
+
+    token = enroll(server.db, school)
+    folder.mkdir(parents=True, exist_ok=True)
+    db = f"sqlite:///{folder / (name + '.db')}"
+    secrets = folder / f"{name}.toml"
+    args = ["sync", "join", url or server.url, token, "--name", name]
+    if cafile is not None:
+        args += ["--cafile", str(cafile)]
+    done = itops(*args, db=db, secrets=secrets)
+    assert done.returncode == 0, done.stdout + done.stderr
+    doc = tomllib.loads(secrets.read_text(encoding="utf-8"))["server"]["sync"]
+    return JoinedSite(db, secrets, str(doc["site"]), school)
