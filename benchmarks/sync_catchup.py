@@ -28,6 +28,7 @@ import datetime as dt
 import json
 import os
 import random
+import resource
 import shutil
 import sqlite3
 import subprocess
@@ -279,18 +280,30 @@ def server_counts(conninfo: str) -> dict[str, tuple[int, int, int]]:
     return {k: (v[0], v[1], v[2]) for k, v in out.items()}
 
 
+def summary(log: Path) -> str:
+    """The collector's "pushed ..." line."""
+    lines = log.read_text(errors="replace").strip().splitlines() or [""]
+    return next((x for x in lines if x.startswith("pushed")), lines[-1])
+
+
 def sync_all(
-    dbs: list[Path], env_of: dict[Path, dict[str, str]], work: Path, watch: sb.PeakWatch, tag: str
-) -> tuple[float, list[str]]:
-    """Start ``itops sync`` for every collector at once; wall seconds until the last ends."""
+    dbs: list[Path], env_of: dict[Path, dict[str, str]], work: Path, tag: str
+) -> tuple[float, list[str], list[float], float]:
+    """Start ``itops sync`` for every collector at once: wall seconds until the last ends,
+    their summary lines, peak RSS (MiB) and CPU seconds in all."""
     procs: list[tuple[Path, subprocess.Popen[bytes]]] = []
+    watch = sb.PeakWatch().start()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     for db in dbs:
-        out = (work / f"{db.stem}.{tag}.log").open("wb")
-        p = subprocess.Popen(
-            [*sb.ITOPS, "sync"], env=env_of[db], cwd=sb.ROOT, stdout=out, stderr=subprocess.STDOUT
-        )
-        out.close()
+        with (work / f"{db.stem}.{tag}.log").open("wb") as out:
+            p = subprocess.Popen(
+                [*sb.ITOPS, "sync", "-q"],
+                env=env_of[db],
+                cwd=sb.ROOT,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
         watch.watch(p.pid)
         procs.append((db, p))
     deadline = time.monotonic() + SYNC_TIMEOUT_S
@@ -302,19 +315,16 @@ def sync_all(
             sb.stop_process(p)
         if p.returncode != 0:
             failed.append(
-                f"{db.stem} exited {p.returncode}: "
-                + (work / f"{db.stem}.{tag}.log").read_text(errors="replace")[-600:]
+                f"{db.stem} exited {p.returncode}: " + summary(work / f"{db.stem}.{tag}.log")
             )
     wall = time.perf_counter() - t0
-    lasts = [
-        ((work / f"{db.stem}.{tag}.log").read_text(errors="replace").strip().splitlines() or [""])[
-            -1
-        ]
-        for db in dbs
-    ]
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    watch.stop()
     if failed:
         raise SystemExit("itops sync failed:\n" + "\n".join(failed))
-    return wall, lasts
+    lines = [summary(work / f"{db.stem}.{tag}.log") for db in dbs]
+    return wall, lines, [watch.peak.get(p.pid, 0.0) for _, p in procs], cpu
 
 
 def pushes(log: Path) -> int:
@@ -388,6 +398,7 @@ def main() -> int:
                 "ITOPS_DB": f"sqlite:///{db}",
                 "ITOPS_SECRETS": str(secrets),
                 "ITOPS_ACTOR": "bench",
+                "COLUMNS": "200",
             }
             dbs.append(db)
             expected[code] = site_counts(db)
@@ -407,16 +418,15 @@ def main() -> int:
             watch.watch(server.pid)
             cpu = sb.CpuMeter(server.pid, pg.postmaster)
             cpu.start()
-            wall, lasts = sync_all(dbs, env_of, work, watch, "first")
+            wall, lasts, collector_peaks, collector_cpu = sync_all(dbs, env_of, work, "first")
             _, server_cpu, pg_cpu = cpu.stop()
+            watch.stop()
             first_pushes = pushes(log)
             got = server_counts(pg.conninfo("itops"))
-            wall2, lasts2 = sync_all(dbs, env_of, work, watch, "again")
+            wall2, lasts2, _, _ = sync_all(dbs, env_of, work, "again")
             again = server_counts(pg.conninfo("itops"))
             second_pushes = pushes(log) - first_pushes
-            watch.stop()
             server_peak = watch.peak.get(server.pid, 0.0)
-            collector_peaks = [watch.peak[p] for p in watch.peak if p != server.pid]
         bad = [
             f"{code}: collector {expected[code]} vs server {got.get(code)}"
             for code in expected
@@ -438,7 +448,9 @@ def main() -> int:
     print(f"{'wall s':{w}} {wall:>30.1f} {floor_s:>26.1f}")
     print(f"{'results/s':{w}} {total / wall:>30,.0f} {floor_rows / floor_s:>26,.0f}")
     print(f"{RATIO:{w}} {wall / floor_s:>30.1f}x")
-    print(f"{'server CPU s / PG CPU s':{w}} {f'{server_cpu:.0f} / {pg_cpu:.0f}':>30}")
+    print(
+        f"{'CPU s: collectors/server/PG':{w}} {f'{collector_cpu:.0f} / {server_cpu:.0f} / {pg_cpu:.0f}':>30}"
+    )
     print(f"{'peak RSS server MiB':{w}} {server_peak:>30.0f}")
     if collector_peaks:
         print(

@@ -159,9 +159,9 @@ def schedule(n: int, period: float, duration: float, seed: int = 7) -> list[tupl
 def enroll_and_join(url: str, base: str, collectors: list[Collector]) -> None:
     """Enrol every site in-process (as ``itops server enroll``) and join it over the API."""
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-    from kape_itops.sync.server import SyncServer
 
     from kape_itops.sync.http import HttpTransport
+    from kape_itops.sync.server import SyncServer
 
     store = Store(url)
     server = SyncServer(store)

@@ -34,6 +34,7 @@ from kape_itops.store.inventory_repo import InventoryRepo  # noqa: E402
 from tests.support.postgres import free_port, pg_bin  # noqa: E402
 
 ITOPS = [sys.executable, "-m", "kape_itops"]
+SERVE = [*ITOPS, "server", "serve"]
 TICK = os.sysconf("SC_CLK_TCK")
 PLAN = (
     (DeviceKind.ROUTER, 1, 1),
@@ -237,7 +238,7 @@ def itops_server(
     env = {**os.environ, "ITOPS_DB": db_url, "ITOPS_ACTOR": "bench", **(extra_env or {})}
     with log.open("wb") as fh:
         proc = subprocess.Popen(
-            [*ITOPS, "server", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            [*SERVE, "--host", "127.0.0.1", "--port", str(port)],
             env=env,
             cwd=ROOT,
             stdout=fh,
