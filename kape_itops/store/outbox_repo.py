@@ -28,6 +28,7 @@ from kape_itops.store.models import (
     DiscoveryHostRow,
     DiscoverySweepRow,
     PingResultRow,
+    PingRunRow,
     ProbeResultRow,
     ProbeRunRow,
     SchoolRow,
@@ -133,42 +134,90 @@ class OutboxRepo:
 
     def runs(self, after: int, max_results: int) -> RunSlice:
         """Finished runs above ``after`` in id order, whole, up to ``max_results`` results in
-        all (a bigger run comes alone); stops at the first run still running."""
+        all (a bigger run comes alone); stops at the first run still running.
+
+        Runs are looked at :data:`_RUNS` at a time: their result counts in two grouped queries,
+        the results of those taken in two more."""
         r = ProbeRunRow
         cols = (r.id, r.started_at, r.finished_at, r.status, r.actor, r.selection, r.counts, r.note)
         out: list[tuple[dict[str, Any], list[Result]]] = []
-        total, last, cursor = 0, after, after
+        total, cursor = 0, after
         while True:
             q = select(*cols).where(r.id > cursor).order_by(r.id).limit(_RUNS)
-            batch = self.s.execute(q).mappings().all()
-            for row in batch:
-                cursor = int(row["id"])
+            rows = [dict(m) for m in self.s.execute(q).mappings()]
+            finished = []
+            for row in rows:
                 if row["finished_at"] is None:
-                    return RunSlice(out, last, total, blocked=True)
-                n = self.result_count(cursor)
-                if out and total + n > max_results:
-                    return RunSlice(out, last, total, blocked=False)
-                out.append((dict(row), self.results(cursor)))
+                    break
+                finished.append(row)
+            counts = self._counts([int(row["id"]) for row in finished])
+            take: list[dict[str, Any]] = []
+            full = False
+            for row in finished:
+                n = counts.get(int(row["id"]), 0)
+                if (out or take) and total + n > max_results:
+                    full = True
+                    break
+                take.append(row)
                 total += n
-                last = cursor
                 if total >= max_results:
-                    return RunSlice(out, last, total, blocked=False)
-            if len(batch) < _RUNS:
-                return RunSlice(out, last, total, blocked=False)
+                    full = True
+                    break
+            found = self._results([int(row["id"]) for row in take])
+            out.extend((row, found.get(int(row["id"]), [])) for row in take)
+            last = int(out[-1][0]["id"]) if out else after
+            blocked = len(finished) < len(rows) and not full
+            if full or blocked or len(rows) < _RUNS:
+                return RunSlice(out, last, total, blocked=blocked)
+            cursor = int(rows[-1]["id"])
 
-    def result_count(self, run_id: int) -> int:
-        """How many results a run holds (both result tables)."""
-        n = self.s.scalar(select(func.count()).where(ProbeResultRow.run_id == run_id))
-        cond = ping_store.of_run(self.s, run_id)
-        if cond is not None:
-            n = (n or 0) + (self.s.scalar(select(func.count()).where(cond)) or 0)
-        return int(n or 0)
+    def _spans(self, run_ids: list[int]) -> tuple[int, int] | None:
+        """The time span (Unix µs) of the compact ping results of these runs, or None."""
+        if not run_ids:
+            return None
+        lo, hi = self.s.execute(
+            select(func.min(PingRunRow.first_us), func.max(PingRunRow.last_us)).where(
+                PingRunRow.run_id.in_(run_ids)
+            )
+        ).one()
+        return (int(lo), int(hi)) if lo is not None else None
+
+    def _counts(self, run_ids: list[int]) -> dict[int, int]:
+        """Results per run (both result tables)."""
+        if not run_ids:
+            return {}
+        p = ProbeResultRow
+        q = select(p.run_id, func.count()).where(p.run_id.in_(run_ids)).group_by(p.run_id)
+        out: dict[int, int] = {int(k): int(n) for k, n in self.s.execute(q).tuples()}
+        span = self._spans(run_ids)
+        if span is not None:
+            g = PingResultRow
+            pq = (
+                select(g.run_id, func.count())
+                .where(
+                    ping_store.every_device(),
+                    g.started_us >= span[0],
+                    g.started_us <= span[1],
+                    g.run_id.in_(run_ids),
+                )
+                .group_by(g.run_id)
+            )
+            for k, n in self.s.execute(pq).tuples():
+                out[int(k)] = out.get(int(k), 0) + int(n)
+        return out
 
     def results(self, run_id: int) -> list[Result]:
         """A run's results in time order, ping results unpacked."""
+        return self._results([run_id]).get(run_id, [])
+
+    def _results(self, run_ids: list[int]) -> dict[int, list[Result]]:
+        """The results of these runs, each run's in time order, ping results unpacked."""
+        if not run_ids:
+            return {}
         p = ProbeResultRow
         q = (
             select(
+                p.run_id,
                 DeviceRow.asset_tag,
                 p.target,
                 p.probe,
@@ -181,26 +230,34 @@ class OutboxRepo:
                 p.attempts,
             )
             .outerjoin(DeviceRow, p.device_id == DeviceRow.id)
-            .where(p.run_id == run_id)
-            .order_by(p.id)
+            .where(p.run_id.in_(run_ids))
+            .order_by(p.run_id, p.id)
         )
-        plain: list[Result] = [
-            (t, tg, pr, st, rs, m, mx, ping_codec.to_us(as_utc(at)), float(d), int(a or 1))
-            for t, tg, pr, st, rs, m, mx, at, d, a in self.s.execute(q).tuples()
-        ]
-        cond = ping_store.of_run(self.s, run_id)
-        if cond is None:
+        plain: dict[int, list[Result]] = {}
+        for run, t, tg, pr, st, rs, m, mx, at, d, a in self.s.execute(q).tuples():
+            us = ping_codec.to_us(as_utc(at))
+            plain.setdefault(int(run), []).append(
+                (t, tg, pr, st, rs, m, mx, us, float(d), int(a or 1))
+            )
+        span = self._spans(run_ids)
+        if span is None:
             return plain
+        g = PingResultRow
         pq = (
             select(*ping_store.COLUMNS, DeviceRow.asset_tag)
-            .join(DeviceRow, PingResultRow.device_id == DeviceRow.id)
-            .where(cond)
-            .order_by(PingResultRow.started_us, PingResultRow.device_id)
+            .join(DeviceRow, g.device_id == DeviceRow.id)
+            .where(
+                ping_store.every_device(),
+                g.started_us >= span[0],
+                g.started_us <= span[1],
+                g.run_id.in_(run_ids),
+            )
+            .order_by(g.started_us, g.device_id)
         )
-        pings: list[Result] = []
+        pings: dict[int, list[Result]] = {}
         for m in self.s.execute(pq).mappings():
             v = ping_codec.decode(m, m["asset_tag"])
-            pings.append(
+            pings.setdefault(int(m["run_id"]), []).append(
                 (
                     m["asset_tag"],
                     v["target"],
@@ -214,9 +271,11 @@ class OutboxRepo:
                     int(v["attempts"]),
                 )
             )
-        if not plain:
-            return pings
-        return list(heapq.merge(plain, pings, key=lambda x: x[7]))
+        out: dict[int, list[Result]] = {}
+        for run in run_ids:
+            a, b = plain.get(run, []), pings.get(run, [])
+            out[run] = list(heapq.merge(a, b, key=lambda x: x[7])) if a and b else a or b
+        return out
 
     def sweeps(self, after: int, limit: int) -> tuple[list[dict[str, Any]], int]:
         """Up to ``limit`` discovery sweeps above ``after`` with their hosts and school code."""

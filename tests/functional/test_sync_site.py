@@ -8,9 +8,12 @@ import datetime as dt
 import itertools
 import json
 import os
+import selectors
+import signal
 import stat
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -370,3 +373,105 @@ def test_a_site_that_has_not_joined_is_told_to_join(stores: tuple[Store, Store])
     assert not site.status().joined
     with pytest.raises(UsageError, match="sync join"):
         site.push(LocalTransport(SyncServer(stores[1])))
+
+
+_CHILD = """
+import sys, time
+from pathlib import Path
+from kape_itops.secrets import read_sync_section
+from kape_itops.store.db import Store
+from kape_itops.sync.local import LocalTransport
+from kape_itops.sync.server import SyncServer
+from kape_itops.sync.site import SyncSite
+
+site_url, server_url, secrets, mode, size = sys.argv[1:6]
+section = read_sync_section(Path(secrets))
+inner = LocalTransport(SyncServer(Store(server_url)), section.credential.reveal())
+
+
+class Slow:
+    n = 0
+
+    def hello(self, payload):
+        return inner.hello(payload)
+
+    def push(self, batch):
+        ack = inner.push(batch)  # committed at the server
+        Slow.n += 1
+        print(f"committed {Slow.n}", flush=True)
+        if mode == "after-commit" and Slow.n == 3:
+            time.sleep(120)  # killed here: the site never sees this ack
+        return ack
+
+    def pull(self):
+        return inner.pull()
+
+
+SyncSite(Store(site_url), "collector", Path(secrets)).push(Slow(), batch_results=int(size))
+print("done", flush=True)
+"""
+
+
+def _run_and_kill(args: list[str], after: str, timeout: float = 60) -> None:
+    """Run the child push and SIGKILL it once it printed ``after``."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _CHILD, *args], cwd=REPO, stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None
+    deadline = time.monotonic() + timeout
+    try:
+        sel = selectors.DefaultSelector()
+        sel.register(proc.stdout, selectors.EVENT_READ)
+        while time.monotonic() < deadline:
+            if not sel.select(timeout=1):
+                continue
+            line = proc.stdout.readline()
+            assert line, "the child ended before it was killed"
+            if line.strip() == after:
+                proc.send_signal(signal.SIGKILL)
+                break
+        else:
+            raise AssertionError(f"the child never printed {after!r}")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=30)
+        proc.stdout.close()
+    assert proc.returncode == -signal.SIGKILL
+
+
+@pytest.mark.parametrize("mode", ["after-commit", "mid-push"])
+def test_sigkill_mid_push_loses_nothing_and_stores_nothing_twice(
+    linked: tuple[SyncSite, LocalTransport, Store, Store], tmp_path: Path, mode: str
+) -> None:
+    site, transport, store, server_store = linked
+    names = [f"{SCHOOL}-00{i}" for i in range(1, 5)]
+    add_runs(store, names, 40)  # 8 results a run: 20 batches of 2 runs
+    for day in range(3):
+        add_sweep(store, T0 + dt.timedelta(days=day), names)
+    args = [store.url, server_store.url, str(tmp_path / "secrets.toml"), mode, "16"]
+    _run_and_kill(args, "committed 3" if mode == "after-commit" else "committed 5")
+    held = server_counts(server_store)
+    assert 0 < held["runs"] < 40
+    if mode == "after-commit":  # the third batch is on the server, its ack never arrived
+        assert _cursors(store)["runs"] < server_marks(transport)["runs"]
+    report = site.push(transport, batch_results=16)
+    assert report.error is None and report.backlog == 0
+    assert server_counts(server_store) == {**site_counts(store), "changes": 0}
+    if mode == "after-commit":
+        assert sum(report.duplicates.values()) == 0  # the hello's marks moved the cursors
+    assert _cursors(store) == server_marks(transport)
+
+
+def server_marks(transport: LocalTransport) -> dict[str, int]:
+    answer = transport.hello(
+        {
+            "format": "kape-itops-sync/1",
+            "site": transport.server.authenticate(transport.credential or "").uid,
+            "school": SCHOOL,
+            "sent_at": dt.datetime.now(dt.UTC).isoformat(),
+            "version": "0.1.0",
+            "backlog": 0,
+        }
+    )
+    return {k: int(v) for k, v in answer["marks"].items()}
