@@ -53,14 +53,11 @@ class InventoryRepo(InventoryReads):
         if rows:
             for r in rows:
                 r.update(
-                    at=ctx.at,
-                    actor=ctx.actor,
-                    source=ctx.source,
-                    source_sha256=ctx.source_sha256,
-                    origin_site_id=None,
-                    origin_id=None,
+                    at=ctx.at, actor=ctx.actor, source=ctx.source, source_sha256=ctx.source_sha256
                 )
             if ctx.origin_id is not None:  # a synced edit: its own entry is the last one
+                for r in rows:
+                    r.update(origin_site_id=None, origin_id=None)
                 rows[-1].update(origin_site_id=ctx.origin_site_id, origin_id=ctx.origin_id)
             self.s.execute(insert(_CHANGES), rows)
 
