@@ -475,3 +475,27 @@ def server_marks(transport: LocalTransport) -> dict[str, int]:
         }
     )
     return {k: int(v) for k, v in answer["marks"].items()}
+
+
+def test_an_edit_that_lost_the_merge_is_kept_as_a_conflict_at_the_site(
+    linked: tuple[SyncSite, LocalTransport, Store, Store],
+) -> None:
+    site, transport, store, server_store = linked
+    site.sync(transport)
+    tag = f"{SCHOOL}-002"
+    Inventory(store, "officer").set(tag, {"room": "Library"})  # offline, earlier
+    Inventory(server_store, "office").set(tag, {"room": "Office"})  # later: wins
+    report = site.sync(transport)
+    assert report.error is None
+    assert [(c.field, c.kept, c.other) for c in report.push.conflicts] == [
+        ("room", "Office", "Library")
+    ]
+    listed = site.conflicts()
+    assert [(c.key, c.kept_by, c.other_by) for c in listed] == [(tag, "office", "officer")]
+    assert Inventory(store, "x").device(tag).room == "Office"  # the later edit, pulled
+    assert site.status().conflicts == 1
+    done = site.resolve(listed[0].id or 0)
+    assert done.resolved_by == "officer" and site.conflicts() == []
+    assert len(site.conflicts(include_resolved=True)) == 1
+    again = site.sync(transport)  # a resend would not store the conflict twice
+    assert again.push.conflicts == [] and len(site.conflicts(include_resolved=True)) == 1
