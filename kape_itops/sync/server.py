@@ -45,6 +45,17 @@ from kape_itops.store.inventory_repo import InventoryRepo
 from kape_itops.store.sync_repo import SyncRepo
 from kape_itops.sync import bundle, keys, wire
 from kape_itops.sync.changes import ChangeApplier
+from kape_itops.sync.wire import ack_json, grant_json, hello_json
+
+__all__ = [
+    "DEFAULT_TTL",
+    "Enrolment",
+    "ImportReport",
+    "SyncServer",
+    "ack_json",
+    "grant_json",
+    "hello_json",
+]
 
 log = logging.getLogger(__name__)
 
@@ -407,29 +418,3 @@ def _fields(obj: Any) -> dict[str, Any]:
 
 def _add(counts: dict[str, int], key: str, n: int) -> None:
     counts[key] = counts.get(key, 0) + n
-
-
-def grant_json(grant: JoinGrant) -> dict[str, Any]:
-    """A join answer as JSON."""
-    return {
-        "site": grant.site_uid,
-        "school": grant.school,
-        "credential": grant.credential,
-        "server_time": grant.server_time.isoformat(),
-    }
-
-
-def hello_json(h: Hello) -> dict[str, Any]:
-    """A hello answer as JSON."""
-    return {
-        "school": h.school,
-        "marks": dict(h.marks),
-        "server_time": h.server_time.isoformat(),
-        "clock_offset_s": h.clock_offset_s,
-    }
-
-
-def ack_json(ack: Ack) -> dict[str, Any]:
-    """An ack as JSON (conflicts with ISO times)."""
-    out: dict[str, Any] = wire.jsonable(ack)
-    return out
