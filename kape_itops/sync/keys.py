@@ -48,8 +48,16 @@ SIGNATURE_HEX = 128
 
 
 def new_token() -> str:
-    """A fresh random 256-bit token, URL-safe text (enrolment tokens, site credentials)."""
-    return secrets.token_urlsafe(TOKEN_BYTES)
+    """A fresh random 256-bit token, URL-safe text (enrolment tokens, site credentials).
+
+    Never one starting with ``-``: ``itops sync join URL TOKEN`` would read it as an option.
+    """
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    for _ in range(100):
+        if not token.startswith("-"):
+            break
+        token = secrets.token_urlsafe(TOKEN_BYTES)
+    return token
 
 
 def sha256_hex(data: str | bytes) -> str:
