@@ -45,7 +45,7 @@ class ChangeApplier:
         for index, item in enumerate(items):
             try:
                 done += self._one(item)
-            except (UsageError, NotFoundError, FieldError) as exc:
+            except (UsageError, NotFoundError, FieldError, PayloadError) as exc:
                 raise PayloadError(f"batch item {index}: {exc}") from exc
         return done
 
@@ -87,11 +87,15 @@ class ChangeApplier:
         if action == "rename":
             return self._rename(item)
         if action == "create":
-            edits = create_edits("device", key, item["new"], at, actor)
+            edits = [
+                e
+                for e in create_edits("device", key, item["new"], at, actor)
+                if e.field in DEVICE_FIELD and e.field != "asset_tag"
+            ]
         else:
             field = item["field"]
             if field not in DEVICE_FIELD or field == "asset_tag":
-                raise PayloadError(f"change {item['id']}: {field!r} is not a device field")
+                raise PayloadError(f"field 'field': {field!r} is not a device field")
             edits = [FieldEdit("device", key, field, item["old"], item["new"], at, actor)]
         for e in edits:
             if e.field == "school" and norm(e.new) not in (None, self.site.school):
@@ -118,14 +122,19 @@ class ChangeApplier:
     def _rename(self, item: dict[str, Any]) -> int:
         old, new = item["old"], item["new"]
         if not old or not new:
-            raise PayloadError(f"change {item['id']}: a rename needs the old and the new tag")
+            raise PayloadError("fields 'old', 'new': a rename needs the old and the new tag")
         target = self._stored(new)
-        if target is not None:
-            return 0  # renamed already (or the tag is taken in this school): nothing to do
         device = self._stored(old)
-        if device is None:
+        if target is not None and device is None:
+            return 0  # renamed here already: nothing to do
+        if target is not None and device is not None and target.asset_tag == device.asset_tag:
+            target = None  # the same device: a change of case only
+        if device is not None and device.asset_tag == new:
+            return 0
+        if target is not None or device is None:
+            why = "the new tag is in use" if target is not None else "the device is not here"
             edit = FieldEdit("device", new, "asset_tag", old, new, item["at"], item["actor"])
-            self._lost([edit], "the device is not on the server")
+            self._lost([edit], why)
             return 0
         tag = _parse(DEVICE_FIELD, "asset_tag", new)
         return self._upsert(DeviceUpsert(device.asset_tag, {}, new_tag=str(tag)), item)
@@ -155,7 +164,7 @@ class ChangeApplier:
         else:
             field = item["field"]
             if field not in SCHOOL_FIELD or field == "code":
-                raise PayloadError(f"change {item['id']}: {field!r} is not a school field")
+                raise PayloadError(f"field 'field': {field!r} is not a school field")
             edits = [FieldEdit("school", key, field, item["old"], item["new"], at, actor)]
         values = {}
         for e in edits:

@@ -326,3 +326,23 @@ def test_tampered_foreign_and_revoked_bundles_are_refused(store: Store, tmp_path
 
 def _fields(site: Site) -> dict[str, Any]:
     return {f: getattr(site, f) for f in Site.__slots__}
+
+
+def test_renames_and_odd_creates(store: Store) -> None:
+    server, site, _ = _joined(store)
+    items = [
+        change(1, "A-2b", "asset_tag", "A-2", "A-2b", T0, "rename"),
+        change(2, "A-2b", "asset_tag", "A-2", "A-2b", T0, "rename"),  # done already
+        change(3, "A-2b", "asset_tag", "A-1", "A-2b", T0, "rename"),  # tag taken: kept aside
+        change(4, "a-1", "asset_tag", "A-1", "a-1", T0, "rename"),  # case only
+        change(5, "A-7", None, None, '{"kind": "switch", "zzz": "1"}', T0, "create"),
+    ]
+    ack = server.ingest(site, encode(batch(site.uid, "changes", items)))
+    assert [(c.field, c.other, c.kept) for c in ack.conflicts] == [("asset_tag", "A-2b", None)]
+    tags = {d["asset_tag"] for d in server.pull(site)["devices"]}
+    assert tags == {"a-1", "A-2b", "A-7"}
+    before = _counts(store)
+    bad = change(6, "A-8", None, None, '{"kind": "spaceship"}', T0, "create")
+    with pytest.raises(PayloadError, match=r"batch item 0: .*kind"):
+        server.ingest(site, encode(batch(site.uid, "changes", [bad])))
+    assert _counts(store) == before
