@@ -368,20 +368,32 @@ class OutboxRepo:
         return {k: int(v or 0) for k, v in counts.items()}
 
     def unacked_since(self) -> tuple[dt.datetime | None, dt.datetime | None]:
-        """On a joined site: the start of the oldest run and of the oldest sweep the server has
-        not acknowledged (what retention must keep); (None, None) when not joined."""
+        """On a joined site: the start of the oldest run and of the oldest sweep retention
+        must keep, (None, None) when not joined: those the server has not acknowledged, and the
+        last one it did (SQLite gives a deleted highest id again: a new record must never get
+        an id at or below the cursor)."""
         if self.s.get(SyncLocalRow, "site") is None:
             return None, None
         cur = self.cursors()
         run = self.s.scalar(
-            select(func.min(ProbeRunRow.started_at)).where(ProbeRunRow.id > cur["runs"])
+            select(func.min(ProbeRunRow.started_at)).where(ProbeRunRow.id >= cur["runs"])
         )
         sweep = self.s.scalar(
             select(func.min(DiscoverySweepRow.started_at)).where(
-                DiscoverySweepRow.id > cur["sweeps"]
+                DiscoverySweepRow.id >= cur["sweeps"]
             )
         )
         return (as_utc(run) if run else None), (as_utc(sweep) if sweep else None)
+
+    def newest_ids(self) -> dict[str, int]:
+        """The highest local id per stream (0 when empty)."""
+        tables = {
+            "changes": ChangeRow.id,
+            "runs": ProbeRunRow.id,
+            "sweeps": DiscoverySweepRow.id,
+            "backups": ConfigBackupRow.id,
+        }
+        return {k: int(self.s.scalar(select(func.max(c))) or 0) for k, c in tables.items()}
 
     def pending_fields(self, after: int) -> dict[tuple[str, str], set[str | None]]:
         """Inventory fields with a local change above ``after`` (not yet acknowledged):

@@ -240,10 +240,18 @@ class SyncSite:
             )
         with self.store.write() as s:
             repo = OutboxRepo(s)
+            newest = repo.newest_ids()
             for stream in STREAMS:
                 mark = marks.get(stream)
-                if isinstance(mark, int) and not isinstance(mark, bool) and mark > 0:
-                    repo.advance(stream, mark)  # committed there, the ack was lost
+                if not isinstance(mark, int) or isinstance(mark, bool) or mark <= 0:
+                    continue
+                if mark > newest[stream]:  # records made from now on would pass as resends
+                    raise SyncError(
+                        f"the server holds {stream} up to id {mark} from site {ident['site']}, "
+                        f"but this database's newest is {newest[stream]}: it was restored or "
+                        "replaced; join again with a new token: itops sync join URL TOKEN --force"
+                    )
+                repo.advance(stream, mark)  # committed there, the ack was lost
         return _float(answer.get("clock_offset_s"))
 
     def _close_orphans(self) -> None:
@@ -274,6 +282,9 @@ class SyncSite:
                 left = self._push_stream(transport, outbox, stream, report, left)
         except LinkError as exc:
             report.error = str(exc)
+        except SyncError as exc:  # refused: raised, and remembered for 'sync status'
+            self._note(str(exc), offset)
+            raise
         report.backlog = sum(self._backlog().values())
         self._note(report.error, offset)
         return report, offset

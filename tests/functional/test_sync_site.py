@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import text
 
 from kape_itops.domain.enums import RunStatus
-from kape_itops.errors import AuthError, LinkError, UsageError
+from kape_itops.errors import AuthError, LinkError, SyncError, UsageError
 from kape_itops.inventory.service import Inventory
 from kape_itops.reports import retention
 from kape_itops.secrets import read_sync_section
@@ -499,3 +499,38 @@ def test_an_edit_that_lost_the_merge_is_kept_as_a_conflict_at_the_site(
     assert len(site.conflicts(include_resolved=True)) == 1
     again = site.sync(transport)  # a resend would not store the conflict twice
     assert again.push.conflicts == [] and len(site.conflicts(include_resolved=True)) == 1
+
+
+def test_retention_keeps_the_last_acknowledged_sweep_so_its_id_is_never_reused(
+    linked: tuple[SyncSite, LocalTransport, Store, Store],
+) -> None:
+    """SQLite gives a deleted highest id again: a new sweep must not get an acknowledged id."""
+    site, transport, store, server_store = linked
+    names = [f"{SCHOOL}-00{i}" for i in range(1, 5)]
+    for day in range(2):
+        add_sweep(store, T0 + dt.timedelta(days=day), names)
+    site.push(transport)
+    retention.prune(store, dt.timedelta(days=30), now=T0 + dt.timedelta(days=60))
+    assert site_counts(store)["sweeps"] == 1  # the older one went, the last acked one stays
+    new = add_sweep(store, T0 + dt.timedelta(days=61), names)
+    assert new > _cursors(store)["sweeps"]
+    report = site.push(transport)
+    assert report.committed == {"sweeps": 1} and server_counts(server_store)["sweeps"] == 3
+
+
+def test_a_database_older_than_what_the_server_holds_is_refused(
+    linked: tuple[SyncSite, LocalTransport, Store, Store],
+) -> None:
+    """A restored or replaced database would reuse acknowledged ids: its records would pass
+    as resends and be dropped, so the site must join again instead."""
+    site, transport, store, _ = linked
+    names = [f"{SCHOOL}-00{i}" for i in range(1, 5)]
+    add_runs(store, names, 3)
+    site.push(transport)
+    with store.write() as s:  # what a backup taken before that push would hold
+        s.execute(text("DELETE FROM ping_results"))
+        s.execute(text("DELETE FROM probe_runs"))
+        s.execute(text("DELETE FROM sync_cursors"))
+    with pytest.raises(SyncError, match="restored or replaced"):
+        site.push(transport)
+    assert "join again" in (site.status().last_error or "")
