@@ -41,18 +41,35 @@ def add_rounds(
                         ping |= {"rtt_min_ms": 1.0, "rtt_avg_ms": 1.5, "rtt_max_ms": 2.0}
                     status = ProbeStatus.OK if ok else ProbeStatus.CRIT
                     batch.append(
-                        (ProbeResult("ping", f"10.0.{i}.1", status, "test", t, 3.0, ping,
-                                     "icmp-raw", tag), ids.get(tag))
+                        (
+                            ProbeResult(
+                                "ping", f"10.0.{i}.1", status, "test", t, 3.0, ping, "icmp-raw", tag
+                            ),
+                            ids.get(tag),
+                        )
                     )
                     snmp = {"sys_name": tag.lower(), "uptime_s": 1000 + k}
                     batch.append(
-                        (ProbeResult("snmp", f"10.0.{i}.1", ProbeStatus.OK, "fine",
-                                     t + dt.timedelta(seconds=1), 40.0, snmp, "snmp-v2c", tag),
-                         ids.get(tag))
+                        (
+                            ProbeResult(
+                                "snmp",
+                                f"10.0.{i}.1",
+                                ProbeStatus.OK,
+                                "fine",
+                                t + dt.timedelta(seconds=1),
+                                40.0,
+                                snmp,
+                                "snmp-v2c",
+                                tag,
+                            ),
+                            ids.get(tag),
+                        )
                     )
                 total += repo.add_results(run, batch)
                 repo.finish_run(
-                    run, RunStatus.COMPLETED, {"results": len(batch)},
+                    run,
+                    RunStatus.COMPLETED,
+                    {"results": len(batch)},
                     finished_at=at + dt.timedelta(seconds=20),
                 )
     finally:
@@ -70,7 +87,9 @@ def site_results(db_url: str, site_uid: str | None = None) -> Counter[Key]:
             if site_uid is not None:
                 where += " AND p.origin_site_id = (SELECT id FROM sync_sites WHERE uid = :u)"
                 params["u"] = site_uid
-            run_ids = [r[0] for r in s.execute(text(f"SELECT p.id FROM probe_runs p {where}"), params)]
+            run_ids = [
+                r[0] for r in s.execute(text(f"SELECT p.id FROM probe_runs p {where}"), params)
+            ]
             out: Counter[Key] = Counter()
             repo = ProbeRepo(s)
             for run_id in run_ids:
@@ -87,5 +106,15 @@ def count(db_url: str, sql: str, **params: object) -> int:
     try:
         with store.session() as s:
             return int(s.execute(text(sql), params).scalar_one())
+    finally:
+        store.dispose()
+
+
+def text_of(db_url: str, sql: str, **params: object) -> str:
+    """One text value from the database."""
+    store = Store(db_url)
+    try:
+        with store.session() as s:
+            return str(s.execute(text(sql), params).scalar_one())
     finally:
         store.dispose()
