@@ -313,7 +313,8 @@ def join(
             continue
         token = line[-1]
         echo(f"{code}: itops sync join {url} <one-time token>")
-        results[code] = run_on(state_path, code, ["sync", "join", url, token], python)
+        args = ["sync", "join", url, token, "--name", f"lab collector {code}"]
+        results[code] = run_on(state_path, code, args, python)
     return results
 
 
