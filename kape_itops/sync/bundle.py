@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from kape_itops.atomic import atomic_write
+from kape_itops.atomic import atomic_write, require_folder
 from kape_itops.domain.sync import BUNDLE_FORMAT
 from kape_itops.errors import BundleError
 from kape_itops.limits import Limits
@@ -100,12 +100,12 @@ def write_bundle(
     (mode 0600: a bundle holds a school's data). OutputError when ``out`` cannot be written.
     """
     out = Path(out)
+    require_folder(out)  # before the work, not after it
     created = (created_at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     count = 0
     records: dict[str, int] = {}
     digest = hashlib.sha256()
-    folder = out.parent if out.parent.is_dir() else Path(tempfile.gettempdir())
-    with tempfile.TemporaryFile(dir=folder) as body:
+    with tempfile.TemporaryFile(dir=out.parent) as body:
         hashing = _HashingWriter(body, digest)
         with gzip.GzipFile(fileobj=hashing, mode="wb", mtime=0) as gz:
             for batch in batches:

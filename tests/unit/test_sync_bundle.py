@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from kape_itops.domain.sync import BUNDLE_FORMAT
-from kape_itops.errors import BundleError
+from kape_itops.errors import BundleError, OutputError
 from kape_itops.limits import Limits
 from kape_itops.sync import bundle, keys
 
@@ -142,3 +142,16 @@ def test_write_reads_batches_lazily(tmp_path: Path) -> None:
     info = bundle.write_bundle(tmp_path / "b", gen(), site="u", school="S", signing_key=private)
     assert made == [0, 1, 2] and info.batches == 3
     assert bundle.verify(tmp_path / "b", public).records == {"runs": 0}
+
+
+def test_a_missing_folder_is_refused_before_reading_anything(tmp_path: Path) -> None:
+    private, _ = keys.new_key_pair()
+    read: list[int] = []
+
+    def gen() -> Any:
+        read.append(1)
+        yield {"stream": "runs", "items": [], "last": 1}
+
+    with pytest.raises(OutputError, match="does not exist"):
+        bundle.write_bundle(tmp_path / "no" / "b", gen(), site="u", school="S", signing_key=private)
+    assert read == []
