@@ -427,3 +427,35 @@ def test_sync_exits_3_when_the_server_cannot_be_reached(
     assert "still to send" in done.stderr
     status = json.loads(site.itops("sync", "status", "--json").stdout)
     assert status["last_error"] and status["last_sync_at"] is None
+
+
+def test_an_edit_made_in_two_places_is_a_conflict_listed_and_resolved_on_both_sides(
+    central: ItopsServer, tmp_path: Path
+) -> None:
+    from tests.support.itops_server import itops
+
+    site = _pulled(join(central, tmp_path, "KPT-BKP", name="editor"))
+    tag = site.tags()[0]
+    done = site.itops("inventory", "set", tag, "notes=edited at the school")
+    assert done.returncode == 0, done.stderr
+    done = itops("inventory", "set", tag, "notes=edited at the office", db=central.db)
+    assert done.returncode == 0, done.stderr
+    done = site.itops("sync", "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["conflicts"] == 1
+    (mine,) = json.loads(site.itops("sync", "conflicts", "--json").stdout)
+    assert (mine["key"], mine["field"]) == (tag, "notes")
+    assert (mine["kept"], mine["other"]) == ("edited at the office", "edited at the school")
+    listed = json.loads(itops("sync", "conflicts", "--json", db=central.db).stdout)
+    assert [c for c in listed if c["key"] == tag and c["site_uid"] == site.uid]
+    with central.client() as client:
+        got = client.get(
+            "/api/sync/conflicts", headers={"Authorization": f"Bearer {site.credential}"}
+        )
+    assert got.status_code == 200 and [c["key"] for c in got.json()["conflicts"]] == [tag]
+    done = site.itops("sync", "resolve", str(mine["id"]))
+    assert done.returncode == 0 and "resolved" in done.stdout
+    assert json.loads(site.itops("sync", "conflicts", "--json").stdout) == []
+    assert len(json.loads(site.itops("sync", "conflicts", "--all", "--json").stdout)) == 1
+    shown = site.itops("inventory", "show", tag, "--json")
+    assert "edited at the office" in shown.stdout

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,13 +29,16 @@ def tls_server(
     store.dispose()
     folder = tmp_path_factory.mktemp("tls")
     cert, key = self_signed(folder)
-    server = ItopsServer(url, folder / "server.log", cert=cert, key=key)
+    server = ItopsServer(url, folder / "server.log", cert=cert, key=key, command=("server",))
     server.start()
     try:
         yield server
     finally:
-        server.stop()
+        code = server.stop()
         postgres.drop_database("itops_server_tls")
+    # uvicorn shuts down gracefully, then dies of the signal it caught (as systemd expects)
+    assert code in (0, -signal.SIGTERM)
+    assert "Application shutdown complete" in server.text()
 
 
 def test_a_collector_pinning_the_self_signed_certificate_syncs(

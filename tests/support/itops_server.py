@@ -61,6 +61,8 @@ class ItopsServer:
     env: dict[str, str] = field(default_factory=dict)
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
+    command: tuple[str, ...] = ("server", "serve")
+    """``("server",)``: the group alone serves too."""
 
     @property
     def url(self) -> str:
@@ -68,7 +70,7 @@ class ItopsServer:
         return f"{scheme}://127.0.0.1:{self.port}"
 
     def start(self) -> ItopsServer:
-        args = ["server", "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        args = [*self.command, "--host", "127.0.0.1", "--port", str(self.port)]
         if self.cert and self.key:
             args += ["--cert", str(self.cert), "--key", str(self.key)]
         with self.log.open("ab") as out:
