@@ -459,3 +459,29 @@ def test_an_edit_made_in_two_places_is_a_conflict_listed_and_resolved_on_both_si
     assert len(json.loads(site.itops("sync", "conflicts", "--all", "--json").stdout)) == 1
     shown = site.itops("inventory", "show", tag, "--json")
     assert "edited at the office" in shown.stdout
+
+
+def test_a_bundle_carried_by_hand_is_imported_once_and_a_tampered_one_refused(
+    central: ItopsServer, tmp_path: Path
+) -> None:
+    from tests.support.itops_server import itops
+
+    site = _pulled(join(central, tmp_path, "KPT-PSP", name="usb"))
+    add_rounds(site.db, site.tags(), 6)
+    bundle = tmp_path / "site.bundle"
+    done = site.itops("sync", "export", "--out", str(bundle))
+    assert done.returncode == 0, done.stderr
+    tampered = tmp_path / "tampered.bundle"
+    data = bytearray(bundle.read_bytes())
+    data[-30] ^= 0xFF
+    tampered.write_bytes(bytes(data))
+    done = itops("sync", "import", str(tampered), db=central.db)
+    assert done.returncode == 1 and "tampered.bundle" in done.stderr
+    assert site_results(central.db, site.uid) == {}
+    for _ in range(2):  # twice: the second import adds nothing
+        done = itops("sync", "import", str(bundle), db=central.db)
+        assert done.returncode == 0, done.stderr
+        assert site_results(central.db, site.uid) == site_results(site.db)
+    assert "already here" in done.stdout
+    again = json.loads(site.itops("sync", "--json").stdout)  # the link is back
+    assert again["pushed"]["runs"] == 0 and again["backlog"] == 0
