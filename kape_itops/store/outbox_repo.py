@@ -206,10 +206,6 @@ class OutboxRepo:
                 out[int(k)] = out.get(int(k), 0) + int(n)
         return out
 
-    def results(self, run_id: int) -> list[Result]:
-        """A run's results in time order, ping results unpacked."""
-        return self._results([run_id]).get(run_id, [])
-
     def _results(self, run_ids: list[int]) -> dict[int, list[Result]]:
         """The results of these runs, each run's in time order, ping results unpacked."""
         if not run_ids:

@@ -29,7 +29,7 @@ from kape_itops.store.conflict_repo import ConflictRepo
 from kape_itops.store.db import Store
 from kape_itops.store.outbox_repo import OutboxRepo
 from kape_itops.store.probe_repo import ProbeRepo
-from kape_itops.sync import bundle, keys
+from kape_itops.sync import bundle, keys, wire
 from kape_itops.sync.inventory_pull import PullStats, apply_pull
 from kape_itops.sync.outbox import BATCH_RESULTS, Outbox, encode, iso
 from kape_itops.sync.transport import Transport
@@ -100,28 +100,11 @@ def _float(value: Any) -> float | None:
 
 
 def conflict_from(doc: Mapping[str, Any]) -> Conflict:
-    """A conflict of an ack (ISO times) as the domain record."""
-    kept_at, other_at = _time(doc.get("kept_at")), _time(doc.get("other_at"))
-    if kept_at is None or other_at is None:
-        raise LinkError("the server's ack holds a conflict without its times")
-
-    def text(key: str) -> str | None:
-        v = doc.get(key)
-        return None if v is None else str(v)
-
-    return Conflict(
-        entity=str(doc.get("entity", "")),
-        key=str(doc.get("key", "")),
-        field=str(doc.get("field", "")),
-        kept=text("kept"),
-        kept_at=kept_at,
-        kept_by=str(doc.get("kept_by", "")),
-        other=text("other"),
-        other_at=other_at,
-        other_by=str(doc.get("other_by", "")),
-        site_uid=text("site_uid"),
-        found_at=_time(doc.get("found_at")),
-    )
+    """A conflict of an ack (ISO times) as the domain record; LinkError when malformed."""
+    try:
+        return wire.conflict_from_json(dict(doc))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise LinkError(f"the server's ack holds a malformed conflict: {exc}") from exc
 
 
 def ack_from(doc: Any, stream: str) -> Ack:
