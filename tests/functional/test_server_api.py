@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import socket
 import zlib
 from collections.abc import Iterator
@@ -485,3 +486,31 @@ def test_a_bundle_carried_by_hand_is_imported_once_and_a_tampered_one_refused(
     assert "already here" in done.stdout
     again = json.loads(site.itops("sync", "--json").stdout)  # the link is back
     assert again["pushed"]["runs"] == 0 and again["backlog"] == 0
+
+
+def test_a_site_whose_clock_is_off_by_more_than_a_minute_is_flagged(
+    central: ItopsServer, shared: tuple[JoinedSite, JoinedSite]
+) -> None:
+    import datetime as dt
+
+    from tests.support.itops_server import itops
+
+    site = shared[0]
+    ahead = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5)
+    hello = {
+        "format": "kape-itops-sync/1",
+        "site": site.uid,
+        "school": site.school,
+        "sent_at": ahead.isoformat(),
+        "version": "0.1.0",
+        "backlog": 7,
+    }
+    got = _post(central, "/api/sync/hello", encode(hello), site.credential)
+    assert got.status_code == 200 and got.json()["clock_offset_s"] > 290
+    line = central_status(central, site.uid)
+    assert line["clock_off"] is True and line["backlog"] == 7
+    table = itops("server", "status", db=central.db, COLUMNS="250").stdout
+    (row,) = [x for x in table.splitlines() if site.uid in x]
+    assert re.search(r"\+(299|300)\.\d s !", row), row
+    assert site.itops("sync", "--quiet").returncode == 0  # its real clock: no longer flagged
+    assert central_status(central, site.uid)["clock_off"] is False
