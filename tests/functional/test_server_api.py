@@ -154,8 +154,9 @@ def test_a_collector_joins_pushes_and_the_server_holds_exactly_its_results(
     assert mine["joined"] and mine["site"] == site.uid and sum(mine["backlog"].values()) == 0
     with central.client() as client:
         own = client.get("/api/status", headers={"Authorization": f"Bearer {site.credential}"})
-    assert own.status_code == 200 and own.json()["site"]["site"]["uid"] == site.uid
-    assert "public_key" not in own.json()["site"]["site"]
+    assert own.status_code == 200 and own.json()["site"]["uid"] == site.uid
+    assert own.json()["site"]["backlog"] == 0 and own.json()["site"]["clock_off"] is False
+    assert "public_key" not in own.json()["site"]
 
 
 def central_status(central: ItopsServer, uid: str) -> dict[str, Any]:
