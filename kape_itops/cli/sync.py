@@ -136,7 +136,7 @@ def run(app: App, quiet: bool, as_json: bool, timeout: float | None, batch: int 
         task = None
         if progress is not None:
             progress.start()
-            task = progress.add_task("", total=max(1, sum(before.backlog.values())))
+            task = progress.add_task("hello", total=max(1, sum(before.backlog.values())))
         try:
             report = site.sync(Shown(http, progress, task), batch or BATCH_RESULTS)
         finally:
