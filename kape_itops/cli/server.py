@@ -89,12 +89,17 @@ server.add_command(
     envvar=URL_ENV,
     help=f"The URL sites reach this server at [env {URL_ENV}], for the printed join line.",
 )
+@click.option("--json", "as_json", is_flag=True, help="JSON on stdout.")
 @pass_app
 @handle_errors()
-def enroll(app: App, school: str, ttl: dt.timedelta, url: str | None) -> None:
+def enroll(app: App, school: str, ttl: dt.timedelta, url: str | None, as_json: bool) -> None:
     """Print a one-time token a SCHOOL's collector or laptop joins with."""
     token, expires = app.sync_server().enroll(school, ttl, app.actor)
     where = url.rstrip("/") if url else "https://SERVER:8080"
+    if as_json:
+        join = f"itops sync join {where} {token}" if url else None
+        print_json({"school": school, "token": token, "expires_at": expires, "join": join})
+        return
     local = expires.astimezone(app.settings.zone()).strftime("%Y-%m-%d %H:%M %Z")
     click.echo(f"one-time token for {school} (valid until {local}):")
     click.echo(token)
@@ -111,11 +116,15 @@ def enroll(app: App, school: str, ttl: dt.timedelta, url: str | None) -> None:
 @click.option(
     "--site", "site_uid", metavar="UID", help="Only this site (default: every site of SCHOOL)."
 )
+@click.option("--json", "as_json", is_flag=True, help="JSON on stdout.")
 @pass_app
 @handle_errors()
-def revoke(app: App, school: str, site_uid: str | None) -> None:
+def revoke(app: App, school: str, site_uid: str | None, as_json: bool) -> None:
     """Refuse a school's sites from now on (their credentials and bundles)."""
     sites = app.sync_server().revoke(school, site_uid, app.actor)
+    if as_json:
+        print_json([{"school": school, "site": s.uid, "name": s.name} for s in sites])
+        return
     for site in sites:
         click.echo(f"revoked site {site.uid} ({safe(site.name)}) of {school}")
     if not sites:

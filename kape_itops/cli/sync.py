@@ -197,10 +197,17 @@ def run(app: App, quiet: bool, as_json: bool, timeout: float | None, batch: int 
 )
 @click.option("--name", help="What the server calls this site [default: host name].")
 @click.option("--force", is_flag=True, help="Join again (a new site identity).")
+@click.option("--json", "as_json", is_flag=True, help="JSON on stdout.")
 @pass_app
 @handle_errors(LINK_EXITS)
 def join(
-    app: App, url: str, token: str, cafile: Path | None, name: str | None, force: bool
+    app: App,
+    url: str,
+    token: str,
+    cafile: Path | None,
+    name: str | None,
+    force: bool,
+    as_json: bool,
 ) -> None:
     """Join the server at URL with a one-time TOKEN from 'itops server enroll'."""
     pinned = cafile.resolve() if cafile else None
@@ -208,6 +215,9 @@ def join(
         grant = app.sync_site().join(
             http.url, token, http, cafile=str(pinned) if pinned else None, name=name, force=force
         )
+    if as_json:  # never the credential: it is in the secrets file only
+        print_json({"url": http.url, "site": grant.site_uid, "school": grant.school})
+        return
     console.print(
         f"joined {safe(http.url)} as site {safe(grant.site_uid)} of school {safe(grant.school)}; "
         f"its credential is in {safe(app.settings.secrets_path)} (mode 0600)"
@@ -219,11 +229,15 @@ def join(
 @click.option(
     "--out", required=True, type=click.Path(path_type=Path, dir_okay=False), help="Bundle file."
 )
+@click.option("--json", "as_json", is_flag=True, help="JSON on stdout.")
 @pass_app
 @handle_errors()
-def export(app: App, out: Path) -> None:
+def export(app: App, out: Path, as_json: bool) -> None:
     """Write everything not yet acknowledged to a signed bundle (for 'itops sync import')."""
     done = app.sync_site().export(out)
+    if as_json:
+        print_json(done)
+        return
     held = ", ".join(f"{s} {done.records.get(s, 0)}" for s in STREAMS)
     console.print(
         f"wrote {safe(done.path)}: {held} ({done.batches} batch(es), {done.bytes:,} bytes)"
@@ -233,11 +247,15 @@ def export(app: App, out: Path) -> None:
 
 @sync.command("import")
 @click.argument("bundle", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option("--json", "as_json", is_flag=True, help="JSON on stdout.")
 @pass_app
 @handle_errors()
-def import_(app: App, bundle: Path) -> None:
+def import_(app: App, bundle: Path, as_json: bool) -> None:
     """On the server: apply a site's signed bundle (safe to import twice)."""
     got = app.sync_server().import_bundle(bundle)
+    if as_json:
+        print_json(got)
+        return
     added = ", ".join(f"{s} {got.committed.get(s, 0)}" for s in STREAMS)
     dup = sum(got.duplicates.values())
     console.print(
@@ -345,14 +363,18 @@ def conflicts(app: App, include_resolved: bool, as_json: bool) -> None:
 
 @sync.command("resolve")
 @click.argument("conflict_id", metavar="ID", type=int)
+@click.option("--json", "as_json", is_flag=True, help="JSON on stdout.")
 @pass_app
 @handle_errors()
-def resolve(app: App, conflict_id: int) -> None:
+def resolve(app: App, conflict_id: int, as_json: bool) -> None:
     """Mark conflict ID as looked at (it leaves the open list)."""
     if app.joined():
         done = app.sync_site().resolve(conflict_id)
     else:
         done = app.sync_server().resolve(conflict_id, app.actor)
+    if as_json:
+        print_json(done)
+        return
     console.print(
         f"conflict {done.id} ({safe(done.key)} {safe(done.field)}) resolved by {safe(done.resolved_by)}"
     )

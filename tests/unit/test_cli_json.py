@@ -12,6 +12,8 @@ NO_TABLE = {
     "quote template": "writes an XLSX form, one line",
     "schedule install": "writes unit files, one line each",
     "ssh run": "the device's own output, verbatim",
+    "server serve": "runs the server: its access log",
+    "server run": "hidden alias of 'server serve'",
 }
 """Commands that print no table, and what they print instead."""
 
