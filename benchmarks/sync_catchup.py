@@ -418,8 +418,10 @@ def main() -> int:
             watch.watch(server.pid)
             cpu = sb.CpuMeter(server.pid, pg.postmaster)
             cpu.start()
+            busy = sb.machine_busy_s()
             wall, lasts, collector_peaks, collector_cpu = sync_all(dbs, env_of, work, "first")
             _, server_cpu, pg_cpu = cpu.stop()
+            others = sb.machine_busy_s() - busy - collector_cpu - server_cpu - pg_cpu
             watch.stop()
             first_pushes = pushes(log)
             got = server_counts(pg.conninfo("itops"))
@@ -450,6 +452,9 @@ def main() -> int:
     print(f"{RATIO:{w}} {wall / floor_s:>30.1f}x")
     print(
         f"{'CPU s: collectors/server/PG':{w}} {f'{collector_cpu:.0f} / {server_cpu:.0f} / {pg_cpu:.0f}':>30}"
+    )
+    print(
+        f"{'CPU s: other processes':{w}} {f'{max(0.0, others):.0f} (of {2 * wall:.0f} on 2 cores)':>30}"
     )
     print(f"{'peak RSS server MiB':{w}} {server_peak:>30.0f}")
     if collector_peaks:

@@ -28,6 +28,7 @@ import gzip
 import json
 import random
 import re
+import resource
 import shutil
 import sys
 import tempfile
@@ -382,8 +383,12 @@ def main() -> int:
             )
             cpu = sb.CpuMeter(server.pid, pg.postmaster)
             cpu.start()
+            busy, mine = sb.machine_busy_s(), resource.getrusage(resource.RUSAGE_SELF)
             got = asyncio.run(load(base, collectors, events))
             wall, server_cpu, pg_cpu = cpu.stop()
+            done = resource.getrusage(resource.RUSAGE_SELF)
+            gen_cpu = done.ru_utime + done.ru_stime - mine.ru_utime - mine.ru_stime
+            others = sb.machine_busy_s() - busy - server_cpu - pg_cpu - gen_cpu
             rss, hwm = sb.proc_mem_mb(server.pid)
             runs, distinct, results = server_counts(pg.conninfo("itops"))
         push_ms = server_push_ms(log)
@@ -415,6 +420,10 @@ def main() -> int:
     print(f"{'server CPU %':{w}} {100 * server_cpu / wall:>22.1f} {'-':>22}")
     print(
         f"{'PostgreSQL CPU %':{w}} {100 * pg_cpu / wall:>22.1f} {100 * floor_pg_cpu / floor_wall:>22.1f}"
+    )
+    print(f"{'load generator CPU %':{w}} {100 * gen_cpu / wall:>22.1f}")
+    print(
+        f"{'other processes CPU %':{w}} {100 * max(0.0, others) / wall:>22.1f} {'(of 200 on 2 cores)':>22}"
     )
     print(f"{'server RSS MiB (peak)':{w}} {f'{rss:.0f} ({hwm:.0f})':>22}")
     if push_ms:

@@ -371,6 +371,13 @@ class Postgres:
         )
 
 
+def machine_busy_s() -> float:
+    """CPU seconds every core of the machine spent busy since boot (/proc/stat)."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / TICK
+
+
 def load() -> str:
     """The machine's load averages and core count, for the printed header."""
     one, five, fifteen = os.getloadavg()
