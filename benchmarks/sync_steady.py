@@ -16,7 +16,8 @@ Usage: .venv/bin/python benchmarks/sync_steady.py [--collectors 1000] [--devices
 4. The floor: the same batches (one run row + 50 result rows, one transaction each) inserted
    directly with psycopg ``executemany`` at the same rate for ``--compare-duration`` seconds
    (no HTTP, no gzip, no JSON, no validation, no merge logic).
-Server and PostgreSQL CPU come from /proc over the timed window.
+Server, PostgreSQL and other processes' CPU come from /proc over the timed window. Exit status 1
+only on an error answer or a record lost or stored twice (a slow p99 prints FAIL, exits 0).
 """
 
 from __future__ import annotations
@@ -447,7 +448,7 @@ def main() -> int:
         f"target:     p99 ack < {P99_LIMIT_S:g} s, no error, nothing lost: {'PASS' if ok else 'FAIL'} "
         f"(p99 {p99 * 1000:.0f} ms; {sb.load()})"
     )
-    return 0 if ok else 1
+    return 0 if not errors and lost == 0 and runs == distinct == acked["runs"] else 1
 
 
 if __name__ == "__main__":
