@@ -23,7 +23,7 @@ venv: $(STAMP) ## Create .venv and install the package with its dev tools
 sysdeps: ## Install the system packages the tests need (Debian, as root)
 	@bash tools/sysdeps.sh
 
-demo: venv snmpsim ## Set up and run the main job on built-in defaults (SQLite, sample data, simulated school)
+demo: venv snmpsim ## Set up and run the main job on built-in defaults (SQLite, sample data, simulated school), then the two-tier flow (TWO_TIER=0 skips it)
 	@bash tools/demo.sh
 
 lint: venv ## ruff and mypy --strict

@@ -2,6 +2,8 @@
 # The main job on built-in defaults: SQLite (./itops.db), the sample data, the simulated
 # school network. Everything it writes goes to ./itops.db, ./.itops-lab/ and ./out/.
 # The lab is stopped at the end; KEEP_LAB=1 leaves it running to explore (itops lab down).
+# Then (tools/demo_twotier.sh; TWO_TIER=0 skips it) the two-tier flow on the same lab: a
+# server, a collector per school behind its own simulated link, one link cut and restored.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ITOPS=.venv/bin/itops
@@ -43,5 +45,9 @@ $ITOPS report health --since 1d --html out/health-report.html --title "KAPE scho
 $ITOPS report problems > out/problems.txt || true
 head -n 30 out/problems.txt
 
+# Two tiers on the same lab: a server, a collector per school, one school's link cut a while.
+[ "${TWO_TIER:-1}" = 0 ] || bash tools/demo_twotier.sh
+
 step "done"
 echo "open out/health-report.html and out/quote-laptop.html; metrics for Prometheus in out/itops.prom"
+[ "${TWO_TIER:-1}" = 0 ] || echo "two tiers: out/central-report.html (the server's report), out/collectors/"

@@ -109,6 +109,7 @@ def up(
     devices, source = _devices(app)
     path = _state(app, state_path)
     state, started = lab_up(devices, path, mode, components, simulators=simulators)
+    tiers_started = False
     if two_tier:
         from kape_itops.lab.twotier import tiers_up
 
@@ -116,11 +117,16 @@ def up(
             data_folder(app.settings.data_dir).area("inventory").file("devices.csv").parent
         )
         state, tiers_started = tiers_up(path, inventory=folder, server_db=server_db)
-        started = started or tiers_started
     status = lab_status(path)
     if as_json:
         print_json(
-            {"started": started, "state_file": str(path), **status.counts, **state.to_json()}
+            {
+                "started": started,
+                **({"tiers_started": tiers_started} if two_tier else {}),
+                "state_file": str(path),
+                **status.counts,
+                **state.to_json(),
+            }
         )
         return
     verb = "started" if started else "already up:"
@@ -140,7 +146,7 @@ def up(
     console.print(f"state file {safe(path)}; probe it with: itops probe run --lab")
     if state.tiers:
         console.print(
-            f"two tiers: server {safe(state.tiers['server']['url'])} "
+            f"two tiers {'started' if two_tier and tiers_started else 'already up'}: server {safe(state.tiers['server']['url'])} "
             f"({safe(state.tiers['server']['db'])}), {len(state.tiers['schools'])} collectors "
             "behind their links: itops lab link, itops lab join, itops lab on SCHOOL sync"
         )

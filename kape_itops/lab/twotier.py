@@ -26,6 +26,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -288,34 +289,50 @@ def join(
     schools: Sequence[str] = (),
     python: str = sys.executable,
     echo: Callable[[str], None] = print,
+    workers: int = 2,
 ) -> dict[str, int]:
-    """Enrol each school on the server and join its collector through its link (exit codes)."""
+    """Enrol each school on the server and join its collector through its link (exit codes).
+
+    Runs the real commands (``itops server enroll`` as the server, ``itops sync join`` as the
+    collector), ``workers`` schools at a time; one line per school, the output on failure.
+    """
     tiers = _running(state_path)
     codes = list(schools) or sorted(tiers["schools"])
-    server_env = {**os.environ, **site_env(state_path, SERVER)}
-    results = {}
     for code in codes:
-        url = site_env(state_path, code)["ITOPS_LAB_URL"]
-        enrol = subprocess.run(
-            [*_itops(python), "server", "enroll", code, "--url", url],
-            env=server_env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        line = next(
-            (ln.split() for ln in enrol.stdout.splitlines() if "itops sync join" in ln), None
-        )
-        if enrol.returncode != 0 or not line:
-            echo(f"{code}: enrolment failed: {enrol.stderr.strip() or enrol.stdout.strip()}")
-            results[code] = enrol.returncode or 1
-            continue
-        token = line[-1]
-        echo(f"{code}: itops sync join {url} <one-time token>")
-        args = ["sync", "join", url, token, "--name", f"lab collector {code}"]
-        results[code] = run_on(state_path, code, args, python)
-    return results
+        site_env(state_path, code)  # unknown schools refused before anything runs
+    with ThreadPoolExecutor(max(1, workers)) as pool:
+        done = list(pool.map(lambda c: (c, *_join_one(state_path, c, python)), codes))
+    for code, _rc, line in done:
+        echo(f"{code}: {line}")
+    return {code: rc for code, rc, _line in done}
+
+
+def _join_one(state_path: Path, code: str, python: str) -> tuple[int, str]:
+    server_env = {**os.environ, **site_env(state_path, SERVER)}
+    url = site_env(state_path, code)["ITOPS_LAB_URL"]
+    enrol = subprocess.run(
+        [*_itops(python), "server", "enroll", code, "--url", url],
+        env=server_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    line = next((ln.split() for ln in enrol.stdout.splitlines() if "itops sync join" in ln), None)
+    if enrol.returncode != 0 or not line:
+        return enrol.returncode or 1, f"enrolment failed: {enrol.stderr.strip()}"
+    args = ["sync", "join", url, line[-1], "--name", f"lab collector {code}"]
+    joined = subprocess.run(
+        [*_itops(python), *args],
+        env={**os.environ, **site_env(state_path, code)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if joined.returncode != 0:
+        return joined.returncode, f"join failed: {(joined.stderr or joined.stdout).strip()}"
+    return 0, f"enrolled, joined through its link {url}"
 
 
 def set_link(state_path: Path, school: str, **changes: Any) -> LinkRow:

@@ -100,7 +100,7 @@ def _get_time(url: str) -> float:
 
 def test_link_cut_delay_restore_per_school(lab: Lab) -> None:
     out = lab.ok("lab", "up", "--mode", "loopback", "--no-simulators", "--two-tier")
-    assert "two tiers: server http://127.0.0.1:" in out
+    assert "two tiers started: server http://127.0.0.1:" in out
     tiers = lab.tiers()
     server = tiers["server"]
     assert isinstance(server, dict) and pid_alive(int(server["pid"]))
@@ -138,7 +138,7 @@ def test_lab_down_stops_server_and_links(lab: Lab) -> None:
     tiers = lab.tiers()
     pids = [int(tiers[k]["pid"]) for k in ("server", "links")]  # type: ignore[index]
     again = lab.ok("lab", "up", "--mode", "loopback", "--no-simulators", "--two-tier")
-    assert "already up" in again and lab.tiers() == tiers
+    assert "two tiers already up" in again and lab.tiers() == tiers
     lab.ok("lab", "down")
     assert not any(pid_alive(p) for p in pids)
     assert lab.itops("lab", "link").returncode == 2
