@@ -378,6 +378,11 @@ def main() -> int:
     )
     ap.add_argument("--keep", action="store_true", help="leave the work folder (logs) behind")
     a = ap.parse_args()
+    try:
+        sb.pg_bin()
+    except RuntimeError as exc:
+        print(f"sync_catchup: skipped ({exc})")
+        return 0
     if a.quick:
         a.sites, a.days, a.devices = 3, 1, 20
     sites = schools(a.sites)

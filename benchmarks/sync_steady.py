@@ -351,6 +351,11 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="200 collectors for 60 s")
     ap.add_argument("--keep", action="store_true", help="leave the work folder (server log) behind")
     a = ap.parse_args()
+    try:
+        sb.pg_bin()
+    except RuntimeError as exc:
+        print(f"sync_steady: skipped ({exc})")
+        return 0
     if a.quick:
         a.collectors, a.duration = 200, 60
     compare = a.compare_duration or min(a.duration, 120)
