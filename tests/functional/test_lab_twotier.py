@@ -144,8 +144,12 @@ def test_lab_down_stops_server_and_links(lab: Lab) -> None:
     assert lab.itops("lab", "link").returncode == 2
 
 
-def test_collector_syncs_through_its_link_and_catches_up_after_a_cut(lab: Lab) -> None:
-    lab.ok("lab", "up", "--mode", "loopback", "--no-simulators", "--two-tier")
+def test_collector_syncs_through_its_link_and_catches_up_after_a_cut(db_url: str, lab: Lab) -> None:
+    """On both server backends (db_url first: its database outlives the lab's server)."""
+    lab.ok(
+        "lab", "up", "--mode", "loopback", "--no-simulators", "--two-tier", "--server-db", db_url
+    )
+    assert lab.tiers()["server"]["db"] == db_url  # type: ignore[index]
     joined = lab.ok("lab", "join")
     assert "2 of 2 collectors joined" in joined
     for school in SCHOOLS:
