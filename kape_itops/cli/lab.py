@@ -184,6 +184,7 @@ def status(app: App, state_path: Path | None, as_json: bool) -> None:
                 "mode": st.state.mode if st.state else None,
                 "namespaces": st.state.namespaces if st.state else [],
                 "pids": st.state.pids if st.state else [],
+                "tiers": st.state.tiers if st.state else {},
             }
         )
     elif st.state is None:
@@ -194,6 +195,11 @@ def status(app: App, state_path: Path | None, as_json: bool) -> None:
             f"{st.counts['devices']} devices ({st.counts['down']} simulated down), "
             f"{st.counts['processes']} process(es)"
         )
+        if st.state.tiers:
+            console.print(
+                f"two tiers: server {safe(st.state.tiers['server']['url'])}, "
+                f"{len(st.state.tiers['schools'])} collectors behind their links (itops lab link)"
+            )
         for p in st.problems:
             err_console.print(f"problem: {safe(p)}")
     sys.exit(0 if st.up else 3 if st.state is None else 1)

@@ -13,7 +13,10 @@ where the lab's devices answer in both lab modes):
   is the environment :func:`site_env` gives an ``itops`` process (``itops lab on CODE ...``).
 
 Everything started is recorded in the lab state (``tiers`` and ``pids``), so ``lab down`` stops
-it by PID like the rest of the lab.
+it by PID like the rest of the lab; the folders stay to look at, and the next ``up --two-tier``
+starts afresh (the collectors' folders and the lab's own server database are recreated).
+Collectors run in the root namespace in both lab modes: the lab keeps every school in one
+namespace, reachable from there, so a school's own namespace would add nothing to its link.
 """
 
 from __future__ import annotations

@@ -109,6 +109,7 @@ def test_link_cut_delay_restore_per_school(lab: Lab) -> None:
     assert all(d["mode"] == "up" and d["applied"] for d in links.values())
     dcp, khs = str(links["KEP-DCP"]["url"]), str(links["KEP-KHS"]["url"])
     assert _get_time(dcp) < 1.0
+    assert "two tiers: server http://127.0.0.1:" in lab.ok("lab", "status")
 
     assert "KEP-DCP link: cut" in lab.ok("lab", "link", "KEP-DCP", "cut")
     port = int(dcp.rsplit(":", 1)[1])
