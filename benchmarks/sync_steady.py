@@ -45,6 +45,8 @@ from kape_itops import __version__
 from kape_itops.domain import ping as ping_text
 from kape_itops.domain.sync import FORMAT
 from kape_itops.store.db import Store
+from kape_itops.sync.http import GZIP_LEVEL
+from kape_itops.sync.outbox import encode
 
 P99_LIMIT_S = 1.0
 PUSH_MS = re.compile(r"POST /api/sync/push (\d+) \d+B (\d+)ms")
@@ -143,7 +145,7 @@ class Collector:
             "items": [item],
             "last": item["id"],
         }
-        return gzip.compress(json.dumps(doc).encode(), 6, mtime=0)
+        return gzip.compress(encode(doc), GZIP_LEVEL, mtime=0)  # as HttpTransport sends it
 
 
 def schedule(n: int, period: float, duration: float, seed: int = 7) -> list[tuple[float, int]]:
