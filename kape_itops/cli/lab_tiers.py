@@ -143,15 +143,23 @@ def link(
 @click.command("join")
 @click.argument("schools", nargs=-1)
 @_state_option
+@click.option("--json", "as_json", is_flag=True, help="{school: exit code of its join} on stdout.")
 @pass_app
 @handle_errors()
-def join_cmd(app: App, schools: tuple[str, ...], state_path: Path | None) -> None:
+def join_cmd(app: App, schools: tuple[str, ...], state_path: Path | None, as_json: bool) -> None:
     """Enrol SCHOOLS (default: all) on the lab server; each collector joins through its link."""
-    results = join(_state(app, state_path), schools, echo=lambda s: console.print(safe(s)))
+    said: list[str] = []
+    results = join(_state(app, state_path), schools, echo=said.append)
     failed = sorted(code for code, rc in results.items() if rc != 0)
-    console.print(f"{len(results) - len(failed)} of {len(results)} collectors joined")
+    if as_json:
+        print_json(results)
+    else:
+        for line in said:
+            console.print(safe(line))
+        console.print(f"{len(results) - len(failed)} of {len(results)} collectors joined")
     if failed:
-        console.print(f"failed: {safe(', '.join(failed))}")
+        if not as_json:
+            console.print(f"failed: {safe(', '.join(failed))}")
         sys.exit(1)
 
 
@@ -182,11 +190,16 @@ def on(app: App, site: str, args: tuple[str, ...], state_path: Path | None) -> N
 @click.command("env")
 @click.argument("site")
 @_state_option
+@click.option("--json", "as_json", is_flag=True, help="The variables as a JSON object.")
 @pass_app
 @handle_errors()
-def env(app: App, site: str, state_path: Path | None) -> None:
+def env(app: App, site: str, state_path: Path | None, as_json: bool) -> None:
     """Shell lines that make itops act as SITE (a school code or 'server'): eval them."""
-    for name, value in site_env(_state(app, state_path), site).items():
+    found = site_env(_state(app, state_path), site)
+    if as_json:
+        print_json(found)
+        return
+    for name, value in found.items():
         click.echo(f"export {name}={shlex.quote(value)}")
 
 

@@ -314,17 +314,20 @@ def _join_one(state_path: Path, code: str, python: str) -> tuple[int, str]:
     server_env = {**os.environ, **site_env(state_path, SERVER)}
     url = site_env(state_path, code)["ITOPS_LAB_URL"]
     enrol = subprocess.run(
-        [*_itops(python), "server", "enroll", code, "--url", url],
+        [*_itops(python), "server", "enroll", code, "--url", url, "--json"],
         env=server_env,
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
     )
-    line = next((ln.split() for ln in enrol.stdout.splitlines() if "itops sync join" in ln), None)
-    if enrol.returncode != 0 or not line:
+    try:
+        token = str(json.loads(enrol.stdout)["token"]) if enrol.returncode == 0 else ""
+    except (ValueError, KeyError, TypeError):
+        token = ""
+    if not token:
         return enrol.returncode or 1, f"enrolment failed: {enrol.stderr.strip()}"
-    args = ["sync", "join", url, line[-1], "--name", f"lab collector {code}"]
+    args = ["sync", "join", url, token, "--name", f"lab collector {code}"]
     joined = subprocess.run(
         [*_itops(python), *args],
         env={**os.environ, **site_env(state_path, code)},

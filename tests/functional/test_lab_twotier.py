@@ -153,6 +153,10 @@ def test_collector_syncs_through_its_link_and_catches_up_after_a_cut(db_url: str
     assert lab.tiers()["server"]["db"] == db_url  # type: ignore[index]
     joined = lab.ok("lab", "join")
     assert "2 of 2 collectors joined" in joined
+    again = lab.itops("lab", "join", "KEP-DCP", "--json")  # a joined site does not join twice
+    assert again.returncode == 1 and json.loads(again.stdout)["KEP-DCP"] != 0
+    unknown = lab.itops("lab", "join", "NOPE")
+    assert unknown.returncode == 2 and "not a lab school" in unknown.stderr
     for school in SCHOOLS:
         lab.ok("lab", "on", school, "sync")
         lab.ok("lab", "on", school, "probe", "run", "--lab", "--only", "ping")

@@ -14,6 +14,7 @@ NO_TABLE = {
     "ssh run": "the device's own output, verbatim",
     "server serve": "runs the server: its access log",
     "server run": "hidden alias of 'server serve'",
+    "lab on": "runs another itops command: its output (and its --json)",
 }
 """Commands that print no table, and what they print instead."""
 
