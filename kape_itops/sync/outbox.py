@@ -157,6 +157,9 @@ class Outbox:
     def batch(self, stream: str, after: int, backlog: int = 0) -> tuple[dict[str, Any], bool]:
         """The next batch of ``stream`` above ``after``, and whether the stream ends there.
 
+        ``backlog`` is what the site has to send before this batch; the batch states what is
+        left after it.
+
         ``items`` may be empty with ``last`` > ``after`` (only pulled changes were skipped);
         ``last`` == ``after`` means nothing is left to send (or, for runs, the next one is still
         running).
@@ -188,7 +191,7 @@ class Outbox:
             "school": self.school,
             "sent_at": iso(dt.datetime.now(dt.UTC)),
             "version": self.version,
-            "backlog": backlog,
+            "backlog": max(0, backlog - len(items)),  # what is left once this batch is in
             "stream": stream,
             "items": items,
             "last": last,

@@ -167,6 +167,8 @@ def test_every_stream_arrives_once_and_a_second_push_sends_nothing(
     Inventory(store, "officer").set(names[1], {"notes": "moved to library"})
     report = site.sync(transport)
     assert report.error is None and report.push.backlog == 0
+    with server_store.session() as s:  # the server's record of the backlog agrees
+        assert s.execute(text("SELECT backlog FROM sync_sites")).scalar() == 0
     mine, theirs = site_counts(store), server_counts(server_store)
     seeded = mine["changes"] - 1  # the seed's changes exist on the server as its own seed
     assert theirs == {**mine, "changes": mine["changes"] - seeded}
