@@ -164,13 +164,12 @@ def status(app: App, as_json: bool) -> None:
     rows = []
     for s in lines:
         offset = s.site.clock_offset_s
-        shown = Text("-") if offset is None else Text(f"{offset:+.1f} s")
-        if s.site.clock_off:
-            shown = Text(f"{offset:+.1f} s !", style="bold red")
+        text = "-" if offset is None else f"{offset + 0.0:+.1f} s".replace("-0.0", "0.0")
+        shown = Text(f"{text} !", style="bold red") if s.site.clock_off else Text(text)
         rows.append(
             [
                 s.site.school,
-                s.site.uid,
+                s.site.uid[:8],  # like a short commit id; --json has the whole uid
                 s.site.name,
                 s.site.last_sync_at,
                 "-" if s.site.backlog is None else s.site.backlog,
