@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import ssl
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,7 @@ GRACE_S = 20
 """Seconds running requests get to finish at shutdown."""
 KEEP_ALIVE_S = 30
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+LOG_DATE = "%Y-%m-%dT%H:%M:%SZ"
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +63,8 @@ def is_loopback(host: str) -> bool:
 def serve(db_url: str, options: ServeOptions, *, secrets_path: Path | None = None) -> None:
     """Run the server until a signal stops it."""
     check_tls(options)
-    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT, datefmt=LOG_DATE)
+    logging.Formatter.converter = time.gmtime  # log times in UTC, marked Z
     log = logging.getLogger("kape_itops.server")
     app = create_app(db_url, secrets_path=secrets_path)
     if options.cert is None and not is_loopback(options.host):
