@@ -153,3 +153,108 @@ def test_installed_wheel_works_from_an_empty_folder(installed: Path, tmp_path: P
     seen = Counter((r["probe"], r["status"]) for r in results)
     for probe in ("ping", "snmp", "onvif", "ssh"):
         assert seen[(probe, "ok")] + seen[(probe, "warn")] > 0, seen
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_installed_wheel_runs_a_server_and_a_site_syncs_to_it(
+    installed: Path, tmp_path: Path
+) -> None:
+    """Server and collector from the wheel, each in its own empty 0700 folder: enrol, join,
+    pull the school's inventory, edit at the site, sync, and the server holds the edit."""
+    import time
+    import urllib.request
+
+    office, school = tmp_path / "office", tmp_path / "school"
+    for home in (office, school):
+        home.mkdir(mode=0o700)
+    env_o, env_s = _env(installed, office), _env(installed, school)
+    _itops(installed, office, "init", env=env_o)
+    _itops(installed, office, "data", "init", str(office / "data"), env=env_o)
+    _itops(installed, office, "inventory", "import", str(office / "data" / "inventory"), env=env_o)
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = (office / "server.log").open("wb")
+    server = subprocess.Popen(
+        [str(installed / "itops"), "server", "--port", str(port)],
+        cwd=office,
+        env=env_o,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/api/openapi.json", timeout=2) as got:
+                    assert got.status == 200
+                break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, "no server"
+                time.sleep(0.2)
+        token = json.loads(
+            _itops(
+                installed, office, "server", "enroll", "KPT-PSP", "--url", url, "--json", env=env_o
+            )
+        )["token"]
+        site = [str(installed / "itops"), "--secrets", "secrets.toml"]
+        join = subprocess.run(
+            [*site, "sync", "join", url, token],
+            cwd=school,
+            env=env_s,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert join.returncode == 0, join.stderr
+        assert (school / "secrets.toml").stat().st_mode & 0o777 == 0o600
+        assert token not in (school / "secrets.toml").read_text()
+        first = subprocess.run(
+            [*site, "sync", "--json"],
+            cwd=school,
+            env=env_s,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert first.returncode == 0, first.stderr
+        assert json.loads(first.stdout)["pull"]["created"] > 0
+        _itops(
+            installed,
+            school,
+            "inventory",
+            "set",
+            "KPT-PSP-001",
+            "notes=moved to library",
+            env=env_s,
+        )
+        again = subprocess.run(
+            [*site, "sync", "--json"],
+            cwd=school,
+            env=env_s,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert again.returncode == 0, again.stderr
+        assert json.loads(again.stdout)["pushed"]["changes"] == 1
+        shown = json.loads(
+            _itops(installed, office, "inventory", "show", "KPT-PSP-001", "--json", env=env_o)
+        )
+        assert shown["device"]["notes"] == "moved to library"
+        (line,) = json.loads(_itops(installed, office, "server", "status", "--json", env=env_o))
+        assert line["school"] == "KPT-PSP" and line["backlog"] == 0
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=10)
+        log.close()
