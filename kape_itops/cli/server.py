@@ -49,7 +49,7 @@ def _serve_options(fn: click.decorators.FC) -> click.decorators.FC:
 @_serve_options
 @click.pass_context
 def server(ctx: click.Context, host: str, port: int, cert: Path | None, key: Path | None) -> None:
-    """The central server: HTTP API for school sites (``itops server`` alone serves)."""
+    """The central server: HTTP API for school sites ('itops server' alone serves)."""
     if ctx.invoked_subcommand is None:
         ctx.invoke(serve, host=host, port=port, cert=cert, key=key)
 

@@ -106,7 +106,8 @@ def sync(
 ) -> None:
     """Sync with the server: push what it has not acknowledged, pull the school's inventory.
 
-    Exit 0 synced, 3 server unreachable or link lost (retry later), 1 refused by the server.
+    Exit 0 synced, 3 server unreachable or link lost (retry later), 1 refused by the server,
+    2 not joined or bad settings.
     """
     if ctx.invoked_subcommand is None:
         ctx.invoke(run, quiet=quiet, as_json=as_json, timeout=timeout, batch=batch)
