@@ -89,6 +89,8 @@ class EntityType(StrEnum):
     SCHOOL = "school"
     ROOM = "room"
     DEVICE = "device"
+    USER = "user"
+    """A server user account (never its password or hash)."""
 
 
 SEVERITY: dict[ProbeStatus, int] = {

@@ -26,6 +26,7 @@ from kape_itops.store.models.sync import (
     SyncLocalRow,
     SyncMarkRow,
 )
+from kape_itops.store.models.users import UserRow
 
 __all__ = [
     "AlertCursorRow",
@@ -53,4 +54,5 @@ __all__ = [
     "SyncLocalRow",
     "SyncMarkRow",
     "UTCDateTime",
+    "UserRow",
 ]
