@@ -46,3 +46,19 @@ def insert_many(s: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> 
                 copy.write_row(
                     [f(row[c]) if f else row[c] for c, f in zip(cols, convert, strict=True)]
                 )
+
+
+def copy_text(s: Session, table: Table, columns: Sequence[str], text: str) -> None:
+    """COPY rows already written as PostgreSQL COPY text lines into ``table`` (one round trip
+    per ~8 MB) in the session's transaction."""
+    if not text:
+        return
+    s.flush()
+    dbapi: Any = s.connection().connection.dbapi_connection
+    names = ", ".join(f'"{c}"' for c in columns)
+    with dbapi.cursor() as cur, cur.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+        for i in range(0, len(text), _TEXT_CHUNK):
+            copy.write(text[i : i + _TEXT_CHUNK])
+
+
+_TEXT_CHUNK = 1 << 23

@@ -1,7 +1,9 @@
 """Bulk writes of what sites push (runs with results, sweeps, backups), with origin ids.
 
 Runs, results and backups go through their one write path (:class:`ProbeRepo`,
-:mod:`ping_store`, :class:`BackupRepo`) as column dicts: no ORM object per result. Every row
+:mod:`ping_store`, :class:`BackupRepo`) as column tuples or dicts: no ORM object per result.
+A run's rows are built before the write transaction (:func:`ingest_rows.prepare`, pure CPU), so the
+write lock is held only for the inserts. Every row
 carries its global id (``origin_site_id``, ``origin_id``).
 """
 
@@ -15,8 +17,8 @@ from sqlalchemy import Table, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from kape_itops.store import ping_codec
 from kape_itops.store.backup_repo import BackupRepo
+from kape_itops.store.ingest_rows import PreparedRun
 from kape_itops.store.models import (
     ChangeRow,
     DeviceRow,
@@ -60,76 +62,26 @@ class IngestRepo:
     def add_runs(
         self,
         site_id: int,
-        items: Sequence[Mapping[str, Any]],
+        runs: Sequence[PreparedRun],
+        origin_ids: Sequence[int],
         received_at: dt.datetime,
-        devices: Mapping[str, int],
     ) -> int | None:
-        """Store runs and their results (column lists); returns the oldest result's Unix
-        second (None without results) after lowering the rollup redo mark to it if needed."""
-        probes = ProbeRepo(self.s)
-        ids = probes.add_synced_runs(
+        """Store runs and their results, built before the transaction (:func:`ingest_rows.prepare`);
+        returns the oldest result's Unix second (None without results) after lowering the
+        rollup redo mark to it if needed."""
+        ProbeRepo(self.s).add_prepared(
             [
-                {
-                    "started_at": i["started_at"],
-                    "finished_at": i["finished_at"],
-                    "status": i["status"],
-                    "actor": i["actor"],
-                    "selection": i["selection"],
-                    "counts": i["counts"],
-                    "note": i["note"],
-                    "origin_site_id": site_id,
-                    "origin_id": i["id"],
-                    "received_at": received_at,
-                }
-                for i in items
-            ]
+                {**r.run, "origin_site_id": site_id, "origin_id": o, "received_at": received_at}
+                for r, o in zip(runs, origin_ids, strict=True)
+            ],
+            runs,
         )
-        rows: list[dict[str, Any]] = []
-        tags: list[str | None] = []
-        oldest: float | None = None
-        from_us = ping_codec.from_us
-        for run_id, item in zip(ids, items, strict=True):
-            r = item["results"]
-            times = r["at"]
-            if times:
-                low = min(times)
-                oldest = low if oldest is None else min(oldest, low)
-            for tag, target, probe, status, reason, method, metrics, at, ms, tries in zip(
-                r["tag"],
-                r["target"],
-                r["probe"],
-                r["status"],
-                r["reason"],
-                r["method"],
-                r["metrics"],
-                times,
-                r["duration_ms"],
-                r["attempts"],
-                strict=True,
-            ):
-                device = devices.get(tag) if tag is not None else None
-                rows.append(
-                    {
-                        "run_id": run_id,
-                        "device_id": device,
-                        "target": target,
-                        "probe": probe,
-                        "status": status,
-                        "reason": reason,
-                        "method": method,
-                        "metrics": metrics,
-                        "started_at": from_us(round(at * 1_000_000)),
-                        "duration_ms": float(ms),
-                        "attempts": tries,
-                    }
-                )
-                tags.append(tag if device is not None else None)
-        if rows:
-            probes.add_result_rows(rows, tags)
-        if oldest is None:
+        times = [r.oldest for r in runs if r.oldest is not None]
+        if not times:
             return None
-        mark_redo(self.s, int(oldest))
-        return int(oldest)
+        oldest = int(min(times))
+        mark_redo(self.s, oldest)
+        return oldest
 
     def run_ids(self, site_id: int, origin_ids: Sequence[int]) -> dict[int, int]:
         """Our ids of the site's runs among ``origin_ids``."""

@@ -180,3 +180,82 @@ def split(
                 continue
         plain.append(row)
     return plain, compact
+
+
+def encode_wire(
+    tag: str | None,
+    device: int | None,
+    target: str,
+    probe: str,
+    status: str,
+    reason: str,
+    method: str | None,
+    metrics: Any,
+    started_us: int,
+    duration: float,
+    attempts: int,
+) -> tuple[Any, ...] | None:
+    """:func:`encode` of one result given as wire values (``duration`` a float), as a tuple in
+    :data:`COMPACT_COLUMNS` order without ``run_id``; None when it is not lossless."""
+    if (
+        probe != "ping"
+        or device is None
+        or status not in STATUSES
+        or (method is not None and method not in METHODS)
+        or not isinstance(metrics, Mapping)
+        or not set(metrics) <= _KEY_SET
+        or not isinstance(attempts, int)
+    ):
+        return None
+    mask = 0
+    for i, key in enumerate(KEYS):
+        if key in metrics:
+            mask |= 1 << i
+    sent, received = metrics.get("sent"), metrics.get("received")
+    for value in (sent, received):
+        if value is not None and (
+            not isinstance(value, int) or isinstance(value, bool) or abs(value) >= _LIMIT
+        ):
+            return None
+    milli: list[int | None] = []
+    for key in MILLI_KEYS:
+        ok, n = _milli(metrics.get(key))
+        if not ok:
+            return None
+        milli.append(n)
+    addr = None if target == tag else _ipv4(target)
+    return (
+        device,
+        started_us,
+        STATUSES.index(status),
+        METHODS.index(method) if method is not None else None,
+        None if (tag is not None and target == tag) or addr is not None else target,
+        addr,
+        None if reason == rebuilt_reason(status, metrics) else reason,
+        None if mask == ALL_KEYS else mask,
+        sent,
+        received,
+        *milli,
+        duration,
+        attempts,
+    )
+
+
+COMPACT_COLUMNS = (
+    "run_id",
+    "device_id",
+    "started_us",
+    "status",
+    "method",
+    "target",
+    "target_ip",
+    "reason",
+    "keys",
+    "sent",
+    "received",
+    *MILLI_COLUMNS,
+    "duration_ms",
+    "attempts",
+)
+"""The ``ping_results`` columns in the order of :func:`encode_wire` (after ``run_id``)."""
+_KEY_SET = frozenset(KEYS)

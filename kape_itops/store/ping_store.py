@@ -13,7 +13,8 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, Table, and_, delete, func, select, update
 from sqlalchemy.orm import Session
 
-from kape_itops.store import bulk
+from kape_itops.store import bulk, ingest_rows
+from kape_itops.store.ingest_rows import PreparedRun
 from kape_itops.store.models import DeviceRow, PingResultRow, PingRunRow, ProbeRunRow
 
 COLUMNS = tuple(PingResultRow.__table__.c)
@@ -33,6 +34,28 @@ def insert_rows(s: Session, rows: Sequence[dict[str, Any]]) -> None:
         lo, hi = spans.get(run, (at, at))
         spans[run] = (min(lo, at), max(hi, at))
     bulk.insert_many(s, _PINGS, rows)  # COPY on PostgreSQL
+    _widen(s, spans)
+
+
+def insert_prepared(s: Session, run_ids: Sequence[int], runs: Sequence[PreparedRun]) -> None:
+    """Insert the compact rows of prepared runs (``run_ids`` their ids): one COPY on
+    PostgreSQL when they carry COPY text, and widen the runs' time spans."""
+    spans = {i: r.span for i, r in zip(run_ids, runs, strict=True) if r.span is not None}
+    if not spans:
+        return
+    pairs = list(zip(run_ids, runs, strict=True))
+    if s.get_bind().dialect.name == "postgresql" and all(r.compact_text is not None for r in runs):
+        text = "".join(ingest_rows.with_run(r.compact_text or "", i) for i, r in pairs)
+        bulk.copy_text(s, _PINGS, ingest_rows.COMPACT_COLUMNS, text)
+    else:
+        cols = ingest_rows.COMPACT_COLUMNS
+        rows = [dict(zip(cols, (i, *row), strict=True)) for i, r in pairs for row in r.compact]
+        bulk.insert_many(s, _PINGS, rows)
+    _widen(s, spans)
+
+
+def _widen(s: Session, spans: dict[int, tuple[int, int]]) -> None:
+    """Create or widen the ``ping_runs`` spans of these runs."""
     known: dict[int, PingRunRow] = {}
     runs = list(spans)
     for i in range(0, len(runs), 500):  # one query for the spans, not one per run

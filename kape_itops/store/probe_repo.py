@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 
 from kape_itops.domain.enums import ProbeStatus, RunStatus
 from kape_itops.domain.results import ProbeResult, ProbeRun
-from kape_itops.store import bulk, ping_codec, ping_store
+from kape_itops.store import bulk, ingest_rows, ping_codec, ping_store
+from kape_itops.store.ingest_rows import PreparedRun
 from kape_itops.store.models import DeviceRow, PingResultRow, ProbeResultRow, ProbeRunRow
 
 _CHUNK = 500
@@ -152,10 +153,27 @@ class ProbeRepo:
         )
         return [int(i) for i in self.s.scalars(q, [dict(r) for r in runs])]
 
-    def add_result_rows(self, rows: list[dict[str, Any]], tags: Sequence[str | None]) -> int:
-        """Append results given as ``probe_results`` column dicts (bulk, no object per result),
-        ``tags`` their devices' asset tags; ping results of devices go to the compact table."""
-        return self._insert(rows, tags)
+    def add_prepared(self, runs: Sequence[Mapping[str, Any]], rows: Sequence[PreparedRun]) -> int:
+        """Insert synced runs (``probe_runs`` column dicts, as :meth:`add_synced_runs`) and
+        their results built beforehand (:func:`ingest_rows.prepare`); returns how many results.
+        On PostgreSQL one COPY per table carries every run's rows (prepared as COPY text)."""
+        ids = self.add_synced_runs(runs)
+        if self.s.get_bind().dialect.name == "postgresql" and all(
+            r.plain_text is not None for r in rows
+        ):
+            text = "".join(
+                ingest_rows.with_run(r.plain_text or "", i) for i, r in zip(ids, rows, strict=True)
+            )
+            bulk.copy_text(self.s, _RESULTS, ingest_rows.PLAIN_COLUMNS, text)
+        else:
+            plain = [
+                dict(zip(ingest_rows.PLAIN_COLUMNS, (i, *row), strict=True))
+                for i, r in zip(ids, rows, strict=True)
+                for row in r.plain
+            ]
+            bulk.insert_many(self.s, _RESULTS, plain)
+        ping_store.insert_prepared(self.s, ids, rows)
+        return sum(len(r.plain) + len(r.compact) for r in rows)
 
     def _insert(self, rows: list[dict[str, Any]], tags: Sequence[str | None]) -> int:
         plain, compact = ping_codec.split(rows, tags)

@@ -41,6 +41,7 @@ from kape_itops.limits import Limits
 from kape_itops.store.conflict_repo import ConflictRepo
 from kape_itops.store.db import Store
 from kape_itops.store.ingest_repo import IngestRepo
+from kape_itops.store.ingest_rows import PreparedRun, prepare
 from kape_itops.store.inventory_repo import InventoryRepo
 from kape_itops.store.sync_repo import SyncRepo
 from kape_itops.sync import bundle, keys, wire
@@ -85,6 +86,13 @@ class ImportReport:
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+class _Ready(NamedTuple):
+    """A runs batch prepared before the write lock, with the device ids it was built with."""
+
+    devices: dict[str, int]
+    runs: dict[int, PreparedRun]
 
 
 class SyncServer:
@@ -236,6 +244,7 @@ class SyncServer:
             log.warning("batch of site %s (%s) refused: %s", site.uid, site.school, exc)
             raise
         offset = (batch.sent_at - received).total_seconds() if live else None
+        ready = self._prepare(site, batch.items) if batch.stream == "runs" else None
         try:
             with self.store.write() as s:
                 repo = SyncRepo(s)
@@ -244,7 +253,7 @@ class SyncServer:
                 fresh = [i for i in batch.items if i["id"] > mark]
                 held = repo.existing(batch.stream, site.id, [i["id"] for i in fresh])
                 fresh = [i for i in fresh if i["id"] not in held]
-                committed, conflicts = self._apply(s, site, batch.stream, fresh, received)
+                committed, conflicts = self._apply(s, site, batch.stream, fresh, received, ready)
                 stored = ConflictRepo(s).add(conflicts, site.uid, received)
                 new_mark = max(mark, batch.last)
                 repo.set_mark(site.id, batch.stream, new_mark, received)
@@ -269,8 +278,26 @@ class SyncServer:
             repo = SyncRepo(s)
             repo.event("refused", why, self.clock(), site.id, repo.school_id(site.school))
 
+    def _prepare(self, site: Site, items: list[dict[str, Any]]) -> _Ready | None:
+        """The rows of a runs batch, built before the write lock (None when a tag is another
+        school's: the locked path refuses it, or finds it only among duplicates)."""
+        tags = sorted({t for i in items for t in i["results"]["tag"] if t is not None})
+        with self.store.session() as s:
+            found = IngestRepo(s).devices(tags)
+        if any(school != site.school for _, school in found.values()):
+            return None
+        devices = {t: d for t, (d, _) in found.items()}
+        copy = self.store.dialect == "postgresql"
+        return _Ready(devices, {i["id"]: prepare(i, devices, copy) for i in items})
+
     def _apply(
-        self, s: Any, site: Site, stream: str, items: list[dict[str, Any]], now: dt.datetime
+        self,
+        s: Any,
+        site: Site,
+        stream: str,
+        items: list[dict[str, Any]],
+        now: dt.datetime,
+        ready: _Ready | None = None,
     ) -> tuple[int, list[Conflict]]:
         ingest = IngestRepo(s)
         if stream == "changes":
@@ -290,7 +317,12 @@ class SyncServer:
         if stream == "runs":
             tags = {t for i in items for t in i["results"]["tag"] if t is not None}
             devices = self._own(ingest, site, tags, "results of")
-            ingest.add_runs(site.id, items, now, devices)
+            if ready is not None and all(ready.devices.get(t) == devices.get(t) for t in tags):
+                runs = [ready.runs[i["id"]] for i in items]  # no device moved meanwhile
+            else:
+                copy = self.store.dialect == "postgresql"
+                runs = [prepare(i, devices, copy) for i in items]
+            ingest.add_runs(site.id, runs, [i["id"] for i in items], now)
             return len(items), []
         devices = self._own(ingest, site, {i["tag"] for i in items}, "a backup of")
         known = [i for i in items if i["tag"] in devices]
