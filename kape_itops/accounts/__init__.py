@@ -1,0 +1,1 @@
+"""Server user accounts: roles, argon2 password hashes, rate-limited log-in."""
