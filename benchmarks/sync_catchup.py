@@ -335,10 +335,18 @@ def pushes(log: Path) -> int:
     return sum(1 for line in log.read_text(errors="replace").splitlines() if "/push" in line)
 
 
+def _log_time(line: str) -> dt.datetime:
+    """The time a server log line starts with: ISO-8601 in UTC ("...Z"), or logging's default."""
+    head = line.split(" ", 1)[0]
+    if head.endswith("Z"):
+        return dt.datetime.fromisoformat(head[:-1] + "+00:00").replace(tzinfo=None)
+    return dt.datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f")
+
+
 def push_window(log: Path) -> float:
     """Seconds from the first answered push to the last one (the server's access log)."""
     times = [
-        dt.datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f")
+        _log_time(line)
         for line in log.read_text(errors="replace").splitlines()
         if "POST /api/sync/push 200" in line
     ]

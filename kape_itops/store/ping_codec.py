@@ -203,14 +203,17 @@ def encode_wire(
         or status not in STATUSES
         or (method is not None and method not in METHODS)
         or not isinstance(metrics, Mapping)
-        or not set(metrics) <= _KEY_SET
+        or not _KEY_SET.issuperset(metrics)
         or not isinstance(attempts, int)
     ):
         return None
-    mask = 0
-    for i, key in enumerate(KEYS):
-        if key in metrics:
-            mask |= 1 << i
+    if len(metrics) == len(KEYS):
+        mask = ALL_KEYS
+    else:
+        mask = 0
+        for i, key in enumerate(KEYS):
+            if key in metrics:
+                mask |= 1 << i
     sent, received = metrics.get("sent"), metrics.get("received")
     for value in (sent, received):
         if value is not None and (
@@ -218,9 +221,18 @@ def encode_wire(
         ):
             return None
     milli: list[int | None] = []
-    for key in MILLI_KEYS:
-        ok, n = _milli(metrics.get(key))
-        if not ok:
+    for key in MILLI_KEYS:  # _milli, inline: six per result
+        value = metrics.get(key)
+        if value is None:
+            milli.append(None)
+            continue
+        if not isinstance(value, float):
+            return None
+        try:
+            n = round(value * 1000)
+        except (OverflowError, ValueError):
+            return None
+        if not (abs(n) < _LIMIT and n / 1000 == value):
             return None
         milli.append(n)
     addr = None if target == tag else _ipv4(target)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import pytest
+
 from kape_itops.store import ping_codec
 from kape_itops.store.ingest_rows import (
     COMPACT_COLUMNS,
@@ -88,8 +90,48 @@ def test_copy_text_escapes_what_postgresql_would_misread() -> None:
     rows = [(1, None, 2.5, "a\tb\\c\nd\re", "\\N", {"k": "x\ty", "é": None}), (None,)]
     text = with_run(lines(rows), 9)
     assert text == (
-        "9\t1\t\\N\t2.5\ta\\tb\\\\c\\nd\\re\t\\\\N\t"
-        '{"k": "x\\\\ty", "é": null}\n'
-        "9\t\\N\n"
+        '9\t1\t\\N\t2.5\ta\\tb\\\\c\\nd\\re\t\\\\N\t{"k": "x\\\\ty", "é": null}\n9\t\\N\n'
     )
     assert lines([]) == with_run("", 3) == ""
+
+
+@pytest.mark.parametrize(
+    "metrics",
+    [
+        PING_METRICS,
+        {"sent": 3},
+        {},
+        {**PING_METRICS, "loss_pct": float("inf")},
+        {**PING_METRICS, "rtt_min_ms": -0.0},
+        {**PING_METRICS, "rtt_max_ms": 3e6},
+        {**PING_METRICS, "rtt_max_ms": 1},
+        {**PING_METRICS, "sent": 2**31},
+        {**PING_METRICS, "jitter_ms": None},
+        [1, 2],
+    ],
+)
+def test_wire_encoding_is_the_dict_encoding(metrics: Any) -> None:
+    row = {
+        "run_id": 4,
+        "device_id": 11,
+        "target": "10.1.0.1",
+        "probe": "ping",
+        "status": "ok",
+        "reason": "",
+        "method": "icmp-raw",
+        "metrics": metrics,
+        "started_at": ping_codec.from_us(1_793_606_400_123_457),
+        "duration_ms": 12.5,
+        "attempts": 1,
+    }
+    want = ping_codec.encode(row, "A-1")
+    got = ping_codec.encode_wire(
+        "A-1", 11, "10.1.0.1", "ping", "ok", "", "icmp-raw", metrics, 1_793_606_400_123_457, 12.5, 1
+    )
+    if want is None:
+        assert got is None
+    else:
+        assert got is not None
+        assert dict(zip(COMPACT_COLUMNS, (4, *got), strict=True)) == {
+            k: want[k] for k in COMPACT_COLUMNS
+        }
