@@ -21,6 +21,7 @@ from kape_itops.probes import catalog
 from kape_itops.secrets import SecretStore
 
 if TYPE_CHECKING:  # the services load with the command that uses them
+    from kape_itops.accounts.service import Accounts
     from kape_itops.backups.service import BackupService, BackupSettings
     from kape_itops.discovery.service import DiscoveryService
     from kape_itops.inventory.service import Inventory
@@ -148,6 +149,12 @@ class App:
         from kape_itops.sync.site import SyncSite
 
         return SyncSite(self.database().store, self.actor, self.settings.secrets_path)
+
+    def accounts(self) -> Accounts:
+        """The server's user accounts, changes attributed to :attr:`actor`."""
+        from kape_itops.accounts.service import Accounts
+
+        return Accounts(self.database().store, self.actor)
 
     def sync_server(self) -> SyncServer:
         """This database as the central sync server."""

@@ -11,6 +11,7 @@ from rich.text import Text
 from kape_itops.cli.app import App, handle_errors, pass_app
 from kape_itops.cli.options import duration
 from kape_itops.cli.render import console, print_json, safe, table
+from kape_itops.cli.users import user
 
 DEFAULT_PORT = 8080
 URL_ENV = "ITOPS_SERVER_URL"
@@ -73,6 +74,7 @@ def serve(app: App, host: str, port: int, cert: Path | None, key: Path | None) -
 server.add_command(
     click.Command("run", callback=serve.callback, params=serve.params, help=serve.help, hidden=True)
 )
+server.add_command(user)
 
 
 @server.command("enroll")
