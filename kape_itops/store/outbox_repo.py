@@ -4,7 +4,8 @@ Per stream (:data:`kape_itops.domain.sync.STREAMS`) the site keeps a *cursor*
 (``sync_cursors``): the highest local id the server acknowledged. Every read here returns
 records above a given id, in ascending id order, at most a given number, plus ``last``: the
 highest id the slice covers (change-log entries the site wrote while applying the server's
-inventory, ``source`` starting with :data:`PULL_SOURCE`, are skipped but covered).
+inventory, ``source`` starting with :data:`PULL_SOURCE`, and those of local user accounts are
+skipped but covered).
 The site's identity (site uid, school, server URL, last sync) is key/value in ``sync_local``.
 """
 
@@ -19,6 +20,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from kape_itops.domain.enums import EntityType
 from kape_itops.domain.sync import PULL_SOURCE, STREAMS
 from kape_itops.store import ping_codec, ping_store
 from kape_itops.store.models import (
@@ -126,7 +128,7 @@ class OutboxRepo:
                 if len(items) >= limit:
                     break
                 last = int(row["id"])
-                if not _pulled(row["source"]):
+                if not _pulled(row["source"]) and row["entity"] != EntityType.USER:
                     items.append(dict(row))
             if len(rows) < _SCAN:
                 break
@@ -349,7 +351,9 @@ class OutboxRepo:
         c, r = ChangeRow, ProbeRunRow
         counts = {
             "changes": self.s.scalar(
-                select(func.count()).where(c.id > cur["changes"], ~c.source.like(_PULLED))
+                select(func.count()).where(
+                    c.id > cur["changes"], ~c.source.like(_PULLED), c.entity != EntityType.USER
+                )
             ),
             "runs": self.s.scalar(
                 select(func.count()).where(r.id > cur["runs"], r.finished_at.is_not(None))
