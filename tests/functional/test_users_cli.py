@@ -105,6 +105,11 @@ def test_user_commands_with_the_environment(db_url: str) -> None:
         assert PW not in run.stdout + run.stderr and PW2 not in run.stdout + run.stderr
     stored = _stored_text(db_url)
     assert "$argon2id$" in stored and PW not in stored and PW2 not in stored
+    log = itops("inventory", "history", "--json", db=db_url)  # the whole change log
+    assert log.returncode == 0, log.stderr
+    entries = [(c["entity"], c["key"], c["field"]) for c in json.loads(log.stdout)]
+    assert ("user", "Vanna", "password") in entries and ("user", "dara", "role") in entries
+    assert "argon2" not in log.stdout and PW not in log.stdout
 
 
 def _piped(db_url: str, stdin: str, *args: str) -> subprocess.CompletedProcess[str]:
