@@ -107,7 +107,7 @@ def prepare(
         out.span = (lo, hi)
     if copy_text:
         out.plain_text = lines(plain)
-        out.compact_text = lines(compact)
+        out.compact_text = _compact_lines(compact)
     return out
 
 
@@ -147,6 +147,22 @@ def lines(rows: Sequence[tuple[Any, ...]]) -> str:
         )
     out.append("")
     return "\n".join(out)
+
+
+def _compact_lines(rows: Sequence[tuple[Any, ...]]) -> str:
+    """:func:`lines` of compact rows: those without target and reason text (nearly all) hold
+    only numbers and None, so C-speed ``str`` and one replace of "None" write them."""
+    out = []
+    for row in rows:
+        if row[_TARGET] is None and row[_REASON] is None:
+            out.append("\t".join(map(str, row)).replace("None", "\\N") + "\n")
+        else:
+            out.append(lines([row]))
+    return "".join(out)
+
+
+_TARGET = COMPACT_COLUMNS.index("target") - 1
+_REASON = COMPACT_COLUMNS.index("reason") - 1
 
 
 def with_run(text: str, run_id: int) -> str:

@@ -135,3 +135,11 @@ def test_wire_encoding_is_the_dict_encoding(metrics: Any) -> None:
         assert dict(zip(COMPACT_COLUMNS, (4, *got), strict=True)) == {
             k: want[k] for k in COMPACT_COLUMNS
         }
+
+
+def test_compact_copy_text_is_the_generic_one() -> None:
+    item = _odd_run()
+    item["results"]["reason"][5] = "None"  # a text that looks like the word the fast path replaces
+    got = prepare(item, DEVICES, copy_text=True)
+    assert got.compact_text == lines(got.compact)
+    assert "\\N" in (got.compact_text or "") and "\tNone\t" in (got.compact_text or "")
