@@ -21,6 +21,9 @@ Reader API (what ``SyncServer.import_bundle`` calls; every failure is a
   applying anything; the site itself (known, not revoked) is the caller's check.
 - :func:`iter_batches` (path) -> iterator of batch dicts, one decoded line at a time, in file
   order; checks the count of batches against the header at the end.
+- :func:`private_copy` (path): a context manager yielding a copy of the file in a private
+  temporary folder, so the file that is applied is the file that was verified (a bundle on a
+  USB stick or a shared folder can change between two reads); errors name the original file.
 
 Writer: :func:`write_bundle` (out, batches, site=, school=, signing_key=) -> :class:`BundleInfo`.
 """
@@ -35,6 +38,7 @@ import shutil
 import tempfile
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -278,3 +282,21 @@ def iter_batches(path: Path, limits: Limits | None = None) -> Iterator[dict[str,
             raise BundleError(
                 f"{path}: holds {count} batches, its header says {header.batches}; refused"
             )
+
+
+@contextmanager
+def private_copy(path: Path) -> Iterator[Path]:
+    """A copy of ``path`` in a private (0700) temporary folder, removed afterwards.
+
+    A :class:`BundleError` raised inside names ``path``, not the copy.
+    """
+    with tempfile.TemporaryDirectory(prefix="itops-bundle-") as tmp:
+        copy = Path(tmp) / "bundle"
+        try:
+            shutil.copyfile(path, copy)
+        except OSError as exc:
+            raise BundleError(f"{path}: cannot be read: {exc.strerror or exc}") from exc
+        try:
+            yield copy
+        except BundleError as exc:
+            raise BundleError(str(exc).replace(str(copy), str(path))) from exc.__cause__

@@ -371,9 +371,14 @@ class SyncServer:
     # -- bundles -----------------------------------------------------------------------------
     def import_bundle(self, path: Path) -> ImportReport:
         """Apply a signed bundle batch by batch (idempotent); BundleError when it is foreign,
-        revoked, tampered with or unreadable (nothing applied)."""
+        revoked, tampered with or unreadable (nothing applied). The bundle is verified and
+        applied from one private copy."""
         path = Path(path)
-        header = bundle.read_header(path)
+        with bundle.private_copy(path) as copy:
+            return self._import_bundle(path, copy)
+
+    def _import_bundle(self, path: Path, copy: Path) -> ImportReport:
+        header = bundle.read_header(copy)
         with self.store.session() as s:
             site = SyncRepo(s).by_uid(header.site)
         if site is None:
@@ -385,10 +390,10 @@ class SyncServer:
                 f"{path}: foreign bundle: it names school {header.school}, site {site.uid} "
                 f"is enrolled for {site.school}"
             )
-        bundle.verify(path, site.public_key)
+        bundle.verify(copy, site.public_key)
         report = ImportReport(path, site.uid, site.school)
         now = self.clock()
-        for n, batch in enumerate(bundle.iter_batches(path, self.limits)):
+        for n, batch in enumerate(bundle.iter_batches(copy, self.limits)):
             try:
                 ack = self._ingest(site, batch, now, live=False)
             except (PayloadError, ForbiddenError, AuthError) as exc:

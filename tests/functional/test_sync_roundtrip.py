@@ -154,3 +154,39 @@ def test_tampered_and_foreign_bundles_change_nothing(linked: Linked, tmp_path: P
         with pytest.raises(BundleError, match=why):
             server.import_bundle(path)
     assert server_counts(server_store) == before
+
+
+def test_a_bundle_changed_after_its_check_is_not_what_gets_applied(
+    linked: Linked, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The file is verified and applied from one private copy: a bundle on a USB stick that
+    changes between the two reads (here: overwritten right after the check) cannot slip in."""
+    from kape_itops.sync import bundle
+
+    site, _, server, site_store, server_store = linked
+    out = site.export(tmp_path / "kep.bundle").path
+    head, body = out.read_bytes().split(b"\n", 1)
+    lines = gzip.decompress(body).splitlines()
+    doc = json.loads(lines[-1])
+    doc["items"] = doc["items"][:-1]  # what an attacker swaps in after the check
+    swapped = head + b"\n" + gzip.compress(b"\n".join([*lines[:-1], json.dumps(doc).encode()]))
+    checked = bundle.verify
+
+    def verify_then_swap(path: Path, public_key: str) -> bundle.BundleHeader:
+        got = checked(path, public_key)
+        out.write_bytes(swapped)
+        return got
+
+    monkeypatch.setattr(bundle, "verify", verify_then_swap)
+    server.import_bundle(out)
+    mine, theirs = site_counts(site_store), server_counts(server_store)
+    assert {k: theirs[k] for k in ("runs", "results", "sweeps", "backups")} == {
+        k: mine[k] for k in ("runs", "results", "sweeps", "backups")
+    }
+    assert out.read_bytes() == swapped  # the swap did happen
+
+
+def test_an_unreadable_bundle_is_named(linked: Linked, tmp_path: Path) -> None:
+    _, _, server, _, _ = linked
+    with pytest.raises(BundleError, match=r"missing\.bundle: cannot be read"):
+        server.import_bundle(tmp_path / "missing.bundle")
