@@ -43,7 +43,7 @@ import syncbench as sb
 
 from kape_itops import __version__
 from kape_itops.domain import ping as ping_text
-from kape_itops.domain.sync import FORMAT
+from kape_itops.domain.sync import FORMAT, RESULT_COLUMNS
 from kape_itops.store.db import Store
 from kape_itops.sync.http import GZIP_LEVEL
 from kape_itops.sync.outbox import encode
@@ -72,21 +72,7 @@ class Collector:
     def run(self, now: float) -> tuple[int, dict[str, Any], list[tuple[Any, ...]]]:
         """(run id, the wire item, the same rows for the direct-insert floor)."""
         run_id, self.next_id = self.next_id, self.next_id + 1
-        cols: dict[str, list[Any]] = {
-            k: []
-            for k in (
-                "tag",
-                "target",
-                "probe",
-                "status",
-                "reason",
-                "method",
-                "metrics",
-                "at",
-                "duration_ms",
-                "attempts",
-            )
-        }
+        cols: dict[str, list[Any]] = {k: [] for k in RESULT_COLUMNS}
         rows = []
         start = now - 20
         for j, (tag, _kind, ip) in enumerate(self.devices):

@@ -27,6 +27,19 @@ FORMAT = "kape-itops-sync/1"
 BUNDLE_FORMAT = "kape-itops-bundle/1"
 STREAMS = ("changes", "runs", "sweeps", "backups")
 """Push order: inventory first (so devices exist), runs before the backups that name them."""
+RESULT_COLUMNS = (
+    "tag",
+    "target",
+    "probe",
+    "status",
+    "reason",
+    "method",
+    "metrics",
+    "at",
+    "duration_ms",
+    "attempts",
+)
+"""The columns of a ``runs`` item's ``results`` (equal-length lists; ``at`` in Unix seconds)."""
 PULL_SOURCE = "sync:pull"
 """``source`` prefix of change-log entries a site wrote while applying the server's inventory
 (never pushed back)."""

@@ -16,6 +16,7 @@ from typing import Any
 
 from kape_itops.domain.discovery import HostState
 from kape_itops.domain.enums import ProbeStatus, RunStatus
+from kape_itops.domain.sync import RESULT_COLUMNS
 from kape_itops.errors import PayloadError
 from kape_itops.limits import shown
 
@@ -29,18 +30,6 @@ EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 LATEST = dt.datetime(2200, 1, 1, tzinfo=dt.UTC)
 _EARLIEST_S, _LATEST_S = EARLIEST.timestamp(), LATEST.timestamp()
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
-_RESULT_COLUMNS = (
-    "tag",
-    "target",
-    "probe",
-    "status",
-    "reason",
-    "method",
-    "metrics",
-    "at",
-    "duration_ms",
-    "attempts",
-)
 _PROBE_STATUSES = frozenset(s.value for s in ProbeStatus)
 _RUN_STATUSES = frozenset(s.value for s in RunStatus) - {RunStatus.RUNNING.value}
 _HOST_STATES = frozenset(s.value for s in HostState)
@@ -305,8 +294,8 @@ def _results(r: Any, at: At) -> dict[str, list[Any]]:
             _numbers(0, 1000, frozenset({int})),
         ),
     }
-    if set(r) - set(_RESULT_COLUMNS):
-        raise at.fail("results", f"unknown columns {sorted(set(r) - set(_RESULT_COLUMNS))[:5]}")
+    if set(r) - set(RESULT_COLUMNS):
+        raise at.fail("results", f"unknown columns {sorted(set(r) - set(RESULT_COLUMNS))[:5]}")
     return cols
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kape_itops import __version__
-from kape_itops.domain.sync import FORMAT, STREAMS
+from kape_itops.domain.sync import FORMAT, RESULT_COLUMNS, STREAMS
 from kape_itops.store.db import Store
 from kape_itops.store.outbox_repo import OutboxRepo, Result
 
@@ -63,21 +63,7 @@ def change_item(row: dict[str, Any]) -> dict[str, Any]:
 
 def results_columns(results: Sequence[Result]) -> dict[str, list[Any]]:
     """A run's results as the columns of a ``runs`` item (``at``: Unix seconds, float)."""
-    cols: dict[str, list[Any]] = {
-        name: []
-        for name in (
-            "tag",
-            "target",
-            "probe",
-            "status",
-            "reason",
-            "method",
-            "metrics",
-            "at",
-            "duration_ms",
-            "attempts",
-        )
-    }
+    cols: dict[str, list[Any]] = {name: [] for name in RESULT_COLUMNS}
     tag, target, probe = cols["tag"], cols["target"], cols["probe"]
     status, reason, method, metrics = (
         cols["status"],
