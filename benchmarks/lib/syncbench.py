@@ -10,9 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
-import pwd
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -31,7 +29,7 @@ from kape_itops.domain.enums import DeviceKind, DeviceStatus  # noqa: E402
 from kape_itops.domain.inventory import ChangeContext, DeviceUpsert, SchoolUpsert  # noqa: E402
 from kape_itops.store.db import Store  # noqa: E402
 from kape_itops.store.inventory_repo import InventoryRepo  # noqa: E402
-from tests.support.postgres import free_port, pg_bin  # noqa: E402
+from tests.support.postgres import PostgresServer, free_port, pg_bin  # noqa: E402, F401  (pg_bin: the scripts ask sb.pg_bin)
 
 ITOPS = [sys.executable, "-m", "kape_itops"]
 SERVE = [*ITOPS, "server", "serve"]
@@ -272,84 +270,19 @@ def enroll(db_url: str, school: str) -> str:
 
 
 # -- PostgreSQL --------------------------------------------------------------------------------
-class Postgres:
+class Postgres(PostgresServer):
     """A private cluster on 127.0.0.1 (as root it runs as 'postgres'); fsync stays on."""
 
     def __init__(self, fsync: bool = True) -> None:
-        self.bin = pg_bin()
-        self.base = Path(tempfile.mkdtemp(prefix="itops-bench-pg-"))  # its own: postgres owns it
-        self.data = self.base / "data"
-        self.port = free_port()
-        self.fsync = fsync
-        self.user = "postgres" if os.geteuid() == 0 else None
-
-    def _cmd(self, *args: str) -> list[str]:
-        return ["runuser", "-u", self.user, "--", *args] if self.user else list(args)
-
-    def start(self) -> None:
-        self.base.mkdir(parents=True, exist_ok=True)
-        if self.user:
-            pw = pwd.getpwnam(self.user)
-            os.chown(self.base, pw.pw_uid, pw.pw_gid)
-        run = lambda *a: subprocess.run(self._cmd(*a), check=True, capture_output=True, timeout=120)  # noqa: E731
-        run(
-            str(self.bin / "initdb"),
-            "-D",
-            str(self.data),
-            "-A",
-            "trust",
-            "-U",
-            "itops",
-            "-E",
-            "UTF8",
-            "--locale=C.UTF-8",
-        )
-        opts = f"-h 127.0.0.1 -p {self.port} -k {self.base} -c max_connections=200"
-        if not self.fsync:
-            opts += " -c fsync=off"
-        run(
-            str(self.bin / "pg_ctl"),
-            "-D",
-            str(self.data),
-            "-l",
-            str(self.base / "log"),
-            "-w",
-            "-t",
-            "60",
-            "-o",
-            opts,
-            "start",
-        )
+        base = Path(tempfile.mkdtemp(prefix="itops-bench-pg-"))  # its own: postgres owns it
+        super().__init__(base, fsync=fsync, max_connections=200)
 
     @property
     def postmaster(self) -> int:
         return int((self.data / "postmaster.pid").read_text().split()[0])
 
-    def stop(self) -> None:
-        try:
-            subprocess.run(
-                self._cmd(
-                    str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"
-                ),
-                check=False,
-                capture_output=True,
-                timeout=120,
-            )
-        finally:
-            shutil.rmtree(self.base, ignore_errors=True)
-
     def conninfo(self, database: str) -> str:
         return f"host=127.0.0.1 port={self.port} user=itops dbname={database}"
-
-    def url(self, database: str) -> str:
-        return f"postgresql+psycopg://itops@127.0.0.1:{self.port}/{database}"
-
-    def create_database(self, name: str) -> str:
-        import psycopg
-
-        with psycopg.connect(self.conninfo("postgres"), autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        return self.url(name)
 
     def psql(
         self, database: str, *args: str, timeout: float = 900

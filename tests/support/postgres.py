@@ -30,12 +30,17 @@ def pg_bin() -> Path:
 class PostgresServer:
     """initdb + pg_ctl on 127.0.0.1; as root the cluster runs as the 'postgres' user."""
 
-    def __init__(self, base: Path) -> None:
+    def __init__(
+        self, base: Path, *, fsync: bool = False, max_connections: int | None = None
+    ) -> None:
+        """``fsync`` off for tests (fast, nothing to lose); benchmarks keep it on."""
         self.bin = pg_bin()
         self.base = base
         self.data = base / "data"
         self.port = free_port()
         self.user: str | None = "postgres" if os.geteuid() == 0 else None
+        self.fsync = fsync
+        self.max_connections = max_connections
 
     def _run(self, *args: str) -> subprocess.CompletedProcess[str]:
         cmd = list(args)
@@ -71,7 +76,7 @@ class PostgresServer:
             "-t",
             "60",
             "-o",
-            f"-h 127.0.0.1 -p {self.port} -k {self.base} -c fsync=off",
+            self._options(),
             "start",
         )
         deadline = time.monotonic() + 30
@@ -82,6 +87,14 @@ class PostgresServer:
             except OSError:
                 time.sleep(0.1)
         raise RuntimeError("PostgreSQL did not start listening")
+
+    def _options(self) -> str:
+        opts = f"-h 127.0.0.1 -p {self.port} -k {self.base}"
+        if not self.fsync:
+            opts += " -c fsync=off"
+        if self.max_connections:
+            opts += f" -c max_connections={self.max_connections}"
+        return opts
 
     def stop(self) -> None:
         try:
