@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install the Debian packages the functional tests and benchmarks use, when missing.
 set -euo pipefail
-pkgs=(postgresql snmpd snmp openssh-server openssh-client fping iputils-ping iproute2 chromium systemd)
+pkgs=(postgresql snmpd snmp openssh-server openssh-client fping iputils-ping iproute2 chromium fonts-khmeros systemd)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
