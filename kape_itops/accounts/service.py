@@ -42,6 +42,14 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def _role(role: Role | str) -> Role:
+    try:
+        return Role(role)
+    except ValueError:
+        choices = ", ".join(r.value for r in Role)
+        raise UsageError(f"unknown role '{role}' (one of {choices})") from None
+
+
 class Accounts:
     """User accounts of the server database; changes are attributed to ``actor``."""
 
@@ -84,11 +92,7 @@ class Accounts:
     # -- changes -----------------------------------------------------------------------------
     def add(self, name: str, role: Role | str, password: str) -> User:
         """A new account; UsageError for a taken name, an unknown role or a weak password."""
-        try:
-            role = Role(role)
-        except ValueError:
-            choices = ", ".join(r.value for r in Role)
-            raise UsageError(f"unknown role '{role}' (one of {choices})") from None
+        role = _role(role)
         self._check(name, password)
         hashed = self.hasher.hash(password)
         with self.store.write() as s:
@@ -106,6 +110,28 @@ class Accounts:
                     "admin first"
                 )
             changed = repo.set_disabled(row, True, self._stamp("cli: server user disable"))
+            return to_user(row), changed
+
+    def set_role(
+        self, name: str, role: Role | str, source: str = "cli: server user role"
+    ) -> tuple[User, bool]:
+        """Give ``name`` another role; (the account, whether it changed). The last admin who
+        can log in cannot lose the admin role."""
+        role = _role(role)
+        with self.store.write() as s:
+            repo = UserRepo(s)
+            row = repo.need(name)
+            if (
+                row.disabled_at is None
+                and row.role == Role.ADMIN
+                and role != Role.ADMIN
+                and repo.active_admins() <= 1
+            ):
+                raise UsageError(
+                    f"'{row.name}' is the last admin who can log in: add or enable another "
+                    "admin first"
+                )
+            changed = repo.set_role(row, role, self._stamp(source))
             return to_user(row), changed
 
     def enable(self, name: str) -> tuple[User, bool]:

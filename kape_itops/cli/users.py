@@ -1,4 +1,5 @@
-"""``itops server user``: the server's user accounts (add, list, disable, enable, password).
+"""``itops server user``: the server's user accounts (add, list, role, disable, enable,
+password).
 
 A password comes from ``ITOPS_USER_PASSWORD`` when set, else from a hidden prompt asked twice
 (on a terminal), else from two lines of standard input (scripts). It is never printed.
@@ -153,6 +154,24 @@ def disable(app: App, name: str, as_json: bool) -> None:
 def enable(app: App, name: str, as_json: bool) -> None:
     """Let NAME log in again (lifts a lock after failed log-ins too)."""
     _changed(*app.accounts().enable(name), "enabled", as_json)
+
+
+@user.command("role")
+@click.argument("name")
+@click.argument("role", type=click.Choice([r.value for r in Role]))
+@click.option("--json", "as_json", is_flag=True, help="JSON on stdout.")
+@pass_app
+@handle_errors()
+def role(app: App, name: str, role: str, as_json: bool) -> None:
+    """Give NAME another ROLE (the last admin who can log in keeps the admin role)."""
+    made, changed = app.accounts().set_role(name, role)
+    if as_json:
+        print_json({**_json(made), "changed": changed})
+        return
+    if changed:
+        click.echo(f"user {made.name} is now {made.role.value}")
+    else:
+        click.echo(f"user {made.name} was {made.role.value} already")
 
 
 @user.command("password")

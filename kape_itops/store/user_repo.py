@@ -131,6 +131,15 @@ class UserRepo:
         self.s.flush()
         return changed
 
+    def set_role(self, row: UserRow, role: Role, stamp: Stamp) -> bool:
+        """Give the account ``role``; whether it changed (logged as the field ``role``)."""
+        if row.role == role.value:
+            return False
+        self._log(stamp, row.name, ChangeAction.UPDATE, "role", row.role, role.value)
+        row.role = role.value
+        self.s.flush()
+        return True
+
     def _clear_lock(self, row: UserRow, stamp: Stamp) -> None:
         if row.locked_until is not None:
             self._log(
