@@ -9,6 +9,12 @@ from kape_itops.store.models.probes import (
     ProbeResultRow,
     ProbeRunRow,
 )
+from kape_itops.store.models.procurement import (
+    RfqDecisionRow,
+    RfqEvaluationRow,
+    RfqFileRow,
+    RfqRow,
+)
 from kape_itops.store.models.quotes import EvaluationRow
 from kape_itops.store.models.rollups import (
     AlertCursorRow,
@@ -46,6 +52,10 @@ __all__ = [
     "ProbeRollupRow",
     "ProbeRunRow",
     "RollupRedoRow",
+    "RfqDecisionRow",
+    "RfqEvaluationRow",
+    "RfqFileRow",
+    "RfqRow",
     "RoomRow",
     "SchoolRow",
     "SiteRow",
