@@ -21,7 +21,7 @@ from kape_itops.quotes.report import (
 from kape_itops.quotes.result import Evaluation
 from kape_itops.quotes.rules import blank_rule
 
-__all__ = ["render_html"]
+__all__ = ["render_html", "report_context"]
 
 
 def _env(lang: str = "en") -> Environment:
@@ -39,14 +39,19 @@ def render_html(ev: Evaluation, lang: str = "en") -> str:
         resources.files("kape_itops.quotes").joinpath("templates/report.html.j2").read_text("utf-8")
     )
     template = _env(check_lang(lang)).from_string(text)
-    return template.render(
-        ev=ev,
-        matrices=matrices(ev),
-        deviations=deviations(ev),
-        decisive=decisive(ev),
-        vendors={v.quote: v for v in ev.vendors},
-        header_notes=header_notes(ev),
-        blank_rule=blank_rule(ev.blank_mandatory),
-        counts={lot.lot: lot_counts(ev, lot) for lot in ev.lots},
-        json_sha256=result_sha256(ev),
-    )
+    return template.render(**report_context(ev))
+
+
+def report_context(ev: Evaluation) -> dict[str, object]:
+    """What the report shows, for any template (the web page of an evaluation renders it too)."""
+    return {
+        "ev": ev,
+        "matrices": matrices(ev),
+        "deviations": deviations(ev),
+        "decisive": decisive(ev),
+        "vendors": {v.quote: v for v in ev.vendors},
+        "header_notes": header_notes(ev),
+        "blank_rule": blank_rule(ev.blank_mandatory),
+        "counts": {lot.lot: lot_counts(ev, lot) for lot in ev.lots},
+        "json_sha256": result_sha256(ev),
+    }

@@ -10,9 +10,18 @@ from pathlib import Path
 from typing import Any
 
 from kape_itops.errors import UsageError, ValidationFailed
-from kape_itops.schemadoc import check_doc, validator
+from kape_itops.schemadoc import Doc, check_doc, schema_issues, validator
 
-__all__ = ["Lot", "Rate", "Rfq", "RfqLine", "load_rfq", "parse_rate", "parse_weights"]
+__all__ = [
+    "Lot",
+    "Rate",
+    "Rfq",
+    "RfqLine",
+    "load_rfq",
+    "parse_rate",
+    "parse_weights",
+    "rfq_from_data",
+]
 
 METHODS = ("lowest", "qcbs")
 AWARDS = ("whole", "lot", "line")
@@ -221,6 +230,24 @@ def load_rfq(path: Path) -> Rfq:
     doc, issues = check_doc(path, _VALIDATOR, prepare=_dates_as_text)
     if issues or doc is None:
         raise ValidationFailed(issues, f"{source}: not a usable RFQ")
+    return _build(doc)
+
+
+def rfq_from_data(data: dict[str, Any], source: str) -> Rfq:
+    """An RFQ from plain values (e.g. a web form), checked by the same schema and rules as
+    ``rfq.yaml``; :class:`ValidationFailed` with every problem, each at its path
+    (``source at lots[0].lines[1].quantity``)."""
+    doc = Doc(_dates_as_text(dict(data)), source, {})
+    issues = schema_issues(doc, _VALIDATOR)
+    if issues:
+        raise ValidationFailed(issues, f"{source}: not a usable RFQ")
+    return _build(doc)
+
+
+def _build(doc: Doc) -> Rfq:
+    """The RFQ of a schema-checked document; ValidationFailed for a duplicate item."""
+    source = doc.source
+    issues = []
     data = doc.data
     award = data.get("award", "lot")
     lots: list[Lot] = []
