@@ -18,7 +18,7 @@ from kape_itops import __version__
 from kape_itops.admin.service import Database
 from kape_itops.limits import Limits
 from kape_itops.notify import loop as notify_loop
-from kape_itops.server import api, errors
+from kape_itops.server import api, errors, web
 from kape_itops.server.bodies import ASGIApp, BodyGuard, BodyLimits, Message, Receive, Scope, Send
 from kape_itops.sync.server import SyncServer
 
@@ -81,11 +81,13 @@ def create_app(
     secrets_path: Path | None = None,
     limits: Limits | None = None,
     prepare: bool = True,
+    secure_cookies: bool = False,
 ) -> FastAPI:
-    """The API over the database at ``db_url``; ``prepare`` checks (SQLite: makes) its schema.
+    """The API and the web pages over the database at ``db_url``; ``prepare`` checks (SQLite:
+    makes) its schema.
 
-    ``secrets_path`` is kept for the server's own secrets (alert channels); the sync API
-    needs none.
+    ``secrets_path`` is kept for the server's own secrets (alert channels, the session key);
+    the sync API needs none. ``secure_cookies``: the server runs TLS (HTTPS-only cookies).
     """
     database = Database(db_url)
     if prepare and (note := database.prepare()):
@@ -112,6 +114,7 @@ def create_app(
     app.state.secrets_path = secrets_path
     app.include_router(api.router)
     errors.install(app)
+    web.install(app, secrets_path=secrets_path, secure=secure_cookies)
     app.add_middleware(BodyGuard, limits=body_limits(limits))
     app.add_middleware(AccessLog)
     return app

@@ -66,7 +66,7 @@ def serve(db_url: str, options: ServeOptions, *, secrets_path: Path | None = Non
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT, datefmt=LOG_DATE)
     logging.Formatter.converter = time.gmtime  # log times in UTC, marked Z
     log = logging.getLogger("kape_itops.server")
-    app = create_app(db_url, secrets_path=secrets_path)
+    app = create_app(db_url, secrets_path=secrets_path, secure_cookies=options.cert is not None)
     if options.cert is None and not is_loopback(options.host):
         log.warning(
             "serving plain HTTP on %s: credentials cross the network in clear text unless a "
