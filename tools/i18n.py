@@ -26,7 +26,14 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "kape_itops"
 LOCALE = PACKAGE / "i18n" / "locale"
 LANGS = ("km",)
-PY_KEYWORDS = {"_": None, "N_": None, "marker": None, "gettext": (2,), "ngettext": (2, 3)}
+PY_KEYWORDS = {
+    "_": None,
+    "N_": None,
+    "marker": None,
+    "gettext": (2,),
+    "ngettext": (2, 3),
+    "tr": (2,),
+}
 JINJA_KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2)}
 JINJA_OPTIONS = {"extensions": "jinja2.ext.i18n", "trimmed": "true"}
 
