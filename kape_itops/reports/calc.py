@@ -176,6 +176,7 @@ class HealthCalc:
             cameras_reporting=len(cams),
             devices=rows,
             not_deployed=[healths[d.asset_tag] for d in devices if d.status in NOT_DEPLOYED_SHOWN],
+            name_km=sc.name_km,
         )
 
     def trends(

@@ -26,6 +26,11 @@ def num(v: float | None, digits: int = 0) -> str:
     return "—" if v is None else f"{v:,.{digits}f}"
 
 
+def aware(v: dt.datetime) -> dt.datetime:
+    """``v`` with a zone; a naive value is taken as UTC (as the store keeps it)."""
+    return v if v.tzinfo else v.replace(tzinfo=dt.UTC)
+
+
 def _local(v: dt.datetime, tz: dt.tzinfo) -> dt.datetime:
     """``v`` in ``tz``; a naive value is taken as UTC (as the store keeps it)."""
     return (v if v.tzinfo else v.replace(tzinfo=dt.UTC)).astimezone(tz)

@@ -18,6 +18,7 @@ from kape_itops.domain.problems import Problem, Severity
 from kape_itops.domain.reports import DAY, HOUR, epoch, from_epoch
 from kape_itops.errors import UsageError
 from kape_itops.reports.availability import Availability
+from kape_itops.reports.compare import MonthComparison
 from kape_itops.reports.silence import Silence
 from kape_itops.reports.trends import Point
 
@@ -145,6 +146,8 @@ class SchoolHealth:
     not_deployed: list[DeviceHealth] = field(default_factory=list)
     silence: Silence | None = None
     """Set when the school's collector is silent at the end of the period: no data since."""
+    name_km: str | None = None
+    """The school's Khmer name (inventory), if any."""
 
     @property
     def monitored(self) -> int:
@@ -215,6 +218,8 @@ class HealthReport:
     notes: list[str] = field(default_factory=list)
     tz: str = "UTC"
     """IANA zone the renderers show times in (every time here is UTC)."""
+    comparison: MonthComparison | None = None
+    """A monthly report: each school and all against the previous month."""
 
     @property
     def devices_deployed(self) -> int:
@@ -254,6 +259,8 @@ def to_dict(value: Any) -> Any:
             "unknown_pct": _round(value.pct_unknown),
             "no_data_pct": _round(value.pct_no_data),
         }
+    if isinstance(value, MonthComparison):
+        return value.to_json()
     if isinstance(value, Problem):
         out = {f.name: to_dict(getattr(value, f.name)) for f in dataclasses.fields(value)}
         out["key"] = value.key

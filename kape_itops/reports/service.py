@@ -7,12 +7,14 @@ returns domain objects: a :class:`~kape_itops.reports.model.HealthReport` or pro
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 from kape_itops.domain.problems import Problem
 from kape_itops.reports import alerts
 from kape_itops.reports.build import ReportOptions, build_report
-from kape_itops.reports.model import HealthReport, Period
+from kape_itops.reports.compare import compare, previous_month
+from kape_itops.reports.model import HealthReport, Period, resolve_period
 from kape_itops.store.db import Store
 
 __all__ = ["Reports"]
@@ -27,6 +29,22 @@ class Reports:
     def health(self, period: Period, options: ReportOptions) -> HealthReport:
         """The report for ``period`` (see :func:`~kape_itops.reports.model.resolve_period`)."""
         return build_report(self.store, period, options)
+
+    def monthly(
+        self, month: dt.date, options: ReportOptions, now: dt.datetime | None = None
+    ) -> HealthReport:
+        """The calendar month holding ``month`` (UTC days; up to ``now`` for the current one),
+        each school and all compared with the month before (both read from the rollups)."""
+        first = month.replace(day=1)
+        last = (first + dt.timedelta(days=31)).replace(day=1) - dt.timedelta(days=1)
+        report = build_report(self.store, resolve_period(None, first, last, now), options)
+        before = resolve_period(None, *previous_month(first), now)
+        old = build_report(
+            self.store, before, dataclasses.replace(options, rollup_first=False, today=None)
+        )
+        return dataclasses.replace(
+            report, comparison=compare(report, old, before.start, before.end)
+        )
 
     def new_problems(
         self, consecutive: int = 2, silent_after: int | None = None, tz: dt.tzinfo = dt.UTC
