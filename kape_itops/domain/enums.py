@@ -91,6 +91,12 @@ class EntityType(StrEnum):
     DEVICE = "device"
     USER = "user"
     """A server user account (never its password or hash)."""
+    RFQ = "rfq"
+    """A request for quotation: uploads, recorded evaluations, award decisions."""
+
+
+LOCAL_ENTITIES = (EntityType.USER, EntityType.RFQ)
+"""Change-log entities a site keeps to itself (never pushed to the server)."""
 
 
 SEVERITY: dict[ProbeStatus, int] = {

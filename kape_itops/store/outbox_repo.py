@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from kape_itops.domain.enums import EntityType
+from kape_itops.domain.enums import LOCAL_ENTITIES
 from kape_itops.domain.sync import PULL_SOURCE, STREAMS
 from kape_itops.store import ping_codec, ping_store
 from kape_itops.store.models import (
@@ -128,7 +128,7 @@ class OutboxRepo:
                 if len(items) >= limit:
                     break
                 last = int(row["id"])
-                if not _pulled(row["source"]) and row["entity"] != EntityType.USER:
+                if not _pulled(row["source"]) and row["entity"] not in LOCAL_ENTITIES:
                     items.append(dict(row))
             if len(rows) < _SCAN:
                 break
@@ -352,7 +352,9 @@ class OutboxRepo:
         counts = {
             "changes": self.s.scalar(
                 select(func.count()).where(
-                    c.id > cur["changes"], ~c.source.like(_PULLED), c.entity != EntityType.USER
+                    c.id > cur["changes"],
+                    ~c.source.like(_PULLED),
+                    c.entity.not_in(LOCAL_ENTITIES),
                 )
             ),
             "runs": self.s.scalar(
