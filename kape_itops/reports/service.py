@@ -14,6 +14,7 @@ from kape_itops.domain.problems import Problem
 from kape_itops.reports import alerts
 from kape_itops.reports.build import ReportOptions, build_report
 from kape_itops.reports.compare import compare, previous_month
+from kape_itops.reports.current import CurrentStatus
 from kape_itops.reports.model import HealthReport, Period, resolve_period
 from kape_itops.store.db import Store
 
@@ -45,6 +46,10 @@ class Reports:
         return dataclasses.replace(
             report, comparison=compare(report, old, before.start, before.end)
         )
+
+    def current(self, tz: dt.tzinfo = dt.UTC, silent_after: int | None = None) -> CurrentStatus:
+        """The web pages' current state: overview, problems, one school, one device."""
+        return CurrentStatus(self.store, silent_after=silent_after, tz=tz)
 
     def new_problems(
         self, consecutive: int = 2, silent_after: int | None = None, tz: dt.tzinfo = dt.UTC

@@ -1,0 +1,375 @@
+"""The current state behind the web pages: overview, problems, one school, one device.
+
+Problems are the report's own rules (:mod:`kape_itops.reports.problems`: each kind's findings
+on its newest result, discovery, warranty, silent collectors) applied to the newest result of
+each device and probe in the window (``since``, one day by default as for ``itops report
+problems``). A result the probe judged ok shows no problem (its status is its worst verdict),
+so only warn and crit results are read in full. Every read is bounded: one index seek per
+device, device lists paged, period figures from the rollups.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Iterable, Sequence
+
+from markupsafe import Markup
+
+from kape_itops.domain.discovery import HostState, StoredSweep
+from kape_itops.domain.enums import DeviceKind, EntityType
+from kape_itops.domain.inventory import Device
+from kape_itops.domain.problems import Observation, Problem, ProblemKind, Severity
+from kape_itops.domain.reports import StatusCounts, epoch
+from kape_itops.domain.results import ProbeResult
+from kape_itops.domain.status import LinkState, PingState, state_of
+from kape_itops.errors import NotFoundError, UsageError
+from kape_itops.probes import catalog
+from kape_itops.reports import views
+from kape_itops.reports.calc import AVAILABILITY_PROBES
+from kape_itops.reports.charts import line_chart
+from kape_itops.reports.model import Period
+from kape_itops.reports.problems import (
+    Thresholds,
+    discovery_problems,
+    from_observation,
+    sort_problems,
+    warranty_problems,
+)
+from kape_itops.reports.silence import find_silence, silent_after_setting, silent_problem
+from kape_itops.reports.trends import Point
+from kape_itops.reports.views import PAGE_SIZE, ProblemFilter
+from kape_itops.store.backup_repo import BackupRepo
+from kape_itops.store.db import Store
+from kape_itops.store.discovery_repo import DiscoveryRepo
+from kape_itops.store.probe_repo import ProbeRepo
+from kape_itops.store.report_repo import ReportRepo
+from kape_itops.store.site_reads import SiteReads
+from kape_itops.store.status_reads import StatusReads
+
+__all__ = ["PERIODS", "CurrentStatus"]
+
+PERIODS = {"1d": dt.timedelta(days=1), "7d": dt.timedelta(days=7), "30d": dt.timedelta(days=30)}
+"""The school page's periods."""
+MAX_PAGE = 10_000
+OTHER_PROBES = tuple(n for n in catalog.names() if n != "ping")
+
+
+class CurrentStatus:
+    """Read-side page models over ``store`` (times shown in ``tz`` by the pages)."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        interval: dt.timedelta = dt.timedelta(minutes=5),
+        silent_after: int | None = None,
+        thresholds: Thresholds | None = None,
+        tz: dt.tzinfo = dt.UTC,
+    ) -> None:
+        self.store = store
+        self.interval = interval
+        self.quiet = interval * (silent_after or silent_after_setting())
+        self.th = thresholds or Thresholds()
+        self.tz = tz
+
+    # -- problems, shared --------------------------------------------------------------------
+    def _problems(
+        self,
+        reads: StatusReads,
+        states: Sequence[PingState],
+        school: str | None,
+        since: dt.datetime,
+        now: dt.datetime,
+    ) -> list[Problem]:
+        bad = [s for s in states if s.status in ("warn", "crit") and s.at and s.at >= since]
+        observed = reads.ping_observations(bad)
+        observed += reads.newest_observations(
+            OTHER_PROBES, school=school, since=since, bad_only=True
+        )
+        found: dict[str, Problem] = {}
+        for obs in observed:
+            for p in from_observation(obs, self.th):
+                found.setdefault(p.key, p)
+        out = list(found.values())
+        codes = [school] if school else [x.code for x in reads.schools()]
+        sweeps = DiscoveryRepo(reads.s).latest_sweeps(codes, since, now)
+        down = {p.asset_tag for p in out if p.kind == ProblemKind.DOWN and p.asset_tag}
+        out += discovery_problems(sweeps, _sweep_devices(reads, sweeps), {}, {}, down)
+        today = now.astimezone(self.tz).date()
+        days = self.th.warranty_days
+        due = reads.warranty_due(today + dt.timedelta(days=days), school)
+        out += warranty_problems(due, today, days)
+        for sync in SiteReads(reads.s).schools(tuple(codes), runs=False).values():
+            silence = find_silence(sync, None, now, self.quiet)
+            if silence is not None:
+                out.append(silent_problem(silence, self.tz))
+        return sort_problems(out)
+
+    def _fresh_from(self, now: dt.datetime) -> dt.datetime:
+        return now - self.quiet
+
+    # -- pages -----------------------------------------------------------------------------
+    def overview(self, now: dt.datetime | None = None) -> views.Overview:
+        """One tile per school: devices up/down/unknown/no data, problems by severity, the
+        collector's last sync ("never" without an enrolled site)."""
+        now = now or dt.datetime.now(dt.UTC)
+        fresh = self._fresh_from(now)
+        with self.store.session() as s:
+            reads = StatusReads(s)
+            schools = reads.schools()
+            states = reads.ping_states()
+            problems = self._problems(reads, states, None, now - dt.timedelta(days=1), now)
+            syncs = SiteReads(s).schools(runs=False)
+        counts = views.tally(states, fresh)
+        sev = views.severity_counts(problems)
+        tiles = [
+            views.SchoolTile(
+                x,
+                counts.get(x.code, dict.fromkeys(LinkState, 0)),
+                sev.get(x.code, dict.fromkeys(Severity, 0)),
+                x.code in syncs,
+                syncs[x.code].last_sync_at if x.code in syncs else None,
+            )
+            for x in schools
+        ]
+        totals = {st: sum(t.states[st] for t in tiles) for st in LinkState}
+        psum = {sv: sum(t.problems[sv] for t in tiles) for sv in Severity}
+        return views.Overview(tiles, totals, psum, fresh, now)
+
+    def problems(self, flt: ProblemFilter, now: dt.datetime | None = None) -> views.ProblemPage:
+        """Current problems with the filter's school, kind, severity and window, paged; a
+        down problem on the page says since when (the first crit after the last ok)."""
+        now = now or dt.datetime.now(dt.UTC)
+        if flt.since <= dt.timedelta(0):
+            raise UsageError("since must be a positive duration")
+        with self.store.session() as s:
+            reads = StatusReads(s)
+            schools = reads.schools()
+            if flt.school is not None and flt.school not in {x.code for x in schools}:
+                raise NotFoundError(f"school '{flt.school}' does not exist")
+            states = reads.ping_states(flt.school)
+            found = self._problems(reads, states, flt.school, now - flt.since, now)
+            kept = views.filter_problems(found, flt)
+            shown, page = views.page_slice(kept, flt.page)
+            ids = {st.asset_tag: st.device_id for st in states}
+            repo = ReportRepo(s)
+            shown = [
+                dataclasses.replace(p, since=repo.down_since(ids[p.asset_tag], "ping", now))
+                if p.kind == ProblemKind.DOWN and p.asset_tag in ids
+                else p
+                for p in shown
+            ]
+        flt = dataclasses.replace(flt, page=page)
+        return views.ProblemPage(shown, len(kept), page, views.page_count(len(kept)), flt, schools)
+
+    def school(
+        self,
+        code: str,
+        period: str = "7d",
+        *,
+        page: int = 1,
+        room: str | None = None,
+        kind: DeviceKind | None = None,
+        now: dt.datetime | None = None,
+    ) -> views.SchoolView:
+        """One school: devices by room and kind now, availability and trends over ``period``
+        (1d, 7d, 30d), cameras recording, toner, NVR disks, unknown devices; devices paged."""
+        now = now or dt.datetime.now(dt.UTC)
+        if period not in PERIODS:
+            raise UsageError(f"period must be one of {', '.join(PERIODS)}")
+        span = Period(now - PERIODS[period], now)
+        align = span.bucket_s
+        span = Period(dt.datetime.fromtimestamp(epoch(span.start) // align * align, dt.UTC), now)
+        start, end = epoch(span.start), epoch(span.end)
+        fresh = self._fresh_from(now)
+        page = min(max(1, page), MAX_PAGE)
+        with self.store.session() as s:
+            reads = StatusReads(s)
+            sc = reads.school(code)
+            if sc is None:
+                raise NotFoundError(f"school '{code}' does not exist")
+            states = reads.ping_states(code)
+            problems = self._problems(reads, states, code, now - dt.timedelta(days=1), now)
+            lines, total = reads.device_lines(
+                code, room=room, kind=kind, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
+            )
+            totals = reads.probe_totals(code, span.grain, start, end, AVAILABILITY_PROBES)
+            trend = reads.trend(code, span.grain, start, end)
+            watermark = reads.rollup_watermark()
+            cams = reads.newest_observations(["onvif"], school=code, kinds=[DeviceKind.CAMERA])
+            printers = reads.newest_observations(["snmp"], school=code, kinds=[DeviceKind.PRINTER])
+            nvrs = reads.newest_observations(["snmp", "onvif"], school=code, kinds=[DeviceKind.NVR])
+            sweeps = DiscoveryRepo(s).latest_sweeps([code], now - dt.timedelta(days=30), now)
+            unknown = _unknown_hosts(sweeps, _sweep_devices(reads, sweeps))
+            room_names = reads.rooms(code)
+        avail = views.device_availability(
+            totals,
+            AVAILABILITY_PROBES,
+            start=start,
+            end=end,
+            bucket_s=span.bucket_s,
+            interval_s=int(self.interval.total_seconds()),
+        )
+        recording = {o.asset_tag: o.metrics.get("recording") for o in cams}
+        return views.SchoolView(
+            school=sc,
+            period=period,
+            start=span.start,
+            end=span.end,
+            states={
+                st: sum(1 for x in states if state_of(x.status, x.at, fresh) == st)
+                for st in LinkState
+            },
+            rooms=views.room_matrix(states, fresh),
+            room_names=room_names,
+            devices=lines,
+            availability={t: a for t, a in avail.items() if t in {x.asset_tag for x in lines}},
+            page=min(page, views.page_count(total)),
+            pages=views.page_count(total),
+            total_devices=total,
+            pooled=views.pooled(avail.values()),
+            charts=self._charts(trend, span),
+            cameras_recording=sum(1 for v in recording.values() if v is True),
+            cameras_reporting=sum(1 for v in recording.values() if isinstance(v, bool)),
+            cameras_not_recording=sorted(t for t, v in recording.items() if v is False)[:PAGE_SIZE],
+            toner=_toner(printers)[:PAGE_SIZE],
+            nvr_disk=_disks(nvrs),
+            unknown=unknown[:PAGE_SIZE],
+            problems=views.severity_counts(problems).get(code, dict.fromkeys(Severity, 0)),
+            counted_until=watermark,
+            room=room,
+            kind=kind,
+        )
+
+    def _charts(
+        self, trend: list[tuple[int, StatusCounts, float, int]], span: Period
+    ) -> list[Markup]:
+        avail: list[Point] = []
+        rtt: list[Point] = []
+        for t, c, rtt_sum, rtt_n in trend:
+            avail.append(Point(t, 100.0 * (c.ok + c.warn) / c.total if c.total else None))
+            rtt.append(Point(t, rtt_sum / rtt_n if rtt_n else None))
+        step = span.bucket_s
+        return [
+            line_chart(
+                {"up": avail},
+                title="Ping answered (%)",
+                unit=" %",
+                y_min=0,
+                y_max=100,
+                step_s=step,
+                tz=self.tz,
+            ),
+            line_chart(
+                {"rtt": rtt}, title="Round trip (ms)", unit=" ms", y_min=0, step_s=step, tz=self.tz
+            ),
+        ]
+
+    def device(self, tag: str, page: int = 1, now: dt.datetime | None = None) -> views.DeviceView:
+        """Every field, the newest result per probe, results (paged, newest first), backup
+        versions, change history and warranty of device ``tag``."""
+        now = now or dt.datetime.now(dt.UTC)
+        page = min(max(1, page), MAX_PAGE)
+        with self.store.session() as s:
+            reads = StatusReads(s)
+            d = reads.device(tag)
+            if d is None:
+                raise NotFoundError(f"no device with asset tag '{tag}'")
+            sc = reads.school(d.school)
+            latest = ProbeRepo(s).latest_results(catalog.names(), [d.asset_tag])
+            got = reads.results_page(d.asset_tag, (page - 1) * PAGE_SIZE, PAGE_SIZE + 1)
+            backups = list(reversed(BackupRepo(s).history(d.asset_tag)))[:PAGE_SIZE]
+            changes = reads.history(EntityType.DEVICE, d.asset_tag, limit=100)
+        layers = sorted(
+            latest.values(),
+            key=lambda r: catalog.names().index(r.probe) if r.probe in catalog.names() else 99,
+        )
+        problems = sort_problems(
+            p for r in layers for p in from_observation(_observation(d, r), self.th)
+        )
+        today = now.astimezone(self.tz).date()
+        return views.DeviceView(
+            device=d,
+            school=sc,
+            layers=layers,
+            problems=problems,
+            results=got[:PAGE_SIZE],
+            page=page,
+            has_next=len(got) > PAGE_SIZE,
+            backups=backups,
+            changes=list(reversed(changes)),
+            warranty=views.warranty_of(d, today, self.th.warranty_days),
+            fields=views.device_fields(d),
+        )
+
+
+def _observation(d: Device, r: ProbeResult) -> Observation:
+    return Observation(d.asset_tag, d.school, r.probe, r.status, r.reason, r.started_at, r.metrics)
+
+
+def _sweep_devices(reads: StatusReads, sweeps: Iterable[StoredSweep]) -> list[Device]:
+    """The devices a sweep's unknown and missing hosts may be (by MAC, IP or tag)."""
+    macs: set[str] = set()
+    ips: set[str] = set()
+    tags: set[str] = set()
+    for w in sweeps:
+        for h in w.hosts:
+            if h.state == HostState.UNKNOWN:
+                if h.mac:
+                    macs.add(h.mac.lower())
+                ips.add(h.ip)
+            elif h.state == HostState.MISSING and h.asset_tag:
+                tags.add(h.asset_tag)
+    return reads.devices_matching(sorted(macs), sorted(ips), sorted(tags))
+
+
+def _unknown_hosts(sweeps: list[StoredSweep], devices: list[Device]) -> list[views.UnknownHost]:
+    found = discovery_problems(sweeps, devices, {}, {})
+    wanted = {p.part for p in found if p.kind == ProblemKind.UNKNOWN_DEVICE}
+    out: list[views.UnknownHost] = []
+    seen: set[str] = set()
+    for w in sweeps:
+        for h in w.hosts:
+            if h.state != HostState.UNKNOWN:
+                continue
+            key = next((k for k in (h.mac and h.mac.lower(), h.mac, h.ip) if k in wanted), None)
+            if key is None or key in seen:
+                continue
+            seen.add(key)
+            out.append(views.UnknownHost(h.mac, h.ip, h.vendor, w.method, w.started_at))
+    return out
+
+
+def _toner(printers: Iterable[Observation]) -> list[views.Supply]:
+    out: list[views.Supply] = []
+    for o in printers:
+        metrics = o.metrics
+        levels = [
+            (str(x.get("name") or "supply"), x.get("pct"))
+            for x in metrics.get("supplies") or []
+            if isinstance(x, dict)
+        ]
+        nums = [
+            (n, float(v))
+            for n, v in levels
+            if isinstance(v, int | float) and not isinstance(v, bool)
+        ]
+        if nums:
+            name, pct = min(nums, key=lambda nv: nv[1])
+            out.append(views.Supply(o.asset_tag, name, pct))
+        elif levels:
+            out.append(views.Supply(o.asset_tag, levels[0][0], None))
+    return sorted(out, key=lambda x: (x.pct is None, x.pct or 0.0, x.asset_tag))
+
+
+def _disks(nvrs: Iterable[Observation]) -> list[tuple[str, float | None]]:
+    best: dict[str, float | None] = {}
+    for o in nvrs:
+        v = o.metrics.get("disk_used_pct")
+        tag = o.asset_tag
+        if isinstance(v, int | float) and not isinstance(v, bool):
+            best[tag] = float(v)
+        else:
+            best.setdefault(tag, None)
+    return sorted(best.items(), key=lambda kv: (-(kv[1] or 0.0), kv[0]))

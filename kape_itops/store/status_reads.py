@@ -1,0 +1,446 @@
+"""Reads behind the web pages' current state: the newest result per device, bounded and indexed.
+
+Every "newest result" is one index seek per device (``ping_results`` by its primary key,
+``probe_results`` by ``ix_probe_results_device_probe_at``), never a scan of the results;
+device lists are paged in SQL; period figures come from the rollups (GROUP BY over the
+school's devices). On PostgreSQL the read turns JIT off for its transaction: these are many
+cheap seeks, which JIT compilation only slows down.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, text
+from sqlalchemy.orm import Session
+
+from kape_itops.domain.enums import DeviceKind, DeviceStatus, ProbeStatus
+from kape_itops.domain.inventory import Device
+from kape_itops.domain.problems import Observation
+from kape_itops.domain.reports import StatusCounts
+from kape_itops.domain.results import ProbeResult
+from kape_itops.domain.status import DeviceLine, PingState, ProbeTotals
+from kape_itops.store import ping_codec, ping_store
+from kape_itops.store.inventory_reads import InventoryReads, to_device
+from kape_itops.store.models import (
+    DeviceRow,
+    PingResultRow,
+    ProbeResultRow,
+    ProbeRollupRow,
+    RoomRow,
+    SchoolRow,
+)
+from kape_itops.store.models.base import as_utc
+
+__all__ = ["StatusReads"]
+
+_CHUNK = 500
+_SEEKS = 200
+_BAD = ("warn", "crit")
+_DEPLOYED = DeviceStatus.DEPLOYED.value
+
+
+def _compact_newest() -> Any:
+    """Per device (correlated): started_us * 4 + status code of its newest compact ping."""
+    p = PingResultRow
+    return (
+        select(p.started_us * 4 + p.status)
+        .where(p.device_id == DeviceRow.id)
+        .order_by(p.started_us.desc())
+        .limit(1)
+        .correlate(DeviceRow)
+        .scalar_subquery()
+    )
+
+
+def _plain_newest(probe: str) -> Any:
+    """Per device (correlated): the id of its newest ``probe_results`` row of ``probe``."""
+    r = ProbeResultRow
+    return (
+        select(r.id)
+        .where(r.device_id == DeviceRow.id, r.probe == probe)
+        .order_by(r.started_at.desc(), r.id.desc())
+        .limit(1)
+        .correlate(DeviceRow)
+        .scalar_subquery()
+    )
+
+
+def _obs(row: ProbeResultRow, tag: str, school: str) -> Observation:
+    return Observation(
+        tag, school, row.probe, _status(row.status), row.reason, row.started_at, row.metrics
+    )
+
+
+def _status(value: str) -> ProbeStatus:
+    try:
+        return ProbeStatus(value)
+    except ValueError:
+        return ProbeStatus.UNKNOWN
+
+
+class StatusReads(InventoryReads):
+    """Current-state reads on one session (inventory reads included)."""
+
+    def __init__(self, session: Session) -> None:
+        super().__init__(session)
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("SET LOCAL jit = off"))
+
+    # -- the newest ping of every deployed device ----------------------------------------
+    def ping_states(self, school: str | None = None) -> list[PingState]:
+        """Every deployed device (of ``school``) with its newest ping result: one seek per
+        device in each results table, the rare plain rows then read by id."""
+        d = DeviceRow
+        q = (
+            select(
+                d.id,
+                d.asset_tag,
+                SchoolRow.code,
+                RoomRow.name,
+                d.kind,
+                _compact_newest(),
+                _plain_newest("ping"),
+            )
+            .join(SchoolRow, d.school_id == SchoolRow.id)
+            .outerjoin(RoomRow, d.room_id == RoomRow.id)
+            .where(d.status == _DEPLOYED)
+        )
+        if school is not None:
+            q = q.where(SchoolRow.code == school)
+        rows = self.s.execute(q).all()
+        plain = self._plain_heads([int(r[6]) for r in rows if r[6] is not None])
+        out: list[PingState] = []
+        for dev_id, tag, code, room, kind, packed, pid in rows:
+            status: str | None = None
+            at: dt.datetime | None = None
+            if packed is not None:
+                at = ping_codec.from_us(int(packed) // 4)
+                status = ping_codec.STATUSES[int(packed) % 4]
+            head = plain.get(int(pid)) if pid is not None else None
+            if head is not None and (at is None or head[0] > at):
+                at, status = head
+            out.append(PingState(int(dev_id), tag, code, room, DeviceKind(kind), status, at))
+        return out
+
+    def _plain_heads(self, ids: Sequence[int]) -> dict[int, tuple[dt.datetime, str]]:
+        r = ProbeResultRow
+        out: dict[int, tuple[dt.datetime, str]] = {}
+        for i in range(0, len(ids), _CHUNK):
+            q = select(r.id, r.started_at, r.status).where(r.id.in_(ids[i : i + _CHUNK]))
+            for rid, at, status in self.s.execute(q):
+                out[int(rid)] = (as_utc(at), status)
+        return out
+
+    def ping_observations(self, states: Sequence[PingState]) -> list[Observation]:
+        """The full newest ping results of ``states`` (their metrics, for problems)."""
+        p = PingResultRow
+        out: list[Observation] = []
+        by_key = {(s.device_id, ping_codec.to_us(s.at)): s for s in states if s.at is not None}
+        keys = list(by_key)
+        found: set[tuple[int, int]] = set()
+        for i in range(0, len(keys), _SEEKS):
+            part = keys[i : i + _SEEKS]
+            cond = or_(*(and_(p.device_id == d, p.started_us == us) for d, us in part))
+            for m in self.s.execute(select(*ping_store.COLUMNS).where(cond)).mappings():
+                key = (int(m["device_id"]), int(m["started_us"]))
+                if key in found:
+                    continue
+                found.add(key)
+                st = by_key[key]
+                v = ping_codec.decode(m, st.asset_tag)
+                out.append(
+                    Observation(
+                        st.asset_tag,
+                        st.school,
+                        "ping",
+                        _status(v["status"]),
+                        v["reason"],
+                        v["started_at"],
+                        v["metrics"],
+                    )
+                )
+        rest = [s for k, s in by_key.items() if k not in found]
+        if rest:
+            out += self.newest_observations(["ping"], tags=[s.asset_tag for s in rest])
+        return out
+
+    # -- the newest result of other probes -----------------------------------------------
+    def newest_observations(
+        self,
+        probes: Sequence[str],
+        *,
+        school: str | None = None,
+        tags: Sequence[str] | None = None,
+        kinds: Sequence[DeviceKind] = (),
+        since: dt.datetime | None = None,
+        bad_only: bool = False,
+        deployed_only: bool = True,
+    ) -> list[Observation]:
+        """The newest ``probe_results`` row per device and probe (compact pings are not read
+        here): of deployed devices (of ``school``, ``tags``, ``kinds``), only those started at
+        or after ``since``, only warn and crit ones with ``bad_only``. One seek per device and
+        probe, in one statement."""
+        if not probes:
+            return []
+        d, r = DeviceRow, ProbeResultRow
+        heads = [_plain_newest(p).label(f"h{i}") for i, p in enumerate(probes)]
+        inner = select(d.id, *heads).join(SchoolRow, d.school_id == SchoolRow.id)
+        if deployed_only:
+            inner = inner.where(d.status == _DEPLOYED)
+        if school is not None:
+            inner = inner.where(SchoolRow.code == school)
+        if kinds:
+            inner = inner.where(d.kind.in_([k.value for k in kinds]))
+        chunks: list[Sequence[str] | None] = [None]
+        if tags is not None:
+            chunks = [tags[i : i + _CHUNK] for i in range(0, len(tags), _CHUNK)]
+        out: list[Observation] = []
+        for chunk in chunks:
+            sub = inner if chunk is None else inner.where(d.asset_tag.in_(chunk))
+            x = sub.subquery()
+            cols = [x.c[f"h{i}"] for i in range(len(probes))]
+            q = (
+                select(r, d.asset_tag, SchoolRow.code)
+                .join(x, r.id.in_(cols) if len(cols) > 1 else r.id == cols[0])
+                .join(d, r.device_id == d.id)
+                .join(SchoolRow, d.school_id == SchoolRow.id)
+            )
+            if since is not None:
+                q = q.where(r.started_at >= since)
+            if bad_only:
+                q = q.where(r.status.in_(_BAD))
+            out += [_obs(row, tag, code) for row, tag, code in self.s.execute(q)]
+        return out
+
+    # -- lists -----------------------------------------------------------------------------
+    def device_lines(
+        self,
+        school: str,
+        *,
+        room: str | None = None,
+        kind: DeviceKind | None = None,
+        offset: int = 0,
+        limit: int = 50,
+    ) -> tuple[list[DeviceLine], int]:
+        """One page of a school's devices (by room, kind, tag) with their newest ping, and
+        how many match. The seeks run for the page's devices only."""
+        d = DeviceRow
+        base = (
+            select(d.id)
+            .join(SchoolRow, d.school_id == SchoolRow.id)
+            .outerjoin(RoomRow, d.room_id == RoomRow.id)
+            .where(SchoolRow.code == school)
+        )
+        if room is not None:
+            base = base.where(RoomRow.name == room) if room else base.where(d.room_id.is_(None))
+        if kind is not None:
+            base = base.where(d.kind == kind.value)
+        total = int(self.s.scalar(select(func.count()).select_from(base.subquery())) or 0)
+        page = (
+            base.order_by(func.coalesce(RoomRow.name, ""), d.kind, d.asset_tag)
+            .offset(offset)
+            .limit(limit)
+            .subquery()
+        )
+        q = (
+            select(d, RoomRow.name, _compact_newest(), _plain_newest("ping"))
+            .join(page, page.c.id == d.id)
+            .outerjoin(RoomRow, d.room_id == RoomRow.id)
+            .order_by(func.coalesce(RoomRow.name, ""), d.kind, d.asset_tag)
+        )
+        rows = self.s.execute(q).all()
+        plain = self._plain_heads([int(r[3]) for r in rows if r[3] is not None])
+        out: list[DeviceLine] = []
+        for row, room_name, packed, pid in rows:
+            status: str | None = None
+            at: dt.datetime | None = None
+            if packed is not None:
+                at = ping_codec.from_us(int(packed) // 4)
+                status = ping_codec.STATUSES[int(packed) % 4]
+            head = plain.get(int(pid)) if pid is not None else None
+            if head is not None and (at is None or head[0] > at):
+                at, status = head
+            out.append(
+                DeviceLine(
+                    row.asset_tag,
+                    DeviceKind(row.kind),
+                    DeviceStatus(row.status),
+                    room_name,
+                    row.model,
+                    row.ip,
+                    status,
+                    at,
+                )
+            )
+        return out, total
+
+    def rooms(self, school: str) -> list[str]:
+        """The names of a school's rooms that hold devices."""
+        q = (
+            select(RoomRow.name)
+            .join(SchoolRow, RoomRow.school_id == SchoolRow.id)
+            .where(SchoolRow.code == school)
+            .where(select(DeviceRow.id).where(DeviceRow.room_id == RoomRow.id).exists())
+            .order_by(RoomRow.name)
+        )
+        return list(self.s.scalars(q))
+
+    def warranty_due(self, until: dt.date, school: str | None = None) -> list[Device]:
+        """Devices (not retired or lost) whose warranty ends on or before ``until``."""
+        q = self._device_query().where(
+            DeviceRow.warranty_until.is_not(None),
+            DeviceRow.warranty_until <= until,
+            DeviceRow.status.not_in([DeviceStatus.RETIRED.value, DeviceStatus.LOST.value]),
+        )
+        if school is not None:
+            q = q.where(SchoolRow.code == school)
+        return [to_device(*row) for row in self.s.execute(q.order_by(DeviceRow.asset_tag))]
+
+    def devices_matching(
+        self, macs: Sequence[str], ips: Sequence[str], tags: Sequence[str]
+    ) -> list[Device]:
+        """Devices with one of these MACs (lower case), IPs or asset tags."""
+        out: dict[str, Device] = {}
+        for column, values in (
+            (func.lower(DeviceRow.mac), macs),
+            (DeviceRow.ip, ips),
+            (DeviceRow.asset_tag, tags),
+        ):
+            for i in range(0, len(values), _CHUNK):
+                q = self._device_query().where(column.in_(values[i : i + _CHUNK]))
+                for row in self.s.execute(q):
+                    dev = to_device(*row)
+                    out[dev.asset_tag] = dev
+        return list(out.values())
+
+    # -- period figures from the rollups ---------------------------------------------------
+    def probe_totals(
+        self, school: str, grain: str, start: int, end: int, probes: Iterable[str]
+    ) -> list[ProbeTotals]:
+        """Per deployed device of ``school`` and probe: its status counts over the buckets
+        starting in ``[start, end)`` and its first bucket there (one GROUP BY)."""
+        u, d = ProbeRollupRow, DeviceRow
+        q = (
+            select(
+                d.asset_tag,
+                u.probe,
+                func.sum(u.n_ok),
+                func.sum(u.n_warn),
+                func.sum(u.n_crit),
+                func.sum(u.n_unknown),
+                func.min(u.bucket_start),
+            )
+            .join(d, u.device_id == d.id)
+            .join(SchoolRow, d.school_id == SchoolRow.id)
+            .where(
+                SchoolRow.code == school,
+                d.status == _DEPLOYED,
+                u.grain == grain,
+                u.bucket_start >= start,
+                u.bucket_start < end,
+                u.probe.in_(list(probes)),
+            )
+            .group_by(d.asset_tag, u.probe)
+        )
+        return [
+            ProbeTotals(tag, probe, StatusCounts(ok, warn, crit, unk), int(first))
+            for tag, probe, ok, warn, crit, unk, first in self.s.execute(q)
+        ]
+
+    def trend(
+        self, school: str, grain: str, start: int, end: int, probe: str = "ping"
+    ) -> list[tuple[int, StatusCounts, float, int]]:
+        """Per bucket start: the school's deployed devices' status counts of ``probe`` and
+        their round-trip sum and count, oldest first (one GROUP BY)."""
+        u, d = ProbeRollupRow, DeviceRow
+        q = (
+            select(
+                u.bucket_start,
+                func.sum(u.n_ok),
+                func.sum(u.n_warn),
+                func.sum(u.n_crit),
+                func.sum(u.n_unknown),
+                func.sum(u.rtt_sum),
+                func.sum(u.rtt_count),
+            )
+            .join(d, u.device_id == d.id)
+            .join(SchoolRow, d.school_id == SchoolRow.id)
+            .where(
+                SchoolRow.code == school,
+                d.status == _DEPLOYED,
+                u.grain == grain,
+                u.probe == probe,
+                u.bucket_start >= start,
+                u.bucket_start < end,
+            )
+            .group_by(u.bucket_start)
+            .order_by(u.bucket_start)
+        )
+        return [
+            (int(t), StatusCounts(ok, warn, crit, unk), float(rs or 0), int(rc or 0))
+            for t, ok, warn, crit, unk, rs, rc in self.s.execute(q)
+        ]
+
+    def rollup_watermark(self) -> dt.datetime | None:
+        """The end of the newest hourly bucket (what the period figures count up to)."""
+        u = ProbeRollupRow
+        value = self.s.scalar(select(func.max(u.bucket_start)).where(u.grain == "hour"))
+        return ping_codec.from_us((int(value) + 3600) * 1_000_000) if value is not None else None
+
+    # -- one device's results --------------------------------------------------------------
+    def results_page(self, tag: str, offset: int, limit: int) -> list[ProbeResult]:
+        """Results of device ``tag``, newest first, ``limit`` from ``offset`` (both tables
+        read newest first by their indexes, ``offset + limit`` rows at most each)."""
+        dev_id = self.s.scalar(select(DeviceRow.id).where(DeviceRow.asset_tag == tag))
+        if dev_id is None:
+            return []
+        n = offset + limit
+        r, p = ProbeResultRow, PingResultRow
+        plain = [
+            ProbeResult(
+                probe=row.probe,
+                target=row.target,
+                status=_status(row.status),
+                reason=row.reason,
+                started_at=row.started_at,
+                duration_ms=row.duration_ms,
+                metrics=row.metrics,
+                method=row.method,
+                asset_tag=tag,
+                attempts=row.attempts,
+            )
+            for row in self.s.scalars(
+                select(r)
+                .where(r.device_id == dev_id)
+                .order_by(r.started_at.desc(), r.id.desc())
+                .limit(n)
+            )
+        ]
+        q = (
+            select(*ping_store.COLUMNS)
+            .where(p.device_id == dev_id)
+            .order_by(p.started_us.desc(), p.run_id.desc())
+            .limit(n)
+        )
+        pings = []
+        for m in self.s.execute(q).mappings():
+            v = ping_codec.decode(m, tag)
+            pings.append(
+                ProbeResult(
+                    probe="ping",
+                    target=v["target"],
+                    status=_status(v["status"]),
+                    reason=v["reason"],
+                    started_at=v["started_at"],
+                    duration_ms=v["duration_ms"],
+                    metrics=v["metrics"],
+                    method=v["method"],
+                    asset_tag=tag,
+                    attempts=v["attempts"],
+                )
+            )
+        merged = sorted(plain + pings, key=lambda x: x.started_at, reverse=True)
+        return merged[offset:n]
