@@ -90,15 +90,17 @@ class Accounts:
             return to_user(UserRepo(s).need(name))
 
     # -- changes -----------------------------------------------------------------------------
-    def add(self, name: str, role: Role | str, password: str) -> User:
+    def add(
+        self, name: str, role: Role | str, password: str, source: str = "cli: server user add"
+    ) -> User:
         """A new account; UsageError for a taken name, an unknown role or a weak password."""
         role = _role(role)
         self._check(name, password)
         hashed = self.hasher.hash(password)
         with self.store.write() as s:
-            return UserRepo(s).add(name, role, hashed, self._stamp("cli: server user add"))
+            return UserRepo(s).add(name, role, hashed, self._stamp(source))
 
-    def disable(self, name: str) -> tuple[User, bool]:
+    def disable(self, name: str, source: str = "cli: server user disable") -> tuple[User, bool]:
         """Refuse ``name``'s log-ins from now on; (the account, whether it changed). The last
         admin who can log in cannot be disabled."""
         with self.store.write() as s:
@@ -109,7 +111,7 @@ class Accounts:
                     f"'{row.name}' is the last admin who can log in: add or enable another "
                     "admin first"
                 )
-            changed = repo.set_disabled(row, True, self._stamp("cli: server user disable"))
+            changed = repo.set_disabled(row, True, self._stamp(source))
             return to_user(row), changed
 
     def set_role(
@@ -134,15 +136,17 @@ class Accounts:
             changed = repo.set_role(row, role, self._stamp(source))
             return to_user(row), changed
 
-    def enable(self, name: str) -> tuple[User, bool]:
+    def enable(self, name: str, source: str = "cli: server user enable") -> tuple[User, bool]:
         """Let ``name`` log in again (a log-in lock is lifted too); (account, whether changed)."""
         with self.store.write() as s:
             repo = UserRepo(s)
             row = repo.need(name)
-            changed = repo.set_disabled(row, False, self._stamp("cli: server user enable"))
+            changed = repo.set_disabled(row, False, self._stamp(source))
             return to_user(row), changed
 
-    def set_password(self, name: str, password: str) -> User:
+    def set_password(
+        self, name: str, password: str, source: str = "cli: server user password"
+    ) -> User:
         """A new password for ``name`` (a log-in lock is lifted too)."""
         with self.store.session() as s:
             canonical = UserRepo(s).need(name).name
@@ -151,7 +155,7 @@ class Accounts:
         with self.store.write() as s:
             repo = UserRepo(s)
             row = repo.need(name)
-            repo.set_hash(row, hashed, self._stamp("cli: server user password"), rehash=False)
+            repo.set_hash(row, hashed, self._stamp(source), rehash=False)
             return to_user(row)
 
     # -- log-in ------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from fastapi.testclient import TestClient
 
 from kape_itops.accounts.service import Accounts
 from kape_itops.server.app import create_app
+from kape_itops.store.db import Store
 
 PASSWORD = "correct horse battery staple"
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
@@ -87,9 +88,19 @@ class WebClient:
         return self.post("/logout")
 
 
+def migrate(db_url: str) -> None:
+    """Create or upgrade the schema (``itops init``), as the server's operator does first."""
+    store = Store(db_url)
+    try:
+        store.upgrade()
+    finally:
+        store.dispose()
+
+
 @contextmanager
 def web_client(db_url: str, **app_kw: Any) -> Iterator[WebClient]:
-    """The application over ``db_url`` (lifespan run) and a client without a session."""
+    """The application over ``db_url`` (migrated; lifespan run) and a client without a session."""
+    migrate(db_url)
     app = create_app(db_url, **app_kw)
     with TestClient(app, base_url="http://testserver", follow_redirects=False) as client:
         yield WebClient(client, app)
@@ -98,6 +109,7 @@ def web_client(db_url: str, **app_kw: Any) -> Iterator[WebClient]:
 @contextmanager
 def two_clients(db_url: str) -> Iterator[tuple[WebClient, WebClient]]:
     """Two separate browsers on one application (e.g. an admin and a viewer)."""
+    migrate(db_url)
     app = create_app(db_url)
     with (
         TestClient(app, base_url="http://testserver", follow_redirects=False) as one,

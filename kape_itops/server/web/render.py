@@ -36,6 +36,19 @@ NAV: tuple[tuple[str, str, Action], ...] = (
     ("/reports", i18n.marker("Reports"), Action.READ),
     ("/admin/users", i18n.marker("Users"), Action.ADMIN_USERS),
 )
+WORDS = (
+    i18n.marker("admin"),
+    i18n.marker("it_staff"),
+    i18n.marker("reviewer"),
+    i18n.marker("viewer"),
+    i18n.marker("ok"),
+    i18n.marker("warn"),
+    i18n.marker("crit"),
+    i18n.marker("unknown"),
+    i18n.marker("up"),
+    i18n.marker("down"),
+)
+"""Role and status names shown translated (``_(role.value)`` in templates)."""
 STATUS_CLASS = {
     "ok": "ok",
     "up": "ok",
