@@ -18,7 +18,7 @@ from kape_itops import __version__
 from kape_itops.admin.service import Database
 from kape_itops.limits import Limits
 from kape_itops.notify import loop as notify_loop
-from kape_itops.server import api, errors, web
+from kape_itops.server import api, errors, rest, web
 from kape_itops.server.bodies import ASGIApp, BodyGuard, BodyLimits, Message, Receive, Scope, Send
 from kape_itops.sync.server import SyncServer
 
@@ -113,6 +113,7 @@ def create_app(
     app.state.sync = SyncServer(database.store)
     app.state.secrets_path = secrets_path
     app.include_router(api.router)
+    rest.install(app)
     errors.install(app)
     web.install(app, secrets_path=secrets_path, secure=secure_cookies)
     app.add_middleware(BodyGuard, limits=body_limits(limits))
