@@ -158,13 +158,25 @@ def _format_from(path: Path) -> ExportFormat:
     type=click.Path(dir_okay=False, path_type=Path),
     help="HTML file to write (print it on A4).",
 )
+@click.option(
+    "--url",
+    metavar="BASE",
+    help="Server URL: each QR code opens BASE/devices/TAG [default: ITOPS_SERVER_URL, else "
+    "the server this site joined, else the plain tag].",
+)
 @click.option("--json", "as_json", is_flag=True, help="The file and the label count as JSON.")
 @pass_app
 @handle_errors()
-def labels_cmd(app: App, flt: DeviceFilter, output: Path, as_json: bool) -> None:
-    """Write a printable A4 sheet of QR labels (asset tag, with tag and school printed below)."""
-    count = app.inventory().labels(output, flt)
+def labels_cmd(app: App, flt: DeviceFilter, output: Path, url: str | None, as_json: bool) -> None:
+    """Write a printable A4 sheet of QR labels (tag and school printed below each code).
+
+    A QR code holds the device's page on the server when a server URL is known, else the tag.
+    """
+    from kape_itops.inventory.labels import base_url, server_url
+
+    base = base_url(url) if url is not None else server_url(app.settings.secrets_path)
+    count = app.inventory().labels(output, flt, base)
     if as_json:
-        print_json({"output": str(output), "labels": count})
+        print_json({"output": str(output), "labels": count, "url": base})
         return
-    console.print(safe(f"wrote {count} label(s) to {output}"))
+    console.print(safe(f"wrote {count} label(s) to {output}" + (f" for {base}" if base else "")))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from kape_itops.discovery.diff import DiscoveryDiff, DiscoveryReport, diff_inventory
@@ -18,11 +18,16 @@ from kape_itops.discovery.sweep import discover as sweep
 from kape_itops.discovery.wsd_messages import WSD_GROUP, WSD_PORT, Discovered
 from kape_itops.discovery.wsdiscovery import default_interface
 from kape_itops.discovery.wsdiscovery import discover as ws_discover
+from kape_itops.domain.discovery import HostState, SweepHost
+from kape_itops.domain.enums import DeviceStatus
+from kape_itops.domain.fields import FieldError, parse_mac
 from kape_itops.domain.inventory import DeviceFilter
+from kape_itops.domain.text import refusal
 from kape_itops.errors import NotFoundError, UsageError
+from kape_itops.inventory.edits import Edited
 from kape_itops.inventory.service import Inventory
 from kape_itops.store.db import Store
-from kape_itops.store.discovery_repo import record_sweeps
+from kape_itops.store.discovery_repo import DiscoveryRepo, record_sweeps
 
 __all__ = ["DiscoveryService", "OnvifSweep", "SchoolSweep", "onvif_interface"]
 
@@ -95,6 +100,46 @@ class DiscoveryService:
             )
         return accepted
 
+    def unknown_host(self, school: str, mac: str) -> SweepHost:
+        """The unknown host with ``mac`` in ``school``'s latest sweeps; NotFoundError if none."""
+        code = school.strip().upper()
+        try:
+            wanted = parse_mac(mac)
+        except FieldError:
+            raise NotFoundError(f"'{mac[:40]}' is not a MAC address") from None
+        start = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+        end = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
+        with self.store.session() as s:
+            sweeps = DiscoveryRepo(s).latest_sweeps([code], start, end)
+        for sweep_ in sweeps:
+            for host in sweep_.hosts:
+                if host.state == HostState.UNKNOWN and host.mac and _same_mac(host.mac, wanted):
+                    return host
+        raise NotFoundError(f"no unknown device with MAC {wanted} in {code}'s latest sweep")
+
+    def add_unknown(
+        self,
+        school: str,
+        mac: str,
+        values: Mapping[str, str],
+        source: str = "web: discovery add",
+    ) -> Edited:
+        """Add an unknown host of ``school``'s latest sweep to the inventory, deployed, through
+        the change log. Its MAC, IP and vendor are the sweep's; ``asset_tag``, ``kind``,
+        ``hostname`` and ``room`` come from ``values``, checked as an import row would be
+        (ValidationFailed names every bad field)."""
+        host = self.unknown_host(school, mac)
+        form = {k: values[k] for k in ("asset_tag", "kind", "hostname", "room") if k in values}
+        vendor = (host.vendor or "").strip()[:100]
+        form.update(
+            school=school.strip().upper(),
+            mac=host.mac or mac,
+            ip=host.ip,
+            manufacturer="" if refusal(vendor) else vendor,
+            status=DeviceStatus.DEPLOYED.value,
+        )
+        return self.inventory.create(form, source)
+
     def onvif(
         self,
         interface: str,
@@ -117,3 +162,10 @@ class DiscoveryService:
             out.sweep_ids.extend(record_sweeps(self.store, records))
             out.notes.extend(notes)
         return out
+
+
+def _same_mac(stored: str, wanted: str) -> bool:
+    try:
+        return parse_mac(stored) == wanted
+    except FieldError:
+        return False

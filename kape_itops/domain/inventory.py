@@ -88,6 +88,21 @@ class DeviceFilter:
     search: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class DevicePage:
+    """One page of a device search: the devices on it and how many match in all."""
+
+    devices: tuple[Device, ...]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        """How many pages the matches fill (at least one)."""
+        return max(1, -(-self.total // self.per_page))
+
+
 @dataclass(slots=True)
 class Summary:
     """Device counts per school × kind and per funding project."""

@@ -11,7 +11,10 @@ Devices are streamed from the database, so memory stays flat.
 from __future__ import annotations
 
 import csv
+import datetime as dt
+import io
 import json
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -87,6 +90,25 @@ def export_inventory(
         else:
             _json(path, repo, flt, report)
     return report
+
+
+def export_bytes(
+    store: Store, fmt: ExportFormat, flt: DeviceFilter | None = None
+) -> tuple[str, bytes]:
+    """A download: (file name, bytes). CSV: the devices (UTF-8 with a BOM); XLSX: both sheets."""
+    day = dt.date.today().isoformat()
+    if fmt == ExportFormat.CSV:
+        buffer = io.StringIO(newline="")
+        with store.session() as session:
+            rows = _device_rows(InventoryRepo(session), flt)
+            _csv(buffer, DEVICE_COLUMNS, rows, ExportReport(fmt), "devices")
+        return f"devices-{day}.csv", buffer.getvalue().encode("utf-8-sig")
+    if fmt != ExportFormat.XLSX:
+        raise UsageError(f"no {fmt.value} download: csv or xlsx")
+    with tempfile.TemporaryDirectory(prefix="itops-export-") as tmp:
+        path = Path(tmp) / "inventory.xlsx"
+        export_inventory(store, path, fmt, flt)
+        return f"inventory-{day}.xlsx", path.read_bytes()
 
 
 def _count(report: ExportReport, entity: str, rows: Iterator[list[str]]) -> Iterator[list[str]]:

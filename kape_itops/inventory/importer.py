@@ -127,10 +127,14 @@ def _has_error(issues: list[Issue]) -> bool:
 class Importer:
     """Imports inventory files into a store, attributed to ``actor``."""
 
-    def __init__(self, store: Store, actor: str, chunk: int = CHUNK) -> None:
+    def __init__(
+        self, store: Store, actor: str, chunk: int = CHUNK, source: str = "import"
+    ) -> None:
         self.store = store
         self.actor = actor
         self.chunk = chunk
+        self.source = source
+        """The change log's source of each table is ``<source>: <file>``."""
 
     def run(
         self, path: Path, mode: Mode = Mode.ALL_OR_NOTHING, dry_run: bool = False
@@ -237,7 +241,7 @@ class Importer:
                 if file_sha256(plan.source.path) != plan.report.sha256:
                     raise DataError(f"{plan.source.label} changed during the import; run it again")
                 ctx = ChangeContext(
-                    self.actor, f"import: {plan.source.label}", at, plan.report.sha256
+                    self.actor, f"{self.source}: {plan.source.label}", at, plan.report.sha256
                 )
                 if plan.checker is None:
                     ups = [school_upsert(r) for r in plan.school_rows if r.ok]
@@ -277,6 +281,7 @@ def import_inventory(
     actor: str,
     mode: Mode = Mode.ALL_OR_NOTHING,
     dry_run: bool = False,
+    source: str = "import",
 ) -> ImportReport:
     """Import ``path`` (folder, CSV, XLSX or JSON) into ``store``; see :class:`Importer`."""
-    return Importer(store, actor).run(path, mode, dry_run)
+    return Importer(store, actor, source=source).run(path, mode, dry_run)

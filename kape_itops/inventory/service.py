@@ -17,12 +17,13 @@ from kape_itops.domain.inventory import (
     ChangeContext,
     Device,
     DeviceFilter,
+    DevicePage,
     DeviceUpsert,
     School,
     Summary,
 )
-from kape_itops.domain.text import refusal
-from kape_itops.errors import NotFoundError, UsageError
+from kape_itops.errors import Issue, NotFoundError, UsageError, ValidationFailed
+from kape_itops.inventory import edits
 from kape_itops.store.db import Store
 from kape_itops.store.inventory_repo import InventoryRepo, tag_in_use
 
@@ -31,6 +32,8 @@ if TYPE_CHECKING:  # readers, writers and the label renderer load only when used
     from kape_itops.inventory.importer import ImportReport, Mode
 
 EDITABLE = (*tuple(f for f in DEVICE_FIELD if f not in ("asset_tag",)), "new_asset_tag")
+PER_PAGE = 50
+MAX_QUERY = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +57,10 @@ def outside_subnets(ip: str, subnets: Sequence[str]) -> bool:
         with contextlib.suppress(ValueError):
             networks.append(ipaddress.ip_network(text, strict=False))
     return bool(networks) and not any(address in net for net in networks)
+
+
+def _place(school: object, room: object) -> str:
+    return f"{school}/{room}" if room else str(school)
 
 
 def now() -> dt.datetime:
@@ -97,6 +104,19 @@ class Inventory:
             repo = InventoryRepo(s)
             exact = repo.device(key)
             return [exact] if exact is not None else repo.find_devices(key)
+
+    def search(
+        self, text: str, page: int = 1, flt: DeviceFilter | None = None, per_page: int = PER_PAGE
+    ) -> DevicePage:
+        """Devices whose tag, serial, MAC, IP or host name (or make, model) holds ``text``,
+        ignoring case; page ``page`` (from 1) of ``per_page``, exact tag first."""
+        text = text.strip()[:MAX_QUERY]
+        page = max(1, page)
+        with self.store.session() as s:
+            found, total = InventoryRepo(s).search_devices(
+                text, flt, (page - 1) * per_page, per_page
+            )
+        return DevicePage(tuple(found), total, page, per_page)
 
     def subnet_warning(self, tag: str) -> str | None:
         """One line when the device's IP lies outside every subnet of its school, else None.
@@ -153,11 +173,23 @@ class Inventory:
         )
 
     # -- files -----------------------------------------------------------------------------
-    def import_file(self, path: Path, mode: Mode, dry_run: bool = False) -> ImportReport:
-        """Import a folder, CSV, XLSX or JSON export; every change through the change log."""
+    def import_file(
+        self, path: Path, mode: Mode, dry_run: bool = False, source: str = "import"
+    ) -> ImportReport:
+        """Import a folder, CSV, XLSX or JSON export; every change through the change log
+        (its source is ``<source>: <file>``)."""
         from kape_itops.inventory.importer import import_inventory
 
-        return import_inventory(self.store, path, self.actor, mode, dry_run)
+        return import_inventory(self.store, path, self.actor, mode, dry_run, source)
+
+    def export_download(
+        self, fmt: ExportFormat, flt: DeviceFilter | None = None
+    ) -> tuple[str, bytes]:
+        """A download in the import format: (file name, bytes); CSV holds the devices, XLSX
+        both sheets. Formula-like cells are neutralised as in :meth:`export`."""
+        from kape_itops.inventory.exporter import export_bytes
+
+        return export_bytes(self.store, fmt, flt)
 
     def export(
         self, path: Path, fmt: ExportFormat, flt: DeviceFilter | None = None
@@ -167,11 +199,20 @@ class Inventory:
 
         return export_inventory(self.store, path, fmt, flt)
 
-    def labels(self, output: Path, flt: DeviceFilter | None = None) -> int:
-        """Write a printable HTML sheet of QR labels; how many labels."""
+    def labels(
+        self, output: Path, flt: DeviceFilter | None = None, base_url: str | None = None
+    ) -> int:
+        """Write a printable HTML sheet of QR labels (each the device's URL under
+        ``base_url``, else its tag); how many labels."""
         from kape_itops.inventory.labels import write_labels
 
-        return write_labels(self.store, output, flt)
+        return write_labels(self.store, output, flt, base_url)
+
+    def labels_html(self, flt: DeviceFilter | None = None, base_url: str | None = None) -> str:
+        """The label sheet as an HTML page."""
+        from kape_itops.inventory.labels import labels_page
+
+        return labels_page(self.store, flt, base_url)
 
     # -- edits -----------------------------------------------------------------------------
     def set(
@@ -204,10 +245,80 @@ class Inventory:
                 values[name] = parsed
         return self._apply(tag, values, new_tag, source)
 
-    def move(self, tag: str, school: str | None, room: str | None) -> list[Change]:
-        """Move a device to another school and/or room."""
+    def edit(
+        self,
+        tag: str,
+        values: Mapping[str, str],
+        shown: Mapping[str, str] | None = None,
+        source: str = "web: inventory edit",
+    ) -> edits.Edited:
+        """Change a device from form text, validated exactly as an import row.
+
+        Fields equal to what the form showed (``shown``, else the stored value) stay as
+        they are; an emptied field is cleared; ``asset_tag`` renames. School and room (Move)
+        and the statuses retired and in repair (Retire, Repair) are refused here. Raises
+        ValidationFailed with every error, each named by its field; warnings come back.
+        """
+        with self.store.write() as s:
+            ctx = self.context(source)
+            repo = InventoryRepo(s)
+            current = self._current(repo, tag)
+            header, cells, issues = edits.form_cells(current, values, shown)
+            issues += edits.reserved(header, cells)
+            row, found = edits.check_row(repo, header, cells)
+            issues += found
+            if any(i.severity == "error" for i in issues):
+                raise ValidationFailed(issues, f"{current.asset_tag} not saved")
+            new_tag = row.new_key or current.asset_tag
+            repo.apply_devices([DeviceUpsert(current.asset_tag, row.values, row.new_key)], ctx)
+            changes = [
+                c for c in repo.history(EntityType.DEVICE, new_tag, ctx.at) if c.at == ctx.at
+            ]
+            return edits.Edited(new_tag, changes, issues)
+
+    def create(self, values: Mapping[str, str], source: str) -> edits.Edited:
+        """A new device from form text (``asset_tag``, ``school``, ``kind``, ...), validated
+        exactly as an import row; ValidationFailed with every error, named by field."""
+        with self.store.write() as s:
+            ctx = self.context(source)
+            repo = InventoryRepo(s)
+            header, cells, issues = edits.form_cells(None, values)
+            row, found = edits.check_row(repo, header, cells)
+            issues += found
+            if row.key and row.key.lower() in repo.tag_spellings([row.key]):
+                owner = repo.stored_tag(row.key) or row.key
+                issues.append(
+                    Issue(edits.FORM, None, "asset_tag", row.key, tag_in_use(row.key, owner))
+                )
+            if any(i.severity == "error" for i in issues):
+                raise ValidationFailed(issues, "device not added")
+            repo.apply_devices([DeviceUpsert(row.key, row.values)], ctx)
+            changes = [
+                c for c in repo.history(EntityType.DEVICE, row.key, ctx.at) if c.at == ctx.at
+            ]
+            return edits.Edited(row.key, changes, issues)
+
+    @staticmethod
+    def _current(repo: InventoryRepo, tag: str) -> Device:
+        stored = repo.stored_tag(tag)  # tags that differ only in case are one tag
+        current = repo.device(stored) if stored else None
+        if current is None:
+            raise NotFoundError(f"no device with asset tag '{tag}'")
+        return current
+
+    def move(
+        self,
+        tag: str,
+        school: str | None,
+        room: str | None,
+        reason: str | None = None,
+        source: str = "cli: inventory move",
+    ) -> list[Change]:
+        """Move a device to another school and/or room; a ``reason`` (required when given,
+        even empty) is added to its notes."""
         if school is None and room is None:
             raise UsageError("give --school and/or --room")
+        why = edits.reason_text(reason, source) if reason is not None else None
         values: dict[str, object] = {}
         if school is not None:
             try:
@@ -219,23 +330,50 @@ class Inventory:
                 values["room"] = DEVICE_FIELD["room"].parse(room) if room.strip() else None
             except FieldError as exc:
                 raise UsageError(f"--room {room!r}: {exc}") from exc
-        return self._apply(tag, values, None, "cli: inventory move")
 
-    def retire(self, tag: str, reason: str) -> list[Change]:
+        def moved(current: Device) -> dict[str, object]:
+            if why is None:
+                return values
+            to_school = str(values.get("school", current.school))
+            to_room = values.get("room", current.room)
+            if (to_school, to_room) == (current.school, current.room):
+                raise UsageError(f"device '{current.asset_tag}' is there already")
+            where = f"from {_place(current.school, current.room)} to {_place(to_school, to_room)}"
+            return {**values, "notes": edits.noted(current, edits.dated("Moved", why, where))}
+
+        return self._apply(tag, moved, None, source)
+
+    def retire(self, tag: str, reason: str, source: str = "cli: inventory retire") -> list[Change]:
         """Mark a device retired, keeping the reason in its notes."""
-        if not reason.strip():
-            raise UsageError("--reason is required to retire a device")
-        if why := refusal(reason):
-            raise UsageError(f"--reason: {why}")
-        line = f"Retired {dt.date.today().isoformat()}: {reason.strip()}"
+        why = edits.reason_text(reason, source, " to retire a device")
+        line = edits.dated("Retired", why)
 
         def retired(current: Device) -> dict[str, object]:
             if current.status == DeviceStatus.RETIRED:
                 raise UsageError(f"device '{tag}' is already retired")
-            notes = f"{current.notes}\n{line}" if current.notes else line
-            return {"status": DeviceStatus.RETIRED, "notes": notes}
+            return {"status": DeviceStatus.RETIRED, "notes": edits.noted(current, line)}
 
-        return self._apply(tag, retired, None, "cli: inventory retire")
+        return self._apply(tag, retired, None, source)
+
+    def repair(
+        self, tag: str, reason: str, done: bool = False, source: str = "cli: inventory repair"
+    ) -> list[Change]:
+        """Send a device to repair (status in repair), or with ``done`` take it back
+        (deployed); the reason goes into its notes."""
+        why = edits.reason_text(reason, source)
+
+        def repaired(current: Device) -> dict[str, object]:
+            if done:
+                if current.status != DeviceStatus.IN_REPAIR:
+                    raise UsageError(f"device '{current.asset_tag}' is not in repair")
+                status, line = DeviceStatus.DEPLOYED, edits.dated("Back from repair", why)
+            else:
+                if current.status in (DeviceStatus.IN_REPAIR, DeviceStatus.RETIRED):
+                    raise UsageError(f"device '{current.asset_tag}' is {current.status.value}")
+                status, line = DeviceStatus.IN_REPAIR, edits.dated("In repair", why)
+            return {"status": status, "notes": edits.noted(current, line)}
+
+        return self._apply(tag, repaired, None, source)
 
     def _apply(
         self,
@@ -249,10 +387,7 @@ class Inventory:
         with self.store.write() as s:
             ctx = self.context(source)  # inside the lock: times follow the change log's order
             repo = InventoryRepo(s)
-            stored = repo.stored_tag(tag)  # tags that differ only in case are one tag
-            current = repo.device(stored) if stored else None
-            if current is None:
-                raise NotFoundError(f"no device with asset tag '{tag}'")
+            current = self._current(repo, tag)
             tag = current.asset_tag
             if callable(values):
                 values = values(current)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import difflib
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, case, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from kape_itops.domain.enums import (
@@ -153,6 +154,58 @@ class InventoryReads:
                 conds.append(func.lower(column) == parse(text).lower())
         q = self._device_query().where(or_(*conds)).order_by(SchoolRow.code, DeviceRow.asset_tag)
         return [to_device(*got) for got in self.s.execute(q)]
+
+    def search_devices(
+        self, text: str, flt: DeviceFilter | None, offset: int, limit: int
+    ) -> tuple[list[Device], int]:
+        """Devices whose tag, serial, MAC, IP, host name, manufacturer or model holds ``text``
+        (ignoring case; a MAC in any notation), within ``flt``; (one page, how many in all).
+
+        The exact tag comes first, then by school and tag. Two queries, both in SQL.
+        """
+        conds: list[ColumnElement[bool]] = []
+        flt = flt or DeviceFilter()
+        if flt.schools:
+            conds.append(SchoolRow.code.in_(flt.schools))
+        if flt.kinds:
+            conds.append(DeviceRow.kind.in_([str(k) for k in flt.kinds]))
+        if flt.statuses:
+            conds.append(DeviceRow.status.in_([str(s) for s in flt.statuses]))
+        needle = text.strip().lower()
+        exact = func.lower(DeviceRow.asset_tag) == needle
+        if needle:  # '%' and '_' are plain characters here, not wildcards
+            columns = (
+                DeviceRow.asset_tag,
+                DeviceRow.serial,
+                DeviceRow.mac,
+                DeviceRow.ip,
+                DeviceRow.hostname,
+                DeviceRow.manufacturer,
+                DeviceRow.model,
+            )
+            match = [func.lower(c).contains(needle, autoescape=True) for c in columns]
+            hexdigits = re.sub(r"[\s:.-]", "", needle)
+            if len(hexdigits) >= 4 and re.fullmatch(r"[0-9a-f]+", hexdigits):
+                bare = func.replace(DeviceRow.mac, ":", "")
+                match.append(bare.contains(hexdigits, autoescape=True))
+            conds.append(or_(*match))
+        room = aliased(RoomRow)
+        counted = (
+            select(func.count(DeviceRow.id))
+            .join(SchoolRow, DeviceRow.school_id == SchoolRow.id)
+            .where(*conds)
+        )
+        total = int(self.s.scalar(counted) or 0)
+        q = (
+            select(DeviceRow, SchoolRow.code, room.name)
+            .join(SchoolRow, DeviceRow.school_id == SchoolRow.id)
+            .outerjoin(room, DeviceRow.room_id == room.id)
+            .where(*conds)
+            .order_by(case((exact, 0), else_=1), SchoolRow.code, DeviceRow.asset_tag)
+            .offset(offset)
+            .limit(limit)
+        )
+        return [to_device(*got) for got in self.s.execute(q)], total
 
     def devices_by_tag(self, tags: Sequence[str]) -> dict[str, Device]:
         """The devices among ``tags`` that exist, keyed by tag."""

@@ -6,13 +6,23 @@ import datetime as dt
 import html
 import json
 from pathlib import Path
+from typing import Any
 
+import pytest
+import segno
 from click.testing import CliRunner
 
 from kape_itops.cli import cli
 from kape_itops.domain.enums import DeviceKind
 from kape_itops.domain.inventory import ChangeContext, Device, DeviceFilter, School, SchoolUpsert
-from kape_itops.inventory.labels import make_labels, render_labels, write_labels
+from kape_itops.errors import UsageError
+from kape_itops.inventory.labels import (
+    base_url,
+    make_labels,
+    qr_payload,
+    render_labels,
+    write_labels,
+)
 from kape_itops.store.db import Store
 from kape_itops.store.inventory_repo import InventoryRepo
 from tests.functional.test_import import run, seed_folder
@@ -55,6 +65,54 @@ def test_labels_cli(store: Store, runner: CliRunner, tmp_path: Path) -> None:
     assert out.read_text("utf-8").count("<svg") == 2
     args = ["--db", store.url, "inventory", "labels", "--school", "KPT-PSP", "-o", str(out)]
     result = runner.invoke(cli, [*args, "--json"])
-    assert json.loads(result.stdout) == {"output": str(out), "labels": 2}
+    assert json.loads(result.stdout) == {"output": str(out), "labels": 2, "url": None}
     result = runner.invoke(cli, ["--db", store.url, "inventory", "labels"])
     assert result.exit_code == 2
+
+
+def _payloads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record the text of every QR code made (what segno is asked to encode)."""
+    seen: list[str] = []
+    make = segno.make
+
+    def spy(content: str, **kw: Any) -> Any:
+        seen.append(content)
+        return make(content, **kw)
+
+    monkeypatch.setattr(segno, "make", spy)
+    return seen
+
+
+def test_qr_codes_hold_the_device_url_when_a_server_is_known(
+    store: Store, runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run(store, seed_folder(tmp_path / "seed"))
+    monkeypatch.delenv("ITOPS_SERVER_URL", raising=False)
+    monkeypatch.delenv("ITOPS_SECRETS", raising=False)
+    seen = _payloads(monkeypatch)
+    out = tmp_path / "l.html"
+    args = ["--db", store.url, "inventory", "labels", "--school", "KPT-PSP", "-o", str(out)]
+    assert runner.invoke(cli, args).exit_code == 0
+    assert seen == ["D1", "D2"]  # no server known: the plain tag
+    seen.clear()
+    done = runner.invoke(cli, [*args, "--url", "https://itops.example.org/", "--json"])
+    assert done.exit_code == 0 and json.loads(done.stdout)["url"] == "https://itops.example.org"
+    assert seen == ["https://itops.example.org/devices/D1", "https://itops.example.org/devices/D2"]
+    seen.clear()
+    env = {"ITOPS_SERVER_URL": "http://10.0.0.5:8080"}
+    assert runner.invoke(cli, args, env=env).exit_code == 0
+    assert seen[0] == "http://10.0.0.5:8080/devices/D1"
+    seen.clear()
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text(
+        '[server.sync]\nurl = "https://hq.example.org"\nsite = "s1"\nschool = "KPT-PSP"\n'
+        'credential = "c"\nsigning_key = "k"\n'
+    )
+    secrets.chmod(0o600)
+    assert runner.invoke(cli, args, env={"ITOPS_SECRETS": str(secrets)}).exit_code == 0
+    assert seen[0] == "https://hq.example.org/devices/D1"
+    bad = runner.invoke(cli, [*args, "--url", "javascript:alert(1)"])
+    assert bad.exit_code == 2 and "not a server URL" in bad.stderr
+    assert qr_payload("T/1 x", "https://a.b") == "https://a.b/devices/T%2F1%20x"
+    with pytest.raises(UsageError):
+        base_url("https://a.b/?q=1")
