@@ -1,0 +1,421 @@
+"""The web benchmark's measurement: a real ``itops server``, a logged-in user, every page timed.
+
+Server time comes from the ``Server-Timing: app;dur=<ms>`` header (the web core's middleware:
+request in to first response byte), client time from the wall clock around the request. Beside
+each page the database's own cost: the SQL that answers the same question, run by ``psql``
+(``\\timing``, the median of the same number of runs). PostgreSQL logs the plan of every
+statement over 100 ms (auto_explain), to say why a page is slow.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import syncbench as sb
+import webbench as wb
+import webservices
+
+from kape_itops.store.db import Store
+
+LIMIT_MS = 300.0
+USER, PASSWORD = "bench", "bench-password-for-pages-1"
+_CSRF = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
+_TIMING = re.compile(r"app;dur=([0-9.]+)")
+
+
+@dataclass
+class Page:
+    """One page to fetch: a label, the URL, whether 300 ms holds, the SQL baseline's name."""
+
+    label: str
+    url: str
+    held: bool = True
+    baseline: str | None = None
+    server: list[float] = field(default_factory=list)
+    client: list[float] = field(default_factory=list)
+    status: int = 0
+    size: int = 0
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Targets:
+    """Real keys from the data: the biggest school, a router with backups, a camera, …"""
+
+    school: str
+    small_school: str
+    router: str
+    camera: str
+    serial: str
+    mac: str
+    evaluation: int
+    month: str
+    since: str
+
+
+def targets(pg: wb.CachedPostgres) -> Targets:
+    def one(sql: str) -> str:
+        return pg.psql_cmd(sql, "-tA").strip().splitlines()[0]
+
+    school = one(
+        "SELECT s.code FROM schools s JOIN devices d ON d.school_id = s.id "
+        "GROUP BY s.code ORDER BY count(*) DESC, s.code LIMIT 1"
+    )
+    small = one(
+        "SELECT s.code FROM schools s JOIN devices d ON d.school_id = s.id "
+        "GROUP BY s.code ORDER BY count(*), s.code LIMIT 1"
+    )
+    router = one(
+        "SELECT d.asset_tag FROM devices d JOIN config_backups b ON b.device_id = d.id "
+        f"JOIN schools s ON s.id = d.school_id WHERE s.code = '{school}' AND d.kind = 'router' LIMIT 1"
+    )
+    camera = one(
+        "SELECT d.asset_tag FROM devices d JOIN schools s ON s.id = d.school_id "
+        f"WHERE s.code = '{school}' AND d.kind = 'camera' ORDER BY d.asset_tag LIMIT 1"
+    )
+    serial, mac = one(
+        "SELECT serial || '|' || mac FROM devices WHERE kind = 'printer' ORDER BY md5(serial) LIMIT 1"
+    ).split("|")
+    evaluation = int(one("SELECT max(id) FROM evaluations"))
+    end = dt.datetime.now(dt.UTC)
+    last = end.replace(day=1) - dt.timedelta(days=1)
+    return Targets(
+        school,
+        small,
+        router,
+        camera,
+        serial,
+        mac,
+        evaluation,
+        f"{last:%Y-%m}",
+        f"{end - dt.timedelta(days=7):%Y-%m-%d}",
+    )
+
+
+def pages(t: Targets) -> list[Page]:
+    """Every page of issue #14's list, with its SQL baseline."""
+    return [
+        Page("overview /", "/", baseline="latest status, all devices"),
+        Page("problems", "/problems", baseline="latest status, all devices"),
+        Page(
+            f"problems school={t.school}",
+            f"/problems?school={t.school}",
+            baseline="latest status, one school",
+        ),
+        Page(
+            "problems kind=down severity=crit",
+            "/problems?kind=down&severity=crit",
+            baseline="latest status, all devices",
+        ),
+        Page("problems since=7d", "/problems?since=7d", baseline="latest status, all devices"),
+        Page(
+            "problems since=7d page=3",
+            "/problems?since=7d&page=3",
+            baseline="latest status, all devices",
+        ),
+        Page(
+            f"school {t.school} (largest)",
+            f"/schools/{t.school}",
+            baseline="school: latest + 30-day availability",
+        ),
+        Page(
+            f"school {t.small_school} (smallest)",
+            f"/schools/{t.small_school}",
+            baseline="school: latest + 30-day availability",
+        ),
+        Page(
+            f"school {t.school} period=30d",
+            f"/schools/{t.school}?period=30d",
+            baseline="school: latest + 30-day availability",
+        ),
+        Page(
+            f"school {t.school} page=2",
+            f"/schools/{t.school}?page=2",
+            baseline="school: latest + 30-day availability",
+        ),
+        Page(
+            f"device {t.router} (router)",
+            f"/devices/{t.router}",
+            baseline="device: latest, 50 results, changes",
+        ),
+        Page(
+            f"device {t.camera} (camera)",
+            f"/devices/{t.camera}",
+            baseline="device: latest, 50 results, changes",
+        ),
+        Page("inventory", "/inventory", baseline="inventory: first 50"),
+        Page("inventory q=KPT (broad)", "/inventory?q=kpt", baseline="inventory: search"),
+        Page(
+            f"inventory q={t.serial} (serial)",
+            f"/inventory?q={t.serial}",
+            baseline="inventory: search",
+        ),
+        Page(
+            f"inventory q={t.mac.upper()} (MAC)",
+            f"/inventory?q={t.mac.upper()}",
+            baseline="inventory: search",
+        ),
+        Page("quotes", "/quotes", baseline="evaluations: newest 50"),
+        Page(
+            f"quotes evaluation {t.evaluation}",
+            f"/quotes/{t.evaluation}/evaluation",
+            baseline="evaluations: one",
+        ),
+        Page("reports", "/reports", baseline="report: 30-day availability, all"),
+        Page(
+            f"report HTML {t.month}, school {t.school}",
+            f"/reports/{t.month}/{t.school}.html",
+            baseline="report: 30-day availability, one school",
+        ),
+        Page(
+            f"report HTML {t.month}, all schools",
+            f"/reports/{t.month}/all.html",
+            baseline="report: 30-day availability, all",
+        ),
+        Page(
+            f"report PDF {t.month}, school {t.school}",
+            f"/reports/{t.month}/{t.school}.pdf",
+            held=False,
+        ),
+        Page("API /api/v1/devices", "/api/v1/devices", baseline="inventory: first 50"),
+        Page("API /api/v1/problems", "/api/v1/problems", baseline="latest status, all devices"),
+        Page("API /api/v1/schools", "/api/v1/schools", baseline="latest status, all devices"),
+        Page("admin users", "/admin/users"),
+    ]
+
+
+def baselines(t: Targets, since_s: int) -> dict[str, str]:
+    """The SQL a person would type for each page's main question."""
+    latest = (
+        "SELECT d.school_id, count(*) FILTER (WHERE l.status IN (0, 1)) AS up, "
+        "count(*) FILTER (WHERE l.status = 2) AS down, count(*) FILTER (WHERE l.status = 3) AS unknown "
+        "FROM devices d CROSS JOIN LATERAL (SELECT p.status FROM ping_results p WHERE p.device_id = d.id "
+        "ORDER BY p.started_us DESC LIMIT 1) l {where} GROUP BY d.school_id"
+    )
+    one = f"WHERE d.school_id = (SELECT id FROM schools WHERE code = '{t.school}')"
+    avail = (
+        "SELECT r.device_id, sum(r.n_ok + r.n_warn)::float / nullif(sum(r.n_ok + r.n_warn + r.n_crit + r.n_unknown), 0) "
+        "FROM probe_rollups r {join} WHERE r.grain = 'day' AND r.probe = 'ping' AND r.bucket_start >= "
+        f"{since_s} {{where}} GROUP BY r.device_id"
+    )
+    return {
+        "latest status, all devices": latest.format(where=""),
+        "latest status, one school": latest.format(where=one),
+        "school: latest + 30-day availability": latest.format(where=one)
+        + "; "
+        + avail.format(join="JOIN devices d ON d.id = r.device_id", where="AND " + one[6:]),
+        "device: latest, 50 results, changes": (
+            f"SELECT * FROM ping_results WHERE device_id = (SELECT id FROM devices WHERE asset_tag = '{t.router}') "
+            "ORDER BY started_us DESC LIMIT 50; "
+            f"SELECT * FROM changes WHERE entity = 'device' AND key = '{t.router}' ORDER BY id DESC LIMIT 50"
+        ),
+        "inventory: first 50": "SELECT * FROM devices ORDER BY asset_tag LIMIT 50; SELECT count(*) FROM devices",
+        "inventory: search": (
+            "SELECT * FROM devices WHERE asset_tag ILIKE '%kpt%' OR serial ILIKE '%kpt%' OR mac ILIKE '%kpt%' "
+            "OR ip ILIKE '%kpt%' OR hostname ILIKE '%kpt%' ORDER BY asset_tag LIMIT 50"
+        ),
+        "evaluations: newest 50": "SELECT id, created_at, rfq, method FROM evaluations ORDER BY id DESC LIMIT 50",
+        "evaluations: one": f"SELECT * FROM evaluations WHERE id = {t.evaluation}",
+        "report: 30-day availability, all": avail.format(join="", where=""),
+        "report: 30-day availability, one school": avail.format(
+            join="JOIN devices d ON d.id = r.device_id", where="AND " + one[6:]
+        ),
+    }
+
+
+def psql_ms(pg: wb.CachedPostgres, sql: str, repeat: int) -> float:
+    """Median of ``repeat`` runs of ``sql`` in one psql session (``\\timing``; a multi-statement
+    line counts the sum of its statements)."""
+    args = ["-c", "\\timing on"]
+    for _ in range(repeat):
+        args += ["-c", sql, "-c", "\\echo ---"]
+    out = _psql(pg, args)
+    runs, acc = [], 0.0
+    for line in out.splitlines():
+        if line.startswith("Time: "):
+            acc += float(line.split()[1])
+        elif line.strip() == "---":
+            runs.append(acc)
+            acc = 0.0
+    return statistics.median(runs) if runs else float("nan")
+
+
+def _psql(pg: wb.CachedPostgres, args: list[str]) -> str:
+    out = subprocess.run(
+        [str(pg.bin / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", pg.conninfo(), *args],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    return "\n".join(x for x in out.stdout.splitlines() if x.startswith("Time: ") or x == "---")
+
+
+def login(client: httpx.Client) -> None:
+    page = client.get("/login")
+    found = _CSRF.search(page.text)
+    form = {
+        "name": USER,
+        "password": PASSWORD,
+        "next": "/",
+        "csrf": found.group(1) if found else "",
+    }
+    answer = client.post("/login", data=form)
+    if answer.status_code != 303:
+        raise SystemExit(f"log-in failed: {answer.status_code} {answer.text[:300]}")
+
+
+def add_user(url: str) -> None:
+    """``itops server user add`` (or ``password`` when the cached database has the user)."""
+    env = {**os.environ, "ITOPS_DB": url, "ITOPS_USER_PASSWORD": PASSWORD, "ITOPS_ACTOR": "bench"}
+    for cmd in (["add", USER, "--role", "admin"], ["password", USER]):
+        out = subprocess.run(
+            [*sb.ITOPS, "server", "user", *cmd],
+            env=env,
+            cwd=sb.ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        if out.returncode == 0:
+            return
+    raise SystemExit(f"itops server user add/password failed: {out.stderr[-500:]}")
+
+
+def fetch(client: httpx.Client, page: Page, repeat: int) -> None:
+    """One warm-up request, then ``repeat`` timed ones."""
+    for i in range(repeat + 1):
+        t = time.perf_counter()
+        answer = client.get(page.url)
+        wall = (time.perf_counter() - t) * 1000
+        page.status, page.size = answer.status_code, len(answer.content)
+        if answer.status_code != 200:
+            page.note = answer.text[:120].replace("\n", " ") if answer.status_code >= 500 else ""
+            return
+        found = _TIMING.search(answer.headers.get("server-timing", ""))
+        if i:
+            page.client.append(wall)
+            page.server.append(float(found.group(1)) if found else wall)
+            if not found:
+                page.note = "no Server-Timing header: client time"
+
+
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+def data_facts(pg: wb.CachedPostgres) -> str:
+    sql = (
+        "SELECT (SELECT count(*) FROM devices), (SELECT count(*) FROM schools), "
+        "(SELECT count(*) FROM ping_results), (SELECT count(*) FROM probe_results), "
+        "(SELECT count(*) FROM probe_rollups), (SELECT count(*) FROM changes), "
+        "pg_size_pretty(pg_database_size('itops'))"
+    )
+    dev, sch, ping, plain, roll, changes, size = pg.psql_cmd(sql, "-tA").strip().split("|")
+    return (
+        f"{int(dev):,} devices in {int(sch):,} schools; results {int(ping) + int(plain):,} "
+        f"({int(ping):,} ping, {int(plain):,} SNMP/ONVIF); {int(roll):,} rollup buckets; "
+        f"{int(changes):,} change-log rows; database {size}"
+    )
+
+
+def measure(
+    pg: wb.CachedPostgres,
+    facts: dict[str, Any],
+    repeat: int,
+    services: bool = True,
+    pages_too: bool = True,
+) -> int:
+    """Time the services in-process, then every page; print the tables; 1 when one fails."""
+    url = pg.url("itops")
+    print(f"data:       {data_facts(pg)}; generated {facts.get('end', '?')} (end of the results)")
+    print(f"machine:    {sb.load()} at the start of the measurement")
+    t = targets(pg)
+    since_s = int((dt.datetime.now(dt.UTC) - dt.timedelta(days=30)).timestamp())
+    sqls = baselines(t, since_s)
+    slow = errors = 0
+    if services:
+        store = Store(url)
+        try:
+            slow, errors = webservices.run(store, t, max(3, repeat // 4))
+        finally:
+            store.dispose()
+    if not pages_too:
+        return 2 if errors else 1 if slow else 0
+    add_user(url)
+    work = Path(tempfile.mkdtemp(prefix="itops-bench-web-"))
+    todo = pages(t)
+    try:
+        with sb.itops_server(url, work) as (base, _proc, log):
+            with httpx.Client(base_url=base, timeout=300) as client:
+                login(client)
+                for page in todo:
+                    fetch(client, page, repeat if page.held else max(1, repeat // 5))
+                    print(f"  {page.label}: {page.status} {_summary(page)}", flush=True)
+            server_log = log.read_text(errors="replace")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    db_ms = {name: psql_ms(pg, sql, repeat) for name, sql in sqls.items()}
+    return max(report(todo, db_ms, server_log), 2 if errors else 1 if slow else 0)
+
+
+def _summary(page: Page) -> str:
+    if not page.server:
+        return page.note
+    return f"p50 {statistics.median(page.server):.0f} ms, {page.size / 1024:.0f} KiB"
+
+
+def report(todo: list[Page], db_ms: dict[str, float], server_log: str) -> int:
+    """Print the pages' table: exit status 2 on an error (HTTP status other than 200 or 404,
+    a traceback in the server log), 1 when a page is over 300 ms, else 0."""
+    w = 46
+    print(
+        f"{'page':{w}} {'HTTP':>4} {'p50':>7} {'p95':>7} {'max':>7} {'client':>7} "
+        f"{'KiB':>6} {'SQL ms':>7} {'ratio':>6}  300 ms"
+    )
+    slow = errors = 0
+    for p in todo:
+        if not p.server:
+            verdict = "missing" if p.status == 404 else "ERROR"
+            errors += verdict == "ERROR"
+            print(
+                f"{p.label[:w]:{w}} {p.status:>4} {'':>7} {'':>7} {'':>7} {'':>7} {'':>6} {'':>7} {'':>6}  {verdict} {p.note}"
+            )
+            continue
+        p50, hi = statistics.median(p.server), p95(p.server)
+        ok = max(p.server) < LIMIT_MS if p.held else True
+        verdict = ("PASS" if ok else "FAIL") if p.held else "(not held)"
+        slow += not ok
+        db = db_ms.get(p.baseline or "", float("nan"))
+        ratio = f"{p50 / db:.1f}x" if db == db and db > 0 else ""
+        dbs = f"{db:.1f}" if db == db else ""
+        print(
+            f"{p.label[:w]:{w}} {p.status:>4} {p50:>7.1f} {hi:>7.1f} {max(p.server):>7.1f} "
+            f"{statistics.median(p.client):>7.1f} {p.size / 1024:>6.0f} {dbs:>7} {ratio:>6}  {verdict} {p.note}"
+        )
+    print(
+        "SQL ms: the database's own time for the page's main question via psql (\\timing, median):"
+    )
+    for name, ms in db_ms.items():
+        print(f"  {name}: {ms:.1f} ms")
+    log = server_log.splitlines()
+    lines = [i for i, x in enumerate(log) if "Traceback" in x or " 500 " in x]
+    if lines:
+        first = next((i for i in lines if "Traceback" in log[i]), lines[0])
+        end = next((j for j in range(first + 1, len(log)) if log[j][:1] not in (" ", "")), first)
+        shown = "\n    ".join(log[max(first, end - 6) : end + 1])
+        print(f"server log: {len(lines)} error lines; the first ends:\n    {shown}")
+    return 2 if errors or lines else 1 if slow else 0
