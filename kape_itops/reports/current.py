@@ -172,6 +172,7 @@ class CurrentStatus:
         room: str | None = None,
         kind: DeviceKind | None = None,
         now: dt.datetime | None = None,
+        titles: tuple[str, str] = ("Ping answered, per cent", "Round trip, ms"),
     ) -> views.SchoolView:
         """One school: devices by room and kind now, availability and trends over ``period``
         (1d, 7d, 30d), cameras recording, toner, NVR disks, unknown devices; devices paged."""
@@ -229,7 +230,7 @@ class CurrentStatus:
             pages=views.page_count(total),
             total_devices=total,
             pooled=views.pooled(avail.values()),
-            charts=self._charts(trend, span),
+            charts=self._charts(trend, span, titles),
             cameras_recording=sum(1 for v in recording.values() if v is True),
             cameras_reporting=sum(1 for v in recording.values() if isinstance(v, bool)),
             cameras_not_recording=sorted(t for t, v in recording.items() if v is False)[:PAGE_SIZE],
@@ -237,13 +238,16 @@ class CurrentStatus:
             nvr_disk=_disks(nvrs),
             unknown=unknown[:PAGE_SIZE],
             problems=views.severity_counts(problems).get(code, dict.fromkeys(Severity, 0)),
-            counted_until=watermark,
+            counted_until=min(watermark, now) if watermark else None,
             room=room,
             kind=kind,
         )
 
     def _charts(
-        self, trend: list[tuple[int, StatusCounts, float, int]], span: Period
+        self,
+        trend: list[tuple[int, StatusCounts, float, int]],
+        span: Period,
+        titles: tuple[str, str],
     ) -> list[Markup]:
         avail: list[Point] = []
         rtt: list[Point] = []
@@ -254,16 +258,14 @@ class CurrentStatus:
         return [
             line_chart(
                 {"up": avail},
-                title="Ping answered (%)",
+                title=titles[0],
                 unit=" %",
                 y_min=0,
                 y_max=100,
                 step_s=step,
                 tz=self.tz,
             ),
-            line_chart(
-                {"rtt": rtt}, title="Round trip (ms)", unit=" ms", y_min=0, step_s=step, tz=self.tz
-            ),
+            line_chart({"rtt": rtt}, title=titles[1], unit=" ms", y_min=0, step_s=step, tz=self.tz),
         ]
 
     def device(self, tag: str, page: int = 1, now: dt.datetime | None = None) -> views.DeviceView:

@@ -23,6 +23,7 @@ from kape_itops.reports.availability import NONE, Availability, availability
 
 __all__ = [
     "PAGE_SIZE",
+    "BackupDiff",
     "DeviceView",
     "Overview",
     "ProblemFilter",
@@ -34,6 +35,7 @@ __all__ = [
     "UnknownHost",
     "Warranty",
     "device_availability",
+    "diff_lines",
     "filter_problems",
     "page_count",
     "room_matrix",
@@ -180,6 +182,35 @@ class DeviceView:
     changes: list[Change]
     warranty: Warranty | None
     fields: list[tuple[str, object]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class BackupDiff:
+    """Two configuration versions of a device and the unified diff between them, by line."""
+
+    asset_tag: str
+    old: ConfigEntry
+    new: ConfigEntry
+    lines: list[tuple[str, str]]
+    """(``add``, ``del``, ``hunk``, ``head`` or ``ctx``; the line)."""
+
+
+def diff_lines(text: str) -> list[tuple[str, str]]:
+    """A unified diff's lines, each with what it is."""
+    out: list[tuple[str, str]] = []
+    for line in text.splitlines():
+        if line.startswith(("+++", "---")):
+            kind = "head"
+        elif line.startswith("@@"):
+            kind = "hunk"
+        elif line.startswith("+"):
+            kind = "add"
+        elif line.startswith("-"):
+            kind = "del"
+        else:
+            kind = "ctx"
+        out.append((kind, line))
+    return out
 
 
 def tally(states: Iterable[PingState], fresh_from: dt.datetime) -> dict[str, dict[LinkState, int]]:
