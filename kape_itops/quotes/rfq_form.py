@@ -12,8 +12,8 @@ from typing import Any
 
 import yaml
 
-from kape_itops.errors import Issue, ValidationFailed
-from kape_itops.quotes.rfq import Rfq, rfq_from_data
+from kape_itops.errors import Issue, UsageError, ValidationFailed
+from kape_itops.quotes.rfq import Rfq, parse_weights, rfq_from_data
 
 __all__ = ["DEFAULTS", "FIELDS", "LINE_FIELDS", "RfqProblems", "form_rfq", "rfq_yaml"]
 
@@ -161,7 +161,8 @@ def _field(issue: Issue, source: str, where: dict[tuple[int, int], int]) -> Issu
         field = f"line-{where.get((lot, line), 0)}-{key or 'item'}"
     elif path in ("(document)", "rate", "vat") and (r := _REQUIRED.search(issue.reason)):
         field = _PATHS.get(f"{path}.{r.group(1)}", r.group(1))
-    return Issue(field, None, None, issue.value, issue.reason)
+    reason = "required" if _REQUIRED.fullmatch(issue.reason) else issue.reason
+    return Issue(field, None, None, issue.value, reason)
 
 
 def form_rfq(
@@ -170,6 +171,11 @@ def form_rfq(
     """The RFQ of a form and its rfq.yaml data; :class:`RfqProblems` with every problem."""
     source = "form"
     data, where, issues = _data(values, lines)
+    if v_weights := str(values.get("weights", "")).strip():
+        try:
+            parse_weights(v_weights)
+        except UsageError as exc:
+            issues.append(Issue("weights", None, None, v_weights, str(exc)))
     if not data["lots"]:
         issues.append(
             Issue("lines", None, None, None, "give at least one line (item and quantity)")
