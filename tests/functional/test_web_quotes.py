@@ -137,6 +137,8 @@ def test_reviewer_flow(db_url: str) -> None:
         assert log == [("sokha", "web:")]
         listed = web.get("/quotes")
         assert "KAPE-RFQ-2026-014" in listed.text and "decided" in listed.text
+        km = web.get(f"/quotes/{rfq}/evaluation?lang=km").text
+        assert "តារាងប្រៀបធៀប" in km and "កំណត់ត្រាសវនកម្ម" in web.get(f"/quotes/{rfq}").text
 
 
 def test_form_errors_named_by_field_and_nothing_stored(db_url: str) -> None:
