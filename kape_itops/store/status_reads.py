@@ -225,8 +225,8 @@ class StatusReads(InventoryReads):
         offset: int = 0,
         limit: int = 50,
     ) -> tuple[list[DeviceLine], int]:
-        """One page of a school's devices (by room, kind, tag) with their newest ping, and
-        how many match. The seeks run for the page's devices only."""
+        """One page of a school's devices (by room, no room last, then kind and tag) with their
+        newest ping, and how many match. The seeks run for the page's devices only."""
         d = DeviceRow
         base = (
             select(d.id)
@@ -240,7 +240,7 @@ class StatusReads(InventoryReads):
             base = base.where(d.kind == kind.value)
         total = int(self.s.scalar(select(func.count()).select_from(base.subquery())) or 0)
         page = (
-            base.order_by(func.coalesce(RoomRow.name, ""), d.kind, d.asset_tag)
+            base.order_by(RoomRow.name.is_(None), RoomRow.name, d.kind, d.asset_tag)
             .offset(offset)
             .limit(limit)
             .subquery()
@@ -249,7 +249,7 @@ class StatusReads(InventoryReads):
             select(d, RoomRow.name, _compact_newest(), _plain_newest("ping"))
             .join(page, page.c.id == d.id)
             .outerjoin(RoomRow, d.room_id == RoomRow.id)
-            .order_by(func.coalesce(RoomRow.name, ""), d.kind, d.asset_tag)
+            .order_by(RoomRow.name.is_(None), RoomRow.name, d.kind, d.asset_tag)
         )
         rows = self.s.execute(q).all()
         plain = self._plain_heads([int(r[3]) for r in rows if r[3] is not None])

@@ -1,0 +1,204 @@
+"""The web pages' read service (reports/current.py over store/status_reads.py) on SQLite and
+PostgreSQL: newest results from both ping tables, freshness, problems and their filters,
+paged lists and results, and agreement with the health report's problems."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from kape_itops.domain.enums import DeviceKind, DeviceStatus, ProbeStatus, RunStatus
+from kape_itops.domain.inventory import ChangeContext, DeviceUpsert, SchoolUpsert
+from kape_itops.domain.problems import ProblemKind, Severity
+from kape_itops.domain.results import ProbeResult
+from kape_itops.domain.status import LinkState
+from kape_itops.errors import NotFoundError, UsageError
+from kape_itops.reports import retention, sample
+from kape_itops.reports.build import ReportOptions, build_report
+from kape_itops.reports.current import CurrentStatus
+from kape_itops.reports.model import Period
+from kape_itops.reports.views import ProblemFilter
+from kape_itops.store.db import Store
+from kape_itops.store.inventory_repo import InventoryRepo
+from kape_itops.store.probe_repo import ProbeRepo
+
+NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
+PING_DOWN = {"sent": 3, "received": 0, "loss_pct": 100.0}
+PING_UP = {"sent": 3, "received": 3, "loss_pct": 0.0, "rtt_avg_ms": 1.5}
+
+
+def _ago(minutes: float) -> dt.datetime:
+    return NOW - dt.timedelta(minutes=minutes)
+
+
+def _seed(store: Store) -> None:
+    ctx = ChangeContext("test", "test", NOW)
+    devices = {
+        "R1": ("S1", DeviceKind.ROUTER, DeviceStatus.DEPLOYED, "Office"),
+        "P1": ("S1", DeviceKind.PRINTER, DeviceStatus.DEPLOYED, "Office"),
+        "C1": ("S1", DeviceKind.CAMERA, DeviceStatus.DEPLOYED, "Gate"),
+        "D1": ("S1", DeviceKind.DESKTOP, DeviceStatus.DEPLOYED, "Lab"),
+        "D2": ("S1", DeviceKind.DESKTOP, DeviceStatus.IN_STOCK, None),
+        "D3": ("S1", DeviceKind.DESKTOP, DeviceStatus.DEPLOYED, "Lab"),
+        "X1": ("S2", DeviceKind.DESKTOP, DeviceStatus.DEPLOYED, None),
+    }
+    with store.write() as s:
+        repo = InventoryRepo(s)
+        repo.apply_schools(
+            [
+                SchoolUpsert("S1", {"name": "One School", "name_km": "សាលាមួយ"}),
+                SchoolUpsert("S2", {"name": "Two School"}),
+            ],
+            ctx,
+        )
+        ups = []
+        for tag, (school, kind, status, room) in devices.items():
+            values: dict[str, Any] = {"school": school, "kind": kind, "status": status}
+            if room:
+                values["room"] = room
+            if tag == "D1":
+                values["warranty_until"] = (NOW - dt.timedelta(days=3)).date()
+            ups.append(DeviceUpsert(tag, values))
+        repo.apply_devices(ups, ctx)
+    results = [
+        ("R1", "ping", ProbeStatus.OK, "up", PING_UP, _ago(1)),
+        ("P1", "ping", ProbeStatus.OK, "up", PING_UP, _ago(1)),
+        (
+            "P1",
+            "snmp",
+            ProbeStatus.WARN,
+            "Black toner at 5 %",
+            {"supplies": [{"name": "Black", "pct": 5}], "levels": {"supplies:Black": "warn"}},
+            _ago(2),
+        ),
+        ("C1", "ping", ProbeStatus.OK, "up", PING_UP, _ago(20)),
+        ("C1", "ping", ProbeStatus.CRIT, "no reply", PING_DOWN, _ago(10)),
+        ("C1", "ping", ProbeStatus.CRIT, "no reply", PING_DOWN, _ago(1)),
+        ("D3", "ping", ProbeStatus.OK, "up", PING_UP, _ago(120)),
+        ("X1", "ping", ProbeStatus.OK, "up", PING_UP, _ago(10)),
+        # newer, and not storable compactly (a TCP fallback's ports): the plain table wins
+        ("X1", "ping", ProbeStatus.CRIT, "no port open", {**PING_DOWN, "tcp_ports": [22]}, _ago(2)),
+    ]
+    with store.write() as s:
+        repo_p = ProbeRepo(s)
+        ids = repo_p.device_ids(list(devices))
+        for tag, probe, status, reason, metrics, at in results:
+            run = repo_p.start_run("test", {}, at)
+            res = ProbeResult(probe, tag, status, reason, at, 5.0, metrics, asset_tag=tag)
+            repo_p.add_results(run, [(res, ids[tag])])
+            repo_p.finish_run(run, RunStatus.COMPLETED, finished_at=at)
+
+
+@pytest.fixture
+def seeded(store: Store) -> CurrentStatus:
+    _seed(store)
+    return CurrentStatus(store, silent_after=6)
+
+
+def test_overview_counts_newest_pings_of_deployed_devices(seeded: CurrentStatus) -> None:
+    view = seeded.overview(NOW)
+    tiles = {t.school.code: t for t in view.tiles}
+    assert tiles["S1"].states == {
+        LinkState.UP: 2,  # R1, P1
+        LinkState.DOWN: 1,  # C1
+        LinkState.UNKNOWN: 0,
+        LinkState.NO_DATA: 2,  # D1 never pinged, D3 last 2 h ago; D2 is in stock
+    }
+    assert tiles["S2"].states[LinkState.DOWN] == 1  # the newer plain ping result
+    assert tiles["S1"].school.name_km == "សាលាមួយ"
+    assert tiles["S1"].problems == {Severity.CRIT: 1, Severity.WARN: 1, Severity.INFO: 1}
+    assert not tiles["S1"].has_collector and tiles["S1"].last_sync is None
+    assert view.totals[LinkState.DOWN] == 2
+
+
+def test_problems_list_filters_and_down_since(seeded: CurrentStatus) -> None:
+    page = seeded.problems(ProblemFilter(), NOW)
+    got = {(p.kind, p.asset_tag) for p in page.problems}
+    assert got == {
+        (ProblemKind.DOWN, "C1"),
+        (ProblemKind.DOWN, "X1"),
+        (ProblemKind.TONER_LOW, "P1"),
+        (ProblemKind.WARRANTY_EXPIRED, "D1"),
+    }
+    assert [p.severity for p in page.problems][:2] == [Severity.CRIT, Severity.CRIT]
+    c1 = next(p for p in page.problems if p.asset_tag == "C1")
+    assert c1.since is not None and abs((c1.since - _ago(10)).total_seconds()) < 1
+    crit = seeded.problems(ProblemFilter(severity=Severity.CRIT), NOW)
+    assert {p.asset_tag for p in crit.problems} == {"C1", "X1"}
+    s2 = seeded.problems(ProblemFilter(school="S2"), NOW)
+    assert [p.asset_tag for p in s2.problems] == ["X1"]
+    toner = seeded.problems(ProblemFilter(kind=ProblemKind.TONER_LOW), NOW)
+    assert [p.asset_tag for p in toner.problems] == ["P1"]
+    # a window shorter than the newest results' age leaves them out
+    recent = seeded.problems(ProblemFilter(since=dt.timedelta(seconds=90)), NOW)
+    assert {p.asset_tag for p in recent.problems} == {"C1", "D1"}
+    with pytest.raises(NotFoundError):
+        seeded.problems(ProblemFilter(school="NOPE"), NOW)
+    with pytest.raises(UsageError):
+        seeded.problems(ProblemFilter(since=dt.timedelta(0)), NOW)
+
+
+def test_school_page_devices_paged_and_filtered(seeded: CurrentStatus) -> None:
+    view = seeded.school("S1", "1d", now=NOW)
+    assert view.total_devices == 6 and view.pages == 1
+    assert [d.asset_tag for d in view.devices] == ["C1", "D1", "D3", "P1", "R1", "D2"]
+    c1 = next(d for d in view.devices if d.asset_tag == "C1")
+    assert c1.ping_status == "crit"
+    assert view.states[LinkState.DOWN] == 1 and view.states[LinkState.NO_DATA] == 2
+    assert view.toner and view.toner[0].asset_tag == "P1" and view.toner[0].pct == 5.0
+    lab = seeded.school("S1", "1d", room="Lab", now=NOW)
+    assert [d.asset_tag for d in lab.devices] == ["D1", "D3"]
+    printers = seeded.school("S1", "1d", kind=DeviceKind.PRINTER, now=NOW)
+    assert [d.asset_tag for d in printers.devices] == ["P1"]
+    with pytest.raises(NotFoundError):
+        seeded.school("NOPE", now=NOW)
+    with pytest.raises(UsageError):
+        seeded.school("S1", "2y", now=NOW)
+
+
+def test_device_view_layers_and_results_pages(seeded: CurrentStatus, store: Store) -> None:
+    view = seeded.device("C1", now=NOW)
+    assert [r.probe for r in view.layers] == ["ping"]
+    assert view.layers[0].status == ProbeStatus.CRIT
+    assert [p.kind for p in view.problems] == [ProblemKind.DOWN]
+    assert [r.started_at for r in view.results] == [_ago(1), _ago(10), _ago(20)]
+    assert not view.has_next
+    x1 = seeded.device("X1", now=NOW)
+    assert [r.status for r in x1.results] == [ProbeStatus.CRIT, ProbeStatus.OK]  # both tables
+    d1 = seeded.device("D1", now=NOW)
+    assert d1.warranty is not None and d1.warranty.state == "expired"
+    assert d1.changes and d1.changes[0].action.value == "create"
+    with pytest.raises(NotFoundError):
+        seeded.device("NOPE", now=NOW)
+    # 120 more results: pages of 50, newest first, the third page shorter, never more
+    with store.write() as s:
+        repo = ProbeRepo(s)
+        dev = repo.device_ids(["R1"])["R1"]
+        run = repo.start_run("test", {}, _ago(600))
+        rows = [
+            (ProbeResult("ping", "R1", ProbeStatus.OK, "", _ago(600 - k), 5.0, PING_UP), dev)
+            for k in range(120)
+        ]
+        repo.add_results(run, rows)
+    p1, p3 = seeded.device("R1", 1, NOW), seeded.device("R1", 3, NOW)
+    assert len(p1.results) == 50 and p1.has_next and p1.results[0].started_at == _ago(1)
+    assert len(p3.results) == 21 and not p3.has_next
+    assert p3.results[-1].started_at == _ago(600)
+
+
+def test_problems_agree_with_the_health_report(store: Store) -> None:
+    """The same sample history: the page's problems of devices are the report's (one day)."""
+    sample.seed_inventory(store, 2, 20)
+    end = NOW.replace(minute=0, second=0)
+    sample.generate_history(store, end - dt.timedelta(hours=6), end)
+    retention.rollup(store)
+    report = build_report(
+        store, Period(end - dt.timedelta(days=1), end), ReportOptions(rollup_first=False)
+    )
+    events = {ProblemKind.REBOOTED, ProblemKind.CONFIG_CHANGED}
+    want = {(p.kind, p.asset_tag, p.part) for p in report.problems if p.kind not in events}
+    page = CurrentStatus(store).problems(ProblemFilter(), end)
+    got = {(p.kind, p.asset_tag, p.part) for p in page.problems if p.kind not in events}
+    assert want and got == want
