@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from pathlib import Path
 
 import click
@@ -16,11 +17,13 @@ from kape_itops.config import load_zone
 from kape_itops.domain.problems import Problem
 from kape_itops.domain.text import reveal, reveal_json
 from kape_itops.errors import ConfigError, NotifyError, UsageError
+from kape_itops.i18n import LANGS, pick_lang
 from kape_itops.reports import fmt
 from kape_itops.reports.build import ReportOptions
 from kape_itops.reports.model import HealthReport, resolve_period, to_dict
+from kape_itops.reports.pdf import write_pdf
 from kape_itops.reports.render_csv import write_csv
-from kape_itops.reports.render_html import write_html
+from kape_itops.reports.render_html import render_html, write_html
 from kape_itops.reports.render_md import render_md
 from kape_itops.reports.silence import silent_after_setting
 
@@ -57,6 +60,27 @@ def report() -> None:
     help="Write one self-contained HTML file.",
 )
 @click.option("--md", "md", type=click.Path(path_type=Path, dir_okay=False), help="Write Markdown.")
+@click.option(
+    "--pdf",
+    "pdf",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write an A4 PDF (printed by headless Chromium).",
+)
+@click.option(
+    "--format",
+    "out_format",
+    type=click.Choice(["html", "md", "json", "csv", "pdf"]),
+    help="Output format, written to --out (json: stdout unless --out).",
+)
+@click.option(
+    "-o", "--out", type=click.Path(path_type=Path), help="Where --format writes (a CSV folder)."
+)
+@click.option(
+    "--lang",
+    type=click.Choice(list(LANGS)),
+    default=None,
+    help="Language of the report: en or km (default ITOPS_LANG or en).",
+)
 @click.option("--json", "as_json", is_flag=True, help="JSON on stdout.")
 @click.option(
     "--csv",
@@ -84,16 +108,33 @@ def health(
     school: str | None,
     html: Path | None,
     md: Path | None,
+    pdf: Path | None,
+    out_format: str | None,
+    out: Path | None,
+    lang: str | None,
     as_json: bool,
     csv_dir: Path | None,
     title: str | None,
     interval: dt.timedelta,
     silent_after: int | None,
 ) -> None:
-    """Availability, latency, supplies, problems, trends and inventory for a period."""
-    outputs = [o for o in (html, md, csv_dir) if o is not None] + ([True] if as_json else [])
+    """Availability, latency, supplies, problems, trends and inventory for a period; with
+    --month, each school and all against the month before."""
+    lang = lang or pick_lang(os.environ.get("ITOPS_LANG"))
+    if out_format is not None:
+        if any(o is not None for o in (html, md, pdf, csv_dir)) or as_json:
+            raise UsageError("--format replaces --html, --md, --pdf, --json and --csv")
+        if out is None and out_format != "json":
+            raise UsageError(f"--format {out_format} needs --out PATH")
+        html, md, pdf, csv_dir = (
+            out if out_format == f else None for f in ("html", "md", "pdf", "csv")
+        )
+        as_json = out_format == "json"
+    elif out is not None:
+        raise UsageError("--out goes with --format")
+    outputs = [o for o in (html, md, pdf, csv_dir) if o is not None] + ([True] if as_json else [])
     if len(outputs) > 1:
-        raise UsageError("choose one of --html, --md, --json, --csv")
+        raise UsageError("choose one of --html, --md, --pdf, --json, --csv")
     if month_days is not None:
         if since is not None or date_from or date_to:
             raise UsageError("give one of --since, --from/--to or --month")
@@ -106,14 +147,25 @@ def health(
         tz=app.settings.tz,
         silent_after=silent_after or silent_after_setting(),
     )
-    rep = app.reports().health(period, opts)
+    if month_days is not None:
+        rep = app.reports().monthly(month_days[0], opts)
+    else:
+        rep = app.reports().health(period, opts)
     if as_json:
-        print(reveal_json(json.dumps(to_dict(rep), ensure_ascii=False, indent=2)))
+        text = reveal_json(json.dumps(to_dict(rep), ensure_ascii=False, indent=2)) + "\n"
+        if out is not None:
+            write_text(out, text)
+            console.print(f"wrote {safe(out)}")
+        else:
+            click.echo(text, nl=False)
     elif html is not None:
-        write_html(rep, html)
+        write_html(rep, html, lang)
         console.print(f"wrote {safe(html)}")
+    elif pdf is not None:
+        write_pdf(render_html(rep, lang), pdf)
+        console.print(f"wrote {safe(pdf)}")
     elif md is not None:
-        write_text(md, render_md(rep))
+        write_text(md, render_md(rep, lang))
         console.print(f"wrote {safe(md)}")
     elif csv_dir is not None:
         files = write_csv(rep, csv_dir)

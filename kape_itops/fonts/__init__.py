@@ -16,10 +16,19 @@ import functools
 import io
 from importlib import resources
 
-__all__ = ["FAMILY", "KHMER_RANGES", "font_face_css", "khmer_chars", "subset_font"]
+__all__ = [
+    "FAMILY",
+    "KHMER_RANGES",
+    "POSTSCRIPT_NAME",
+    "font_face_css",
+    "khmer_chars",
+    "subset_font",
+]
 
 FAMILY = "Kape Khmer"
 """The ``font-family`` name of the embedded face."""
+POSTSCRIPT_NAME = "KapeKhmer-KhmerOS"
+"""The subset's PostScript name: a PDF names its embedded copy ``XXXXXX+KapeKhmer-KhmerOS``."""
 KHMER_RANGES = ((0x1780, 0x17FF), (0x19E0, 0x19FF))
 """Khmer and Khmer Symbols."""
 _HELPERS = (0x200B, 0x200C, 0x200D, 0x25CC)
@@ -54,10 +63,22 @@ def subset_font(chars: str) -> bytes:
     sub = subset.Subsetter(opts)
     sub.populate(unicodes=[*(ord(c) for c in chars), *_HELPERS])
     sub.subset(font)
+    _rename(font)
     out = io.BytesIO()
     font.flavor = "woff"
     font.save(out)
     return out.getvalue()
+
+
+def _rename(font: object) -> None:
+    """Name the subset for what it is (PDFs then show ``…+KapeKhmer-KhmerOS``)."""
+    names = font["name"]  # type: ignore[index]
+    for rec in list(names.names):
+        if rec.nameID in (1, 3, 4, 6, 16):
+            names.removeNames(nameID=rec.nameID)
+    for name_id, text in ((1, FAMILY), (3, f"{FAMILY} subset"), (4, f"{FAMILY} (Khmer OS subset)")):
+        names.setName(text, name_id, 3, 1, 0x409)
+    names.setName(POSTSCRIPT_NAME, 6, 3, 1, 0x409)
 
 
 def font_face_css(text: str) -> str:

@@ -320,5 +320,5 @@ def _comparison(
                 str(old.crit) if old else "—",
             ]
         )
-    head = [_("School"), _("Availability"), _("Previous"), _("Change"), _("Problems")]
-    return lines + _table([*head, _("Previous"), _("Change"), _("Critical"), _("Previous")], rows)
+    head = [_("School"), _("Availability"), _("Previous"), _("Difference"), _("Problems")]
+    return lines + _table([*head, _("Previous"), _("Difference"), _("Critical"), _("Previous")], rows)

@@ -76,7 +76,7 @@ def test_health_outputs(runner: CliRunner, filled: Store, tmp_path: Path) -> Non
         (["--from", "2026-11-10", "--to", "2026-11-01"], "is before --from"),
         (["--since", "2d", "--from", "2026-11-01"], "either --since or --from/--to"),
         (["--school", "NOPE"], "school 'NOPE' does not exist"),
-        (["--json", "--md", "x.md"], "choose one of --html, --md, --json, --csv"),
+        (["--json", "--md", "x.md"], "choose one of --html, --md, --pdf, --json, --csv"),
         (["--interval", "0s"], "--interval must be positive"),
     ],
 )
