@@ -60,6 +60,7 @@ class Targets:
     serial: str
     mac: str
     evaluation: int
+    rfq: int
     month: str
     since: str
 
@@ -87,7 +88,11 @@ def targets(pg: wb.CachedPostgres) -> Targets:
     serial, mac = one(
         "SELECT serial || '|' || mac FROM devices WHERE kind = 'printer' ORDER BY md5(serial) LIMIT 1"
     ).split("|")
-    evaluation = int(one("SELECT max(id) FROM evaluations"))
+    found = pg.psql_cmd(
+        "SELECT e.rfq_id || '|' || e.evaluation_id FROM rfq_evaluations e ORDER BY e.rfq_id DESC LIMIT 1",
+        "-tA",
+    ).strip()
+    rfq, evaluation = (int(x) for x in found.split("|")) if found else (0, 0)
     end = dt.datetime.now(dt.UTC)
     last = end.replace(day=1) - dt.timedelta(days=1)
     return Targets(
@@ -98,6 +103,7 @@ def targets(pg: wb.CachedPostgres) -> Targets:
         serial,
         mac,
         evaluation,
+        rfq,
         f"{last:%Y-%m}",
         f"{end - dt.timedelta(days=7):%Y-%m-%d}",
     )
@@ -167,9 +173,15 @@ def pages(t: Targets) -> list[Page]:
             baseline="inventory: search",
         ),
         Page("quotes", "/quotes", baseline="evaluations: newest 50"),
+        Page(f"quotes RFQ {t.rfq}", f"/quotes/{t.rfq}", baseline="evaluations: one"),
         Page(
-            f"quotes evaluation {t.evaluation}",
-            f"/quotes/{t.evaluation}/evaluation",
+            f"quotes RFQ {t.rfq} evaluation",
+            f"/quotes/{t.rfq}/evaluation",
+            baseline="evaluations: one",
+        ),
+        Page(
+            f"quotes RFQ {t.rfq} report.html",
+            f"/quotes/{t.rfq}/report.html",
             baseline="evaluations: one",
         ),
         Page("reports", "/reports", baseline="report: 30-day availability, all"),
@@ -343,6 +355,15 @@ def measure(
     url = pg.url("itops")
     print(f"data:       {data_facts(pg)}; generated {facts.get('end', '?')} (end of the results)")
     print(f"machine:    {sb.load()} at the start of the measurement")
+    store = Store(url)
+    try:
+        made = webservices.seed_procurement(store, wb.ROOT)
+    finally:
+        store.dispose()
+    if made:
+        print(
+            f"quotes:     {made} RFQs made through the Procurement service (forms uploaded, evaluated)"
+        )
     t = targets(pg)
     since_s = int((dt.datetime.now(dt.UTC) - dt.timedelta(days=30)).timestamp())
     sqls = baselines(t, since_s)

@@ -13,6 +13,7 @@ import statistics
 import time
 import traceback
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from kape_itops.store.db import Store
@@ -99,3 +100,71 @@ def run(store: Store, t: Any, repeat: int) -> tuple[int, int]:
             flush=True,
         )
     return slow, errors
+
+
+def seed_procurement(store: Store, root: Path, rounds: int = 3) -> int:
+    """RFQs through the Procurement service (form values from each sample ``quotes/*/rfq.yaml``,
+    the samples' vendor forms uploaded, the evaluation recorded), unless RFQs exist; how many."""
+    import yaml
+    from sqlalchemy import text
+
+    from kape_itops.quotes.procurement import Procurement
+
+    with store.session() as s:
+        if int(s.execute(text("SELECT count(*) FROM rfqs")).scalar_one()):
+            return 0
+    service = Procurement(store, "reviewer", source="web (benchmark)")
+    made = 0
+    for n in range(rounds):
+        for folder in sorted((root / "quotes").iterdir()):
+            path = folder / "rfq.yaml"
+            if not path.is_file():
+                continue
+            data = yaml.safe_load(path.read_text("utf-8"))
+            values = {k: "" if data.get(k) is None else str(data[k]) for k in _PLAIN}
+            values["rfq"] = f"{data['rfq']}-{n + 1}"
+            for part in ("rate", "vat"):
+                for k, v in (data.get(part) or {}).items():
+                    values[f"{part}_{k}"] = str(v)
+            lines = [
+                {
+                    "lot": str(lot["id"]),
+                    "lot_name": str(lot.get("name", "")),
+                    "item": str(line["item"]),
+                    "description": str(line.get("description", "")),
+                    "quantity": str(line["quantity"]),
+                    "unit": str(line.get("unit", "")),
+                    "technical": "" if line.get("technical") is False else "on",
+                }
+                for lot in data["lots"]
+                for line in lot["lines"]
+            ]
+            try:
+                rfq_id = service.create_rfq(values, lines)
+                files = [(f.name, f.read_bytes()) for f in sorted(folder.glob("*.xlsx"))]
+                service.upload(rfq_id, files)
+                service.record(rfq_id)
+            except Exception as exc:  # a sample made to fail, or the service changed: go on
+                print(f"  RFQ {values['rfq']} not made: {str(exc)[:120]}")
+                continue
+            made += 1
+    return made
+
+
+_PLAIN = (
+    "rfq",
+    "title",
+    "spec",
+    "buyer",
+    "currency",
+    "evaluation_date",
+    "submission_deadline",
+    "required_quotes",
+    "arithmetic",
+    "blank_mandatory",
+    "method",
+    "weights",
+    "award",
+    "abnormally_low",
+    "min_technical_score",
+)
