@@ -20,6 +20,7 @@ __all__ = [
     "FAMILY",
     "KHMER_RANGES",
     "POSTSCRIPT_NAME",
+    "embed_font",
     "font_face_css",
     "khmer_chars",
     "subset_font",
@@ -92,3 +93,17 @@ def font_face_css(text: str) -> str:
         f'src: url(data:font/woff;base64,{blob}) format("woff"); '
         f"unicode-range: {_RANGE_CSS}; }}"
     )
+
+
+def embed_font(page: str) -> str:
+    """``page`` (a rendered HTML document) with :func:`font_face_css` for its own text placed
+    at the start of its first ``<style>`` element; unchanged when it holds no Khmer.
+
+    The first ``<style>`` is the template's: rendered data is escaped and cannot hold one.
+    """
+    css = font_face_css(page)
+    at = page.find("<style>")
+    if not css or at < 0:
+        return page
+    at += len("<style>")
+    return f"{page[:at]}\n{css}{page[at:]}"

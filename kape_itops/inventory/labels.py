@@ -22,6 +22,7 @@ from kape_itops.atomic import write_text
 from kape_itops.domain.inventory import Device, DeviceFilter, School
 from kape_itops.domain.text import refusal, reveal_value
 from kape_itops.errors import UsageError
+from kape_itops.fonts import embed_font
 from kape_itops.store.db import Store
 from kape_itops.store.inventory_repo import InventoryRepo
 
@@ -38,6 +39,7 @@ class Label:
     school: str
     school_name: str
     qr_svg: Markup
+    school_name_km: str = ""
 
 
 def qr_svg(text: str) -> Markup:
@@ -97,15 +99,17 @@ def make_labels(
             d.school,
             schools[d.school].name if d.school in schools else "",
             qr_svg(qr_payload(d.asset_tag, base)),
+            (schools[d.school].name_km or "") if d.school in schools else "",
         )
         for d in devices
     ]
 
 
 def render_labels(labels: Sequence[Label], title: str = "Asset labels") -> str:
-    """A self-contained HTML page (A4 print CSS); every string is escaped."""
+    """A self-contained HTML page (A4 print CSS; the Khmer font embedded when a school's Khmer
+    name is on it); every string is escaped."""
     source = resources.files("kape_itops.inventory").joinpath(_TEMPLATE).read_text("utf-8")
-    return _ENV.from_string(source).render(title=title, labels=labels)
+    return embed_font(_ENV.from_string(source).render(title=title, labels=labels))
 
 
 def _sheet(store: Store, flt: DeviceFilter | None, base: str | None) -> tuple[str, int]:

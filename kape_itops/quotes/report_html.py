@@ -7,6 +7,7 @@ from importlib import resources
 from jinja2 import Environment
 
 from kape_itops.domain.text import reveal_value
+from kape_itops.fonts import embed_font
 from kape_itops.quotes.khmer import bilingual
 from kape_itops.quotes.report import (
     check_lang,
@@ -39,7 +40,7 @@ def render_html(ev: Evaluation, lang: str = "en") -> str:
         resources.files("kape_itops.quotes").joinpath("templates/report.html.j2").read_text("utf-8")
     )
     template = _env(check_lang(lang)).from_string(text)
-    return template.render(**report_context(ev))
+    return embed_font(template.render(**report_context(ev)))  # Khmer drawn on any machine
 
 
 def report_context(ev: Evaluation) -> dict[str, object]:

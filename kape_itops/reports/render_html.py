@@ -137,10 +137,7 @@ def render_html(report: HealthReport, lang: str = "en") -> str:
         tzl=fmt.zone_label(zone, report.period.end),
         **context,
     )
-    # the page's own text decides which Khmer glyphs the embedded font needs; data is escaped,
-    # so the first "<style>" is the template's own
-    css = fonts.font_face_css(page)
-    return page.replace("<style>\n", f"<style>\n{css}\n", 1) if css else page
+    return fonts.embed_font(page)  # the Khmer glyphs the page's own text needs
 
 
 def _whole_month(report: HealthReport) -> dt.date | None:
