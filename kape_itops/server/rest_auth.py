@@ -163,12 +163,14 @@ class BasicScheme(HTTPBasic):
 
 
 basic = BasicScheme(
+    scheme_name="Basic",
     auto_error=False,
     realm="itops",
     description="A server user's name and password (`itops server user add`).",
 )
 cookie = APIKeyCookie(
     name=SESSION_COOKIE,
+    scheme_name="Session",
     auto_error=False,
     description="The web log-in's session; writes also need the `X-CSRF-Token` header.",
 )
