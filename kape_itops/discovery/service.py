@@ -101,21 +101,27 @@ class DiscoveryService:
         return accepted
 
     def unknown_host(self, school: str, mac: str) -> SweepHost:
-        """The unknown host with ``mac`` in ``school``'s latest sweeps; NotFoundError if none."""
+        """The unknown host with ``mac`` (any notation; the IP of a host seen without a MAC)
+        in ``school``'s latest sweeps; NotFoundError when there is none."""
         code = school.strip().upper()
         try:
             wanted = parse_mac(mac)
         except FieldError:
-            raise NotFoundError(f"'{mac[:40]}' is not a MAC address") from None
+            wanted = None
         start = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
         end = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
         with self.store.session() as s:
             sweeps = DiscoveryRepo(s).latest_sweeps([code], start, end)
         for sweep_ in sweeps:
             for host in sweep_.hosts:
-                if host.state == HostState.UNKNOWN and host.mac and _same_mac(host.mac, wanted):
+                if host.state != HostState.UNKNOWN:
+                    continue
+                if wanted and host.mac and _same_mac(host.mac, wanted):
                     return host
-        raise NotFoundError(f"no unknown device with MAC {wanted} in {code}'s latest sweep")
+                if not host.mac and host.ip == mac.strip():
+                    return host
+        shown = wanted or mac.strip()[:45]
+        raise NotFoundError(f"no unknown device {shown} in {code}'s latest sweep")
 
     def add_unknown(
         self,
@@ -133,7 +139,7 @@ class DiscoveryService:
         vendor = (host.vendor or "").strip()[:100]
         form.update(
             school=school.strip().upper(),
-            mac=host.mac or mac,
+            mac=host.mac or "",
             ip=host.ip,
             manufacturer="" if refusal(vendor) else vendor,
             status=DeviceStatus.DEPLOYED.value,

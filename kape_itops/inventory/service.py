@@ -91,9 +91,12 @@ class Inventory:
             return list(InventoryRepo(s).iter_devices(flt))
 
     def device(self, tag: str) -> Device:
-        """One device; NotFoundError when the tag is unknown."""
+        """One device (its tag in any case); NotFoundError when the tag is unknown."""
         with self.store.session() as s:
-            found = InventoryRepo(s).device(tag)
+            repo = InventoryRepo(s)
+            found = repo.device(tag)
+            if found is None and (stored := repo.stored_tag(tag)) is not None:
+                found = repo.device(stored)
         if found is None:
             raise NotFoundError(f"no device with asset tag '{tag}'")
         return found
