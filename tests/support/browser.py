@@ -52,6 +52,8 @@ class Site:
     folder: Path
     users: dict[str, str] = field(default_factory=lambda: dict(USERS))
     password: str = PASSWORD
+    rfqs: dict[str, int] = field(default_factory=dict)
+    """Seeded RFQs by sample category: printer (no quotations yet), laptop (all uploaded)."""
     states: dict[str, Any] = field(default_factory=dict)
     """Playwright storage states of logged-in users (one log-in per role per session)."""
 
@@ -89,6 +91,30 @@ def seed(db: str) -> None:
         _run("server", "user", "add", name, "--role", role, db=db, ITOPS_USER_PASSWORD=PASSWORD)
 
 
+def seed_rfq(db: str, category: str, *, upload: bool = False) -> int:
+    """An RFQ made from ``quotes/CATEGORY/rfq.yaml``'s values by the reviewer, its vendors'
+    forms uploaded when ``upload``; the RFQ's id (its page is ``/quotes/<id>``)."""
+    from kape_itops.quotes.procurement import Procurement
+    from tests.support.procurement import form_of
+
+    folder = REPO / "quotes" / category
+    values, lines = form_of(folder / "rfq.yaml")
+    store = Store(db)
+    try:
+        service = Procurement(store, USERS["reviewer"], source="web: test seed", data_dir=REPO)
+        rfq = service.create_rfq(values, lines)
+        if upload:
+            service.upload(rfq, [(p.name, p.read_bytes()) for p in vendor_forms(category)])
+        return rfq
+    finally:
+        store.dispose()
+
+
+def vendor_forms(category: str) -> list[Path]:
+    """The sample vendors' filled forms of ``quotes/CATEGORY``."""
+    return sorted((REPO / "quotes" / category).glob("*.xlsx"))
+
+
 def build_site(postgres: PostgresServer, folder: Path) -> Site:
     """A fresh database on ``postgres``, seeded, and a server process serving it."""
     return serve_seeded(postgres.create_database(f"itops_browser_{next(_names)}"), folder)
@@ -98,9 +124,10 @@ def serve_seeded(db: str, folder: Path) -> Site:
     """Seed the empty database ``db`` and start a server process on it."""
     folder.mkdir(parents=True, exist_ok=True)
     seed(db)
+    rfqs = {"printer": seed_rfq(db, "printer"), "laptop": seed_rfq(db, "laptop", upload=True)}
     server = ItopsServer(db, folder / "server.log", env={"ITOPS_TZ": "Asia/Phnom_Penh"})
     server.start()
-    return Site(server, db, folder)
+    return Site(server, db, folder, rfqs=rfqs)
 
 
 _SHARED: dict[str, Site] = {}
@@ -312,16 +339,21 @@ def khmer_share(text: str) -> float:
     return sum(1 for c in letters if KHMER.match(c)) / len(letters)
 
 
-def first_tag(site: Site, **where: str) -> str:
+def first_tag(site: Site, school: str | None = None, **where: str) -> str:
     """A device's asset tag from the seeded data (e.g. ``kind="router"``, ``status="deployed"``)."""
     from sqlalchemy import text
 
     store = site.store()
+    clauses = [f"d.{k} = :{k}" for k in where]  # the keys are the caller's column names
+    if school:
+        clauses.append("s.code = :school")
+    sql = (
+        "SELECT d.asset_tag FROM devices d JOIN schools s ON s.id = d.school_id"
+        f" WHERE {' AND '.join(clauses) or 'TRUE'} ORDER BY d.asset_tag LIMIT 1"
+    )
     try:
-        clauses = " AND ".join(f"d.{k} = :{k}" for k in where) or "TRUE"
-        sql = f"SELECT d.asset_tag FROM devices d WHERE {clauses} ORDER BY d.asset_tag LIMIT 1"
         with store.session() as s:
-            found = s.execute(text(sql), where).scalar()
+            found = s.execute(text(sql), {**where, "school": school}).scalar()
     finally:
         store.dispose()
     assert found, f"no device with {where}"

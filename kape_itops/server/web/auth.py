@@ -93,6 +93,8 @@ def csrf_token(request: Request) -> str:
     token = session.get("csrf")
     if not isinstance(token, str) or len(token) < 32:
         token = secrets.token_urlsafe(32)
+        if request.method in UNSAFE:  # another site's form comes without the (SameSite) cookie:
+            return token  # a session made for the answer would replace the user's (a log-out)
         session["csrf"] = token
     return token
 
