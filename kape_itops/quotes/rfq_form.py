@@ -55,7 +55,8 @@ DEFAULTS = {
     "min_technical_score": "0",
 }
 """What a new RFQ form starts with (the rfq.yaml defaults)."""
-_NUMBERS = ("vat_rate", "abnormally_low", "min_technical_score", "rate_per_usd")
+MAX_DIGITS = 12
+"""Numbers of more digits before the point are refused (no sane quantity, rate or price)."""
 _DATES = ("evaluation_date", "submission_deadline", "rate_date")
 _PATHS = {"rate.per_usd": "rate_per_usd", "rate.date": "rate_date", "rate.source": "rate_source"}
 _PATHS |= {"vat.rate": "vat_rate", "vat.basis": "vat_basis", "lots": "lines", "rfq": "rfq"}
@@ -78,8 +79,8 @@ def _number(text: str) -> Any:
         value = Decimal(text.replace(",", ""))
     except InvalidOperation:
         return text
-    if not value.is_finite():
-        return text
+    if not value.is_finite() or value.adjusted() > MAX_DIGITS:
+        return text  # the schema then says it is not a number
     return int(value) if value == value.to_integral_value() else float(value)
 
 
