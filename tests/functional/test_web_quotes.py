@@ -137,6 +137,11 @@ def test_reviewer_flow(db_url: str) -> None:
         assert log == [("sokha", "web:")]
         listed = web.get("/quotes")
         assert "KAPE-RFQ-2026-014" in listed.text and "decided" in listed.text
+        assert web.get("/quotes/999").status_code == 404
+        assert web.get(f"/quotes/{rfq}/files/999").status_code == 404
+        assert web.get(f"/quotes/{rfq}/evaluation?weights=abc").status_code == 400
+        more = web.post("/quotes/new", {**_form(), "more": "1"})
+        assert more.status_code == 200 and 'name="line-9-item"' in more.text
         km = web.get(f"/quotes/{rfq}/evaluation?lang=km").text
         assert "តារាងប្រៀបធៀប" in km and "កំណត់ត្រាសវនកម្ម" in web.get(f"/quotes/{rfq}").text
 

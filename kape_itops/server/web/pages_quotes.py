@@ -27,7 +27,8 @@ from kape_itops.server.web.render import flash, render, tr
 router = web_router(prefix="/quotes")
 SOURCE = "web"
 ROWS = 8
-MAX_ROWS = 200
+MAX_ROWS = 100
+"""Most line rows of the RFQ form (7 fields each: within the form parser's 1,000 fields)."""
 
 
 def _service(request: Request, user: WebUser) -> Procurement:
