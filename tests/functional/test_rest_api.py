@@ -118,6 +118,9 @@ def test_password_checks_are_limited_per_address(api: WebClient) -> None:
 
 def test_a_new_password_or_a_disabled_account_ends_remembered_credentials(api: WebClient) -> None:
     assert api.client.get("/api/v1/schools", auth=VIEWER).status_code == 200
+    Accounts(api.store, "test").set_role("vera", "it_staff")  # roles are read on every request
+    edit = api.client.patch("/api/v1/devices/KEP-R1", json={"notes": "now staff"}, auth=VIEWER)
+    assert edit.status_code == 200, edit.text
     Accounts(api.store, "test").set_password("vera", "another long password")
     assert api.client.get("/api/v1/schools", auth=VIEWER).status_code == 401
     assert api.client.get("/api/v1/schools", auth=("vera", "another long password")).is_success
@@ -375,3 +378,15 @@ def test_secrets_never_appear_in_answers(api: WebClient) -> None:
         seen = answer.text + " ".join(f"{k}: {v}" for k, v in answer.headers.items())
         for secret in secrets:
             assert secret not in seen, answer.request.url
+
+
+def test_every_v1_route_checks_a_role(bare: WebClient) -> None:
+    from fastapi.routing import iter_route_contexts  # app.routes holds included routers
+
+    routes = [
+        r for r in iter_route_contexts(bare.app.routes) if (r.path or "").startswith("/api/v1/")
+    ]
+    assert len(routes) >= 12
+    for route in routes:
+        names = [getattr(d.call, "__name__", "") for d in route.dependant.dependencies]
+        assert any(n.startswith("api_") for n in names), route.path
