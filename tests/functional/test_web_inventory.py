@@ -120,6 +120,8 @@ def test_search_by_each_key_ignoring_case(sqlite_url: str, tmp_path: Path) -> No
         full = web.get("/inventory", params={"q": "x", "school": "KPT-PSH"}).text
         assert 'hx-get="/inventory/results"' in full and "0 devices" in full
         assert web.get("/inventory", params={"kind": "toaster"}).status_code == 400
+        khmer = web.get("/inventory", params={"lang": "km"}).text
+        assert "ស្វែងរក" in khmer and "គ្រប់សាលារៀន" in khmer and "all schools" not in khmer
 
 
 def test_edit_saves_with_the_user_as_actor_or_shows_every_error(

@@ -283,7 +283,13 @@ def import_form(request: Request, user: InventoryUser) -> Response:
 
 
 def _import_page(request: Request, status: int = 200, **context: Any) -> Response:
-    values = {"report": None, "upload": None, "issues": [], "errors": 0, "message": ""}
+    values: dict[str, Any] = {
+        "report": None,
+        "upload": None,
+        "issues": [],
+        "errors": 0,
+        "message": "",
+    }
     return render(request, "inventory/import.html.j2", {**values, **context}, status)
 
 
