@@ -13,8 +13,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from kape_itops.server import rest_inventory, rest_quotes, rest_reports
-from kape_itops.server.rest_auth import install_errors
+from kape_itops.server import rest_auth, rest_inventory, rest_quotes, rest_reports
 from kape_itops.server.rest_models import Error
 
 PREFIX = "/api/v1"
@@ -34,4 +33,4 @@ router.include_router(rest_quotes.router)
 def install(app: FastAPI) -> None:
     """Add ``/api/v1`` and its JSON refusals to ``app``."""
     app.include_router(router)
-    install_errors(app)
+    rest_auth.install(app)

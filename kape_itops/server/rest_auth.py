@@ -75,9 +75,11 @@ async def _refused(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(body, status_code=exc.status, headers=headers)
 
 
-def install_errors(app: FastAPI) -> None:
-    """Answer :class:`ApiRefused` as JSON (before the page handlers see it)."""
+def install(app: FastAPI) -> None:
+    """Answer :class:`ApiRefused` as JSON (the page handlers never see it); keep the
+    remembered credentials of this application."""
     app.add_exception_handler(ApiRefused, _refused)
+    app.state.api_remembered = Remembered()
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,11 +135,7 @@ class Remembered:
 
 
 def _remembered(request: Request) -> Remembered:
-    state = request.app.state
-    found = getattr(state, "api_remembered", None)
-    if found is None:
-        found = state.api_remembered = Remembered()
-    assert isinstance(found, Remembered)
+    found: Remembered = request.app.state.api_remembered
     return found
 
 
