@@ -41,11 +41,10 @@ from kape_itops.reports.trends import Point
 from kape_itops.reports.views import PAGE_SIZE, ProblemFilter
 from kape_itops.store.backup_repo import BackupRepo
 from kape_itops.store.db import Store
-from kape_itops.store.discovery_repo import DiscoveryRepo
 from kape_itops.store.probe_repo import ProbeRepo
-from kape_itops.store.report_repo import ReportRepo
 from kape_itops.store.site_reads import SiteReads
 from kape_itops.store.status_reads import StatusReads
+from kape_itops.store.sweep_reads import SweepReads
 
 __all__ = ["PERIODS", "CurrentStatus"]
 
@@ -82,6 +81,8 @@ class CurrentStatus:
         since: dt.datetime,
         now: dt.datetime,
     ) -> list[Problem]:
+        """Every current problem but the warranties (those are counted and paged in SQL:
+        they sort last), most severe first."""
         bad = [s for s in states if s.status in ("warn", "crit") and s.at and s.at >= since]
         observed = reads.ping_observations(bad)
         observed += reads.newest_observations(
@@ -92,19 +93,28 @@ class CurrentStatus:
             for p in from_observation(obs, self.th):
                 found.setdefault(p.key, p)
         out = list(found.values())
-        codes = [school] if school else [x.code for x in reads.schools()]
-        sweeps = DiscoveryRepo(reads.s).latest_sweeps(codes, since, now)
+        sweeps = SweepReads(reads.s).newest(since, now, school)
         down = {p.asset_tag for p in out if p.kind == ProblemKind.DOWN and p.asset_tag}
         out += discovery_problems(sweeps, _sweep_devices(reads, sweeps), {}, {}, down)
-        today = now.astimezone(self.tz).date()
-        days = self.th.warranty_days
-        due = reads.warranty_due(today + dt.timedelta(days=days), school)
-        out += warranty_problems(due, today, days)
-        for sync in SiteReads(reads.s).schools(tuple(codes), runs=False).values():
+        codes = (school,) if school else None
+        for sync in SiteReads(reads.s).schools(codes, runs=False).values():
             silence = find_silence(sync, None, now, self.quiet)
             if silence is not None:
                 out.append(silent_problem(silence, self.tz))
         return sort_problems(out)
+
+    def _days(self, now: dt.datetime) -> tuple[dt.date, dt.date]:
+        """Today (in ``tz``) and the last day a warranty counts as expiring."""
+        today = now.astimezone(self.tz).date()
+        return today, today + dt.timedelta(days=self.th.warranty_days)
+
+    def _severities(
+        self, reads: StatusReads, found: list[Problem], now: dt.datetime, school: str | None
+    ) -> dict[str, dict[Severity, int]]:
+        sev = views.severity_counts(found)
+        for code, (old, soon) in reads.warranty_counts(*self._days(now), school).items():
+            sev.setdefault(code, dict.fromkeys(Severity, 0))[Severity.INFO] += old + soon
+        return sev
 
     def _fresh_from(self, now: dt.datetime) -> dt.datetime:
         return now - self.quiet
@@ -119,10 +129,10 @@ class CurrentStatus:
             reads = StatusReads(s)
             schools = reads.schools()
             states = reads.ping_states()
-            problems = self._problems(reads, states, None, now - dt.timedelta(days=1), now)
+            found = self._problems(reads, states, None, now - dt.timedelta(days=1), now)
+            sev = self._severities(reads, found, now, None)
             syncs = SiteReads(s).schools(runs=False)
         counts = views.tally(states, fresh)
-        sev = views.severity_counts(problems)
         tiles = [
             views.SchoolTile(
                 x,
@@ -143,25 +153,49 @@ class CurrentStatus:
         now = now or dt.datetime.now(dt.UTC)
         if flt.since <= dt.timedelta(0):
             raise UsageError("since must be a positive duration")
+        today, until = self._days(now)
+        expired = _warranty_part(flt)
         with self.store.session() as s:
             reads = StatusReads(s)
             schools = reads.schools()
             if flt.school is not None and flt.school not in {x.code for x in schools}:
                 raise NotFoundError(f"school '{flt.school}' does not exist")
             states = reads.ping_states(flt.school)
-            found = self._problems(reads, states, flt.school, now - flt.since, now)
-            kept = views.filter_problems(found, flt)
-            shown, page = views.page_slice(kept, flt.page)
+            kept = views.filter_problems(
+                self._problems(reads, states, flt.school, now - flt.since, now), flt
+            )
+            counts = reads.warranty_counts(today, until, flt.school) if expired != () else {}
+            n_warranty = sum(
+                (old if expired in (None, True) else 0) + (soon if expired in (None, False) else 0)
+                for old, soon in counts.values()
+            )
+            total = len(kept) + n_warranty
+            page = min(max(1, flt.page), views.page_count(total, PAGE_SIZE))
+            start = (page - 1) * PAGE_SIZE
+            shown = kept[start : start + PAGE_SIZE]
+            if len(shown) < PAGE_SIZE and n_warranty and isinstance(expired, bool | None):
+                due = reads.warranty_slice(
+                    today,
+                    until,
+                    school=flt.school,
+                    expired=expired,
+                    offset=max(0, start - len(kept)),
+                    limit=PAGE_SIZE - len(shown),
+                )
+                shown += warranty_problems(due, today, self.th.warranty_days)
             ids = {st.asset_tag: st.device_id for st in states}
-            repo = ReportRepo(s)
-            shown = [
-                dataclasses.replace(p, since=repo.down_since(ids[p.asset_tag], "ping", now))
-                if p.kind == ProblemKind.DOWN and p.asset_tag in ids
-                else p
-                for p in shown
+            down = [
+                ids[p.asset_tag] for p in shown if p.kind == ProblemKind.DOWN and p.asset_tag in ids
             ]
+            began = reads.down_since(down)
+        shown = [
+            dataclasses.replace(p, since=began.get(ids[p.asset_tag], p.since))
+            if p.kind == ProblemKind.DOWN and p.asset_tag in ids
+            else p
+            for p in shown
+        ]
         flt = dataclasses.replace(flt, page=page)
-        return views.ProblemPage(shown, len(kept), page, views.page_count(len(kept)), flt, schools)
+        return views.ProblemPage(shown, total, page, views.page_count(total, PAGE_SIZE), flt, schools)
 
     def school(
         self,
@@ -191,7 +225,8 @@ class CurrentStatus:
             if sc is None:
                 raise NotFoundError(f"school '{code}' does not exist")
             states = reads.ping_states(code)
-            problems = self._problems(reads, states, code, now - dt.timedelta(days=1), now)
+            found = self._problems(reads, states, code, now - dt.timedelta(days=1), now)
+            sev = self._severities(reads, found, now, code)
             lines, total = reads.device_lines(
                 code, room=room, kind=kind, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
             )
@@ -201,7 +236,7 @@ class CurrentStatus:
             cams = reads.newest_observations(["onvif"], school=code, kinds=[DeviceKind.CAMERA])
             printers = reads.newest_observations(["snmp"], school=code, kinds=[DeviceKind.PRINTER])
             nvrs = reads.newest_observations(["snmp", "onvif"], school=code, kinds=[DeviceKind.NVR])
-            sweeps = DiscoveryRepo(s).latest_sweeps([code], now - dt.timedelta(days=30), now)
+            sweeps = SweepReads(s).newest(now - dt.timedelta(days=30), now, code)
             unknown = _unknown_hosts(sweeps, _sweep_devices(reads, sweeps))
             room_names = reads.rooms(code)
         avail = views.device_availability(
@@ -226,8 +261,8 @@ class CurrentStatus:
             room_names=room_names,
             devices=lines,
             availability={t: a for t, a in avail.items() if t in {x.asset_tag for x in lines}},
-            page=min(page, views.page_count(total)),
-            pages=views.page_count(total),
+            page=min(page, views.page_count(total, PAGE_SIZE)),
+            pages=views.page_count(total, PAGE_SIZE),
             total_devices=total,
             pooled=views.pooled(avail.values()),
             charts=self._charts(trend, span, titles),
@@ -237,7 +272,7 @@ class CurrentStatus:
             toner=_toner(printers)[:PAGE_SIZE],
             nvr_disk=_disks(nvrs),
             unknown=unknown[:PAGE_SIZE],
-            problems=views.severity_counts(problems).get(code, dict.fromkeys(Severity, 0)),
+            problems=sev.get(code, dict.fromkeys(Severity, 0)),
             counted_until=min(watermark, now) if watermark else None,
             room=room,
             kind=kind,
@@ -304,6 +339,18 @@ class CurrentStatus:
             warranty=views.warranty_of(d, today, self.th.warranty_days),
             fields=views.device_fields(d),
         )
+
+
+def _warranty_part(flt: ProblemFilter) -> bool | tuple[()] | None:
+    """Which warranty problems the filter keeps: expired (True), expiring (False), both (None)
+    or none (``()``)."""
+    if flt.severity not in (None, Severity.INFO):
+        return ()
+    if flt.kind is None:
+        return None
+    if flt.kind == ProblemKind.WARRANTY_EXPIRED:
+        return True
+    return False if flt.kind == ProblemKind.WARRANTY_EXPIRING else ()
 
 
 def _observation(d: Device, r: ProbeResult) -> Observation:

@@ -13,8 +13,8 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, case, func, or_, select, text
+from sqlalchemy.orm import Session, aliased
 
 from kape_itops.domain.enums import DeviceKind, DeviceStatus, ProbeStatus
 from kape_itops.domain.inventory import Device
@@ -288,16 +288,89 @@ class StatusReads(InventoryReads):
         )
         return list(self.s.scalars(q))
 
-    def warranty_due(self, until: dt.date, school: str | None = None) -> list[Device]:
-        """Devices (not retired or lost) whose warranty ends on or before ``until``."""
+    def _warranty(self, today: dt.date, until: dt.date, school: str | None) -> Any:
         q = self._device_query().where(
             DeviceRow.warranty_until.is_not(None),
             DeviceRow.warranty_until <= until,
             DeviceRow.status.not_in([DeviceStatus.RETIRED.value, DeviceStatus.LOST.value]),
         )
+        return q.where(SchoolRow.code == school) if school is not None else q
+
+    def warranty_counts(
+        self, today: dt.date, until: dt.date, school: str | None = None
+    ) -> dict[str, tuple[int, int]]:
+        """School code → devices (not retired or lost) whose warranty ended before ``today``,
+        and that end from ``today`` to ``until`` (one GROUP BY)."""
+        d = DeviceRow
+        expired = case((d.warranty_until < today, 1), else_=0)
+        q = (
+            select(SchoolRow.code, expired, func.count())
+            .join(SchoolRow, d.school_id == SchoolRow.id)
+            .where(
+                d.warranty_until.is_not(None),
+                d.warranty_until <= until,
+                d.status.not_in([DeviceStatus.RETIRED.value, DeviceStatus.LOST.value]),
+            )
+            .group_by(SchoolRow.code, expired)
+        )
         if school is not None:
             q = q.where(SchoolRow.code == school)
-        return [to_device(*row) for row in self.s.execute(q.order_by(DeviceRow.asset_tag))]
+        out: dict[str, tuple[int, int]] = {}
+        for code, old, n in self.s.execute(q):
+            have = out.get(code, (0, 0))
+            out[code] = (have[0] + int(n), have[1]) if old else (have[0], have[1] + int(n))
+        return out
+
+    def warranty_slice(
+        self,
+        today: dt.date,
+        until: dt.date,
+        *,
+        school: str | None = None,
+        expired: bool | None = None,
+        offset: int = 0,
+        limit: int = 50,
+    ) -> list[Device]:
+        """Devices whose warranty ended (``expired`` True), ends by ``until`` (False) or
+        both (None): expired first, then by school and tag, ``limit`` from ``offset``."""
+        d = DeviceRow
+        q = self._warranty(today, until, school)
+        if expired is True:
+            q = q.where(d.warranty_until < today)
+        elif expired is False:
+            q = q.where(d.warranty_until >= today)
+        q = q.order_by(case((d.warranty_until < today, 0), else_=1), SchoolRow.code, d.asset_tag)
+        return [to_device(*row) for row in self.s.execute(q.offset(offset).limit(limit))]
+
+    def down_since(self, device_ids: Sequence[int]) -> dict[int, dt.datetime]:
+        """Per device: its first crit compact ping after its last ok or warn one (one
+        statement, two backward index seeks per device); devices without one left out."""
+        p, q = PingResultRow, aliased(PingResultRow)
+        last_up = (
+            select(func.max(q.started_us))
+            .where(q.device_id == DeviceRow.id, q.status.in_([0, 1]))
+            .correlate(DeviceRow)
+            .scalar_subquery()
+        )
+        first = (
+            select(func.min(p.started_us))
+            .where(
+                p.device_id == DeviceRow.id,
+                p.status == ping_codec.STATUSES.index("crit"),
+                p.started_us > func.coalesce(last_up, -1),
+            )
+            .correlate(DeviceRow)
+            .scalar_subquery()
+        )
+        out: dict[int, dt.datetime] = {}
+        for i in range(0, len(device_ids), _CHUNK):
+            chunk = list(device_ids[i : i + _CHUNK])
+            for dev, us in self.s.execute(
+                select(DeviceRow.id, first).where(DeviceRow.id.in_(chunk))
+            ):
+                if us is not None:
+                    out[int(dev)] = ping_codec.from_us(int(us))
+        return out
 
     def devices_matching(
         self, macs: Sequence[str], ips: Sequence[str], tags: Sequence[str]

@@ -15,7 +15,7 @@ from kape_itops.domain.problems import ProblemKind, Severity
 from kape_itops.domain.results import ProbeResult
 from kape_itops.domain.status import LinkState
 from kape_itops.errors import NotFoundError, UsageError
-from kape_itops.reports import retention, sample
+from kape_itops.reports import current, retention, sample
 from kape_itops.reports.build import ReportOptions, build_report
 from kape_itops.reports.current import CurrentStatus
 from kape_itops.reports.model import Period
@@ -188,17 +188,42 @@ def test_device_view_layers_and_results_pages(seeded: CurrentStatus, store: Stor
     assert p3.results[-1].started_at == _ago(600)
 
 
-def test_problems_agree_with_the_health_report(store: Store) -> None:
-    """The same sample history: the page's problems of devices are the report's (one day)."""
-    sample.seed_inventory(store, 2, 20)
+def test_problems_agree_with_the_health_report(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same sample history and sweeps: the page's problems of devices are the report's
+    (one day), in the report's order, page after page (warranties come from SQL, last)."""
+    sample.seed_inventory(store, 3, 40)
     end = NOW.replace(minute=0, second=0)
     sample.generate_history(store, end - dt.timedelta(hours=6), end)
+    sample.generate_discovery(store, end - dt.timedelta(hours=6), end)
     retention.rollup(store)
     report = build_report(
         store, Period(end - dt.timedelta(days=1), end), ReportOptions(rollup_first=False)
     )
     events = {ProblemKind.REBOOTED, ProblemKind.CONFIG_CHANGED}
-    want = {(p.kind, p.asset_tag, p.part) for p in report.problems if p.kind not in events}
-    page = CurrentStatus(store).problems(ProblemFilter(), end)
-    got = {(p.kind, p.asset_tag, p.part) for p in page.problems if p.kind not in events}
-    assert want and got == want
+    want = [(p.kind, p.asset_tag, p.part) for p in report.problems if p.kind not in events]
+    assert {ProblemKind.UNKNOWN_DEVICE, ProblemKind.WARRANTY_EXPIRED} <= {k for k, _, _ in want}
+    monkeypatch.setattr(current, "PAGE_SIZE", 7)
+    service = CurrentStatus(store)
+    got: list[tuple[ProblemKind, str | None, str]] = []
+    first = service.problems(ProblemFilter(), end)
+    assert first.pages == -(-first.total // 7) > 2
+    for n in range(1, first.pages + 1):
+        page = service.problems(ProblemFilter(page=n), end)
+        assert len(page.problems) == (7 if n < page.pages else page.total - 7 * (n - 1))
+        got += [(p.kind, p.asset_tag, p.part) for p in page.problems]
+    assert [g for g in got if g[0] not in events] == want
+    info = service.problems(ProblemFilter(severity=Severity.INFO), end)
+    assert info.total == sum(1 for k, _, _ in want if k.value in INFO_KINDS)
+    expired = service.problems(ProblemFilter(kind=ProblemKind.WARRANTY_EXPIRED), end)
+    assert expired.total == sum(1 for k, _, _ in want if k == ProblemKind.WARRANTY_EXPIRED)
+    assert service.problems(ProblemFilter(page=10**4), end).page == first.pages
+
+
+INFO_KINDS = {
+    "missing_from_network",
+    "warranty_expired",
+    "warranty_expiring",
+    "config_changed",
+}

@@ -8,6 +8,7 @@ from the rollups.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from typing import Annotated
 from urllib.parse import quote, urlencode
@@ -89,6 +90,23 @@ def current(request: Request) -> CurrentStatus:
     return Reports(database(request).store).current(tz=load_zone(zone_name()))
 
 
+def parse_since(text: str, now: dt.datetime, tz: dt.tzinfo) -> dt.timedelta:
+    """A window as a duration (``1d``, ``12h``) or a local date or time (``2026-11-27``):
+    the time since then. UsageError (a 400 page) for anything else."""
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        try:
+            when = dt.datetime.fromisoformat(text.strip())
+        except ValueError:
+            raise UsageError(f"since: {exc}; or a date such as 2026-11-27") from exc
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=tz)
+    if when >= now:
+        raise UsageError(f"since: {text[:40]} is in the future")
+    return now - when
+
+
 def _kind(value: str | None) -> ProblemKind | None:
     try:
         return ProblemKind(value) if value else None
@@ -125,7 +143,7 @@ def problems(
         school=school.strip().upper() or None if school else None,
         kind=_kind(kind),
         severity=_severity(severity),
-        since=parse_duration(since),
+        since=parse_since(since, dt.datetime.now(dt.UTC), load_zone(zone_name())),
         page=page,
     )
     view = current(request).problems(flt)
