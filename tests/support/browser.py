@@ -8,7 +8,7 @@
         seen.assert_clean()                     # no console error, no request off the server
 
 The data: the 12 schools and their devices from ``inventory/`` (``itops inventory import``),
-half a day of probe history and a discovery sweep from :mod:`kape_itops.reports.sample`, and
+six hours of probe history and a discovery sweep from :mod:`kape_itops.reports.sample`, and
 one user per role made with ``itops server user add NAME --role ROLE``.
 """
 
@@ -39,7 +39,7 @@ USERS = {"admin": "asha", "it_staff": "dara", "reviewer": "sokha", "viewer": "va
 """One account per role (the viewer is the manager/donor)."""
 WAIT_MS = 15_000
 """Bound of every navigation and wait in the browser."""
-HISTORY = dt.timedelta(hours=12)
+HISTORY = dt.timedelta(hours=6)
 _names = itertools.count()
 
 
@@ -81,9 +81,9 @@ def seed(db: str) -> None:
     _run("inventory", "import", str(REPO / "inventory"), db=db)
     store = Store(db)
     try:
-        end = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
+        end = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
         start = end - HISTORY
-        sample.generate_history(store, start, end, dt.timedelta(minutes=15), extra_every=4)
+        sample.generate_history(store, start, end, dt.timedelta(minutes=5), extra_every=12)
         sample.generate_discovery(store, start, end)
     finally:
         store.dispose()
@@ -323,9 +323,22 @@ def no_horizontal_scroll(page: Any, width: int) -> None:
 
 
 def khmer_font_ready(page: Any) -> bool:
-    """Whether the Khmer OS face is loaded (after the page's fonts settle)."""
+    """Whether the page's Khmer OS face (the package's font) is loaded and covers Khmer."""
     page.evaluate("document.fonts.ready.then(() => true)")
-    return bool(page.evaluate("""document.fonts.check('16px "Khmer OS"', 'ក')"""))
+    loaded = page.evaluate(
+        """[...document.fonts].some(f => f.family.replace(/"/g, '') === 'Khmer OS'
+                                        && f.status === 'loaded')"""
+    )
+    checked = page.evaluate("""document.fonts.check('16px "Khmer OS"', 'ក')""")
+    return bool(loaded and checked)
+
+
+UI = "header nav a, main h1, main h2, main h3, main th, main label, main button, main legend"
+
+
+def ui_text(page: Any) -> list[str]:
+    """The page's own words (navigation, headings, table heads, labels, buttons): not data."""
+    return [t.strip() for t in page.locator(UI).all_inner_texts() if t.strip()]
 
 
 KHMER = re.compile(r"[\u1780-\u17ff]")
