@@ -20,7 +20,7 @@ from kape_itops.domain.discovery import HostState, StoredSweep
 from kape_itops.domain.enums import DeviceKind, EntityType
 from kape_itops.domain.inventory import Device
 from kape_itops.domain.problems import Observation, Problem, ProblemKind, Severity
-from kape_itops.domain.reports import StatusCounts, epoch
+from kape_itops.domain.reports import DAY, HOUR, StatusCounts, epoch, from_epoch
 from kape_itops.domain.results import ProbeResult
 from kape_itops.domain.status import LinkState, PingState, state_of
 from kape_itops.errors import NotFoundError, UsageError
@@ -50,6 +50,9 @@ __all__ = ["PERIODS", "CurrentStatus"]
 
 PERIODS = {"1d": dt.timedelta(days=1), "7d": dt.timedelta(days=7), "30d": dt.timedelta(days=30)}
 """The school page's periods."""
+GRAINS = {"1d": ("hour", HOUR), "7d": ("day", DAY), "30d": ("day", DAY)}
+"""The rollup grain each period reads: daily buckets beyond one day keep a school's page to
+a few buckets per device (the health report reads hourly ones up to 8 days)."""
 MAX_PAGE = 10_000
 OTHER_PROBES = tuple(n for n in catalog.names() if n != "ping")
 
@@ -195,7 +198,9 @@ class CurrentStatus:
             for p in shown
         ]
         flt = dataclasses.replace(flt, page=page)
-        return views.ProblemPage(shown, total, page, views.page_count(total, PAGE_SIZE), flt, schools)
+        return views.ProblemPage(
+            shown, total, page, views.page_count(total, PAGE_SIZE), flt, schools
+        )
 
     def school(
         self,
@@ -213,10 +218,9 @@ class CurrentStatus:
         now = now or dt.datetime.now(dt.UTC)
         if period not in PERIODS:
             raise UsageError(f"period must be one of {', '.join(PERIODS)}")
-        span = Period(now - PERIODS[period], now)
-        align = span.bucket_s
-        span = Period(dt.datetime.fromtimestamp(epoch(span.start) // align * align, dt.UTC), now)
-        start, end = epoch(span.start), epoch(span.end)
+        grain, bucket_s = GRAINS[period]
+        start, end = epoch(now - PERIODS[period]) // bucket_s * bucket_s, epoch(now)
+        span = Period(from_epoch(start), now)
         fresh = self._fresh_from(now)
         page = min(max(1, page), MAX_PAGE)
         with self.store.session() as s:
@@ -230,8 +234,8 @@ class CurrentStatus:
             lines, total = reads.device_lines(
                 code, room=room, kind=kind, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
             )
-            totals = reads.probe_totals(code, span.grain, start, end, AVAILABILITY_PROBES)
-            trend = reads.trend(code, span.grain, start, end)
+            totals = reads.probe_totals(code, grain, start, end, AVAILABILITY_PROBES)
+            trend = reads.trend(code, grain, start, end)
             watermark = reads.rollup_watermark()
             cams = reads.newest_observations(["onvif"], school=code, kinds=[DeviceKind.CAMERA])
             printers = reads.newest_observations(["snmp"], school=code, kinds=[DeviceKind.PRINTER])
@@ -244,7 +248,7 @@ class CurrentStatus:
             AVAILABILITY_PROBES,
             start=start,
             end=end,
-            bucket_s=span.bucket_s,
+            bucket_s=bucket_s,
             interval_s=int(self.interval.total_seconds()),
         )
         recording = {o.asset_tag: o.metrics.get("recording") for o in cams}
@@ -265,7 +269,7 @@ class CurrentStatus:
             pages=views.page_count(total, PAGE_SIZE),
             total_devices=total,
             pooled=views.pooled(avail.values()),
-            charts=self._charts(trend, span, titles),
+            charts=self._charts(trend, bucket_s, titles),
             cameras_recording=sum(1 for v in recording.values() if v is True),
             cameras_reporting=sum(1 for v in recording.values() if isinstance(v, bool)),
             cameras_not_recording=sorted(t for t, v in recording.items() if v is False)[:PAGE_SIZE],
@@ -281,7 +285,7 @@ class CurrentStatus:
     def _charts(
         self,
         trend: list[tuple[int, StatusCounts, float, int]],
-        span: Period,
+        step: int,
         titles: tuple[str, str],
     ) -> list[Markup]:
         avail: list[Point] = []
@@ -289,7 +293,6 @@ class CurrentStatus:
         for t, c, rtt_sum, rtt_n in trend:
             avail.append(Point(t, 100.0 * (c.ok + c.warn) / c.total if c.total else None))
             rtt.append(Point(t, rtt_sum / rtt_n if rtt_n else None))
-        step = span.bucket_s
         return [
             line_chart(
                 {"up": avail},

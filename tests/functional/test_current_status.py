@@ -219,6 +219,11 @@ def test_problems_agree_with_the_health_report(
     expired = service.problems(ProblemFilter(kind=ProblemKind.WARRANTY_EXPIRED), end)
     assert expired.total == sum(1 for k, _, _ in want if k == ProblemKind.WARRANTY_EXPIRED)
     assert service.problems(ProblemFilter(page=10**4), end).page == first.pages
+    for sc in report.schools:  # the school page's availability is the report's
+        view = service.school(sc.code, "1d", now=end)
+        assert view.pooled.pct_up == pytest.approx(sc.availability.pct_up, abs=0.01)
+        assert view.pooled.pct_down == pytest.approx(sc.availability.pct_down, abs=0.01)
+        assert len(view.charts) == 2 and "<polyline" in str(view.charts[0])
 
 
 INFO_KINDS = {

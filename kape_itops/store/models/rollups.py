@@ -21,6 +21,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 from kape_itops.store.models.base import Base
 
 
+COVER = ["probe", "n_ok", "n_warn", "n_crit", "n_unknown", "rtt_sum", "rtt_count"]
+"""What the web pages sum per device or per bucket: on PostgreSQL carried in the index
+``ix_probe_rollups_device_cover`` itself, so a school's period figures are index-only scans."""
+
+
 class ProbeRollupRow(Base):
     """One device × probe × hour (``grain='hour'``) or UTC day (``grain='day'``).
 
@@ -35,6 +40,13 @@ class ProbeRollupRow(Base):
             "grain", "device_id", "probe", "bucket_start", name="uq_probe_rollups_bucket"
         ),
         Index("ix_probe_rollups_grain_start", "grain", "bucket_start"),
+        Index(
+            "ix_probe_rollups_device_cover",
+            "grain",
+            "device_id",
+            "bucket_start",
+            postgresql_include=COVER,
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
