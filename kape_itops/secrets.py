@@ -75,10 +75,10 @@ SENSITIVE_KEYS = frozenset(
         "signing_key",
     }
 )
-SERVICE_PARTS: tuple[str, ...] = ("telegram", "smtp", "sync")
+SERVICE_PARTS: tuple[str, ...] = ("telegram", "smtp", "sync", "mail")
 """Parts any entry may have besides the probe kinds' protocols: the server's alert channels
-(``[alerts.telegram]``, ``[alerts.smtp]``, read by :mod:`kape_itops.notify`) and a site's link
-to the server (``[server.sync]``)."""
+(``[alerts.telegram]``, ``[alerts.smtp]``, read by :mod:`kape_itops.notify`), the monthly
+report by e-mail (``[reports.mail]``) and a site's link to the server (``[server.sync]``)."""
 
 
 class Secret:

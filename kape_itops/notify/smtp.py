@@ -154,9 +154,12 @@ class Smtp:
         return client
 
     def _deliver(self, subj: str, text: str) -> None:
+        self.deliver(self.message(subj, text))
+
+    def deliver(self, msg: EmailMessage) -> None:
+        """Send one prepared message (see :meth:`message`); NotifyError when it did not go."""
         cfg = self.config
         where = f"{cfg.host}:{cfg.port}"
-        msg = self.message(subj, text)
         try:
             with self._connect() as client:
                 if cfg.username and cfg.password is not None:

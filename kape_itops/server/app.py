@@ -18,6 +18,7 @@ from kape_itops import __version__
 from kape_itops.admin.service import Database
 from kape_itops.limits import Limits
 from kape_itops.notify import loop as notify_loop
+from kape_itops.notify import report_loop
 from kape_itops.server import api, errors, rest, web
 from kape_itops.server.bodies import ASGIApp, BodyGuard, BodyLimits, Message, Receive, Scope, Send
 from kape_itops.sync.server import SyncServer
@@ -96,7 +97,10 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         try:  # alerts: a notify round every ITOPS_NOTIFY_INTERVAL s when [alerts.*] is set up
-            async with notify_loop.background(database.store, secrets_path):
+            async with (
+                notify_loop.background(database.store, secrets_path),
+                report_loop.background(database.store, secrets_path),  # [reports.mail]
+            ):
                 yield
         finally:
             database.close()
