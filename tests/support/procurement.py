@@ -14,9 +14,21 @@ def form_of(rfq_yaml: Path, **changes: str) -> tuple[dict[str, str], list[dict[s
     values = {
         k: str(data[k])
         for k in (
-            "rfq", "title", "spec", "buyer", "currency", "evaluation_date",
-            "submission_deadline", "required_quotes", "arithmetic", "blank_mandatory",
-            "method", "weights", "award", "abnormally_low", "min_technical_score",
+            "rfq",
+            "title",
+            "spec",
+            "buyer",
+            "currency",
+            "evaluation_date",
+            "submission_deadline",
+            "required_quotes",
+            "arithmetic",
+            "blank_mandatory",
+            "method",
+            "weights",
+            "award",
+            "abnormally_low",
+            "min_technical_score",
         )
         if k in data
     }
