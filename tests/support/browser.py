@@ -384,3 +384,17 @@ def logged_in_as(page: Any) -> str | None:
     if found.count() == 0:
         return None
     return str(found.inner_text()).split()[0]
+
+
+def device_row(site: Site, tag: str) -> dict[str, Any]:
+    """The stored columns of device ``tag`` (to pick search terms the test knows)."""
+    from sqlalchemy import text
+
+    store = site.store()
+    try:
+        with store.session() as s:
+            row = s.execute(text("SELECT * FROM devices WHERE asset_tag = :t"), {"t": tag})
+            found = row.mappings().one()
+    finally:
+        store.dispose()
+    return dict(found)
