@@ -79,7 +79,7 @@ def test_no_chromium_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     with pytest.raises(ConfigError, match="PDF needs Chromium, which is not installed"):
         pdf.html_to_pdf("<p>x</p>")
     monkeypatch.setenv("ITOPS_CHROMIUM", str(tmp_path / "nowhere"))
-    with pytest.raises(ConfigError, match="ITOPS_CHROMIUM .*nowhere is not an executable"):
+    with pytest.raises(ConfigError, match=r"ITOPS_CHROMIUM .*nowhere is not an executable"):
         pdf.chromium()
 
 
@@ -90,7 +90,7 @@ def test_hanging_print_is_killed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     fake.chmod(0o755)
     monkeypatch.setenv("ITOPS_CHROMIUM", str(fake))
     started = time.monotonic()
-    with pytest.raises(pdf.PdfError, match="did not print the report within 1 s"):
+    with pytest.raises(pdf.PdfError, match=r"did not print the report within 1 s"):
         pdf.html_to_pdf("<p>x</p>", timeout=1)
     assert time.monotonic() - started < 30
     for pid in map(int, pids.read_text().split()):

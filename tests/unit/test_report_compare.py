@@ -10,8 +10,7 @@ import pytest
 
 from kape_itops.domain.problems import Problem, ProblemKind, Severity
 from kape_itops.reports.availability import Availability
-from kape_itops.reports.compare import compare, previous_month
-from kape_itops.reports.compare import delta
+from kape_itops.reports.compare import compare, delta, previous_month
 
 T = dt.datetime(2026, 10, 1, tzinfo=dt.UTC)
 
