@@ -161,7 +161,8 @@ class InventoryReads:
         """Devices whose tag, serial, MAC, IP, host name, manufacturer or model holds ``text``
         (ignoring case; a MAC in any notation), within ``flt``; (one page, how many in all).
 
-        The exact tag comes first, then by school and tag. Two queries, both in SQL.
+        The exact tag comes first, then by school and tag. With ``text``, one query (its rows
+        carry the count of all matches); without, a count and a page.
         """
         conds: list[ColumnElement[bool]] = []
         flt = flt or DeviceFilter()
@@ -190,14 +191,8 @@ class InventoryReads:
                 match.append(bare.contains(hexdigits, autoescape=True))
             conds.append(or_(*match))
         room = aliased(RoomRow)
-        counted = (
-            select(func.count(DeviceRow.id))
-            .join(SchoolRow, DeviceRow.school_id == SchoolRow.id)
-            .where(*conds)
-        )
-        total = int(self.s.scalar(counted) or 0)
         q = (
-            select(DeviceRow, SchoolRow.code, room.name)
+            select(DeviceRow, SchoolRow.code, room.name, func.count().over())
             .join(SchoolRow, DeviceRow.school_id == SchoolRow.id)
             .outerjoin(room, DeviceRow.room_id == room.id)
             .where(*conds)
@@ -205,7 +200,22 @@ class InventoryReads:
             .offset(offset)
             .limit(limit)
         )
-        return [to_device(*got) for got in self.s.execute(q)], total
+        if needle:  # one scan: the page carries the count of every match
+            rows = self.s.execute(q).tuples().all()
+            if rows:
+                return [to_device(d, c, r) for d, c, r, _ in rows], int(rows[0][3])
+            if not offset:
+                return [], 0
+        counted = (
+            select(func.count(DeviceRow.id))
+            .join(SchoolRow, DeviceRow.school_id == SchoolRow.id)
+            .where(*conds)
+        )
+        total = int(self.s.scalar(counted) or 0)
+        if needle:
+            return [], total
+        page = q.with_only_columns(DeviceRow, SchoolRow.code, room.name)  # all: index order
+        return [to_device(*got) for got in self.s.execute(page)], total
 
     def devices_by_tag(self, tags: Sequence[str]) -> dict[str, Device]:
         """The devices among ``tags`` that exist, keyed by tag."""
