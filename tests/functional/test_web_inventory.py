@@ -32,6 +32,12 @@ BAD_CSV = (
 )
 
 
+@pytest.fixture(autouse=True)
+def _uploads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test keeps its uploads in its own folder."""
+    monkeypatch.setenv("ITOPS_UPLOAD_DIR", str(tmp_path / "uploads"))
+
+
 def _seed(web: WebClient, tmp_path: Path) -> Store:
     store: Store = web.store
     run(store, seed_folder(tmp_path / "seed"))
@@ -260,6 +266,7 @@ def test_hostile_uploads_are_refused_cleanly(
         big = _upload(web, "devices.csv", NEW_CSV.encode() + b"#" * (1 << 20))
         assert big.status_code == 413 and "ITOPS_MAX_FILE_MB" in big.text
         assert snapshot(store) == before
+        assert len(list((tmp_path / "uploads").iterdir())) == 2  # the bombs; nothing of the rest
 
 
 def test_downloads_and_label_sheet(
