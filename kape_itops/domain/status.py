@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from kape_itops.domain.enums import DeviceKind, DeviceStatus
+from kape_itops.domain.problems import Observation
 from kape_itops.domain.reports import StatusCounts
 
-__all__ = ["DeviceLine", "LinkState", "PingState", "ProbeTotals", "state_of"]
+__all__ = ["DeviceLine", "Fleet", "LinkState", "PingState", "ProbeTotals", "state_of"]
 
 
 class LinkState(StrEnum):
@@ -71,3 +72,14 @@ class ProbeTotals:
     probe: str
     counts: StatusCounts
     first_bucket: int
+
+
+@dataclass(frozen=True, slots=True)
+class Fleet:
+    """Every deployed device's state by school, and what its problems are found in: the
+    devices whose newest ping in the window is warn or crit, and the newest other results in
+    the window that are."""
+
+    counts: dict[str, dict[LinkState, int]]
+    bad_pings: list[PingState]
+    bad_results: list[Observation]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 from markupsafe import Markup
 
@@ -22,7 +22,7 @@ from kape_itops.domain.inventory import Device
 from kape_itops.domain.problems import Observation, Problem, ProblemKind, Severity
 from kape_itops.domain.reports import DAY, HOUR, StatusCounts, epoch, from_epoch
 from kape_itops.domain.results import ProbeResult
-from kape_itops.domain.status import LinkState, PingState, state_of
+from kape_itops.domain.status import Fleet, LinkState, state_of
 from kape_itops.errors import NotFoundError, UsageError
 from kape_itops.probes import catalog
 from kape_itops.reports import views
@@ -41,6 +41,7 @@ from kape_itops.reports.trends import Point
 from kape_itops.reports.views import PAGE_SIZE, ProblemFilter
 from kape_itops.store.backup_repo import BackupRepo
 from kape_itops.store.db import Store
+from kape_itops.store.fleet_reads import FleetReads
 from kape_itops.store.probe_repo import ProbeRepo
 from kape_itops.store.site_reads import SiteReads
 from kape_itops.store.status_reads import StatusReads
@@ -77,34 +78,27 @@ class CurrentStatus:
 
     # -- problems, shared --------------------------------------------------------------------
     def _problems(
-        self,
-        reads: StatusReads,
-        states: Sequence[PingState],
-        school: str | None,
-        since: dt.datetime,
-        now: dt.datetime,
-    ) -> list[Problem]:
-        """Every current problem but the warranties (those are counted and paged in SQL:
-        they sort last), most severe first."""
-        bad = [s for s in states if s.status in ("warn", "crit") and s.at and s.at >= since]
-        observed = reads.ping_observations(bad)
-        observed += reads.newest_observations(
-            OTHER_PROBES, school=school, since=since, bad_only=True
-        )
+        self, reads: StatusReads, school: str | None, since: dt.datetime, now: dt.datetime
+    ) -> tuple[Fleet, list[Problem]]:
+        """The fleet's state (of ``school``) and every current problem but the warranties
+        (those are counted and paged in SQL: they sort last), most severe first."""
+        s = reads.s
+        fleet = FleetReads(s).fleet(OTHER_PROBES, since, self._fresh_from(now), school)
+        observed = reads.ping_observations(fleet.bad_pings) + fleet.bad_results
         found: dict[str, Problem] = {}
         for obs in observed:
             for p in from_observation(obs, self.th):
                 found.setdefault(p.key, p)
         out = list(found.values())
-        sweeps = SweepReads(reads.s).newest(since, now, school)
+        sweeps = SweepReads(s).newest(since, now, school)
         down = {p.asset_tag for p in out if p.kind == ProblemKind.DOWN and p.asset_tag}
         out += discovery_problems(sweeps, _sweep_devices(reads, sweeps), {}, {}, down)
         codes = (school,) if school else None
-        for sync in SiteReads(reads.s).schools(codes, runs=False).values():
+        for sync in SiteReads(s).schools(codes, runs=False).values():
             silence = find_silence(sync, None, now, self.quiet)
             if silence is not None:
                 out.append(silent_problem(silence, self.tz))
-        return sort_problems(out)
+        return fleet, sort_problems(out)
 
     def _days(self, now: dt.datetime) -> tuple[dt.date, dt.date]:
         """Today (in ``tz``) and the last day a warranty counts as expiring."""
@@ -131,11 +125,10 @@ class CurrentStatus:
         with self.store.session() as s:
             reads = StatusReads(s)
             schools = reads.schools()
-            states = reads.ping_states()
-            found = self._problems(reads, states, None, now - dt.timedelta(days=1), now)
+            fleet, found = self._problems(reads, None, now - dt.timedelta(days=1), now)
             sev = self._severities(reads, found, now, None)
             syncs = SiteReads(s).schools(runs=False)
-        counts = views.tally(states, fresh)
+        counts = fleet.counts
         tiles = [
             views.SchoolTile(
                 x,
@@ -163,10 +156,8 @@ class CurrentStatus:
             schools = reads.schools()
             if flt.school is not None and flt.school not in {x.code for x in schools}:
                 raise NotFoundError(f"school '{flt.school}' does not exist")
-            states = reads.ping_states(flt.school)
-            kept = views.filter_problems(
-                self._problems(reads, states, flt.school, now - flt.since, now), flt
-            )
+            fleet, found = self._problems(reads, flt.school, now - flt.since, now)
+            kept = views.filter_problems(found, flt)
             counts = reads.warranty_counts(today, until, flt.school) if expired != () else {}
             n_warranty = sum(
                 (old if expired in (None, True) else 0) + (soon if expired in (None, False) else 0)
@@ -186,7 +177,7 @@ class CurrentStatus:
                     limit=PAGE_SIZE - len(shown),
                 )
                 shown += warranty_problems(due, today, self.th.warranty_days)
-            ids = {st.asset_tag: st.device_id for st in states}
+            ids = {st.asset_tag: st.device_id for st in fleet.bad_pings}
             down = [
                 ids[p.asset_tag] for p in shown if p.kind == ProblemKind.DOWN and p.asset_tag in ids
             ]
@@ -229,7 +220,7 @@ class CurrentStatus:
             if sc is None:
                 raise NotFoundError(f"school '{code}' does not exist")
             states = reads.ping_states(code)
-            found = self._problems(reads, states, code, now - dt.timedelta(days=1), now)
+            _fleet, found = self._problems(reads, code, now - dt.timedelta(days=1), now)
             sev = self._severities(reads, found, now, code)
             lines, total = reads.device_lines(
                 code, room=room, kind=kind, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE

@@ -13,7 +13,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select, text
+from sqlalchemy import and_, case, func, select, text
 from sqlalchemy.orm import Session, aliased
 
 from kape_itops.domain.enums import DeviceKind, DeviceStatus, ProbeStatus
@@ -37,7 +37,6 @@ from kape_itops.store.models.base import as_utc
 __all__ = ["StatusReads"]
 
 _CHUNK = 500
-_SEEKS = 200
 _BAD = ("warn", "crit")
 _DEPLOYED = DeviceStatus.DEPLOYED.value
 
@@ -136,20 +135,30 @@ class StatusReads(InventoryReads):
 
     def ping_observations(self, states: Sequence[PingState]) -> list[Observation]:
         """The full newest ping results of ``states`` (their metrics, for problems)."""
-        p = PingResultRow
+        p, q = PingResultRow, aliased(PingResultRow)
         out: list[Observation] = []
         by_key = {(s.device_id, ping_codec.to_us(s.at)): s for s in states if s.at is not None}
-        keys = list(by_key)
+        ids = sorted({d for d, _ in by_key})
+        newest = (
+            select(func.max(q.started_us))
+            .where(q.device_id == DeviceRow.id)
+            .correlate(DeviceRow)
+            .scalar_subquery()
+        )
         found: set[tuple[int, int]] = set()
-        for i in range(0, len(keys), _SEEKS):
-            part = keys[i : i + _SEEKS]
-            cond = or_(*(and_(p.device_id == d, p.started_us == us) for d, us in part))
-            for m in self.s.execute(select(*ping_store.COLUMNS).where(cond)).mappings():
+        for i in range(0, len(ids), _CHUNK):
+            rows = self.s.execute(  # per device: the newest time, then that row (two seeks)
+                select(*ping_store.COLUMNS)
+                .select_from(DeviceRow)
+                .join(p, and_(p.device_id == DeviceRow.id, p.started_us == newest))
+                .where(DeviceRow.id.in_(ids[i : i + _CHUNK]))
+            ).mappings()
+            for m in rows:
                 key = (int(m["device_id"]), int(m["started_us"]))
-                if key in found:
-                    continue
+                st = by_key.get(key)
+                if st is None or key in found:
+                    continue  # a plain result is that device's newest
                 found.add(key)
-                st = by_key[key]
                 v = ping_codec.decode(m, st.asset_tag)
                 out.append(
                     Observation(
