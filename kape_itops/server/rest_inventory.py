@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse
 from kape_itops.config import DEFAULT_TZ, load_zone
 from kape_itops.domain.enums import DeviceKind, DeviceStatus
 from kape_itops.domain.inventory import Change, DeviceFilter
-from kape_itops.errors import NotFoundError, ValidationFailed
+from kape_itops.errors import NotFoundError, UsageError, ValidationFailed
 from kape_itops.inventory.service import Inventory
 from kape_itops.reports.current import CurrentStatus
 from kape_itops.server.rest_auth import InventoryWriter, Reader
@@ -181,6 +181,8 @@ def edit(
 @router.post("/devices/{tag:path}/move", responses=WRITE_ERRORS)
 def move(request: Request, user: InventoryWriter, tag: str, body: MoveIn) -> Edited:
     """Move a device to another school and/or room; the reason goes into its notes."""
+    if body.school is None and body.room is None:
+        raise UsageError("give school and/or room")
     changes = _inventory(request, user.name).move(
         tag, body.school, body.room, body.reason, source="api: inventory move"
     )

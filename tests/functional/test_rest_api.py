@@ -194,6 +194,10 @@ def test_move_retire_repair_need_a_reason(api: WebClient) -> None:
     assert no_reason.status_code == 422 and "reason" in no_reason.json()["error"]
     blank = api.client.post("/api/v1/devices/KEP-CAM1/retire", json={"reason": " "}, auth=STAFF)
     assert blank.status_code == 400 and "reason" in blank.json()["error"]
+    nowhere = api.client.post(
+        "/api/v1/devices/KEP-CAM1/move", json={"reason": "new pole"}, auth=STAFF
+    )
+    assert nowhere.status_code == 400 and nowhere.json() == {"error": "give school and/or room"}
     moved = api.client.post(
         "/api/v1/devices/KEP-CAM1/move", json={"room": "Gate", "reason": "new pole"}, auth=STAFF
     )
