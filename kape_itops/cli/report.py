@@ -310,6 +310,39 @@ def _line(p: Problem, tz: dt.tzinfo) -> str:
     return reveal(text, newlines=False)
 
 
+@report.command("mail")
+@click.option(
+    "--month",
+    "month_days",
+    callback=month,
+    metavar="YYYY-MM|last",
+    help="Send this month's report now, whether or not it went out already.",
+)
+@click.option("--json", "as_json", is_flag=True, help="JSON on stdout.")
+@pass_app
+@handle_errors()
+def mail(app: App, month_days: tuple[dt.date, dt.date] | None, as_json: bool) -> None:
+    """Send the monthly health report set up in [reports.mail] of the secrets file (through
+    [alerts.smtp]): without --month, the due month unless it was sent, as the server does."""
+    from kape_itops.notify.report_mail import ReportMailer
+
+    mailer = ReportMailer(app.database().store, app.settings.secrets_path, tz=app.settings.zone())
+    if not mailer.configured():
+        raise ConfigError(
+            "no monthly report mail: add [reports.mail] (and [alerts.smtp]) to the secrets file "
+            "(--secrets or ITOPS_SECRETS)"
+        )
+    done = mailer.send_now(month_days[0]) if month_days else mailer.run_once()
+    if as_json:
+        print_json(None if done is None else to_dict(done))
+    elif done is None:
+        click.echo("nothing to send: the due month's report went out already")
+    elif done.sent:
+        click.echo(f"sent the report of {done.month:%Y-%m}")
+    if done is not None and done.error:
+        raise NotifyError(done.error)
+
+
 @report.command("notify")
 @click.option(
     "--test", "test_message", is_flag=True, help="Only send a test message to every channel."

@@ -183,6 +183,19 @@ class ReportMailer:
         log.info("reports mail: the report of %s went to %s", month, ", ".join(smtp.to))
         return MailOutcome(month, True)
 
+    def send_now(self, month: dt.date) -> MailOutcome:
+        """Send the report of ``month`` now, whatever the state file says (which stays as it
+        is); ConfigError without ``[reports.mail]``."""
+        got = self.settings()
+        if got is None:
+            raise ConfigError(f"no [{ENTRY}.{PART}] in the secrets file")
+        month = month.replace(day=1)
+        try:
+            self._send(*got, month, dt.datetime.now(dt.UTC).astimezone(self.tz))
+        except ItopsError as exc:
+            return MailOutcome(month, False, str(exc))
+        return MailOutcome(month, True)
+
     def _send(
         self, schedule: MailSchedule, smtp: SmtpConfig, month: dt.date, now: dt.datetime
     ) -> None:

@@ -161,3 +161,28 @@ def test_the_server_mails_the_report_once(
         assert len(sent) == 1, [m["Subject"] for _, m in sent]
         assert attachment(sent[0][1])[0] == f"health-{month:%Y-%m}.html"
     store.dispose()
+
+
+def test_cli_report_mail(sqlite_url: str, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from kape_itops.cli import cli
+
+    store = Store(sqlite_url)
+    store.upgrade()
+    fill(store)
+    runner = CliRunner()
+    with smtp_server() as (box, port):
+        secrets = with_schedule(tmp_path / "s.toml", port, 'format = "html"\n')
+        base = ["--db", sqlite_url, "--secrets", str(secrets), "report", "mail"]
+        res = runner.invoke(cli, [*base, "--month", "2026-11"])
+        assert res.exit_code == 0 and "sent the report of 2026-11" in res.output, res.output
+        first = runner.invoke(cli, base)  # the due month, as the server would
+        assert first.exit_code == 0 and "sent the report of" in first.output, first.output
+        again = runner.invoke(cli, base)
+        assert again.exit_code == 0 and "nothing to send" in again.output
+        assert len(reports(box)) == 2
+    alone = secrets_file(tmp_path / "alone.toml", smtp_port=port)
+    res = runner.invoke(cli, ["--db", sqlite_url, "--secrets", str(alone), "report", "mail"])
+    assert res.exit_code != 0 and "add [reports.mail]" in res.output
+    store.dispose()
