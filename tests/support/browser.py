@@ -333,12 +333,16 @@ def khmer_font_ready(page: Any) -> bool:
     return bool(loaded and checked)
 
 
-UI = "header nav a, main h1, main h2, main h3, main th, main label, main button, main legend"
+UI = "header nav a, main h2, main h3, main th, main dt, main label, main button, main legend"
+_OWN_TEXT = """(selector) => [...document.querySelectorAll(selector)].map(e =>
+  [...e.childNodes].filter(n => n.nodeType === Node.TEXT_NODE).map(n => n.textContent)
+  .join(' ').replace(/\\s+/g, ' ').trim()).filter(t => /\\p{L}{2}/u.test(t))"""
 
 
 def ui_text(page: Any) -> list[str]:
-    """The page's own words (navigation, headings, table heads, labels, buttons): not data."""
-    return [t.strip() for t in page.locator(UI).all_inner_texts() if t.strip()]
+    """The page's own words: the text of navigation, headings, table heads, labels and
+    buttons themselves (not what they hold: links, options, names are data)."""
+    return [str(t) for t in page.evaluate(_OWN_TEXT, UI)]
 
 
 KHMER = re.compile(r"[\u1780-\u17ff]")
