@@ -161,7 +161,9 @@ def pages(t: Targets) -> list[Page]:
             baseline="device: latest, 50 results, changes",
         ),
         Page("inventory", "/inventory", baseline="inventory: first 50"),
-        Page("inventory q=KPT (broad)", "/inventory?q=kpt", baseline="inventory: search"),
+        Page("inventory page=200", "/inventory?page=200", baseline="inventory: first 50"),
+        Page("inventory q=kpt (broad)", "/inventory?q=kpt", baseline="inventory: search"),
+        Page("inventory q=kpt page=40", "/inventory?q=kpt&page=40", baseline="inventory: search"),
         Page(
             f"inventory q={t.serial} (serial)",
             f"/inventory?q={t.serial}",
@@ -170,6 +172,16 @@ def pages(t: Targets) -> list[Page]:
         Page(
             f"inventory q={t.mac.upper()} (MAC)",
             f"/inventory?q={t.mac.upper()}",
+            baseline="inventory: search",
+        ),
+        Page(
+            "inventory/results q=kpt (htmx)",
+            "/inventory/results?q=kpt",
+            baseline="inventory: search",
+        ),
+        Page(
+            f"inventory school={t.school} kind=camera",
+            f"/inventory?school={t.school}&kind=camera",
             baseline="inventory: search",
         ),
         Page("quotes", "/quotes", baseline="evaluations: newest 50"),
@@ -187,22 +199,43 @@ def pages(t: Targets) -> list[Page]:
         Page("reports", "/reports", baseline="report: 30-day availability, all"),
         Page(
             f"report HTML {t.month}, school {t.school}",
-            f"/reports/{t.month}/{t.school}.html",
+            f"/reports/health.html?month={t.month}&school={t.school}",
+            baseline="report: 30-day availability, one school",
+        ),
+        Page(
+            f"report HTML {t.month}, school {t.school}, km",
+            f"/reports/health.html?month={t.month}&school={t.school}&lang=km",
             baseline="report: 30-day availability, one school",
         ),
         Page(
             f"report HTML {t.month}, all schools",
-            f"/reports/{t.month}/all.html",
+            f"/reports/health.html?month={t.month}",
             baseline="report: 30-day availability, all",
         ),
         Page(
             f"report PDF {t.month}, school {t.school}",
-            f"/reports/{t.month}/{t.school}.pdf",
+            f"/reports/health.pdf?month={t.month}&school={t.school}",
             held=False,
         ),
-        Page("API /api/v1/devices", "/api/v1/devices", baseline="inventory: first 50"),
-        Page("API /api/v1/problems", "/api/v1/problems", baseline="latest status, all devices"),
+        Page(
+            f"report PDF {t.month}, all schools", f"/reports/health.pdf?month={t.month}", held=False
+        ),
         Page("API /api/v1/schools", "/api/v1/schools", baseline="latest status, all devices"),
+        Page("API /api/v1/devices", "/api/v1/devices", baseline="inventory: first 50"),
+        Page(
+            "API /api/v1/devices/{router}",
+            f"/api/v1/devices/{t.router}",
+            baseline="device: latest, 50 results, changes",
+        ),
+        Page("API /api/v1/problems", "/api/v1/problems", baseline="latest status, all devices"),
+        Page("API /api/v1/quotes", "/api/v1/quotes", baseline="evaluations: newest 50"),
+        Page("API /api/v1/quotes/rfqs", "/api/v1/quotes/rfqs", baseline="evaluations: newest 50"),
+        Page("API /api/v1/status", "/api/v1/status", baseline="latest status, all devices"),
+        Page(
+            f"API /api/v1/reports/health school {t.school}",
+            f"/api/v1/reports/health?month={t.month}&school={t.school}",
+            baseline="report: 30-day availability, one school",
+        ),
         Page("admin users", "/admin/users"),
     ]
 
