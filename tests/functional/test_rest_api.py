@@ -375,7 +375,7 @@ def test_secrets_never_appear_in_answers(api: WebClient) -> None:
     )
     answers.append(api.client.get("/api/v1/schools", headers=_basic("vera", PASSWORD + "\x00")))
     answers.append(api.client.get("/api/openapi.json"))
-    assert any(a.status_code == 200 for a in answers)
+    assert sum(a.status_code == 200 and "/v1/" in str(a.request.url) for a in answers) >= 20
     secrets = [PASSWORD, credential, *hashes, *(h.split("$")[-1] for h in hashes)]
     secrets.append(base64.b64encode(f"vera:{PASSWORD}".encode()).decode())
     for answer in answers:
