@@ -296,6 +296,9 @@ def test_downloads_and_label_sheet(
         web.get("/inventory/labels", params={"school": "KPT-PSP"})
         assert seen[0] == "https://itops.example.org/devices/D1"
         assert web.get("/inventory/labels").status_code == 400
+        saved = web.get("/inventory/labels", params={"school": "KPT-PSP", "download": "1"})
+        assert saved.headers["content-disposition"] == 'attachment; filename="labels-KPT-PSP.html"'
+        assert "/inventory/labels?school=KPT-PSP" in web.get("/inventory?school=KPT-PSP").text
 
 
 def test_add_an_unknown_device_from_the_school_page(db_url: str, tmp_path: Path) -> None:

@@ -378,14 +378,22 @@ def export(
 
 @router.get("/inventory/labels")
 def labels(
-    request: Request, user: ReadUser, school: Code = "", kind: Code = "", status: Code = ""
+    request: Request,
+    user: ReadUser,
+    school: Code = "",
+    kind: Code = "",
+    status: Code = "",
+    download: Annotated[bool, Query()] = False,
 ) -> Response:
-    """A printable A4 sheet of QR labels of one school; each code opens the device's page."""
+    """A printable A4 sheet of QR labels of one school (``download``: as a file); each code
+    opens the device's page on this server (``ITOPS_SERVER_URL``, else the URL asked)."""
     if not school:
         raise UsageError(tr(request, "Choose a school for the label sheet."))
     base = server_url(request.app.state.secrets_path) or base_url(str(request.base_url))
     page = _inventory(request, user).labels_html(_filter(school, kind, status), base)
-    return HTMLResponse(page)
+    name = "labels-" + "".join(c for c in school if c.isalnum() or c in "-_") + ".html"
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'} if download else None
+    return HTMLResponse(page, headers=headers)
 
 
 # -- discovery: add an unknown device ----------------------------------------------------------
