@@ -3,7 +3,7 @@
     python -m tools.screenshots [--out docs/screenshots]
 
 Starts ``itops server`` on a throw-away SQLite database seeded like the browser tests (the
-12 sample schools, half a day of probe history, a discovery sweep, one user per role, RFQs
+12 sample schools, a week of probe history, a discovery sweep, one user per role, RFQs
 with the sample vendors' quotations) and saves PNGs taken by headless Chromium (Debian's
 ``/usr/bin/chromium`` under Playwright). Nothing is fetched from outside the server: a shot
 whose page asks for anything else, or logs a console error, fails the run.
@@ -12,6 +12,7 @@ whose page asks for anything else, or logs a console error, fails the run.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -97,11 +98,17 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
     ap.add_argument("--only", action="append", help="just this shot (by name); repeatable")
+    ap.add_argument("--days", type=int, default=7, help="days of sample probe history")
     args = ap.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="itops-shots-") as tmp:
         folder = Path(tmp)
-        site = serve_seeded(f"sqlite:///{folder / 'itops.db'}", folder)
+        site = serve_seeded(
+            f"sqlite:///{folder / 'itops.db'}",
+            folder,
+            history=dt.timedelta(days=args.days),
+            every=dt.timedelta(minutes=15),
+        )
         try:
             with chromium() as browser:
                 for shot in shots(site):

@@ -40,6 +40,7 @@ USERS = {"admin": "asha", "it_staff": "dara", "reviewer": "sokha", "viewer": "va
 WAIT_MS = 15_000
 """Bound of every navigation and wait in the browser."""
 HISTORY = dt.timedelta(hours=6)
+EVERY = dt.timedelta(minutes=5)
 _names = itertools.count()
 
 
@@ -75,18 +76,21 @@ def _run(*args: str, db: str, **env: str) -> str:
     return done.stdout
 
 
-def seed(db: str) -> None:
-    """Schema, the sample inventory, probe history, a discovery sweep and the users."""
+def seed(db: str, history: dt.timedelta = HISTORY, every: dt.timedelta = EVERY) -> None:
+    """Schema, the sample inventory, ``history`` of probe rounds every ``every`` (rolled up),
+    a discovery sweep and the users."""
     _run("init", db=db)
     _run("inventory", "import", str(REPO / "inventory"), db=db)
     store = Store(db)
     try:
         end = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
-        start = end - HISTORY
-        sample.generate_history(store, start, end, dt.timedelta(minutes=5), extra_every=12)
+        start = end - history
+        extra = max(1, int(dt.timedelta(hours=1) / every))  # SNMP, ONVIF, SSH hourly
+        sample.generate_history(store, start, end, every, extra_every=extra)
         sample.generate_discovery(store, start, end)
     finally:
         store.dispose()
+    _run("db", "prune", "--keep", "30d", db=db)  # the rollups the period figures read
     for role, name in USERS.items():
         _run("server", "user", "add", name, "--role", role, db=db, ITOPS_USER_PASSWORD=PASSWORD)
 
@@ -120,10 +124,11 @@ def build_site(postgres: PostgresServer, folder: Path) -> Site:
     return serve_seeded(postgres.create_database(f"itops_browser_{next(_names)}"), folder)
 
 
-def serve_seeded(db: str, folder: Path) -> Site:
-    """Seed the empty database ``db`` and start a server process on it."""
+def serve_seeded(db: str, folder: Path, **history: dt.timedelta) -> Site:
+    """Seed the empty database ``db`` (``history``, ``every``: see :func:`seed`) and start a
+    server process on it."""
     folder.mkdir(parents=True, exist_ok=True)
-    seed(db)
+    seed(db, **history)
     rfqs = {"printer": seed_rfq(db, "printer"), "laptop": seed_rfq(db, "laptop", upload=True)}
     server = ItopsServer(db, folder / "server.log", env={"ITOPS_TZ": "Asia/Phnom_Penh"})
     server.start()
