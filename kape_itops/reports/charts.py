@@ -55,8 +55,9 @@ def line_chart(
     tz: dt.tzinfo = dt.UTC,
     width: int = 640,
     height: int = 220,
+    empty: str = "no data in the period",
 ) -> Markup:
-    """One line per series; gaps (None) break the line. An empty chart says so.
+    """One line per series; gaps (None) break the line. An empty chart says so (``empty``).
 
     Time labels on the x axis are in ``tz``.
     """
@@ -72,7 +73,7 @@ def line_chart(
     if not values or not times:
         return _svg(
             head + f'<text x="{width / 2}" y="{height / 2}" text-anchor="middle" class="cm">'
-            "no data in the period</text></svg>"
+            f"{escape(empty)}</text></svg>"
         )
     lo = min(values) if y_min is None else y_min
     hi = max(values) if y_max is None else y_max
@@ -139,8 +140,9 @@ def bar_chart(
     unit: str = "",
     max_value: float | None = None,
     width: int = 640,
+    empty: str = "no data",
 ) -> Markup:
-    """Horizontal bars with the value written at the end; None is drawn as 'no data'."""
+    """Horizontal bars with the value written at the end; None is drawn as ``empty``."""
     row, left, top = 20, 150, 26
     height = top + row * max(1, len(bars)) + 8
     known = [v for _, v in bars if v is not None]
@@ -159,7 +161,7 @@ def bar_chart(
             f'<text x="{left - 6}" y="{yy + 13}" text-anchor="end" class="cl">{name}</text>'
         )
         if v is None:
-            parts.append(f'<text x="{left}" y="{yy + 13}" class="cm">no data</text>')
+            parts.append(f'<text x="{left}" y="{yy + 13}" class="cm">{escape(empty)}</text>')
             continue
         w = max(0.0, min(1.0, v / hi)) * pw
         parts.append(

@@ -71,6 +71,12 @@ class MonthComparison:
     overall: Row
     schools: list[Row]
 
+    @property
+    def previous_days(self) -> tuple[dt.date, dt.date]:
+        """The previous month's first and last day (UTC days)."""
+        last = (self.previous_end - dt.timedelta(seconds=1)).astimezone(dt.UTC).date()
+        return self.previous_start.astimezone(dt.UTC).date(), last
+
     def to_json(self) -> dict[str, object]:
         """Plain JSON values, deltas included."""
 

@@ -59,6 +59,7 @@ def environment(tz: dt.tzinfo = dt.UTC, lang: str = "en") -> Environment:
         num=fmt.num,
         when=functools.partial(_stamp, tz=tz, lang=lang),
         day=functools.partial(_stamp, tz=tz, lang=lang),
+        date=functools.partial(i18n.format_date, lang=lang),
         word=functools.partial(words.word, lang=lang),
         delta=delta,
     )
@@ -73,41 +74,34 @@ def render_html(report: HealthReport, lang: str = "en") -> str:
     t = report.trends
     zone = load_zone(report.tz)
     pages_total = {school: sum(p.v or 0 for p in pts) for school, pts in sorted(t.pages.items())}
+
+    def _(message: str) -> str:
+        return i18n.gettext(lang, message)
+
+    line = functools.partial(
+        charts.line_chart, step_s=t.step_s, tz=zone, empty=_("no data in the period")
+    )
+    bars = functools.partial(charts.bar_chart, empty=_("no data"))
     figures = {
-        "availability": charts.line_chart(
+        "availability": line(
             t.availability,
-            title="Availability per school (%)",
+            title=_("Availability per school (%)"),
             unit="%",
             y_min=min(
                 [90.0, *(p.v for pts in t.availability.values() for p in pts if p.v is not None)]
             ),
             y_max=100,
-            step_s=t.step_s,
-            tz=zone,
         ),
-        "latency": charts.line_chart(
-            t.latency,
-            title="Mean round-trip time per school (ms)",
-            unit=" ms",
-            y_min=0,
-            step_s=t.step_s,
-            tz=zone,
+        "latency": line(
+            t.latency, title=_("Mean round-trip time per school (ms)"), unit=" ms", y_min=0
         ),
-        "toner": charts.line_chart(
-            t.toner,
-            title="Lowest supply level per printer (%)",
-            unit="%",
-            y_min=0,
-            y_max=100,
-            step_s=t.step_s,
-            tz=zone,
+        "toner": line(
+            t.toner, title=_("Lowest supply level per printer (%)"), unit="%", y_min=0, y_max=100
         ),
-        "pages": charts.bar_chart(
-            list(pages_total.items()), title="Pages printed in the period per school"
-        ),
-        "school_availability": charts.bar_chart(
+        "pages": bars(list(pages_total.items()), title=_("Pages printed in the period per school")),
+        "school_availability": bars(
             [(s.code, s.availability.pct_up) for s in report.schools],
-            title="Availability per school over the period",
+            title=_("Availability per school over the period"),
             unit=" %",
             max_value=100,
         ),

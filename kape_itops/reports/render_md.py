@@ -110,7 +110,7 @@ def render_md(report: HealthReport, lang: str = "en") -> str:
             "",
         ]
     if r.comparison is not None:
-        lines += _comparison(r.comparison, _, _when)
+        lines += _comparison(r.comparison, _)
     lines += [f"## {_('Problems')}", ""]
     if r.problems:
         lines += _table(
@@ -293,14 +293,13 @@ def render_md(report: HealthReport, lang: str = "en") -> str:
     return reveal("\n".join(lines).rstrip()) + "\n"
 
 
-def _comparison(
-    c: MonthComparison, _: Callable[[str], str], when: Callable[[dt.datetime], str]
-) -> list[str]:
+def _comparison(c: MonthComparison, _: Callable[[str], str]) -> list[str]:
     """The month-against-previous-month table."""
+    first, last = (d.isoformat() for d in c.previous_days)
     lines = [
         f"## {_('Compared with the previous month')}",
         "",
-        f"{_('Previous month')} {when(c.previous_start)} – {when(c.previous_end)}. "
+        f"{_('Previous month')} {first} – {last}. "
         + _("Availability in percent of the time up; the change in percentage points."),
         "",
     ]
@@ -321,4 +320,6 @@ def _comparison(
             ]
         )
     head = [_("School"), _("Availability"), _("Previous"), _("Difference"), _("Problems")]
-    return lines + _table([*head, _("Previous"), _("Difference"), _("Critical"), _("Previous")], rows)
+    return lines + _table(
+        [*head, _("Previous"), _("Difference"), _("Critical"), _("Previous")], rows
+    )
