@@ -42,6 +42,7 @@ from kape_itops.reports.views import PAGE_SIZE, ProblemFilter
 from kape_itops.store.backup_repo import BackupRepo
 from kape_itops.store.db import Store
 from kape_itops.store.fleet_reads import FleetReads
+from kape_itops.store.period_reads import PeriodReads
 from kape_itops.store.probe_repo import ProbeRepo
 from kape_itops.store.site_reads import SiteReads
 from kape_itops.store.status_reads import StatusReads
@@ -225,14 +226,14 @@ class CurrentStatus:
             lines, total = reads.device_lines(
                 code, room=room, kind=kind, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
             )
-            totals = reads.probe_totals(code, grain, start, end, AVAILABILITY_PROBES)
-            trend = reads.trend(code, grain, start, end)
-            watermark = reads.rollup_watermark()
+            totals = PeriodReads(s).probe_totals(code, grain, start, end, AVAILABILITY_PROBES)
+            trend = PeriodReads(s).trend(code, grain, start, end)
+            watermark = PeriodReads(s).rollup_watermark()
             cams = reads.newest_observations(["onvif"], school=code, kinds=[DeviceKind.CAMERA])
             printers = reads.newest_observations(["snmp"], school=code, kinds=[DeviceKind.PRINTER])
             nvrs = reads.newest_observations(["snmp", "onvif"], school=code, kinds=[DeviceKind.NVR])
             sweeps = SweepReads(s).newest(now - dt.timedelta(days=30), now, code)
-            unknown = _unknown_hosts(sweeps, _sweep_devices(reads, sweeps))
+            unknown = views.unknown_hosts(sweeps, _sweep_devices(reads, sweeps))
             room_names = reads.rooms(code)
         avail = views.device_availability(
             totals,
@@ -264,8 +265,8 @@ class CurrentStatus:
             cameras_recording=sum(1 for v in recording.values() if v is True),
             cameras_reporting=sum(1 for v in recording.values() if isinstance(v, bool)),
             cameras_not_recording=sorted(t for t, v in recording.items() if v is False)[:PAGE_SIZE],
-            toner=_toner(printers)[:PAGE_SIZE],
-            nvr_disk=_disks(nvrs),
+            toner=views.toner(printers)[:PAGE_SIZE],
+            nvr_disk=views.disks(nvrs),
             unknown=unknown[:PAGE_SIZE],
             problems=sev.get(code, dict.fromkeys(Severity, 0)),
             counted_until=min(watermark, now) if watermark else None,
@@ -365,54 +366,3 @@ def _sweep_devices(reads: StatusReads, sweeps: Iterable[StoredSweep]) -> list[De
             elif h.state == HostState.MISSING and h.asset_tag:
                 tags.add(h.asset_tag)
     return reads.devices_matching(sorted(macs), sorted(ips), sorted(tags))
-
-
-def _unknown_hosts(sweeps: list[StoredSweep], devices: list[Device]) -> list[views.UnknownHost]:
-    found = discovery_problems(sweeps, devices, {}, {})
-    wanted = {p.part for p in found if p.kind == ProblemKind.UNKNOWN_DEVICE}
-    out: list[views.UnknownHost] = []
-    seen: set[str] = set()
-    for w in sweeps:
-        for h in w.hosts:
-            if h.state != HostState.UNKNOWN:
-                continue
-            key = next((k for k in (h.mac and h.mac.lower(), h.mac, h.ip) if k in wanted), None)
-            if key is None or key in seen:
-                continue
-            seen.add(key)
-            out.append(views.UnknownHost(h.mac, h.ip, h.vendor, w.method, w.started_at))
-    return out
-
-
-def _toner(printers: Iterable[Observation]) -> list[views.Supply]:
-    out: list[views.Supply] = []
-    for o in printers:
-        metrics = o.metrics
-        levels = [
-            (str(x.get("name") or "supply"), x.get("pct"))
-            for x in metrics.get("supplies") or []
-            if isinstance(x, dict)
-        ]
-        nums = [
-            (n, float(v))
-            for n, v in levels
-            if isinstance(v, int | float) and not isinstance(v, bool)
-        ]
-        if nums:
-            name, pct = min(nums, key=lambda nv: nv[1])
-            out.append(views.Supply(o.asset_tag, name, pct))
-        elif levels:
-            out.append(views.Supply(o.asset_tag, levels[0][0], None))
-    return sorted(out, key=lambda x: (x.pct is None, x.pct or 0.0, x.asset_tag))
-
-
-def _disks(nvrs: Iterable[Observation]) -> list[tuple[str, float | None]]:
-    best: dict[str, float | None] = {}
-    for o in nvrs:
-        v = o.metrics.get("disk_used_pct")
-        tag = o.asset_tag
-        if isinstance(v, int | float) and not isinstance(v, bool):
-            best[tag] = float(v)
-        else:
-            best.setdefault(tag, None)
-    return sorted(best.items(), key=lambda kv: (-(kv[1] or 0.0), kv[0]))

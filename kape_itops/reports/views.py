@@ -14,12 +14,14 @@ from typing import TypeVar
 from markupsafe import Markup
 
 from kape_itops.domain.backups import ConfigEntry
+from kape_itops.domain.discovery import HostState, StoredSweep
 from kape_itops.domain.enums import DeviceKind, DeviceStatus
 from kape_itops.domain.inventory import Change, Device, School
-from kape_itops.domain.problems import SEVERITY_RANK, Problem, ProblemKind, Severity
+from kape_itops.domain.problems import SEVERITY_RANK, Observation, Problem, ProblemKind, Severity
 from kape_itops.domain.results import ProbeResult
 from kape_itops.domain.status import DeviceLine, LinkState, PingState, ProbeTotals, state_of
 from kape_itops.reports.availability import NONE, Availability, availability
+from kape_itops.reports.problems import discovery_problems
 
 __all__ = [
     "PAGE_SIZE",
@@ -36,11 +38,14 @@ __all__ = [
     "Warranty",
     "device_availability",
     "diff_lines",
+    "disks",
     "filter_problems",
     "page_count",
     "room_matrix",
     "severity_counts",
     "tally",
+    "toner",
+    "unknown_hosts",
     "warranty_of",
 ]
 
@@ -344,3 +349,58 @@ def device_fields(d: Device) -> list[tuple[str, object]]:
 def sort_key(p: Problem) -> tuple[int, str, str]:
     """Most severe first, then school and device."""
     return (SEVERITY_RANK[p.severity], p.school, p.asset_tag or "")
+
+
+def unknown_hosts(sweeps: list[StoredSweep], devices: list[Device]) -> list[UnknownHost]:
+    """The hosts the sweeps saw that the inventory does not know (the report's own rule:
+    :func:`~kape_itops.reports.problems.discovery_problems`), once each."""
+    found = discovery_problems(sweeps, devices, {}, {})
+    wanted = {p.part for p in found if p.kind == ProblemKind.UNKNOWN_DEVICE}
+    out: list[UnknownHost] = []
+    seen: set[str] = set()
+    for w in sweeps:
+        for h in w.hosts:
+            if h.state != HostState.UNKNOWN:
+                continue
+            key = next((k for k in (h.mac and h.mac.lower(), h.mac, h.ip) if k in wanted), None)
+            if key is None or key in seen:
+                continue
+            seen.add(key)
+            out.append(UnknownHost(h.mac, h.ip, h.vendor, w.method, w.started_at))
+    return out
+
+
+def toner(printers: Iterable[Observation]) -> list[Supply]:
+    """Each printer's lowest supply, lowest first (unreadable levels last)."""
+    out: list[Supply] = []
+    for o in printers:
+        metrics = o.metrics
+        levels = [
+            (str(x.get("name") or "supply"), x.get("pct"))
+            for x in metrics.get("supplies") or []
+            if isinstance(x, dict)
+        ]
+        nums = [
+            (n, float(v))
+            for n, v in levels
+            if isinstance(v, int | float) and not isinstance(v, bool)
+        ]
+        if nums:
+            name, pct = min(nums, key=lambda nv: nv[1])
+            out.append(Supply(o.asset_tag, name, pct))
+        elif levels:
+            out.append(Supply(o.asset_tag, levels[0][0], None))
+    return sorted(out, key=lambda x: (x.pct is None, x.pct or 0.0, x.asset_tag))
+
+
+def disks(nvrs: Iterable[Observation]) -> list[tuple[str, float | None]]:
+    """Each NVR's disk use (any probe that read it), fullest first."""
+    best: dict[str, float | None] = {}
+    for o in nvrs:
+        v = o.metrics.get("disk_used_pct")
+        tag = o.asset_tag
+        if isinstance(v, int | float) and not isinstance(v, bool):
+            best[tag] = float(v)
+        else:
+            best.setdefault(tag, None)
+    return sorted(best.items(), key=lambda kv: (-(kv[1] or 0.0), kv[0]))

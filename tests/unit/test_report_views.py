@@ -6,9 +6,10 @@ import datetime as dt
 
 import pytest
 
-from kape_itops.domain.enums import DeviceKind, DeviceStatus
+from kape_itops.domain.discovery import HostState, StoredSweep, SweepHost
+from kape_itops.domain.enums import DeviceKind, DeviceStatus, ProbeStatus
 from kape_itops.domain.inventory import Device
-from kape_itops.domain.problems import Problem, ProblemKind, Severity
+from kape_itops.domain.problems import Observation, Problem, ProblemKind, Severity
 from kape_itops.domain.reports import StatusCounts
 from kape_itops.domain.status import LinkState, PingState, ProbeTotals, state_of
 from kape_itops.reports import views
@@ -153,3 +154,51 @@ def test_device_fields_list_every_field_of_a_device() -> None:
 def test_diff_lines_are_marked() -> None:
     text = "--- a v1\n+++ a v2\n@@ -1,2 +1,2 @@\n hostname x\n-vlan 10\n+vlan 20\n"
     assert [k for k, _ in views.diff_lines(text)] == ["head", "head", "hunk", "ctx", "del", "add"]
+
+
+def _obs(tag: str, probe: str, metrics: dict[str, object]) -> Observation:
+    return Observation(tag, "S1", probe, ProbeStatus.OK, "", NOW, metrics)
+
+
+def test_toner_lowest_supply_first_unreadable_last() -> None:
+    got = views.toner(
+        [
+            _obs(
+                "P1",
+                "snmp",
+                {"supplies": [{"name": "Black", "pct": 40}, {"name": "Cyan", "pct": 8}]},
+            ),
+            _obs("P2", "snmp", {"supplies": [{"name": "Black", "pct": 3}]}),
+            _obs("P3", "snmp", {"supplies": [{"name": "Black", "pct": None}]}),
+            _obs("P4", "snmp", {}),
+        ]
+    )
+    assert [(s.asset_tag, s.name, s.pct) for s in got] == [
+        ("P2", "Black", 3.0),
+        ("P1", "Cyan", 8.0),
+        ("P3", "Black", None),
+    ]
+
+
+def test_disks_fullest_first() -> None:
+    got = views.disks(
+        [
+            _obs("N1", "snmp", {"disk_used_pct": 40.0}),
+            _obs("N2", "onvif", {"disk_used_pct": 93}),
+            _obs("N3", "snmp", {}),
+        ]
+    )
+    assert got == [("N2", 93.0), ("N1", 40.0), ("N3", None)]
+
+
+def test_unknown_hosts_leave_out_what_the_inventory_knows() -> None:
+    hosts = (
+        SweepHost("10.0.0.5", "aa:bb:cc:00:00:01", "Acme", None, HostState.UNKNOWN),
+        SweepHost("10.0.0.6", "aa:bb:cc:00:00:02", "Acme", None, HostState.UNKNOWN),
+        SweepHost("10.0.0.7", None, None, None, HostState.UNKNOWN),
+        SweepHost("10.0.0.8", "aa:bb:cc:00:00:08", None, "T8", HostState.KNOWN),
+    )
+    sweep = StoredSweep(1, "S1", NOW, 1.0, "arp", (), "t", None, {}, hosts)
+    known = Device("T2", DeviceKind.PRINTER, "S1", DeviceStatus.DEPLOYED, mac="aa:bb:cc:00:00:02")
+    got = views.unknown_hosts([sweep], [known])
+    assert [(h.mac, h.ip) for h in got] == [("aa:bb:cc:00:00:01", "10.0.0.5"), (None, "10.0.0.7")]

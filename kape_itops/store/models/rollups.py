@@ -20,7 +20,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from kape_itops.store.models.base import Base
 
-
 COVER = ["probe", "n_ok", "n_warn", "n_crit", "n_unknown", "rtt_sum", "rtt_count"]
 """What the web pages sum per device or per bucket: on PostgreSQL carried in the index
 ``ix_probe_rollups_device_cover`` itself, so a school's period figures are index-only scans."""
