@@ -56,8 +56,8 @@ def test_due_month() -> None:
     assert due_month(dt.datetime(2026, 1, 4, 9, tzinfo=PP), 5, 9) == dt.date(2025, 11, 1)
 
 
-def test_sent_once_in_khmer_and_never_twice(sqlite_url: str, tmp_path: Path) -> None:
-    store = Store(sqlite_url)
+def test_sent_once_in_khmer_and_never_twice(db_url: str, tmp_path: Path) -> None:
+    store = Store(db_url)
     store.upgrade()
     fill(store)
     with smtp_server() as (box, port):
