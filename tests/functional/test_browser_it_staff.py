@@ -4,6 +4,9 @@ device's change history under their own name."""
 
 from __future__ import annotations
 
+import csv
+import io
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -93,5 +96,93 @@ def test_a_viewer_cannot_write(browser: Any, site: Site) -> None:
     )
     assert refused.status == 403 and "came from another site" in refused.text()
     assert device_row(site, tag) == before
+    seen.assert_clean()
+    page.context.close()
+
+
+def test_add_an_unknown_device_found_by_discovery(browser: Any, site: Site) -> None:
+    page, seen = open_page(browser, site, "it_staff")
+    page.goto(f"{site.url}/schools/{SCHOOL}")
+    unknown = page.locator(
+        "xpath=//h2[.='Unknown devices found by discovery']/following-sibling::div[1]//tbody/tr"
+    )
+    row = unknown.filter(has_text="Ubiquiti")
+    assert row.count() == 1
+    mac = row.locator("td").first.inner_text().strip()
+    row.locator("select[name=kind]").select_option("hotspot")
+    with page.expect_navigation():
+        row.locator("button[type=submit]").click()
+    page.fill("input[name=tag]", "KPT-PSP-AP9")
+    page.fill("input[name=room]", "Library")
+    with page.expect_navigation():
+        page.click("main form button[type=submit]")
+    assert page.url == f"{site.url}/devices/KPT-PSP-AP9"
+    assert "Added to the inventory." in page.locator(".flash").first.inner_text()
+    stored = device_row(site, "KPT-PSP-AP9")
+    assert stored["kind"] == "hotspot" and str(stored["mac"]).lower() == mac.lower()
+    history = page.locator("xpath=//h2[.='Change history']/following-sibling::div[1]//tbody")
+    assert site.users["it_staff"] in history.inner_text()
+    page.goto(f"{site.url}/schools/{SCHOOL}")
+    assert unknown.filter(has_text="Ubiquiti").count() == 0  # known now
+    seen.assert_clean()
+    page.context.close()
+
+
+def _export(page: Any, site: Site, school: str) -> list[dict[str, str]]:
+    page.goto(f"{site.url}/inventory?school={school}")
+    with page.expect_download() as got:
+        page.click("a[href^='/inventory/export.csv']")
+    text = Path(got.value.path()).read_text("utf-8-sig")
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def _csv(rows: list[dict[str, str]], path: Path) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def _upload(page: Any, site: Site, path: Path) -> None:
+    page.goto(site.url + "/inventory/import")
+    page.set_input_files("input[type=file][name=file]", str(path))
+    with page.expect_navigation():
+        page.click("main form button[type=submit]")
+
+
+def test_import_previews_every_error_before_writing(
+    browser: Any, site: Site, tmp_path: Path
+) -> None:
+    """Export a school as CSV, break two rows and change one: the preview lists both errors
+    and nothing is written; fixed, the preview shows one change and Import writes it."""
+    page, seen = open_page(browser, site, "it_staff")
+    rows = _export(page, site, "KPT-TCP")
+    assert rows and all(r["school"] == "KPT-TCP" for r in rows)
+    changed, bad_ip, bad_kind = rows[0]["asset_tag"], rows[1]["asset_tag"], rows[2]["asset_tag"]
+    before = {t: device_row(site, t) for t in (changed, bad_ip, bad_kind)}
+    rows[0]["notes"] = "Checked on site visit"
+    rows[1]["ip"] = "10.30.3.300"
+    rows[2]["kind"] = "toaster"
+    _upload(page, site, _csv(rows, tmp_path / "broken.csv"))
+    problems = page.locator("xpath=//h2[contains(., 'error')]/following-sibling::div[1]//tbody/tr")
+    assert problems.filter(has_text="10.30.3.300").count() == 1
+    assert problems.filter(has_text="toaster").count() == 1
+    assert "Nothing was written" in page.locator("main").inner_text()
+    assert page.locator("form[action$='/confirm']").count() == 0
+    assert {t: device_row(site, t) for t in before} == before
+
+    rows[1]["ip"], rows[2]["kind"] = before[bad_ip]["ip"] or "", str(before[bad_kind]["kind"])
+    _upload(page, site, _csv(rows, tmp_path / "fixed.csv"))
+    assert "1 change" in page.locator("form[action$='/confirm']").inner_text()
+    assert device_row(site, changed) == before[changed]  # the preview writes nothing
+    with page.expect_navigation():
+        page.click("form[action$='/confirm'] button[type=submit]")
+    assert device_row(site, changed)["notes"] == "Checked on site visit"
+    page.goto(f"{site.url}/devices/{changed}")
+    latest = page.locator("xpath=//h2[.='Change history']/following-sibling::div[1]//tbody/tr")
+    assert site.users["it_staff"] in latest.first.inner_text()
+    assert "Checked on site visit" in latest.first.inner_text()
+    seen.expected_status(400)
     seen.assert_clean()
     page.context.close()
