@@ -94,3 +94,55 @@ def test_the_award_of_uploaded_forms_reads_like_the_report(browser: Any, site: S
     assert page.locator("form[method=post]:not([action='/logout'])").count() == 0
     seen.assert_clean()
     page.context.close()
+
+
+def _fill(page: Any, values: dict[str, str], lines: list[dict[str, str]]) -> None:
+    """Type the RFQ's values into the form (text, date and number inputs, selects, boxes)."""
+    while page.locator("input[name^='line-'][name$='-item']").count() < len(lines):
+        with page.expect_navigation():
+            page.click("button[name=more]")
+    for name, value in values.items():
+        field = page.locator(f"form[action='/quotes/new'] [name='{name}']")
+        if field.evaluate("e => e.tagName") == "SELECT":
+            field.select_option(value)
+        else:
+            field.fill(value)
+    rows = page.locator("input[name^='line-'][name$='-item']").count()
+    for i in range(rows):
+        line = lines[i] if i < len(lines) else {}
+        for key in ("lot", "lot_name", "item", "description", "quantity", "unit"):
+            page.fill(f"input[name='line-{i}-{key}']", line.get(key, ""))
+        page.locator(f"input[name='line-{i}-technical']").set_checked(
+            bool(line.get("technical")) or i >= len(lines)
+        )
+
+
+def test_reviewer_makes_an_rfq_with_the_form(browser: Any, site: Site) -> None:
+    """No YAML: the RFQ is typed into the form; a form with problems names each at its field
+    and stores nothing; corrected, the RFQ is made by the reviewer."""
+    from tests.support.procurement import form_of
+
+    values, lines = form_of(REPO / "quotes" / "printer" / "rfq.yaml", rfq="KAPE-RFQ-2026-099")
+    page, seen = open_page(browser, site, "reviewer")
+    page.goto(site.url + "/quotes")
+    with page.expect_navigation():
+        page.click("main a[href^='/quotes/new']")
+    _fill(page, {**values, "title": "", "vat_rate": "ten"}, [{**lines[0], "quantity": "-3"}])
+    with page.expect_navigation():
+        page.click("form[action='/quotes/new'] button[type=submit]:not([name=more])")
+    assert page.url.endswith("/quotes/new")
+    invalid = page.locator("[aria-invalid=true]").evaluate_all("es => es.map(e => e.name)")
+    assert {"title", "vat_rate", "line-0-quantity"} <= set(invalid), invalid
+    page.goto(site.url + "/quotes")
+    assert page.locator("main", has_text="KAPE-RFQ-2026-099").count() == 0
+
+    page.goto(site.url + "/quotes/new")
+    _fill(page, values, lines)
+    with page.expect_navigation():
+        page.click("form[action='/quotes/new'] button[type=submit]:not([name=more])")
+    assert page.locator("main h1").inner_text().startswith("KAPE-RFQ-2026-099")
+    assert page.locator("main table.rtable tbody tr", has_text=lines[0]["item"]).count() >= 1
+    assert site.users["reviewer"] in page.locator("dl.facts").inner_text()
+    seen.expected_status(400)
+    seen.assert_clean()
+    page.context.close()
