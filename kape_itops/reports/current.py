@@ -305,7 +305,7 @@ class CurrentStatus:
         page = min(max(1, page), MAX_PAGE)
         with self.store.session() as s:
             reads = StatusReads(s)
-            d = reads.device(tag)
+            d = reads.device(reads.stored_tag(tag) or tag)  # tags are case-insensitive
             if d is None:
                 raise NotFoundError(f"no device with asset tag '{tag}'")
             sc = reads.school(d.school)

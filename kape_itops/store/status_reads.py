@@ -58,7 +58,7 @@ def _plain_newest(probe: str) -> Any:
     return (
         select(r.id)
         .where(r.device_id == DeviceRow.id, r.probe == probe)
-        .order_by(r.started_at.desc(), r.id.desc())
+        .order_by(r.started_at.desc())  # the index order: no sort per device
         .limit(1)
         .correlate(DeviceRow)
         .scalar_subquery()

@@ -91,6 +91,11 @@ def test_results_are_paged(web: WebClient) -> None:
     assert web.get("/devices/KAPE-01-100?page=10001").status_code in (400, 422)
 
 
+def test_a_tag_in_another_case_opens_the_device(web: WebClient) -> None:
+    page = web.get("/devices/kape-01-100")
+    assert page.status_code == 200 and "<h1>KAPE-01-100 " in page.text
+
+
 def test_unknown_device_is_a_404_page(web: WebClient) -> None:
     answer = web.get("/devices/NOPE-1")
     assert answer.status_code == 404
