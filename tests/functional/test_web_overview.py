@@ -161,3 +161,19 @@ def test_it_staff_gets_an_add_form_per_unknown_device(web: WebClient) -> None:
     assert answer.status_code == 200 and fields["ip"] in answer.text
     refused = web.post(forms[0], {**fields, "kind": "camera"}, csrf=False)
     assert refused.status_code == 403
+
+
+def test_every_read_page_on_both_backends(db_url: str) -> None:
+    with web_client(db_url) as web:
+        fill(web.store)
+        web.login_as("vanna", "viewer")
+        for path in (
+            "/",
+            "/problems?severity=crit",
+            "/schools/KPT-PSP?period=1d",
+            "/schools/KPT-PSH?period=30d&kind=camera",
+            "/devices/KAPE-01-020",
+        ):
+            answer = web.get(path)
+            assert answer.status_code == 200, (path, answer.text[-600:])
+            assert "app;dur=" in answer.headers.get("server-timing", "")
