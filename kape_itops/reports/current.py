@@ -118,9 +118,9 @@ class CurrentStatus:
         return now - self.quiet
 
     # -- pages -----------------------------------------------------------------------------
-    def overview(self, now: dt.datetime | None = None) -> views.Overview:
-        """One tile per school: devices up/down/unknown/no data, problems by severity, the
-        collector's last sync ("never" without an enrolled site)."""
+    def overview(self, now: dt.datetime | None = None, page: int = 1) -> views.Overview:
+        """One tile per school (50 a page, by code): devices up/down/unknown/no data,
+        problems by severity, the collector's last sync ("never" without an enrolled site)."""
         now = now or dt.datetime.now(dt.UTC)
         fresh = self._fresh_from(now)
         with self.store.session() as s:
@@ -142,7 +142,9 @@ class CurrentStatus:
         ]
         totals = {st: sum(t.states[st] for t in tiles) for st in LinkState}
         psum = {sv: sum(t.problems[sv] for t in tiles) for sv in Severity}
-        return views.Overview(tiles, totals, psum, fresh, now)
+        shown, page = views.page_slice(tiles, page, PAGE_SIZE)
+        pages = views.page_count(len(tiles), PAGE_SIZE)
+        return views.Overview(shown, totals, psum, fresh, now, page, pages, len(tiles))
 
     def problems(self, flt: ProblemFilter, now: dt.datetime | None = None) -> views.ProblemPage:
         """Current problems with the filter's school, kind, severity and window, paged; a

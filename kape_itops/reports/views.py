@@ -71,13 +71,17 @@ class SchoolTile:
 
 @dataclass(frozen=True, slots=True)
 class Overview:
-    """Every school's tile, the totals, and since when a ping counts as current."""
+    """One page of school tiles (by code), the totals of every school, and since when a
+    ping counts as current."""
 
     tiles: list[SchoolTile]
     totals: Mapping[LinkState, int]
     problems: Mapping[Severity, int]
     fresh_from: dt.datetime
     at: dt.datetime
+    page: int = 1
+    pages: int = 1
+    schools: int = 0
 
 
 @dataclass(frozen=True, slots=True)

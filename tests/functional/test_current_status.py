@@ -232,3 +232,14 @@ INFO_KINDS = {
     "warranty_expiring",
     "config_changed",
 }
+
+
+def test_overview_tiles_are_paged_totals_are_not(
+    seeded: CurrentStatus, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(current, "PAGE_SIZE", 1)
+    one, two = seeded.overview(NOW, 1), seeded.overview(NOW, 2)
+    assert [t.school.code for t in one.tiles] == ["S1"] and one.pages == 2 and one.schools == 2
+    assert [t.school.code for t in two.tiles] == ["S2"]
+    assert one.totals == two.totals and one.totals[LinkState.DOWN] == 2
+    assert seeded.overview(NOW, 99).page == 2

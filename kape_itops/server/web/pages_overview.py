@@ -122,9 +122,11 @@ def _severity(value: str | None) -> Severity | None:
 
 
 @router.get("/")
-def overview(request: Request, user: ReadUser) -> Response:
-    """One tile per school: devices up/down/unknown/no data, problems, last sync."""
-    view = current(request).overview()
+def overview(
+    request: Request, user: ReadUser, page: Annotated[int, Query(ge=1, le=10_000)] = 1
+) -> Response:
+    """One tile per school (50 a page): devices up/down/unknown/no data, problems, last sync."""
+    view = current(request).overview(page=page)
     return render(request, "overview/overview.html.j2", {"view": view, **LABELS})
 
 
