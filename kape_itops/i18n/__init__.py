@@ -75,6 +75,7 @@ def pick_lang(*candidates: str | None) -> str:
     return DEFAULT_LANG
 
 
+@functools.lru_cache(maxsize=8)  # parsing a locale costs ~50 µs: once per language, not per number
 def _locale(lang: str) -> Locale:
     return Locale.parse("km_KH" if lang == "km" else "en_GB")
 
