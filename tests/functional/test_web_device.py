@@ -96,6 +96,20 @@ def test_a_tag_in_another_case_opens_the_device(web: WebClient) -> None:
     assert page.status_code == 200 and "<h1>KAPE-01-100 " in page.text
 
 
+def test_a_tag_with_a_slash(web: WebClient) -> None:
+    ctx = ChangeContext("sokha", "web: inventory", dt.datetime.now(dt.UTC))
+    with web.store.write() as s:
+        InventoryRepo(s).apply_devices(
+            [DeviceUpsert("LAB/07", {"school": "KPT-PSP", "kind": "laptop"})], ctx
+        )
+    for path in ("/devices/LAB/07", "/devices/LAB%2F07", "/devices/lab/07"):
+        page = web.get(path)
+        assert page.status_code == 200, path
+        assert "<h1>LAB/07 " in page.text
+    none = web.get("/devices/LAB/07/backups")
+    assert none.status_code == 404 and "no configuration backup" in none.text
+
+
 def test_unknown_device_is_a_404_page(web: WebClient) -> None:
     answer = web.get("/devices/NOPE-1")
     assert answer.status_code == 404

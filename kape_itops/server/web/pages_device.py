@@ -66,20 +66,7 @@ LABELS = {
 }
 
 
-@router.get("/devices/{tag}")
-def device(
-    request: Request,
-    user: ReadUser,
-    tag: str,
-    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
-) -> Response:
-    """Everything about one device."""
-    view = current(request).device(tag, page)
-    base = f"/devices/{quote(view.device.asset_tag, safe='')}"
-    return render(request, "device/device.html.j2", {"view": view, "base": base, **LABELS})
-
-
-@router.get("/devices/{tag}/backups")
+@router.get("/devices/{tag:path}/backups")  # before the page: a tag may hold "/"
 def backup_diff(
     request: Request,
     user: ReadUser,
@@ -95,3 +82,16 @@ def backup_diff(
     view = BackupDiff(old.asset_tag, old, new, diff_lines(text))
     base = f"/devices/{quote(view.asset_tag, safe='')}"
     return render(request, "device/diff.html.j2", {"view": view, "base": base})
+
+
+@router.get("/devices/{tag:path}")
+def device(
+    request: Request,
+    user: ReadUser,
+    tag: str,
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+) -> Response:
+    """Everything about one device."""
+    view = current(request).device(tag, page)
+    base = f"/devices/{quote(view.device.asset_tag, safe='')}"
+    return render(request, "device/device.html.j2", {"view": view, "base": base, **LABELS})
