@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from tests.support.browser import (
+    ROUTER,
     Site,
     browser,
     device_row,
@@ -184,5 +185,25 @@ def test_import_previews_every_error_before_writing(
     assert site.users["it_staff"] in latest.first.inner_text()
     assert "Checked on site visit" in latest.first.inner_text()
     seen.expected_status(400)
+    seen.assert_clean()
+    page.context.close()
+
+
+def test_configuration_backups_and_their_diff(browser: Any, site: Site) -> None:
+    tag = ROUTER
+    page, seen = open_page(browser, site, "it_staff")
+    page.goto(f"{site.url}/devices/{tag}")
+    link = page.locator("main a", has_text="diff with the version before").first
+    with page.expect_navigation():
+        link.click()
+    assert "/backups?a=" in page.url
+    assert "Configuration diff" in page.locator("main h1").inner_text()
+    diff = page.locator("pre.diff")
+    kinds = set(diff.locator("span").evaluate_all("es => es.map(e => e.className)"))
+    assert {"d-add", "d-del"} <= kinds, kinds  # lines added and removed, marked apart
+    colours = diff.locator("span.d-add, span.d-del").evaluate_all(
+        "es => new Set(es.map(e => getComputedStyle(e).color + getComputedStyle(e).backgroundColor)).size"
+    )
+    assert colours == 2  # and shown apart
     seen.assert_clean()
     page.context.close()

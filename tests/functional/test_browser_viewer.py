@@ -4,6 +4,7 @@ valid CSRF token is refused (403)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -82,5 +83,29 @@ def test_a_viewer_is_refused_every_write(browser: Any, site: Site) -> None:
         assert "Your role does not allow this." in answer.text(), url
     page.goto(site.url + "/admin/users")
     seen.expected_status(403)
+    seen.assert_clean()
+    page.context.close()
+
+
+def test_problems_filtered_and_each_links_to_its_device(browser: Any, site: Site) -> None:
+    page, seen = open_page(browser, site, "viewer")
+    page.goto(site.url + "/")
+    crit = page.locator("section.tile a.badge.crit").filter(has_not_text=re.compile(r"\b0$"))
+    assert crit.count() >= 1  # the sample has devices down
+    school = crit.first.locator("xpath=ancestor::section[1]//h2/a").inner_text()
+    with page.expect_navigation():
+        crit.first.click()
+    assert f"school={school}" in page.url and "severity=crit" in page.url
+    rows = page.locator("main table.rtable tbody tr")
+    assert rows.count() >= 1
+    for row in rows.all():
+        assert row.locator("td[data-label=School]").inner_text() == school
+        assert "crit" in str(row.locator("td[data-label=Severity] .badge").get_attribute("class"))
+    device = rows.locator("td[data-label=Device] a").first
+    tag = device.inner_text()
+    with page.expect_navigation():
+        device.click()
+    assert page.url == f"{site.url}/devices/{tag}"
+    assert page.locator("main h2:text-is('Problems now')").count() == 1
     seen.assert_clean()
     page.context.close()

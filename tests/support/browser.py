@@ -88,11 +88,41 @@ def seed(db: str, history: dt.timedelta = HISTORY, every: dt.timedelta = EVERY) 
         extra = max(1, int(dt.timedelta(hours=1) / every))  # SNMP, ONVIF, SSH hourly
         sample.generate_history(store, start, end, every, extra_every=extra)
         sample.generate_discovery(store, start, end)
+        _backups(store, ROUTER, end - history, end - history / 2)
     finally:
         store.dispose()
     _run("db", "prune", "--keep", "30d", db=db)  # the rollups the period figures read
     for role, name in USERS.items():
         _run("server", "user", "add", name, "--role", role, db=db, ITOPS_USER_PASSWORD=PASSWORD)
+
+
+ROUTER = "KPT-PSP-001"
+"""The first sample school's router: two configuration versions (a diff to show)."""
+CONFIG = """# RouterOS 7.16 kpt-psp-001
+/interface bridge add name=bridge-lan
+/ip address add address=10.30.1.1/24 interface=bridge-lan
+/ip firewall filter add chain=input action=accept protocol=icmp
+/ip firewall filter add chain=input action=drop in-interface=ether1
+/system identity set name=kpt-psp-001
+"""
+
+
+def _backups(store: Store, tag: str, first: dt.datetime, second: dt.datetime) -> None:
+    """Two versions of ``tag``'s configuration, as ``itops ssh backup`` records them."""
+    import hashlib
+
+    from kape_itops.store.backup_repo import BackupRepo
+    from kape_itops.store.report_repo import ReportRepo
+
+    changed = CONFIG.replace(
+        "action=accept protocol=icmp", "action=accept protocol=icmp limit=50,5"
+    )
+    changed += "/ip dns set servers=10.30.1.1\n"
+    with store.write() as s:
+        device = next(r.id for r in ReportRepo(s).device_refs() if r.asset_tag == tag)
+        repo = BackupRepo(s)
+        for at, text in ((first, CONFIG), (second, changed)):
+            repo.record(device, at, hashlib.sha256(text.encode()).hexdigest(), text)
 
 
 def seed_rfq(db: str, category: str, *, upload: bool = False) -> int:
