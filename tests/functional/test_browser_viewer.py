@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.browser import REPO, Site, browser, first_tag, open_page, site
+from tests.support.browser import REPO, Site, browser, first_tag, khmer_share, open_page, site
 
 pytestmark = pytest.mark.postgres
 __all__ = ["browser", "site"]
@@ -108,4 +108,34 @@ def test_problems_filtered_and_each_links_to_its_device(browser: Any, site: Site
     assert page.url == f"{site.url}/devices/{tag}"
     assert page.locator("main h2:text-is('Problems now')").count() == 1
     seen.assert_clean()
+    page.context.close()
+
+
+def test_the_report_in_khmer_shows_khmer_glyphs(browser: Any, site: Site) -> None:
+    """The Khmer report: its text in Khmer with the embedded Khmer face loaded (no empty
+    boxes), and the PDF carries that font."""
+    page, seen = open_page(browser, site, "viewer")
+    page.goto(f"{site.url}/reports?lang=km")
+    page.select_option("select[name=school]", SCHOOL)
+    page.select_option("main form select[name=lang]", "km")
+    with page.expect_navigation(timeout=PDF_WAIT_MS):
+        page.click("main form button[type=submit]:not([formaction])")
+    assert page.get_attribute("html", "lang") == "km"
+    page.evaluate("document.fonts.ready.then(() => true)")
+    faces = page.evaluate(
+        "[...document.fonts].filter(f => f.status === 'loaded').map(f => f.family)"
+    )
+    assert any("Khmer" in f for f in faces), faces
+    assert khmer_share(" ".join(page.locator("h1, h2, th").all_inner_texts())) > 0.5
+    assert "សាលាបឋមសិក្សាព្រៃស្ពឺ" in page.locator("body").inner_text()
+    seen.assert_clean()
+
+    pdf = page.request.get(
+        f"{site.url}/reports/health.pdf?school={SCHOOL}&lang=km", timeout=PDF_WAIT_MS
+    )
+    assert pdf.status == 200 and pdf.headers["content-type"] == "application/pdf"
+    body = pdf.body()
+    assert body.startswith(b"%PDF-")
+    fonts = set(re.findall(rb"/BaseFont\s*/([A-Za-z0-9+#-]+)", body))
+    assert any(b"Khmer" in f for f in fonts), fonts
     page.context.close()
