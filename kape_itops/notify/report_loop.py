@@ -8,6 +8,11 @@ In the server's lifespan::
 checks every ``ITOPS_NOTIFY_INTERVAL`` seconds (default 60) in a worker thread whether the
 month's report is due (:class:`~kape_itops.notify.report_mail.ReportMailer`), only when the
 secrets file has ``[reports.mail]``. A failing check is logged; leaving the block stops it.
+
+Whether or not mail is set up, it also keeps last month's all-schools report ready
+(:func:`~kape_itops.reports.cache.warm`, in a worker thread): :data:`WARM_AFTER_S` seconds after
+start-up, then every ``ITOPS_REPORT_WARM_S`` seconds (default :data:`WARM_EVERY_S`; 0: never),
+so the month's first reader is served the kept copy. Only a changed fingerprint builds anew.
 """
 
 from __future__ import annotations
@@ -15,17 +20,56 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from kape_itops.errors import ItopsError
+from kape_itops.errors import ConfigError, ItopsError
 from kape_itops.notify.loop import STOP_WAIT_S, interval_from_env
 from kape_itops.notify.report_mail import ReportMailer
+from kape_itops.reports import cache
 from kape_itops.store.db import Store
 
-__all__ = ["background", "rounds"]
+__all__ = ["background", "rounds", "warming"]
 
 log = logging.getLogger(__name__)
+
+WARM_AFTER_S = 20.0
+"""Seconds after start-up before the first warm-up (a short-lived server never builds)."""
+WARM_EVERY_S = 900.0
+"""Default seconds between warm-ups (each only computes the fingerprint when nothing changed)."""
+
+
+def warm_every_from_env() -> float:
+    """``ITOPS_REPORT_WARM_S`` (seconds between warm-ups, 0: none), default 900."""
+    raw = (os.environ.get("ITOPS_REPORT_WARM_S") or "").strip()
+    if not raw:
+        return WARM_EVERY_S
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"ITOPS_REPORT_WARM_S={raw[:20]!r} is not a number of seconds") from None
+    if not 0 <= value < 1e7:
+        raise ConfigError(f"ITOPS_REPORT_WARM_S={raw[:20]!r} must be 0 or more seconds")
+    return value
+
+
+async def warming(store: Store, every: float, stop: asyncio.Event, first: float) -> None:
+    """Keep last month's report ready: after ``first`` seconds, then every ``every`` seconds,
+    one warm-up at a time in a worker thread, until ``stop`` is set."""
+    wait = first
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=wait)
+        if stop.is_set():
+            return
+        try:
+            await asyncio.to_thread(cache.warm, store)
+        except ItopsError as exc:
+            log.error("report cache: warm-up: %s", exc)
+        except Exception:
+            log.exception("report cache: warm-up failed")
+        wait = every
 
 
 async def rounds(mailer: ReportMailer, interval: float, stop: asyncio.Event) -> None:
@@ -43,22 +87,32 @@ async def rounds(mailer: ReportMailer, interval: float, stop: asyncio.Event) -> 
 
 @contextlib.asynccontextmanager
 async def background(
-    store: Store, secrets_path: Path | None, *, interval: float | None = None
+    store: Store,
+    secrets_path: Path | None,
+    *,
+    interval: float | None = None,
+    warm_every: float | None = None,
 ) -> AsyncIterator[ReportMailer | None]:
-    """Run :func:`rounds` while the block runs when ``[reports.mail]`` is set up; yields the
-    mailer (None when it is not). Broken settings raise here, at startup."""
+    """Run :func:`rounds` while the block runs when ``[reports.mail]`` is set up, and
+    :func:`warming` (``warm_every`` seconds, default from the environment; 0: none); yields the
+    mailer (None when it is not set up). Broken settings raise here, at startup."""
     mailer = ReportMailer(store, secrets_path)
-    if not mailer.configured():
-        yield None
-        return
-    every = interval if interval is not None else interval_from_env()
+    configured = mailer.configured()
+    every = (interval if interval is not None else interval_from_env()) if configured else 0.0
+    warm_every = warm_every_from_env() if warm_every is None else warm_every
     stop = asyncio.Event()
-    task = asyncio.create_task(rounds(mailer, every, stop), name="itops-report-mail")
+    tasks: list[asyncio.Task[None]] = []
+    if warm_every > 0:
+        warm = warming(store, warm_every, stop, min(WARM_AFTER_S, warm_every))
+        tasks.append(asyncio.create_task(warm, name="itops-report-warm"))
+    if configured:
+        tasks.append(asyncio.create_task(rounds(mailer, every, stop), name="itops-report-mail"))
     try:
-        yield mailer
+        yield mailer if configured else None
     finally:
         stop.set()
-        try:
-            await asyncio.wait_for(task, timeout=STOP_WAIT_S)
-        except TimeoutError:
-            log.warning("reports mail: a report was still being sent at shutdown")
+        for task in tasks:
+            try:
+                await asyncio.wait_for(task, timeout=STOP_WAIT_S)
+            except TimeoutError:
+                log.warning("reports: %s was still at work at shutdown", task.get_name())

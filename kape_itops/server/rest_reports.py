@@ -6,17 +6,15 @@ import datetime as dt
 import os
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 
 from kape_itops.config import DEFAULT_TZ, load_zone
 from kape_itops.domain.problems import ProblemKind, Severity
 from kape_itops.domain.timespan import parse_duration, parse_month
 from kape_itops.errors import NotFoundError, UsageError
 from kape_itops.inventory.service import Inventory
-from kape_itops.reports.build import ReportOptions
+from kape_itops.reports.cache import ReportCache, json_of, page_options
 from kape_itops.reports.current import CurrentStatus
-from kape_itops.reports.model import to_dict
-from kape_itops.reports.service import Reports
 from kape_itops.reports.views import ProblemFilter
 from kape_itops.server.rest_auth import Reader
 from kape_itops.server.rest_models import Error, ProblemPageOut, StatusOut, problem_out, site_out
@@ -76,7 +74,7 @@ def problems(
     )
 
 
-@router.get("/reports/health", tags=["health"], responses=BAD)
+@router.get("/reports/health", tags=["health"], responses=BAD, response_model=dict[str, Any])
 def health(
     request: Request,
     _user: Reader,
@@ -84,9 +82,9 @@ def health(
         str, Query(max_length=20, description="YYYY-MM, or last (the month before this one)")
     ] = "last",
     school: Annotated[str | None, Query(max_length=32)] = None,
-) -> dict[str, Any]:
+) -> Response:
     """The monthly health report of every school or one, compared with the month before: the
-    JSON ``itops report health --month --json`` prints."""
+    JSON ``itops report health --month --json`` prints (kept while its data is unchanged)."""
     now = dt.datetime.now(dt.UTC)
     try:
         first, _last = parse_month(month, now.date())
@@ -94,10 +92,9 @@ def health(
         raise UsageError(f"month: {exc}") from None
     if first > now.date():
         raise UsageError(f"month: {first:%Y-%m} has not begun")
-    options = ReportOptions(school=_school(request, school), tz=_zone_name())
-    report = Reports(database(request).store).monthly(first, options, now)
-    out: dict[str, Any] = to_dict(report)
-    return out
+    options = page_options(_school(request, school))
+    kept = ReportCache(database(request).store).one(first, options, "", "json", json_of, now)
+    return Response(kept.body, media_type="application/json")
 
 
 @router.get("/status", tags=["status"])

@@ -3,7 +3,8 @@ health report (compared with the month before) as its self-contained HTML page, 
 as an A4 PDF. Every role may read them.
 
 The report is built by :meth:`Reports.monthly <kape_itops.reports.service.Reports.monthly>`
-from the rollups; the PDF is printed by headless Chromium (:mod:`kape_itops.reports.pdf`), at
+from the rollups and kept (:class:`~kape_itops.reports.cache.ReportCache`: served again while
+its data is unchanged); the PDF is printed by headless Chromium (:mod:`kape_itops.reports.pdf`), at
 most :data:`PDF_AT_ONCE` at a time.
 """
 
@@ -23,10 +24,9 @@ from kape_itops.domain.timespan import parse_month
 from kape_itops.errors import ConfigError, ItopsError, UsageError
 from kape_itops.inventory.service import Inventory
 from kape_itops.reports.build import ReportOptions
-from kape_itops.reports.model import HealthReport
+from kape_itops.reports.cache import ReportCache, html_of, page_options
 from kape_itops.reports.pdf import PdfError, html_to_pdf
 from kape_itops.reports.render_html import render_html
-from kape_itops.reports.service import Reports
 from kape_itops.server.web.auth import ReadUser, WebUser, database, web_router
 from kape_itops.server.web.render import lang_of, page_error, render
 
@@ -73,15 +73,15 @@ def _lang(request: Request, asked: str | None) -> str:
     return asked
 
 
-def _report(request: Request, user: WebUser, month: str | None, school: str | None) -> HealthReport:
+def _report(
+    request: Request, user: WebUser, month: str | None, school: str | None
+) -> tuple[dt.date, ReportOptions, ReportCache]:
+    """The month, the options and the kept reports (built when their data changed)."""
     zone = _zone()
     first = _month(month, dt.datetime.now(zone).date())
-    opts = ReportOptions(
-        school=school.strip().upper() or None if school else None,
-        tz=os.environ.get("ITOPS_TZ") or DEFAULT_TZ,
-    )
+    opts = page_options(school.strip().upper() or None if school else None)
     del user  # read access only: the report changes nothing
-    return Reports(database(request).store).monthly(first, opts)
+    return first, opts, ReportCache(database(request).store)
 
 
 def _print(page: str) -> bytes:
@@ -93,9 +93,9 @@ def _print(page: str) -> bytes:
         _printing.release()
 
 
-def _name(report: HealthReport) -> str:
-    where = f"-{report.school_filter}" if report.school_filter else ""
-    return f"health-{report.period.start:%Y-%m}{where}"
+def _name(first: dt.date, opts: ReportOptions) -> str:
+    where = f"-{opts.school}" if opts.school else ""
+    return f"health-{first:%Y-%m}{where}"
 
 
 Month = Annotated[str | None, Query(max_length=16)]
@@ -132,8 +132,8 @@ def health_html(
 ) -> Response:
     """The monthly report as one self-contained page (inline CSS and SVG, the Khmer font)."""
     language = _lang(request, lang)
-    report = _report(request, user, month, school)
-    return HTMLResponse(render_html(report, language))
+    first, opts, cache = _report(request, user, month, school)
+    return HTMLResponse(cache.one(first, opts, language, "html", html_of(language)).body)
 
 
 @router.get("/reports/health.pdf")
@@ -142,13 +142,14 @@ def health_pdf(
 ) -> Response:
     """The monthly report as an A4 PDF download."""
     language = _lang(request, lang)
-    report = _report(request, user, month, school)
-    page = render_html(report, language)
+    first, opts, cache = _report(request, user, month, school)
     try:
-        data = _print(page)
+        data = cache.one(
+            first, opts, language, "pdf", lambda r: _print(render_html(r, language))
+        ).body
     except (ConfigError, PdfError, Busy) as exc:  # no Chromium, it failed, or too many at once
         return page_error(request, 503, str(exc)[:300])
-    name = f"{_name(report)}-{language}.pdf"
+    name = f"{_name(first, opts)}-{language}.pdf"
     return Response(
         data,
         media_type="application/pdf",

@@ -16,6 +16,7 @@ from kape_itops.store.models.procurement import (
     RfqRow,
 )
 from kape_itops.store.models.quotes import EvaluationRow
+from kape_itops.store.models.report_cache import ReportCacheRow
 from kape_itops.store.models.rollups import (
     AlertCursorRow,
     AlertStateRow,
@@ -51,6 +52,7 @@ __all__ = [
     "ProbeResultRow",
     "ProbeRollupRow",
     "ProbeRunRow",
+    "ReportCacheRow",
     "RfqDecisionRow",
     "RfqEvaluationRow",
     "RfqFileRow",
