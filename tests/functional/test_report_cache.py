@@ -121,6 +121,7 @@ def test_bounded_per_key(store: Store) -> None:
 def test_open_month_for_a_minute(store: Store) -> None:
     history(store)
     cache = ReportCache(store)
+
     def december(now: dt.datetime) -> Served:
         return cache.one(DEC.date(), OPTS, "en", "html", html_of("en"), now)
 
