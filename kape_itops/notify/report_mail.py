@@ -24,6 +24,7 @@ import dataclasses
 import datetime as dt
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,9 +38,9 @@ from kape_itops.notify.smtp import Smtp, SmtpConfig, _address
 from kape_itops.probes import catalog
 from kape_itops.reports import fmt
 from kape_itops.reports.build import ReportOptions
+from kape_itops.reports.cache import ReportCache, html_of
 from kape_itops.reports.model import HealthReport
 from kape_itops.reports.render_html import render_html
-from kape_itops.reports.service import Reports
 from kape_itops.secrets import SecretStore
 from kape_itops.store.db import Store
 
@@ -202,20 +203,22 @@ class ReportMailer:
         opts = ReportOptions(
             school=schedule.school, interval=self.interval, tz=fmt.zone_name(self.tz)
         )
-        report = Reports(self.store).monthly(month, opts, now=now.astimezone(dt.UTC))
-        page = render_html(report, schedule.lang)
-        name = f"health-{month:%Y-%m}" + (f"-{schedule.school}" if schedule.school else "")
-        mailer = Smtp(smtp)
-        msg = mailer.message(subject(report, schedule.lang), summary(report, schedule.lang))
-        if schedule.format == "pdf":
+        lang, kind = schedule.lang, "pdf" if schedule.format == "pdf" else "html"
+        renders = {(lang, "mail"): _mail_text(lang), (lang, kind): html_of(lang)}
+        if kind == "pdf":
             from kape_itops.reports.pdf import html_to_pdf
 
-            data = html_to_pdf(page)
+            renders[(lang, kind)] = lambda r: html_to_pdf(render_html(r, lang))
+        got = ReportCache(self.store).monthly(month, opts, renders, now.astimezone(dt.UTC))
+        text = json.loads(got[(lang, "mail")].body)  # kept with the report: the same data
+        data = got[(lang, kind)].body
+        name = f"health-{month:%Y-%m}" + (f"-{schedule.school}" if schedule.school else "")
+        mailer = Smtp(smtp)
+        msg = mailer.message(text["subject"], text["summary"])
+        if kind == "pdf":
             msg.add_attachment(data, maintype="application", subtype="pdf", filename=f"{name}.pdf")
         else:
-            msg.add_attachment(
-                page.encode("utf-8"), maintype="text", subtype="html", filename=f"{name}.html"
-            )
+            msg.add_attachment(data, maintype="text", subtype="html", filename=f"{name}.html")
         mailer.deliver(msg)
 
     def _load(self) -> dict[str, str]:
@@ -234,6 +237,16 @@ class ReportMailer:
         assert self.state_path is not None
         body = json.dumps({"format": FORMAT, **state}, indent=1) + "\n"
         write_text(self.state_path, body, perms=0o600)
+
+
+def _mail_text(lang: str) -> Callable[[HealthReport], bytes]:
+    """The mail's subject and summary of a report, as JSON (kept beside the report)."""
+
+    def text(report: HealthReport) -> bytes:
+        doc = {"subject": subject(report, lang), "summary": summary(report, lang)}
+        return json.dumps(doc, ensure_ascii=False).encode("utf-8")
+
+    return text
 
 
 def subject(report: HealthReport, lang: str) -> str:

@@ -7,14 +7,16 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+from pathlib import Path
 
 import pytest
 
 from kape_itops.domain.inventory import ChangeContext, DeviceUpsert
 from kape_itops.domain.reports import epoch
 from kape_itops.notify import report_loop
+from kape_itops.notify.report_mail import ReportMailer
 from kape_itops.reports.build import ReportOptions
-from kape_itops.reports.cache import ReportCache, Served, html_of, json_of, warm
+from kape_itops.reports.cache import ReportCache, Served, html_of, json_of, page_options, warm
 from kape_itops.store.db import Store
 from kape_itops.store.inventory_repo import InventoryRepo
 from kape_itops.store.report_cache_repo import CacheKey, ReportCacheRepo
@@ -152,3 +154,28 @@ def test_warm_up(store: Store) -> None:
     with store.write() as s:
         ReportCacheRepo(s).clear()
     asyncio.run(loop())
+
+
+def test_the_mail_sends_the_kept_report(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from email.message import EmailMessage
+
+    from tests.functional.test_report_khmer import fill
+    from tests.functional.test_report_mail import DUE, PP, attachment, reports, with_schedule
+    from tests.support.notify_peers import smtp_server
+
+    monkeypatch.setenv("ITOPS_TZ", "Asia/Phnom_Penh")
+    fill(store)
+    page = ReportCache(store).one(MONTH, page_options(), "km", "html", html_of("km"))
+    with smtp_server() as (box, port):
+        mailer = ReportMailer(store, with_schedule(tmp_path / "s.toml", port), tz=PP)
+        done = mailer.run_once(DUE)
+        assert done is not None and done.sent
+        ((_, msg),) = reports(box)
+        assert isinstance(msg, EmailMessage)
+        assert attachment(msg) == ("health-2026-11.html", page.body)
+    with store.session() as s:
+        repo = ReportCacheRepo(s)
+        assert len(repo.kept(CacheKey(MONTH, "", "km", "html"))) == 1  # not built again
+        assert len(repo.kept(CacheKey(MONTH, "", "km", "mail"))) == 1
