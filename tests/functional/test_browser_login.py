@@ -15,6 +15,7 @@ from tests.support.browser import (
     khmer_share,
     logged_in_as,
     login,
+    no_horizontal_scroll,
     open_page,
     site,
     ui_text,
@@ -118,5 +119,20 @@ def test_language_switch_to_khmer_and_back(browser: Any, site: Site) -> None:
         page.click("header .langs a[hreflang=en]")
     assert page.get_attribute("html", "lang") == "en"
     assert khmer_share(" ".join(ui_text(page))) == 0.0
+    seen.assert_clean()
+    page.context.close()
+
+
+def test_the_log_in_form_on_a_phone_in_khmer(browser: Any, site: Site) -> None:
+    page, seen = open_page(
+        browser, site, viewport={"width": 390, "height": 844}, is_mobile=True, locale="km-KH"
+    )
+    page.goto(site.url + "/devices/KPT-PSP-001")  # a scanned label, not logged in
+    assert "/login" in page.url
+    assert page.get_attribute("html", "lang") == "km"  # the phone asks for Khmer
+    assert khmer_font_ready(page)
+    words = ui_text(page)
+    assert khmer_share(" ".join(words)) > 0.6, words
+    no_horizontal_scroll(page, 390)
     seen.assert_clean()
     page.context.close()

@@ -267,6 +267,8 @@ class Seen:
 def watch(context: Any, origin: str) -> Seen:
     """Record (and refuse) what every page of ``context`` asks for beyond ``origin``."""
     seen = Seen(origin)
+    context.set_default_timeout(WAIT_MS)
+    context.set_default_navigation_timeout(WAIT_MS)
 
     def route(r: Any) -> None:
         url = r.request.url
@@ -283,8 +285,6 @@ def watch(context: Any, origin: str) -> Seen:
     context.route("**/*", route)
 
     def on_page(page: Any) -> None:
-        page.set_default_timeout(WAIT_MS)
-        page.set_default_navigation_timeout(WAIT_MS)
         page.on(
             "console",
             lambda m: seen.console.append((m.type, m.text, page.url)),
