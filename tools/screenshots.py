@@ -47,6 +47,8 @@ class Shot:
     lang: str = "en"
     viewport: tuple[int, int] = (DESKTOP["width"], DESKTOP["height"])
     scale: float = 1
+    anchor: str = ""
+    """A selector scrolled to the top of the picture (default: the top of the page)."""
 
 
 def shots(site: Site) -> list[Shot]:
@@ -58,7 +60,12 @@ def shots(site: Site) -> list[Shot]:
         Shot("overview", "/"),
         Shot("school", f"/schools/{SCHOOL}"),
         Shot("device", f"/devices/{router}", role="it_staff"),
-        Shot("quotation-evaluation", f"/quotes/{laptop}/evaluation", role="reviewer"),
+        Shot(
+            "quotation-evaluation",
+            f"/quotes/{laptop}/evaluation?method=qcbs&weights=70:30",
+            role="reviewer",
+            viewport=(DESKTOP["width"], 1020),
+        ),
         Shot("phone-device", f"/devices/{router}", role="it_staff", viewport=phone, scale=2),
         Shot("khmer-school", f"/schools/{SCHOOL}", role="viewer", lang="km"),
     ]
@@ -77,12 +84,15 @@ def take(browser: object, site: Site, shot: Shot, out: Path) -> Path:
         locale="km-KH" if shot.lang == "km" else "en-GB",
     )
     try:
-        answer = page.goto(f"{site.url}{shot.path}?lang={shot.lang}")
+        joiner = "&" if "?" in shot.path else "?"
+        answer = page.goto(f"{site.url}{shot.path}{joiner}lang={shot.lang}")
         if answer is None or answer.status != 200:
             raise SystemExit(f"{shot.path}: HTTP {answer.status if answer else '?'}")
         page.wait_for_load_state("networkidle")
         if shot.lang == "km" and not khmer_font_ready(page):
             raise SystemExit(f"{shot.path}: the Khmer font did not load")
+        if shot.anchor:
+            page.locator(shot.anchor).first.evaluate("e => e.scrollIntoView({block: 'start'})")
         seen.assert_clean()
         target = out / f"{shot.name}.png"
         page.screenshot(path=str(target), full_page=False, animations="disabled")
