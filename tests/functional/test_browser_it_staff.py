@@ -207,3 +207,33 @@ def test_configuration_backups_and_their_diff(browser: Any, site: Site) -> None:
     assert colours == 2  # and shown apart
     seen.assert_clean()
     page.context.close()
+
+
+def test_repair_and_move_with_a_reason(browser: Any, site: Site) -> None:
+    tag = first_tag(site, "KPT-KTH", kind="printer", status="deployed")
+    page, seen = open_page(browser, site, "it_staff")
+    page.goto(f"{site.url}/inventory/{tag}/edit")
+    repair = page.locator(f"form[action$='/{tag}/repair']")
+    repair.locator("input[name=reason]").fill("Fuser unit broken, sent to Kampot Digital Shop")
+    with page.expect_navigation():
+        repair.locator("button[type=submit]").click()
+    assert page.url == f"{site.url}/devices/{tag}"
+    assert page.locator(".flash").first.inner_text().startswith("Sent to repair.")
+    assert device_row(site, tag)["status"] == "in_repair"
+
+    page.goto(f"{site.url}/inventory/{tag}/edit")
+    move = page.locator(f"form[action$='/{tag}/move']")
+    move.locator("select[name=school]").select_option("KPT-PSP")
+    move.locator("input[name=room]").fill("Library")
+    move.locator("input[name=reason]").fill("Lent to Prey Speu while theirs is away")
+    with page.expect_navigation():
+        move.locator("button[type=submit]").click()
+    assert page.url == f"{site.url}/devices/{tag}"
+    assert f"/schools/{SCHOOL}" in str(page.locator("main p a").first.get_attribute("href"))
+    history = page.locator(
+        "xpath=//h2[.='Change history']/following-sibling::div[1]//tbody"
+    ).inner_text()
+    assert "Fuser unit broken" in history and "Lent to Prey Speu" in history
+    assert history.count(site.users["it_staff"]) >= 2
+    seen.assert_clean()
+    page.context.close()
