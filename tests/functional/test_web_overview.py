@@ -92,6 +92,7 @@ def test_problems_filters_and_links(web: WebClient) -> None:
     assert "KPT-PSH" in school and ">KPT-PSP<" not in school
     kind = web.get("/problems?kind=unknown_device").text.split("<tbody>")[1]
     assert "unknown device" in kind and "toner low" not in kind
+    assert "<img src=x" not in kind and "&lt;img src=x" in kind  # a camera's name, escaped
     recent = web.get("/problems?since=" + (END - dt.timedelta(days=1)).date().isoformat())
     assert recent.status_code == 200
 
