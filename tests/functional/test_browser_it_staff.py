@@ -19,6 +19,7 @@ from tests.support.browser import (
     first_tag,
     logged_in_as,
     login,
+    no_horizontal_scroll,
     open_page,
     site,
 )
@@ -235,5 +236,28 @@ def test_repair_and_move_with_a_reason(browser: Any, site: Site) -> None:
     ).inner_text()
     assert "Fuser unit broken" in history and "Lent to Prey Speu" in history
     assert history.count(site.users["it_staff"]) >= 2
+    seen.assert_clean()
+    page.context.close()
+
+
+def test_edit_on_a_phone(browser: Any, site: Site) -> None:
+    """At the school with a phone: the device's edit form and its change history as cards."""
+    tag = first_tag(site, "KPT-PSH", kind="switch", status="deployed")
+    page, seen = open_page(
+        browser, site, "it_staff", viewport={"width": 390, "height": 844}, is_mobile=True
+    )
+    page.goto(f"{site.url}/inventory/{tag}/edit")
+    no_horizontal_scroll(page, 390)
+    page.fill("input[name=hostname]", "psh-sw9")
+    with page.expect_navigation():
+        page.click("form.card button[type=submit]:text-is('Save')")
+    assert page.url == f"{site.url}/devices/{tag}"
+    no_horizontal_scroll(page, 390)
+    card = page.locator("xpath=//h2[.='Change history']/following-sibling::div[1]//tbody/tr").first
+    assert card.evaluate("e => getComputedStyle(e).display") == "block"
+    who = card.locator("td[data-label=Who]")
+    assert who.inner_text().strip() == site.users["it_staff"]
+    label = who.evaluate("e => getComputedStyle(e, '::before').content")
+    assert label == '"Who"'  # each cell says what it is
     seen.assert_clean()
     page.context.close()
