@@ -41,6 +41,7 @@ from kape_itops.store.report_cache_repo import CacheKey, DataMark, ReportCacheRe
 __all__ = [
     "KEEP",
     "OPEN_FOR_S",
+    "TOTAL",
     "ReportCache",
     "Served",
     "html_of",
@@ -55,6 +56,8 @@ KEEP = 2
 """Reports kept per (month, school, language, format): the newest fingerprints."""
 OPEN_FOR_S = 60
 """The current month's report is served again for at most this long (its end is "now")."""
+TOTAL = 400
+"""Reports kept in all (the newest): old months and schools nobody reads again go."""
 BUMP_AFTER = 200
 """Stream rows looked through before a kept report's ``seen`` ids are moved up."""
 
@@ -133,9 +136,10 @@ def _lock(store: Store, first: dt.date, school: str) -> threading.Lock:
 class ReportCache:
     """Monthly reports of ``store``, served from the kept copy while their data is unchanged."""
 
-    def __init__(self, store: Store, keep: int = KEEP) -> None:
+    def __init__(self, store: Store, keep: int = KEEP, total: int = TOTAL) -> None:
         self.store = store
         self.keep = max(1, keep)
+        self.total = max(1, total)
 
     def monthly(
         self,
@@ -254,6 +258,7 @@ class ReportCache:
                         served.body,
                         build_ms=served.build_ms,
                         keep=self.keep,
+                        total=self.total,
                         built_at=served.built_at,
                     )
         except ItopsError as exc:  # the report is served all the same

@@ -180,9 +180,11 @@ class ReportCacheRepo:
         *,
         build_ms: float,
         keep: int,
+        total: int | None = None,
         built_at: dt.datetime | None = None,
     ) -> int:
-        """Keep a report; only the ``keep`` newest of its key stay. Returns its id."""
+        """Keep a report; only the ``keep`` newest of its key stay, and the ``total`` newest of
+        all keys. Returns its id."""
         row = ReportCacheRow(
             month=key.month,
             school=key.school,
@@ -201,6 +203,12 @@ class ReportCacheRepo:
         old = [k.id for k in self.kept(key)[max(1, keep) :]]
         if old:
             self.s.execute(delete(ReportCacheRow).where(ReportCacheRow.id.in_(old)))
+        if total is not None and self.count() > total:
+            c = ReportCacheRow
+            last = select(c.id).order_by(c.id.desc()).offset(max(1, total)).limit(1)
+            cut = self.s.scalar(last)
+            if cut is not None:
+                self.s.execute(delete(c).where(c.id <= cut))
         return row.id
 
     def bump(self, entry_id: int, seen: Seen) -> None:

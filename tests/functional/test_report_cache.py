@@ -117,6 +117,14 @@ def test_bounded_per_key(store: Store) -> None:
         assert repo.count() == 4
     # the newest is the one served
     assert _html(cache).hit and _html(cache, lang="km").hit
+    # and no more than ``total`` in all: the oldest go
+    small = ReportCache(store, keep=2, total=3)
+    assert not small.one(MONTH, OPTS, "", "json", json_of, NOW).hit
+    with store.session() as s:
+        repo = ReportCacheRepo(s)
+        assert repo.count() == 3 and len(repo.kept(CacheKey(MONTH, "", "", "json"))) == 1
+        assert [len(repo.kept(CacheKey(MONTH, "", x, "html"))) for x in ("en", "km")] == [1, 1]
+    assert small.one(MONTH, OPTS, "", "json", json_of, NOW).hit and _html(cache).hit
 
 
 @pytest.mark.slow
