@@ -8,8 +8,12 @@
         seen.assert_clean()                     # no console error, no request off the server
 
 The data: the 12 schools and their devices from ``inventory/`` (``itops inventory import``),
-six hours of probe history and a discovery sweep from :mod:`kape_itops.reports.sample`, and
-one user per role made with ``itops server user add NAME --role ROLE``.
+six hours of probe history and a discovery sweep from :mod:`kape_itops.reports.sample`
+(rolled up by ``itops db prune``), two versions of a router's configuration, two RFQs (one
+with the sample vendors' forms uploaded) and one user per role made with ``itops server user
+add NAME --role ROLE``. The server allows 10 log-ins per address in 5 minutes, so
+:func:`open_page` with a role logs in once per role and session and reuses that session;
+tests that type the log-in form themselves should stay few.
 """
 
 from __future__ import annotations
