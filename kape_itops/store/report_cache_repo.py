@@ -4,8 +4,9 @@ A monthly report (the month and the one before, both ending at ``end``) reads th
 and its change log, the rollups (and, through them, the raw probe results), configuration
 backups, discovery sweeps and the sync sites. :meth:`ReportCacheRepo.mark` sums that up in
 index lookups: the newest change-log id, the oldest and newest id of the runs, backups and
-sweeps (pruning raises the oldest), the rollups' progress up to ``end``, the runs still being
-written, and each site's enrolment and last sync (clamped to ``end``). Rows of the three
+sweeps and the oldest rollup id (pruning raises them), the rollups' progress up to ``end``,
+the runs still being written, and each site's enrolment and last sync (clamped to ``end``).
+Writers hold the store's write lock, so ids are committed in order. Rows of the three
 append-only streams added after a report was built are found by :meth:`ReportCacheRepo.news`:
 a primary-key range from the highest id the report has seen.
 """
@@ -102,7 +103,12 @@ class ReportCacheRepo:
         redo = s.get(RollupRedoRow, _REDO)
         fixed: dict[str, Any] = {
             "changes": s.scalar(select(func.max(ChangeRow.id))),
-            "oldest": [runs[0], backups[0], sweeps[0]],
+            "oldest": [
+                runs[0],
+                backups[0],
+                sweeps[0],
+                s.scalar(select(func.min(ProbeRollupRow.id))),
+            ],
             # the rollup recomputes from an hour before its newest bucket: done for ``end``
             # once that is past it
             "rollup": "done" if hour is not None and int(hour) - HOUR >= end_s else hour,
