@@ -109,7 +109,7 @@ def create_app(
         lifespan=lifespan,
         title="kape-itops server",
         version=__version__,
-        docs_url="/api/docs",
+        docs_url=None,  # /api/docs: server/rest_docs.py (no CDN, no inline script)
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )

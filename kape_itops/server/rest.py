@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from kape_itops.server import rest_auth, rest_inventory, rest_quotes, rest_reports
+from kape_itops.server import rest_auth, rest_docs, rest_inventory, rest_quotes, rest_reports
 from kape_itops.server.rest_models import Error
 
 PREFIX = "/api/v1"
@@ -31,6 +31,7 @@ router.include_router(rest_quotes.router)
 
 
 def install(app: FastAPI) -> None:
-    """Add ``/api/v1`` and its JSON refusals to ``app``."""
+    """Add ``/api/v1``, its JSON refusals and the ``/api/docs`` page to ``app``."""
     app.include_router(router)
+    app.include_router(rest_docs.router)
     rest_auth.install(app)
