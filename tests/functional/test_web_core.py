@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 
 from kape_itops.accounts.service import Accounts
 from kape_itops.server.web import STATIC
@@ -233,16 +233,19 @@ def test_every_page_route_checks_csrf_and_a_role(sqlite_url: str) -> None:
     """Every web route carries the CSRF guard; every one but log-in/out needs a role."""
     with web_client(sqlite_url) as web:
         open_routes = {"/login", "/logout"}
-        for route in web.app.routes:
-            if not isinstance(route, APIRoute) or route.path.startswith("/api"):
-                continue
+        routes = [
+            r
+            for r in iter_route_contexts(web.app.routes)  # app.routes holds included routers
+            if isinstance(r.route, APIRoute) and not (r.path or "").startswith("/api")
+        ]
+        assert len(routes) >= 30, [r.path for r in routes]
+        writes = 0
+        for route in routes:
             calls = [d.call for d in route.dependant.dependencies]
             assert csrf_guard in calls, route.path
+            writes += bool(set(route.methods or ()) & {"POST", "PUT", "PATCH", "DELETE"})
             if route.path in open_routes:
                 continue
-            needs = [
-                d
-                for d in route.dependant.dependencies
-                if getattr(d.call, "__name__", "").startswith("require_")
-            ]
-            assert needs, f"{route.path} has no role check"
+            names = [getattr(call, "__name__", "") for call in calls]
+            assert any(n.startswith("require_") for n in names), f"{route.path} has no role check"
+        assert writes >= 10
