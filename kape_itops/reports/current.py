@@ -12,10 +12,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterable
+import functools
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 
 from markupsafe import Markup
 
+from kape_itops.config import Settings
+from kape_itops.datafiles import data_folder
 from kape_itops.domain.discovery import HostState, StoredSweep
 from kape_itops.domain.enums import DeviceKind, EntityType
 from kape_itops.domain.inventory import Device
@@ -23,8 +27,9 @@ from kape_itops.domain.problems import Observation, Problem, ProblemKind, Severi
 from kape_itops.domain.reports import DAY, HOUR, StatusCounts, epoch, from_epoch
 from kape_itops.domain.results import ProbeResult
 from kape_itops.domain.status import Fleet, LinkState, state_of
-from kape_itops.errors import NotFoundError, UsageError
+from kape_itops.errors import ItopsError, NotFoundError, UsageError
 from kape_itops.probes import catalog
+from kape_itops.probes.profiles import load_profiles
 from kape_itops.reports import views
 from kape_itops.reports.calc import AVAILABILITY_PROBES
 from kape_itops.reports.charts import line_chart
@@ -70,8 +75,17 @@ class CurrentStatus:
         silent_after: int | None = None,
         thresholds: Thresholds | None = None,
         tz: dt.tzinfo = dt.UTC,
+        kinds: Mapping[str, Sequence[str]] | bool | None = True,
     ) -> None:
+        """``kinds``: probe → the device kinds probed with it (a device with its own probe
+        list always counts); True reads them from the probe profiles (``ITOPS_DATA`` over
+        the shipped ones), None looks for every probe on every device."""
         self.store = store
+        self.kinds: Mapping[str, Sequence[str]] | None = (
+            probe_kinds(str(Settings().data_dir)) if kinds is True else None
+        )
+        if isinstance(kinds, Mapping):
+            self.kinds = kinds
         self.interval = interval
         self.quiet = interval * (silent_after or silent_after_setting())
         self.th = thresholds or Thresholds()
@@ -84,7 +98,7 @@ class CurrentStatus:
         """The fleet's state (of ``school``) and every current problem but the warranties
         (those are counted and paged in SQL: they sort last), most severe first."""
         s = reads.s
-        fleet = FleetReads(s).fleet(OTHER_PROBES, since, self._fresh_from(now), school)
+        fleet = FleetReads(s).fleet(OTHER_PROBES, since, self._fresh_from(now), school, self.kinds)
         observed = reads.ping_observations(fleet.bad_pings) + fleet.bad_results
         found: dict[str, Problem] = {}
         for obs in observed:
@@ -336,6 +350,21 @@ class CurrentStatus:
             warranty=views.warranty_of(d, today, self.th.warranty_days),
             fields=views.device_fields(d),
         )
+
+
+@functools.lru_cache(maxsize=4)
+def probe_kinds(data_dir: str) -> dict[str, tuple[str, ...]] | None:
+    """Probe → the device kinds whose profile names it, from the probe profiles of
+    ``data_dir`` over the shipped ones (read once); None when they cannot be read."""
+    try:
+        profiles = load_profiles(data_folder(Path(data_dir)).area("probes"))
+    except ItopsError:
+        return None
+    out: dict[str, list[str]] = {}
+    for kind, profile in profiles.kinds.items():
+        for probe in profile.probes:
+            out.setdefault(probe, []).append(kind.value)
+    return {probe: tuple(sorted(k)) for probe, k in out.items()}
 
 
 def _warranty_part(flt: ProblemFilter) -> bool | tuple[()] | None:

@@ -9,10 +9,10 @@ a plain ping, come back one by one. 25,000 devices are a few hundred rows to Pyt
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select, text
+from sqlalchemy import and_, case, func, literal_column, or_, select, text
 from sqlalchemy.orm import Session, aliased
 
 from kape_itops.domain.enums import DeviceKind, DeviceStatus, ProbeStatus
@@ -31,9 +31,10 @@ _CODES = dict(enumerate(ping_codec.STATUSES))
 
 def _newest_id(probe: str) -> Any:
     r = ProbeResultRow
+    named: Any = literal_column("'" + probe.replace("'", "''") + "'")  # literal: partial index
     return (
         select(r.id)
-        .where(r.device_id == DeviceRow.id, r.probe == probe)
+        .where(r.device_id == DeviceRow.id, r.probe == named)
         .order_by(r.started_at.desc())  # the index order: no sort per device
         .limit(1)
         .correlate(DeviceRow)
@@ -41,16 +42,22 @@ def _newest_id(probe: str) -> Any:
     )
 
 
-def _bad_newest(probe: str, since: dt.datetime) -> Any:
+def _bad_newest(probe: str, since: dt.datetime, kinds: Sequence[str] | None) -> Any:
     """The id of the device's newest result of ``probe`` when it is warn or crit and in the
-    window, else NULL."""
+    window, else NULL. With ``kinds``, only devices of those kinds or with their own probe
+    list are looked at (the others are never probed with it: no seek)."""
     r2 = aliased(ProbeResultRow)
-    return (
+    found = (
         select(r2.id)
         .where(r2.id == _newest_id(probe), r2.status.in_(_BAD), r2.started_at >= since)
         .correlate(DeviceRow)
         .scalar_subquery()
     )
+    if kinds is None:
+        return found
+    d = DeviceRow
+    own = func.coalesce(d.probes, "") != ""
+    return case((or_(d.kind.in_(list(kinds)), own), found))
 
 
 class FleetReads:
@@ -67,10 +74,13 @@ class FleetReads:
         since: dt.datetime,
         fresh_from: dt.datetime,
         school: str | None = None,
+        kinds: Mapping[str, Sequence[str]] | None = None,
     ) -> Fleet:
         """Deployed devices (of ``school``) by state (``fresh_from`` on: a ping older is no
         data), and the warn and crit newest results started at or after ``since``: pings and
-        the other ``probes``."""
+        the other ``probes``; with ``kinds`` (probe → the device kinds probed with it), a
+        probe's newest result is looked for only on those kinds and on devices with their
+        own probe list."""
         d, p = DeviceRow, PingResultRow
         compact = (
             select(p.started_us * 4 + p.status)
@@ -87,7 +97,10 @@ class FleetReads:
             SchoolRow.code.label("school"),
             compact.label("c"),
             _newest_id("ping").label("pid"),
-            *(_bad_newest(pr, since).label(f"b{i}") for i, pr in enumerate(probes)),
+            *(
+                _bad_newest(pr, since, None if kinds is None else kinds.get(pr, ())).label(f"b{i}")
+                for i, pr in enumerate(probes)
+            ),
         ]
         inner = select(*cols).join(SchoolRow, d.school_id == SchoolRow.id)
         inner = inner.where(d.status == DeviceStatus.DEPLOYED.value)

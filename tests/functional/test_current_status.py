@@ -243,3 +243,28 @@ def test_overview_tiles_are_paged_totals_are_not(
     assert [t.school.code for t in two.tiles] == ["S2"]
     assert one.totals == two.totals and one.totals[LinkState.DOWN] == 2
     assert seeded.overview(NOW, 99).page == 2
+
+
+def test_other_probes_are_looked_for_on_the_kinds_probed_with_them(store: Store) -> None:
+    """A probe's newest result is read for the kinds whose profile names it, and for any
+    device with its own probe list; ``kinds=None`` reads it everywhere."""
+    _seed(store)
+    ctx = ChangeContext("test", "test", NOW)
+    with store.write() as s:
+        InventoryRepo(s).apply_devices([DeviceUpsert("D3", {"probes": ("ping", "snmp")})], ctx)
+        repo = ProbeRepo(s)
+        ids = repo.device_ids(["D1", "D3"])
+        run = repo.start_run("test", {}, _ago(3))
+        warn = {"supplies": [{"name": "Black", "pct": 4}], "levels": {"supplies:Black": "warn"}}
+        repo.add_results(
+            run,
+            [
+                (ProbeResult("snmp", t, ProbeStatus.WARN, "low", _ago(3), 5.0, warn), ids[t])
+                for t in ("D1", "D3")
+            ],
+        )
+    toner = ProblemFilter(kind=ProblemKind.TONER_LOW)
+    profiles = CurrentStatus(store)  # desktops are not SNMP-probed by their profile
+    assert {p.asset_tag for p in profiles.problems(toner, NOW).problems} == {"P1", "D3"}
+    everywhere = CurrentStatus(store, kinds=None)
+    assert {p.asset_tag for p in everywhere.problems(toner, NOW).problems} == {"P1", "D1", "D3"}

@@ -14,6 +14,7 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     String,
     Text,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -45,6 +46,13 @@ class ProbeResultRow(Base):
         Index("ix_probe_results_device_probe_at", "device_id", "probe", "started_at"),
         Index("ix_probe_results_run", "run_id"),
         Index("ix_probe_results_started_at", "started_at"),
+        Index(
+            "ix_probe_results_plain_ping",
+            "device_id",
+            "started_at",
+            postgresql_where=text("probe = 'ping'"),
+            sqlite_where=text("probe = 'ping'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
