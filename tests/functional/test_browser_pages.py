@@ -132,3 +132,13 @@ def test_every_page_reads_in_khmer(browser: Any, site: Site) -> None:
     assert not untranslated, untranslated
     seen.assert_clean()
     page.context.close()
+
+
+def test_the_api_reference_loads_nothing_from_elsewhere(browser: Any, site: Site) -> None:
+    """/api/docs (for the IT officer's scripts) works on a LAN without internet: no CDN."""
+    page, seen = open_page(browser, site, "it_staff")
+    answer = page.goto(site.url + "/api/docs")
+    assert answer is not None and answer.status == 200
+    assert "/api/v1/" in page.locator("body").inner_text()
+    seen.assert_clean()
+    page.context.close()
