@@ -27,6 +27,7 @@ from kape_itops.store.models import (
     DeviceRow,
     PingResultRow,
     ProbeResultRow,
+    ProbeRollupRow,
     RoomRow,
     SchoolRow,
 )
@@ -350,21 +351,32 @@ class StatusReads(InventoryReads):
         return [to_device(*row) for row in self.s.execute(q.offset(offset).limit(limit))]
 
     def down_since(self, device_ids: Sequence[int]) -> dict[int, dt.datetime]:
-        """Per device: its first crit compact ping after its last ok or warn one (one
-        statement, two backward index seeks per device); devices without one left out."""
-        p, q = PingResultRow, aliased(PingResultRow)
-        last_up = (
+        """Per device: its first crit compact ping after its last ok or warn one; devices
+        without one left out. The last up is looked for in the raw pings newer than the
+        rollups (a short range), else it is the daily rollups' ``last_up_at`` (a month of a
+        device is 30 rows, not thousands of results): one statement per 500 devices."""
+        p, q, u = PingResultRow, aliased(PingResultRow), ProbeRollupRow
+        mark = self.s.scalar(select(func.max(u.bucket_start)).where(u.grain == "hour"))
+        raw_from = (int(mark) - 3600) * 1_000_000 if mark is not None else -1
+        raw_up = (
             select(func.max(q.started_us))
-            .where(q.device_id == DeviceRow.id, q.status.in_([0, 1]))
+            .where(q.device_id == DeviceRow.id, q.status.in_([0, 1]), q.started_us >= raw_from)
             .correlate(DeviceRow)
             .scalar_subquery()
         )
+        rolled_up = (
+            select(func.max(u.last_up_at) * 1_000_000)
+            .where(u.grain == "day", u.device_id == DeviceRow.id, u.probe == "ping")
+            .correlate(DeviceRow)
+            .scalar_subquery()
+        )
+        last_up = func.coalesce(raw_up, rolled_up, -1)
         first = (
             select(func.min(p.started_us))
             .where(
                 p.device_id == DeviceRow.id,
                 p.status == ping_codec.STATUSES.index("crit"),
-                p.started_us > func.coalesce(last_up, -1),
+                p.started_us > last_up,
             )
             .correlate(DeviceRow)
             .scalar_subquery()

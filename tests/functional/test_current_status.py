@@ -214,6 +214,9 @@ def test_problems_agree_with_the_health_report(
         assert len(page.problems) == (7 if n < page.pages else page.total - 7 * (n - 1))
         got += [(p.kind, p.asset_tag, p.part) for p in page.problems]
     assert [g for g in got if g[0] not in events] == want
+    began = {p.asset_tag: p.since for p in report.problems if p.kind == ProblemKind.DOWN}
+    down = service.problems(ProblemFilter(kind=ProblemKind.DOWN), end).problems
+    assert began and {p.asset_tag: p.since for p in down} == began  # rollups, then raw
     info = service.problems(ProblemFilter(severity=Severity.INFO), end)
     assert info.total == sum(1 for k, _, _ in want if k.value in INFO_KINDS)
     expired = service.problems(ProblemFilter(kind=ProblemKind.WARRANTY_EXPIRED), end)
@@ -268,3 +271,23 @@ def test_other_probes_are_looked_for_on_the_kinds_probed_with_them(store: Store)
     assert {p.asset_tag for p in profiles.problems(toner, NOW).problems} == {"P1", "D3"}
     everywhere = CurrentStatus(store, kinds=None)
     assert {p.asset_tag for p in everywhere.problems(toner, NOW).problems} == {"P1", "D1", "D3"}
+
+
+def test_down_since_reaches_back_through_the_rollups(store: Store) -> None:
+    """A device down six hours ago, up five hours ago and down since: the last up is older
+    than the raw pings read (only the rollups hold it); the first crit after it is found."""
+    _seed(store)
+    with store.write() as s:
+        repo = ProbeRepo(s)
+        dev = repo.device_ids(["D1"])["D1"]
+        for minutes, status, metrics in [
+            (360, ProbeStatus.CRIT, PING_DOWN),
+            (300, ProbeStatus.OK, PING_UP),
+        ] + [(m, ProbeStatus.CRIT, PING_DOWN) for m in range(240, 0, -2)]:
+            run = repo.start_run("test", {}, _ago(minutes))
+            res = ProbeResult("ping", "D1", status, "", _ago(minutes), 5.0, metrics)
+            repo.add_results(run, [(res, dev)])
+    retention.rollup(store)
+    page = CurrentStatus(store).problems(ProblemFilter(kind=ProblemKind.DOWN), NOW)
+    since = {p.asset_tag: p.since for p in page.problems}
+    assert since["D1"] == _ago(240) and since["C1"] == _ago(10)
