@@ -77,3 +77,44 @@ def _runs_twice(data: Path) -> None:
     )
     assert again.returncode in (0, 1), (again.stdout + again.stderr)[-3000:]
     assert "cached in" in again.stdout and "generating into" not in again.stdout
+
+
+_BUCKETS = (
+    "SELECT md5(string_agg(concat_ws(',', grain, device_id, probe, bucket_start, n_ok, n_warn, "
+    "n_crit, n_unknown, rtt_count, round(rtt_sum::numeric, 3), loss_count, "
+    "round(loss_sum::numeric, 3), rtt_sketch::text, last_up_at, last_at, last_status, "
+    "last_reason, last_metrics::text), ';' ORDER BY grain, device_id, probe, bucket_start)), "
+    "count(*) FROM probe_rollups"
+)
+
+
+def test_generated_buckets_equal_the_rollup_of_the_raw_results() -> None:
+    """The benchmark COPYs rollup buckets beside the raw results (a rollup of 20 M results
+    would take most of an hour); they must be exactly what RollupRepo.rollup() makes of them."""
+    sys.path.insert(0, str(REPO / "benchmarks" / "lib"))
+    import webbench as wb
+
+    from kape_itops.reports import retention
+    from kape_itops.store.db import Store
+
+    base = Path(tempfile.mkdtemp(prefix="itops-bench-web-test-"))
+    base.chmod(0o755)
+    recipe = wb.Recipe(devices=120, schools=3, days=2, seed=5)
+    try:
+        pg, ready = wb.open_cluster(base / "data", recipe, log=lambda _line: None)
+        assert not ready
+        try:
+            wb.generate(pg, recipe, log=lambda _line: None)
+            generated = pg.psql_cmd(_BUCKETS, "-tA").strip()
+            assert generated.endswith(tuple("123456789")), generated  # some buckets
+            pg.psql_cmd("DELETE FROM probe_rollups")
+            store = Store(pg.url("itops"))
+            try:
+                retention.rollup(store)  # from scratch, the project's own rollup
+            finally:
+                store.dispose()
+            assert pg.psql_cmd(_BUCKETS, "-tA").strip() == generated
+        finally:
+            pg.stop()
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
