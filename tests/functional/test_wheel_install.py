@@ -250,6 +250,7 @@ def test_installed_wheel_runs_a_server_and_a_site_syncs_to_it(
         assert shown["device"]["notes"] == "moved to library"
         (line,) = json.loads(_itops(installed, office, "server", "status", "--json", env=env_o))
         assert line["school"] == "KPT-PSP" and line["backlog"] == 0
+        _web_pages_from_the_wheel(installed, office, env_o, url)
     finally:
         server.terminate()
         try:
@@ -258,3 +259,40 @@ def test_installed_wheel_runs_a_server_and_a_site_syncs_to_it(
             server.kill()
             server.wait(timeout=10)
         log.close()
+
+
+def _web_pages_from_the_wheel(installed: Path, office: Path, env: dict[str, str], url: str) -> None:
+    """The installed server's pages: log in, the school's device in Khmer (with the site's edit),
+    the vendored htmx and Khmer font, and a PDF report — templates, catalogues and static files
+    all come from the wheel."""
+    import http.cookiejar
+    import re
+    import urllib.parse
+    import urllib.request
+
+    password = "a long enough passphrase"
+    user_env = {**env, "ITOPS_USER_PASSWORD": password}
+    _itops(installed, office, "server", "user", "add", "manager", "--role", "viewer", env=user_env)
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+
+    def get(path: str) -> tuple[int, str, bytes]:
+        with opener.open(url + path, timeout=30) as got:
+            return got.status, got.headers.get("content-type", ""), got.read()
+
+    _s, _t, login = get("/login")
+    token = re.search(rb'name="csrf" value="([^"]+)"', login)
+    assert token, login[:500]
+    form = {"name": "manager", "password": password, "next": "/", "csrf": token.group(1).decode()}
+    with opener.open(url + "/login", urllib.parse.urlencode(form).encode(), timeout=30) as got:
+        assert got.url.rstrip("/") == url, got.url  # logged in, back on the overview
+        assert b"KPT-PSP" in got.read()
+    status, kind, page = get("/devices/KPT-PSP-001?lang=km")
+    assert status == 200 and kind.startswith("text/html")
+    text = page.decode()
+    assert '<html lang="km">' in text and "moved to library" in text
+    assert "ចាកចេញ" in text  # "Log out" from the Khmer catalogue in the wheel
+    assert get("/static/htmx.min.js")[0] == 200
+    assert get("/static/fonts/KhmerOS.ttf")[2][:4] == b"\x00\x01\x00\x00"
+    status, kind, pdf = get("/reports/health.pdf")
+    assert status == 200 and kind == "application/pdf" and pdf.startswith(b"%PDF")
