@@ -10,6 +10,7 @@ device, device lists paged, period figures from the rollups.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import functools
@@ -22,6 +23,7 @@ from kape_itops.config import Settings
 from kape_itops.datafiles import data_folder
 from kape_itops.domain.discovery import HostState, StoredSweep
 from kape_itops.domain.enums import DeviceKind, EntityType
+from kape_itops.domain.fields import FieldError, parse_mac
 from kape_itops.domain.inventory import Device
 from kape_itops.domain.problems import Observation, Problem, ProblemKind, Severity
 from kape_itops.domain.reports import DAY, HOUR, StatusCounts, epoch, from_epoch
@@ -392,7 +394,8 @@ def _sweep_devices(reads: StatusReads, sweeps: Iterable[StoredSweep]) -> list[De
         for h in w.hosts:
             if h.state == HostState.UNKNOWN:
                 if h.mac:
-                    macs.add(h.mac.lower())
+                    with contextlib.suppress(FieldError):
+                        macs.add(parse_mac(h.mac))
                 ips.add(h.ip)
             elif h.state == HostState.MISSING and h.asset_tag:
                 tags.add(h.asset_tag)

@@ -394,10 +394,12 @@ class StatusReads(InventoryReads):
     def devices_matching(
         self, macs: Sequence[str], ips: Sequence[str], tags: Sequence[str]
     ) -> list[Device]:
-        """Devices with one of these MACs (lower case), IPs or asset tags."""
+        """Devices with one of these MACs (``aa:bb:…``; stored so, or in capitals), IPs or
+        asset tags: index look-ups only."""
         out: dict[str, Device] = {}
+        spellings = sorted({m for mac in macs for m in (mac.lower(), mac.upper())})
         for column, values in (
-            (func.lower(DeviceRow.mac), macs),
+            (DeviceRow.mac, spellings),
             (DeviceRow.ip, ips),
             (DeviceRow.asset_tag, tags),
         ):

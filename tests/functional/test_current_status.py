@@ -291,3 +291,30 @@ def test_down_since_reaches_back_through_the_rollups(store: Store) -> None:
     page = CurrentStatus(store).problems(ProblemFilter(kind=ProblemKind.DOWN), NOW)
     since = {p.asset_tag: p.since for p in page.problems}
     assert since["D1"] == _ago(240) and since["C1"] == _ago(10)
+
+
+def test_an_unknown_host_added_to_the_inventory_is_no_longer_unknown(store: Store) -> None:
+    sample.seed_inventory(store, 1, 20)
+    end = NOW.replace(minute=0, second=0)
+    sample.generate_discovery(store, end - dt.timedelta(hours=6), end)
+    service = CurrentStatus(store)
+    unknown = ProblemFilter(kind=ProblemKind.UNKNOWN_DEVICE)
+    before = {p.part for p in service.problems(unknown, end).problems}
+    assert {"24:a4:3c:5e:01:77", "da:a1:19:00:42:01"} <= before
+    ctx = ChangeContext("test", "test", NOW)
+    with store.write() as s:  # one stored as the inventory writes it, one in capitals
+        InventoryRepo(s).apply_devices(
+            [
+                DeviceUpsert(
+                    "NEW-1", {"school": "KPT-PSP", "kind": "other", "mac": "24:a4:3c:5e:01:77"}
+                ),
+                DeviceUpsert(
+                    "NEW-2", {"school": "KPT-PSP", "kind": "other", "mac": "DA:A1:19:00:42:01"}
+                ),
+            ],
+            ctx,
+        )
+    after = {p.part for p in service.problems(unknown, end).problems}
+    assert after == before - {"24:a4:3c:5e:01:77", "da:a1:19:00:42:01"}
+    hosts = {h.mac for h in service.school("KPT-PSP", "1d", now=end).unknown}
+    assert "24:a4:3c:5e:01:77" not in hosts and "da:a1:19:00:42:01" not in hosts
