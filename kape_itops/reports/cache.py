@@ -10,6 +10,10 @@ options and of the code that renders it. A request computes the fingerprint (ind
 when a kept report has it and no run, backup or sweep stored since began before the month's
 end, its bytes are served; otherwise the report is built (rolled up first), kept and served.
 The open month is kept at most :data:`OPEN_FOR_S` seconds (its period ends "now").
+
+A build also keeps the built report itself (:mod:`~kape_itops.reports.codec`, lossless JSON,
+format :data:`MODEL`): another language or format of the same month, school and fingerprint
+is then rendered from it (milliseconds; seconds for a PDF), not built again.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from kape_itops import __version__, i18n
 from kape_itops.config import DEFAULT_TZ, load_zone
 from kape_itops.domain.timespan import parse_month
 from kape_itops.errors import ItopsError
-from kape_itops.reports import retention
+from kape_itops.reports import codec, retention
 from kape_itops.reports.build import ReportOptions
 from kape_itops.reports.model import HealthReport, to_dict
 from kape_itops.reports.service import Reports
@@ -40,6 +44,7 @@ from kape_itops.store.report_cache_repo import CacheKey, DataMark, ReportCacheRe
 
 __all__ = [
     "KEEP",
+    "MODEL",
     "OPEN_FOR_S",
     "TOTAL",
     "ReportCache",
@@ -58,6 +63,8 @@ OPEN_FOR_S = 60
 """The current month's report is served again for at most this long (its end is "now")."""
 TOTAL = 400
 """Reports kept in all (the newest): old months and schools nobody reads again go."""
+MODEL = "model"
+"""The format (language ``""``) under which the built report itself is kept."""
 BUMP_AFTER = 200
 """Stream rows looked through before a kept report's ``seen`` ids are moved up."""
 
@@ -161,7 +168,7 @@ class ReportCache:
             got = self._kept(first, options, renders, now)  # another request may have built it
             missing = {k: r for k, r in renders.items() if k not in got}
             if missing:
-                got.update(self._build(first, options, missing, now))
+                got.update(self._make(first, options, missing, now))
         return got
 
     def one(
@@ -221,6 +228,44 @@ class ReportCache:
         except ItopsError as exc:  # only an optimisation: the next request looks further
             log.warning("report cache: %s", exc)
 
+    def _model(
+        self, first: dt.date, options: ReportOptions, now: dt.datetime
+    ) -> tuple[HealthReport, DataMark, float] | None:
+        """The kept built report of the current fingerprint (its mark and build ms), if any."""
+        end = _month_end(first)
+        slot = int(now.timestamp()) // OPEN_FOR_S if end > now else None
+        key = CacheKey(first, options.school or "", "", MODEL)
+        with self.store.session() as s:
+            repo = ReportCacheRepo(s)
+            mark = repo.mark(end)
+            digest = _digest(key, mark, options, slot)
+            for k in repo.kept(key):
+                if k.digest != digest or repo.news(k.seen, end):
+                    continue
+                data = repo.body(k.id)
+                if data is None:
+                    return None
+                try:
+                    return codec.load(data), DataMark(mark.fixed, k.seen), k.build_ms
+                except codec.CodecError as exc:  # build anew
+                    log.warning("report cache: %s", exc)
+                    return None
+        return None
+
+    def _make(
+        self,
+        first: dt.date,
+        options: ReportOptions,
+        renders: Mapping[tuple[str, str], Render],
+        now: dt.datetime,
+    ) -> dict[tuple[str, str], Served]:
+        """Render from the kept built report; build (and keep it) when there is none."""
+        kept = self._model(first, options, now)
+        if kept is None:
+            return self._build(first, options, renders, now)
+        report, mark, _built = kept
+        return self._render(first, options, renders, now, report, mark, 0.0, None)
+
     def _build(
         self,
         first: dt.date,
@@ -238,6 +283,26 @@ class ReportCache:
             first, dataclasses.replace(options, rollup_first=False), now
         )
         built = (time.perf_counter() - t) * 1000
+        try:
+            model: bytes | None = codec.dump(report)
+        except codec.CodecError as exc:  # every variant is then built on its own
+            log.warning("report cache: %s", exc)
+            model = None
+        return self._render(first, options, renders, now, report, mark, built, model)
+
+    def _render(
+        self,
+        first: dt.date,
+        options: ReportOptions,
+        renders: Mapping[tuple[str, str], Render],
+        now: dt.datetime,
+        report: HealthReport,
+        mark: DataMark,
+        built: float,
+        model: bytes | None,
+    ) -> dict[tuple[str, str], Served]:
+        """Render ``report`` (built in ``built`` ms) and keep the renderings (and ``model``)."""
+        end = _month_end(first)
         slot = int(now.timestamp()) // OPEN_FOR_S if end > now else None
         out: dict[tuple[str, str], Served] = {}
         keys = self._keys(first, options, renders)
@@ -249,6 +314,17 @@ class ReportCache:
         try:
             with self.store.write() as s:
                 repo = ReportCacheRepo(s)
+                if model is not None:
+                    key = CacheKey(first, options.school or "", "", MODEL)
+                    repo.put(
+                        key,
+                        _digest(key, mark, options, slot),
+                        mark.seen,
+                        model,
+                        build_ms=built,
+                        keep=self.keep,
+                        total=self.total,
+                    )
                 for want, served in out.items():
                     key = keys[want]
                     repo.put(

@@ -1,0 +1,129 @@
+"""One build per month, school and data fingerprint (both database backends): the built report
+is kept (lossless JSON, :mod:`kape_itops.reports.codec`), and every other language and format is
+rendered from it, byte for byte what a fresh build renders."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Iterator
+
+import pytest
+
+from kape_itops.reports import codec
+from kape_itops.reports.cache import MODEL, Render, ReportCache, html_of, json_of
+from kape_itops.reports.model import HealthReport
+from kape_itops.reports.render_md import render_md
+from kape_itops.reports.service import Reports
+from kape_itops.store.db import Store
+from kape_itops.store.report_cache_repo import CacheKey, ReportCacheRepo
+from tests.functional.test_report_cache import MONTH, OPTS, _edit
+from tests.functional.test_report_khmer import fill
+from tests.functional.test_report_month import NOW, history
+
+
+def _md(lang: str) -> Render:
+    return lambda r: render_md(r, lang).encode("utf-8")
+
+
+def _renders() -> dict[tuple[str, str], Render]:
+    return {
+        ("en", "html"): html_of("en"),
+        ("km", "html"): html_of("km"),
+        ("en", "md"): _md("en"),
+        ("km", "md"): _md("km"),
+        ("", "json"): json_of,
+    }
+
+
+@pytest.fixture
+def builds(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dt.date]]:
+    """The months Reports.monthly built (the real build, counted)."""
+    done: list[dt.date] = []
+    real = Reports.monthly
+
+    def counted(self: Reports, month: dt.date, *a: object, **kw: object) -> HealthReport:
+        done.append(month)
+        return real(self, month, *a, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Reports, "monthly", counted)
+    yield done
+
+
+def _fresh(store: Store) -> HealthReport:
+    return Reports(store).monthly(MONTH, dataclasses.replace(OPTS, rollup_first=False), NOW)
+
+
+@pytest.mark.parametrize("data", [history, fill])
+def test_codec_gives_the_same_report(store: Store, data: object) -> None:
+    data(store)  # type: ignore[operator]
+    report = _fresh(store)
+    again = codec.load(codec.dump(report))
+    assert again == report
+    assert report.comparison is not None and report.schools and report.trends.availability
+    for lang in ("en", "km"):
+        assert html_of(lang)(again) == html_of(lang)(report)
+        assert render_md(again, lang) == render_md(report, lang)
+    assert json_of(again) == json_of(report)
+
+
+def test_codec_refuses_what_it_cannot_read() -> None:
+    with pytest.raises(codec.CodecError):
+        codec.load(b"not zlib")
+    import json
+    import zlib
+
+    with pytest.raises(codec.CodecError):
+        codec.load(zlib.compress(json.dumps({"format": 99, "report": {}}).encode()))
+
+
+@pytest.mark.slow
+def test_one_build_for_every_language_and_format(store: Store, builds: list[dt.date]) -> None:
+    history(store)
+    cache = ReportCache(store)
+    renders = _renders()
+    got: dict[tuple[str, str], bytes] = {}
+    for want, render in renders.items():  # one at a time, as the pages and the API ask
+        served = cache.one(MONTH, OPTS, want[0], want[1], render, NOW)
+        assert not served.hit
+        got[want] = served.body
+    assert len(builds) == 1  # the first built; the others rendered the kept model
+    with store.session() as s:
+        repo = ReportCacheRepo(s)
+        (kept,) = repo.kept(CacheKey(MONTH, "", "", MODEL))
+        body = repo.body(kept.id)
+    assert body is not None
+    # build + render, as before the model was kept (at the same wall-clock "generated at")
+    fresh = dataclasses.replace(_fresh(store), generated_at=codec.load(body).generated_at)
+    for want, render in renders.items():
+        assert got[want] == render(fresh), want
+    builds.clear()
+
+    # kept renderings are served as before; a changed fingerprint builds once more
+    assert cache.one(MONTH, OPTS, "km", "html", html_of("km"), NOW).hit
+    _edit(store, "USAID 2026")
+    after = cache.one(MONTH, OPTS, "km", "html", html_of("km"), NOW)
+    assert not after.hit and "USAID 2026" in after.body.decode()
+    js = cache.one(MONTH, OPTS, "", "json", json_of, NOW)
+    assert not js.hit and b"USAID 2026" in js.body
+    assert len(builds) == 1
+    with store.session() as s:
+        assert len(ReportCacheRepo(s).kept(CacheKey(MONTH, "", "", MODEL))) == 2
+
+
+@pytest.mark.slow
+def test_an_unreadable_model_builds_anew(store: Store, builds: list[dt.date]) -> None:
+    history(store)
+    cache = ReportCache(store)
+    first = cache.one(MONTH, OPTS, "en", "html", html_of("en"), NOW)
+    from sqlalchemy import update
+
+    from kape_itops.store.models import ReportCacheRow
+
+    with store.write() as s:
+        s.execute(
+            update(ReportCacheRow).where(ReportCacheRow.fmt == MODEL).values(body=b"broken")
+        )
+    km = cache.one(MONTH, OPTS, "km", "html", html_of("km"), NOW)
+    assert not km.hit and len(builds) == 2
+    assert b"<html" in km.body and first.body != km.body
