@@ -1,7 +1,7 @@
 """Web pages: with 25,000 devices and 30 days of results, every page renders in under 300 ms.
 
 Usage: .venv/bin/python benchmarks/web_pages.py [--quick] [--repeat N] [--data DIR]
-       [--generate-only] [--devices N --schools N --days N --seed N]
+       [--generate-only] [--fresh] [--devices N --schools N --days N --seed N]
 
 1. Data (generated once, kept in a PostgreSQL data folder under /var/tmp/kape-bench-web/ and
    reused while the recipe is the same; see benchmarks/lib/webbench.py): 25,000 devices in 500
@@ -24,6 +24,7 @@ service took 300 ms or more, else 0.
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import time
 import traceback
@@ -86,6 +87,9 @@ def main() -> int:
     ap.add_argument("--data", type=Path, help=f"data folder (default under {DEFAULT_DATA})")
     ap.add_argument("--services-only", action="store_true", help="time the services, no pages")
     ap.add_argument("--pages-only", action="store_true", help="time the pages, not the services")
+    ap.add_argument(
+        "--fresh", action="store_true", help="generate anew (the results end at the current hour)"
+    )
     ap.add_argument("--generate-only", action="store_true", help="make the data, measure nothing")
     a = ap.parse_args()
     try:
@@ -99,6 +103,8 @@ def main() -> int:
         f"== web pages: {recipe.devices:,} devices in {recipe.schools} schools, "
         f"{recipe.days} days of results ({sb.load()})"
     )
+    if a.fresh and folder.exists():
+        shutil.rmtree(folder)
     pg, facts = prepare(folder, recipe, measuring=not a.generate_only)
     try:
         if a.generate_only:

@@ -148,6 +148,13 @@ def measure(
     """Time the services in-process, then every page; print the tables; 1 when one fails."""
     url = pg.url("itops")
     print(f"data:       {data_facts(pg)}; generated {facts.get('end', '?')} (end of the results)")
+    end = dt.datetime.fromisoformat(str(facts.get("end")))
+    age_h = (dt.datetime.now(dt.UTC) - end).total_seconds() / 3600
+    if age_h > 6:
+        print(
+            f"WARNING:    the results end {age_h:.0f} h ago: the pages see stale devices "
+            "(no data), not a live fleet; --fresh generates anew"
+        )
     print(f"machine:    {sb.load()} at the start of the measurement")
     store = Store(url)
     try:
