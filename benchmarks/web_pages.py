@@ -24,7 +24,6 @@ service took 300 ms or more, else 0.
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 import time
 import traceback
@@ -47,11 +46,11 @@ def recipe_of(a: argparse.Namespace) -> wb.Recipe:
 
 
 def prepare(
-    folder: Path, recipe: wb.Recipe, measuring: bool
+    folder: Path, recipe: wb.Recipe, measuring: bool, fresh: bool = False
 ) -> tuple[wb.CachedPostgres, dict[str, object]]:
     """The recipe's cluster, started (with slow-statement plans logged when ``measuring``),
     generated first when needed; a cached database is upgraded to the current schema."""
-    pg, ready = wb.open_cluster(folder, recipe, explain=measuring)
+    pg, ready = wb.open_cluster(folder, recipe, explain=measuring, fresh=fresh)
     try:
         if ready:
             print(f"data:       cached in {folder}")
@@ -103,9 +102,7 @@ def main() -> int:
         f"== web pages: {recipe.devices:,} devices in {recipe.schools} schools, "
         f"{recipe.days} days of results ({sb.load()})"
     )
-    if a.fresh and folder.exists():
-        shutil.rmtree(folder)
-    pg, facts = prepare(folder, recipe, measuring=not a.generate_only)
+    pg, facts = prepare(folder, recipe, measuring=not a.generate_only, fresh=a.fresh)
     try:
         if a.generate_only:
             print(f"facts:      {facts}")

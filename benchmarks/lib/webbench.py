@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import fcntl
 import json
 import os
 import pwd
@@ -155,7 +156,9 @@ class CachedPostgres(PostgresServer):
         if self.user:
             pw = pwd.getpwnam(self.user)
             os.chown(self.base, pw.pw_uid, pw.pw_gid)
-        (self.data / "postmaster.pid").unlink(missing_ok=True)  # a killed earlier run
+        pid_file = self.data / "postmaster.pid"
+        if pid_file.exists() and not _alive(pid_file):
+            pid_file.unlink()  # left by a killed earlier run
         self._run(
             str(self.bin / "pg_ctl"),
             "-D",
@@ -171,6 +174,8 @@ class CachedPostgres(PostgresServer):
         )
 
     def stop(self) -> None:
+        if not (self.data / "postmaster.pid").exists():
+            return  # not running (it failed to start, or stopped already)
         self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
 
     def conninfo(self, database: str = "itops") -> str:
@@ -198,23 +203,67 @@ class CachedPostgres(PostgresServer):
         return out.stdout
 
 
+_LOCKS: dict[Path, Any] = {}
+"""Data folders this process holds (flock, released when the process ends)."""
+WAIT_S = 3600
+
+
+def hold(folder: Path, log: Callable[[str], None] = print) -> None:
+    """Take the folder's lock: one run at a time per data folder (another run waits, at most
+    an hour): two runs would start and stop the same cluster under each other."""
+    if folder in _LOCKS:
+        return
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    fh = (folder.parent / f".{folder.name}.lock").open("w")
+    deadline = time.monotonic() + WAIT_S
+    while True:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                fh.close()
+                raise SystemExit(f"{folder} stayed in use by another run for {WAIT_S} s") from None
+            if not _LOCKS.get(Path("-waited")):
+                log(f"data:       another run uses {folder}: waiting for it to end")
+                _LOCKS[Path("-waited")] = True
+            time.sleep(2)
+    _LOCKS[folder] = fh
+
+
 def open_cluster(
-    folder: Path, recipe: Recipe, log: Callable[[str], None] = print, explain: bool = False
+    folder: Path,
+    recipe: Recipe,
+    log: Callable[[str], None] = print,
+    explain: bool = False,
+    fresh: bool = False,
 ) -> tuple[CachedPostgres, bool]:
     """The recipe's cluster, started: (cluster, True when its data was made earlier).
 
-    A folder made by another recipe, or by a generation that did not finish, is wiped."""
+    A folder made by another recipe, by a generation that did not finish, or asked ``fresh``,
+    is wiped. The folder stays locked for this process."""
+    hold(folder, log)
     marker = folder / "ready.json"
     ready = marker.exists() and json.loads(marker.read_text()).get("key") == recipe.key
+    ready = ready and not fresh
     if not ready and folder.exists():
         log(f"data:       {folder} holds no finished data of this recipe: generating anew")
         shutil.rmtree(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
     pg = CachedPostgres(folder, explain=explain and ready)
     pg.start()
     if not ready:
         pg.create_database("itops")
     return pg, ready
+
+
+def _alive(pid_file: Path) -> bool:
+    try:
+        os.kill(int(pid_file.read_text().split()[0]), 0)
+    except (ValueError, IndexError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def mark_ready(folder: Path, recipe: Recipe, facts: dict[str, Any]) -> None:
