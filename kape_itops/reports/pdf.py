@@ -4,6 +4,11 @@ Chromium runs as a child with a private, throw-away profile, no extensions, no b
 services and every host name resolving to nothing (the page needs no network: its CSS, charts
 and the Khmer font are inside it). The page size comes from the report's ``@page { size: A4 }``.
 A print that takes longer than the timeout is killed, the whole process group by its id.
+
+A page over :data:`MAX_HTML_BYTES` is refused before Chromium starts (:class:`TooLong`): the
+all-schools report of a large fleet (11.6 MB of HTML for 500 schools) runs to thousands of A4
+pages; measured here, 13.7 MB of HTML took 173 s and 3 GB of memory for a 2,450-page, 172 MB
+PDF, far past the timeout (which is what answered before). Its HTML page is the way to read it.
 """
 
 from __future__ import annotations
@@ -19,9 +24,22 @@ from pathlib import Path
 from kape_itops.atomic import write_bytes
 from kape_itops.errors import ConfigError, ItopsError
 
-__all__ = ["DEFAULT_TIMEOUT_S", "PdfError", "chromium", "html_to_pdf", "write_pdf"]
+__all__ = [
+    "DEFAULT_TIMEOUT_S",
+    "MAX_HTML_BYTES",
+    "PAGES_PER_MB",
+    "PdfError",
+    "TooLong",
+    "chromium",
+    "html_to_pdf",
+    "write_pdf",
+]
 
 DEFAULT_TIMEOUT_S = 90.0
+MAX_HTML_BYTES = 4_000_000
+"""The largest page printed (about 700 A4 pages of the health report, well within the timeout)."""
+PAGES_PER_MB = 180
+"""A4 pages of the health report per MB of its HTML (measured: 2,450 pages of 13.7 MB)."""
 _CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 _FLAGS = (
     "--headless",
@@ -50,6 +68,19 @@ class PdfError(ItopsError):
     """Chromium could not print the report."""
 
 
+class TooLong(PdfError):
+    """The page is too large to print in reasonable time and memory (``size`` bytes)."""
+
+    def __init__(self, size: int, limit: int) -> None:
+        self.size, self.limit = size, limit
+        self.pages = round(size / 1e6 * PAGES_PER_MB, -1)
+        super().__init__(
+            f"the report is too long to print as PDF: {size / 1e6:.1f} MB of HTML, about "
+            f"{self.pages:,.0f} A4 pages (the limit is {limit / 1e6:g} MB); choose one school, "
+            "or read the HTML report (a browser can print or save it)"
+        )
+
+
 def chromium() -> str:
     """The Chromium binary: ``ITOPS_CHROMIUM``, else the first on PATH; ConfigError naming it."""
     env = os.environ.get("ITOPS_CHROMIUM")
@@ -67,8 +98,15 @@ def chromium() -> str:
     )
 
 
-def html_to_pdf(html: str, timeout: float = DEFAULT_TIMEOUT_S) -> bytes:
-    """Print ``html`` (a self-contained page) to PDF bytes with headless Chromium."""
+def html_to_pdf(
+    html: str, timeout: float = DEFAULT_TIMEOUT_S, max_bytes: int | None = None
+) -> bytes:
+    """Print ``html`` (a self-contained page) to PDF bytes with headless Chromium; TooLong for
+    a page over ``max_bytes`` (UTF-8; default :data:`MAX_HTML_BYTES`)."""
+    size = len(html.encode("utf-8"))
+    max_bytes = MAX_HTML_BYTES if max_bytes is None else max_bytes
+    if size > max_bytes:
+        raise TooLong(size, max_bytes)
     binary = chromium()
     with tempfile.TemporaryDirectory(prefix="itops-pdf-") as tmp:
         folder = Path(tmp)
@@ -98,7 +136,10 @@ def html_to_pdf(html: str, timeout: float = DEFAULT_TIMEOUT_S) -> bytes:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
             proc.communicate()
-            raise PdfError(f"chromium did not print the report within {timeout:g} s") from None
+            raise PdfError(
+                f"chromium did not print the report within {timeout:g} s "
+                f"({size / 1e6:.1f} MB of HTML)"
+            ) from None
         finally:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)  # helpers left behind by a finished print

@@ -121,9 +121,7 @@ def test_an_unreadable_model_builds_anew(store: Store, builds: list[dt.date]) ->
     from kape_itops.store.models import ReportCacheRow
 
     with store.write() as s:
-        s.execute(
-            update(ReportCacheRow).where(ReportCacheRow.fmt == MODEL).values(body=b"broken")
-        )
+        s.execute(update(ReportCacheRow).where(ReportCacheRow.fmt == MODEL).values(body=b"broken"))
     km = cache.one(MONTH, OPTS, "km", "html", html_of("km"), NOW)
     assert not km.hit and len(builds) == 2
     assert b"<html" in km.body and first.body != km.body

@@ -25,10 +25,10 @@ from kape_itops.errors import ConfigError, ItopsError, UsageError
 from kape_itops.inventory.service import Inventory
 from kape_itops.reports.build import ReportOptions
 from kape_itops.reports.cache import ReportCache, html_of, page_options
-from kape_itops.reports.pdf import PdfError, html_to_pdf
+from kape_itops.reports.pdf import PdfError, TooLong, html_to_pdf
 from kape_itops.reports.render_html import render_html
 from kape_itops.server.web.auth import ReadUser, WebUser, database, web_router
-from kape_itops.server.web.render import lang_of, page_error, render
+from kape_itops.server.web.render import lang_of, page_error, render, tr
 
 router = web_router()
 
@@ -147,6 +147,15 @@ def health_pdf(
         data = cache.one(
             first, opts, language, "pdf", lambda r: _print(render_html(r, language))
         ).body
+    except TooLong as exc:  # thousands of A4 pages (all schools of a large fleet): refused
+        text = tr(
+            request,
+            "This report is too long for a PDF: %(mb)s MB of HTML, about %(pages)s A4 pages "
+            "(the limit is %(limit)s MB). Choose one school, or open the HTML report: a "
+            "browser can print or save it.",
+        )
+        sizes = {"mb": f"{exc.size / 1e6:.1f}", "pages": f"{exc.pages:,.0f}"}
+        return page_error(request, 413, text % {**sizes, "limit": f"{exc.limit / 1e6:g}"})
     except (ConfigError, PdfError, Busy) as exc:  # no Chromium, it failed, or too many at once
         return page_error(request, 503, str(exc)[:300])
     name = f"{_name(first, opts)}-{language}.pdf"
