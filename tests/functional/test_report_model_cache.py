@@ -10,12 +10,14 @@ from collections.abc import Iterator
 
 import pytest
 
-from kape_itops.reports import codec
+from kape_itops.domain.inventory import ChangeContext, SchoolUpsert
+from kape_itops.reports import codec, retention
 from kape_itops.reports.cache import MODEL, Render, ReportCache, html_of, json_of
 from kape_itops.reports.model import HealthReport
 from kape_itops.reports.render_md import render_md
 from kape_itops.reports.service import Reports
 from kape_itops.store.db import Store
+from kape_itops.store.inventory_repo import InventoryRepo
 from kape_itops.store.report_cache_repo import CacheKey, ReportCacheRepo
 from tests.functional.test_report_cache import MONTH, OPTS, _edit
 from tests.functional.test_report_khmer import fill
@@ -125,3 +127,37 @@ def test_an_unreadable_model_builds_anew(store: Store, builds: list[dt.date]) ->
     km = cache.one(MONTH, OPTS, "km", "html", html_of("km"), NOW)
     assert not km.hit and len(builds) == 2
     assert b"<html" in km.body and first.body != km.body
+
+
+@pytest.mark.slow
+def test_codec_gives_the_same_sample_report(sqlite_url: str) -> None:
+    """The sample history holds one of every problem (outage, gap, toner, NVR disk, drift,
+    camera not recording, HTML in a device string), discovery sweeps and backups."""
+    from kape_itops.reports import sample
+
+    store = Store(sqlite_url)
+    store.upgrade()
+    try:
+        sample.seed_inventory(store, 3, 20, MONTH)
+        end = dt.datetime(2026, 11, 30, 18, tzinfo=dt.UTC)
+        sample.generate_history(store, end - dt.timedelta(days=2), end, dt.timedelta(minutes=20))
+        sample.generate_discovery(store, end - dt.timedelta(days=2), end)
+        with store.write() as s:  # a change-log entry in the month, with a Khmer name
+            InventoryRepo(s).apply_schools(
+                [SchoolUpsert(sample.SCHOOLS[0][0], {"name_km": "សាលា <b>"})],
+                ChangeContext("dara", "web", end - dt.timedelta(days=1)),
+            )
+        retention.rollup(store)
+        report = _fresh(store)
+        assert report.discovery and report.problems and report.inventory.changes
+        devices = [d for s in report.schools for d in s.devices]
+        assert any(d.supplies for d in devices) and any(d.disk_used_pct for d in devices)
+        assert any(d.recording is False for d in devices) and report.trends.toner
+        again = codec.load(codec.dump(report))
+        assert again == report
+        for lang in ("en", "km"):
+            assert html_of(lang)(again) == html_of(lang)(report)
+            assert render_md(again, lang) == render_md(report, lang)
+        assert json_of(again) == json_of(report)
+    finally:
+        store.dispose()
