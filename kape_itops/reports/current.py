@@ -14,6 +14,8 @@ import contextlib
 import dataclasses
 import datetime as dt
 import functools
+import threading
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
@@ -63,6 +65,10 @@ GRAINS = {"1d": ("hour", HOUR), "7d": ("day", DAY), "30d": ("day", DAY)}
 """The rollup grain each period reads: daily buckets beyond one day keep a school's page to
 a few buckets per device (the health report reads hourly ones up to 8 days)."""
 MAX_PAGE = 10_000
+KEPT_MAX = 64
+"""Fleet states kept for reuse (per school and window; the oldest go first)."""
+_KEPT: dict[tuple[object, ...], tuple[float, Fleet, list[Problem]]] = {}
+_KEPT_LOCK = threading.Lock()
 OTHER_PROBES = tuple(n for n in catalog.names() if n != "ping")
 
 
@@ -78,11 +84,16 @@ class CurrentStatus:
         thresholds: Thresholds | None = None,
         tz: dt.tzinfo = dt.UTC,
         kinds: Mapping[str, Sequence[str]] | bool | None = True,
+        reuse_s: float = 0.0,
     ) -> None:
         """``kinds``: probe → the device kinds probed with it (a device with its own probe
         list always counts); True reads them from the probe profiles (``ITOPS_DATA`` over
-        the shipped ones), None looks for every probe on every device."""
+        the shipped ones), None looks for every probe on every device. ``reuse_s``: the
+        fleet's state and problems found by this process less than that many seconds ago
+        (for the same store, school and window) are used again: the web pages pass 30 s, so
+        a busy server reads 25,000 devices' newest results at most twice a minute."""
         self.store = store
+        self.reuse_s = reuse_s
         self.kinds: Mapping[str, Sequence[str]] | None = (
             probe_kinds(str(Settings().data_dir)) if kinds is True else None
         )
@@ -98,7 +109,26 @@ class CurrentStatus:
         self, reads: StatusReads, school: str | None, since: dt.datetime, now: dt.datetime
     ) -> tuple[Fleet, list[Problem]]:
         """The fleet's state (of ``school``) and every current problem but the warranties
-        (those are counted and paged in SQL: they sort last), most severe first."""
+        (those are counted and paged in SQL: they sort last), most severe first; with
+        ``reuse_s``, what this process found for the same question that recently."""
+        if self.reuse_s <= 0:
+            return self._find(reads, school, since, now)
+        kinds = tuple(sorted((k, tuple(v)) for k, v in (self.kinds or {}).items()))
+        key = (str(self.store.engine.url), school, now - since, self.quiet, self.th, kinds)
+        with _KEPT_LOCK:
+            kept = _KEPT.get(key)
+        if kept is not None and time.monotonic() - kept[0] < self.reuse_s:
+            return kept[1], kept[2]
+        fleet, found = self._find(reads, school, since, now)
+        with _KEPT_LOCK:
+            _KEPT[key] = (time.monotonic(), fleet, found)
+            while len(_KEPT) > KEPT_MAX:
+                del _KEPT[next(iter(_KEPT))]
+        return fleet, found
+
+    def _find(
+        self, reads: StatusReads, school: str | None, since: dt.datetime, now: dt.datetime
+    ) -> tuple[Fleet, list[Problem]]:
         s = reads.s
         fleet = FleetReads(s).fleet(OTHER_PROBES, since, self._fresh_from(now), school, self.kinds)
         observed = reads.ping_observations(fleet.bad_pings) + fleet.bad_results

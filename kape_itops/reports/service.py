@@ -47,9 +47,12 @@ class Reports:
             report, comparison=compare(report, old, before.start, before.end)
         )
 
-    def current(self, tz: dt.tzinfo = dt.UTC, silent_after: int | None = None) -> CurrentStatus:
-        """The web pages' current state: overview, problems, one school, one device."""
-        return CurrentStatus(self.store, silent_after=silent_after, tz=tz)
+    def current(
+        self, tz: dt.tzinfo = dt.UTC, silent_after: int | None = None, reuse_s: float = 0.0
+    ) -> CurrentStatus:
+        """The web pages' current state: overview, problems, one school, one device (the
+        fleet's state reused for ``reuse_s`` seconds, see :class:`CurrentStatus`)."""
+        return CurrentStatus(self.store, silent_after=silent_after, tz=tz, reuse_s=reuse_s)
 
     def new_problems(
         self, consecutive: int = 2, silent_after: int | None = None, tz: dt.tzinfo = dt.UTC

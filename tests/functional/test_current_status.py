@@ -318,3 +318,27 @@ def test_an_unknown_host_added_to_the_inventory_is_no_longer_unknown(store: Stor
     assert after == before - {"24:a4:3c:5e:01:77", "da:a1:19:00:42:01"}
     hosts = {h.mac for h in service.school("KPT-PSP", "1d", now=end).unknown}
     assert "24:a4:3c:5e:01:77" not in hosts and "da:a1:19:00:42:01" not in hosts
+
+
+def test_the_pages_reuse_the_fleet_state_for_a_while(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With ``reuse_s`` a second view within that time reads no results again; without, or
+    once it has passed, the new result shows."""
+    _seed(store)
+    clock = [1000.0]
+    monkeypatch.setattr(current.time, "monotonic", lambda: clock[0])
+    kept, fresh = CurrentStatus(store, reuse_s=30), CurrentStatus(store)
+    down = ProblemFilter(kind=ProblemKind.DOWN)
+    assert {p.asset_tag for p in kept.problems(down, NOW).problems} == {"C1", "X1"}
+    with store.write() as s:
+        repo = ProbeRepo(s)
+        dev = repo.device_ids(["R1"])["R1"]
+        run = repo.start_run("test", {}, _ago(0.5))
+        res = ProbeResult("ping", "R1", ProbeStatus.CRIT, "no reply", _ago(0.5), 5.0, PING_DOWN)
+        repo.add_results(run, [(res, dev)])
+    clock[0] += 29
+    assert {p.asset_tag for p in kept.problems(down, NOW).problems} == {"C1", "X1"}
+    assert {p.asset_tag for p in fresh.problems(down, NOW).problems} == {"C1", "X1", "R1"}
+    clock[0] += 2
+    assert {p.asset_tag for p in kept.problems(down, NOW).problems} == {"C1", "X1", "R1"}
