@@ -8,7 +8,8 @@ school and language with a fingerprint of everything the report reads
 change log, runs, backups and sweeps, the rollups' progress, the sync sites), of the report
 options and of the code that renders it. A request computes the fingerprint (index lookups);
 when a kept report has it and no run, backup or sweep stored since began before the month's
-end, its bytes are served; otherwise the report is built (rolled up first), kept and served.
+end, its bytes are served; otherwise the report is built (rolled up first, unless the
+month's rollups are final already), kept and served.
 The open month is kept at most :data:`OPEN_FOR_S` seconds (its period ends "now").
 
 A build also keeps the built report itself (:mod:`~kape_itops.reports.codec`, lossless JSON,
@@ -274,7 +275,7 @@ class ReportCache:
         now: dt.datetime,
     ) -> dict[tuple[str, str], Served]:
         end = _month_end(first)
-        if options.rollup_first:
+        if options.rollup_first and not self._rolled_up(end):
             retention.rollup(self.store)
         with self.store.session() as s:
             mark = ReportCacheRepo(s).mark(end)  # before the build: newer data rebuilds
@@ -289,6 +290,14 @@ class ReportCache:
             log.warning("report cache: %s", exc)
             model = None
         return self._render(first, options, renders, now, report, mark, built, model)
+
+    def _rolled_up(self, end: dt.datetime) -> bool:
+        """Whether the rollups before ``end`` are final: the rollup is past ``end`` and no late
+        result before it waits (a closed month; rolling up again would change nothing of it,
+        and takes most of a build's time with a large fleet)."""
+        with self.store.session() as s:
+            fixed = ReportCacheRepo(s).mark(end).fixed
+        return fixed["rollup"] == "done" and fixed["redo"] is None and not fixed["unfinished"]
 
     def _render(
         self,

@@ -161,3 +161,39 @@ def test_codec_gives_the_same_sample_report(sqlite_url: str) -> None:
         assert json_of(again) == json_of(report)
     finally:
         store.dispose()
+
+
+@pytest.mark.slow
+def test_a_closed_month_is_not_rolled_up_again(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its rollups are final: a build skips the rollup (most of a build's time with a large
+    fleet); a late result in the month (the ingest's redo mark) is rolled up first."""
+    from kape_itops.domain.reports import epoch
+    from kape_itops.store.rollup_repo import mark_redo
+    from tests.functional.test_report_cache import _ids
+    from tests.functional.test_report_month import DEC, NOV
+    from tests.support.report_data import ping, write_run
+
+    history(store)
+    ids = _ids(store)
+    write_run(store, DEC + dt.timedelta(days=1), [(ids["AAA-SW01"], "ping", "ok", ping(1.0))])
+    retention.rollup(store)  # as the server does after each round: past the month's end
+    rolled: list[int] = []
+    real = retention.rollup
+
+    def counted(s: Store) -> object:
+        rolled.append(1)
+        return real(s)
+
+    monkeypatch.setattr(retention, "rollup", counted)
+    cache = ReportCache(store)
+    assert OPTS.rollup_first
+    first = cache.one(MONTH, OPTS, "en", "html", html_of("en"), NOW)
+    assert not first.hit and rolled == []
+    late = NOV + dt.timedelta(days=3, hours=1)
+    write_run(store, late, [(ids["AAA-SW01"], "ping", "crit", ping(None))])
+    with store.write() as s:
+        mark_redo(s, epoch(late))
+    again = cache.one(MONTH, OPTS, "en", "html", html_of("en"), NOW)
+    assert not again.hit and rolled == [1] and again.body != first.body

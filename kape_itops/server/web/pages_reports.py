@@ -23,6 +23,7 @@ from kape_itops.config import DEFAULT_TZ, load_zone
 from kape_itops.domain.timespan import parse_month
 from kape_itops.errors import ConfigError, ItopsError, UsageError
 from kape_itops.inventory.service import Inventory
+from kape_itops.reports import pdf as printing
 from kape_itops.reports.build import ReportOptions
 from kape_itops.reports.cache import ReportCache, html_of, page_options
 from kape_itops.reports.pdf import PdfError, TooLong, html_to_pdf
@@ -144,6 +145,10 @@ def health_pdf(
     language = _lang(request, lang)
     first, opts, cache = _report(request, user, month, school)
     try:
+        # the page's HTML (kept, or kept now) tells first whether it can be printed at all
+        size = len(cache.one(first, opts, language, "html", html_of(language)).body)
+        if size > printing.MAX_HTML_BYTES:
+            raise TooLong(size, printing.MAX_HTML_BYTES)
         data = cache.one(
             first, opts, language, "pdf", lambda r: _print(render_html(r, language))
         ).body
