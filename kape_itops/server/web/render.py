@@ -230,7 +230,7 @@ def page_error(request: Request, status: int, message: str) -> HTMLResponse:
         404: i18n.marker("Not found"),
         413: i18n.marker("Too large"),
         429: i18n.marker("Too many tries"),
-        503: i18n.marker("Database unavailable"),
+        503: i18n.marker("Not available now"),
     }
     title = titles.get(status, i18n.marker("Something went wrong"))
     return render(
