@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from kape_itops.domain.enums import ProbeStatus, RunStatus
 from kape_itops.domain.results import ProbeResult, ProbeRun
-from kape_itops.store import bulk, ingest_rows, ping_codec, ping_store
+from kape_itops.store import bulk, ingest_rows, ping_codec, ping_store, state_repo
 from kape_itops.store.ingest_rows import PreparedRun
 from kape_itops.store.models import DeviceRow, PingResultRow, ProbeResultRow, ProbeRunRow
 
@@ -87,6 +87,28 @@ def pid_alive(pid: int) -> bool:
 
 def _clip(text: str, size: int) -> str:
     return text if len(text) <= size else text[: size - 1] + "…"
+
+
+def _note_prepared(s: Session, rows: Sequence[PreparedRun]) -> None:
+    """Move ``device_state`` forward to the newest of prepared runs' results."""
+    plain = ingest_rows.PLAIN_COLUMNS[1:]
+    d, p, st, why, m, at = (plain.index(c) for c in _STATE_PLAIN)
+    compact = ingest_rows.COMPACT_COLUMNS[1:]
+    cd, cat, cst = (compact.index(c) for c in ("device_id", "started_us", "status"))
+    codes = ping_codec.STATUSES
+    state_repo.note(
+        s,
+        [
+            (t[d], t[p], ping_codec.to_us(t[at]), t[st], t[why], t[m])
+            for r in rows
+            for t in r.plain
+            if t[d] is not None
+        ]
+        + [(t[cd], "ping", t[cat], codes[t[cst]], None, None) for r in rows for t in r.compact],
+    )
+
+
+_STATE_PLAIN = ("device_id", "probe", "status", "reason", "metrics", "started_at")
 
 
 class ProbeRepo:
@@ -173,6 +195,7 @@ class ProbeRepo:
             ]
             bulk.insert_many(self.s, _RESULTS, plain)
         ping_store.insert_prepared(self.s, ids, rows)
+        _note_prepared(self.s, rows)
         return sum(len(r.plain) + len(r.compact) for r in rows)
 
     def _insert(self, rows: list[dict[str, Any]], tags: Sequence[str | None]) -> int:
@@ -181,6 +204,8 @@ class ProbeRepo:
             bulk.insert_many(self.s, _RESULTS, plain)  # COPY on PostgreSQL
         if compact:
             ping_store.insert_rows(self.s, compact)
+        state_repo.note_plain(self.s, plain)  # the newest per device and probe, same transaction
+        state_repo.note_compact(self.s, compact)
         return len(rows)
 
     def finish_run(

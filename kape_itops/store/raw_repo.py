@@ -9,7 +9,7 @@ from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 
 from kape_itops.domain.reports import from_epoch
-from kape_itops.store import ping_codec, ping_store
+from kape_itops.store import ping_codec, ping_store, state_repo
 from kape_itops.store.models import AlertStateRow, ProbeResultRow, ProbeRollupRow, ProbeRunRow
 from kape_itops.store.models.base import as_utc
 
@@ -37,6 +37,7 @@ class RawRepo:
             self.s.execute(delete(ProbeResultRow).where(ProbeResultRow.started_at < cutoff))
         )
         results += ping_store.prune(self.s, ping_codec.to_us(cutoff))
+        state_repo.prune(self.s, ping_codec.to_us(cutoff))  # no state of a deleted result
         has_results = select(ProbeResultRow.id).where(ProbeResultRow.run_id == ProbeRunRow.id)
         runs = _rowcount(
             self.s.execute(

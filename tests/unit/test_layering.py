@@ -154,8 +154,10 @@ WRITES = {
     "PingResultRow": {"store.ping_store"},
     "PingRunRow": {"store.ping_store"},
     "ConfigBackupRow": {"store.backup_repo"},
+    "DeviceStateRow": {"store.state_repo"},
 }
-"""The one module that adds rows of each raw result and backup table."""
+"""The one module that adds rows of each raw result and backup table (and the current state
+kept from them)."""
 
 
 def test_raw_results_and_backups_have_one_write_path() -> None:

@@ -4,6 +4,7 @@ from kape_itops.store.models.base import Base, UTCDateTime
 from kape_itops.store.models.discovery import DiscoveryHostRow, DiscoverySweepRow
 from kape_itops.store.models.inventory import ChangeRow, DeviceRow, RoomRow, SchoolRow
 from kape_itops.store.models.probes import (
+    DeviceStateRow,
     PingResultRow,
     PingRunRow,
     ProbeResultRow,
@@ -43,6 +44,7 @@ __all__ = [
     "ConfigBackupRow",
     "ConflictRow",
     "DeviceRow",
+    "DeviceStateRow",
     "DiscoveryHostRow",
     "DiscoverySweepRow",
     "EnrolmentRow",

@@ -126,3 +126,24 @@ class PingRunRow(Base):
 
 
 Index("uq_probe_runs_origin", ProbeRunRow.origin_site_id, ProbeRunRow.origin_id, unique=True)
+
+
+class DeviceStateRow(Base):
+    """Per device and probe, its newest result: kept in the transaction of every write of
+    results (:mod:`kape_itops.store.state_repo`), so the fleet's current state is one scan.
+
+    ``probe`` ``ping`` holds the newer of the compact and the plain pings. ``reason`` and
+    ``metrics`` are those of the result (NULL for a compact ping): the problems list shows them.
+    """
+
+    __tablename__ = "device_state"
+
+    device_id: Mapped[int] = mapped_column(
+        ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    probe: Mapped[str] = mapped_column(String(16), primary_key=True)
+    at_us: Mapped[int] = mapped_column(BigInteger)
+    """The result's start, Unix microseconds."""
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    metrics: Mapped[dict[str, Any] | None]
