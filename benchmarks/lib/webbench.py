@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import fcntl
+import importlib
 import json
 import os
 import pwd
@@ -316,7 +317,12 @@ def generate(
         t = time.monotonic()
         counts = generate_results(pg, recipe, devs, sites, end, log)
         facts.update(dataclasses.asdict(counts))
-        log(f"  results and rollups ({time.monotonic() - t:.0f} s)")
+        with store.write() as s:  # the COPY above goes around the write path: its state too
+            state = importlib.import_module(
+                "kape_itops.store.migrations.versions.0009_device_state"
+            )
+            state.backfill(s.connection())
+        log(f"  results, rollups and device_state ({time.monotonic() - t:.0f} s)")
         t = time.monotonic()
         facts["sweeps"] = seed_discovery(store, recipe, devs, end)
         facts["backups"] = seed_backups(store, devs, end)
