@@ -150,6 +150,8 @@ def test_the_migration_backfill_equals_the_newest_results(store: Store) -> None:
                 _res("ping", "A-1", status, at),
                 _res("ping", "A-2", ProbeStatus.OK, at - dt.timedelta(hours=k)),
                 _res("snmp", "B-1", status, at - dt.timedelta(minutes=30 * k), f"r{k}"),
+                _res("snmp", "A-2", status, at, f"a{k}"),
+                _res("onvif", "A-1", ProbeStatus.OK, at - dt.timedelta(days=k)),
                 ProbeResult("ping", "B-1", status, "plain", at, 1.0, {"x": k}, asset_tag="B-1"),
             ],
         )

@@ -72,6 +72,7 @@ def backfill(conn: sa.Connection) -> int:
         .where(p.c.device_id == d.c.id)
         .order_by(p.c.started_us.desc())
         .limit(1)
+        .correlate(d)
         .scalar_subquery()
     )
     for device, c in conn.execute(sa.select(d.c.id, head)):
@@ -91,9 +92,11 @@ def backfill(conn: sa.Connection) -> int:
             .where(r.c.device_id == d.c.id, r.c.probe == probe)
             .order_by(r.c.started_at.desc())
             .limit(1)
+            .correlate(d)
             .scalar_subquery()
         )
-        ids = [int(i) for i in conn.execute(sa.select(newest)).scalars() if i is not None]
+        found = conn.execute(sa.select(newest).select_from(d)).scalars()
+        ids = [int(i) for i in found if i is not None]
         for i in range(0, len(ids), _CHUNK):
             q = sa.select(r).where(r.c.id.in_(ids[i : i + _CHUNK]))
             for row in conn.execute(q).mappings():
