@@ -137,3 +137,16 @@ def test_device_page_in_khmer(web: WebClient) -> None:
     html = web.get("/devices/KAPE-01-101?lang=km").text
     assert "ប្រវត្តិនៃការផ្លាស់ប្តូរ" in html  # "Change history"
     assert "Configuration backups" not in html
+
+
+def test_edit_link_only_for_roles_that_may_edit(sqlite_url: str) -> None:
+    """A scanned label leads an IT officer from the device page to its edit form."""
+    with web_client(sqlite_url) as web:
+        fill(web.store)
+        web.login_as("vanna", "viewer")
+        assert "/inventory/KAPE-01-101/edit" not in web.get("/devices/KAPE-01-101").text
+        web.logout()
+        web.login_as("dara", "it_staff")
+        page = web.get("/devices/KAPE-01-101").text
+        assert 'href="/inventory/KAPE-01-101/edit"' in page
+        assert web.get("/inventory/KAPE-01-101/edit").status_code == 200
