@@ -13,6 +13,9 @@ Whether or not mail is set up, it also keeps last month's all-schools report rea
 (:func:`~kape_itops.reports.cache.warm`, in a worker thread): :data:`WARM_AFTER_S` seconds after
 start-up, then every ``ITOPS_REPORT_WARM_S`` seconds (default :data:`WARM_EVERY_S`; 0: never),
 so the month's first reader is served the kept copy. Only a changed fingerprint builds anew.
+
+And it rolls the raw results up every ``ITOPS_ROLLUP_S`` seconds (default :data:`ROLLUP_EVERY_S`;
+0: never), so the pages' availability and trends include what the collectors just sent.
 """
 
 from __future__ import annotations
@@ -27,10 +30,10 @@ from pathlib import Path
 from kape_itops.errors import ConfigError, ItopsError
 from kape_itops.notify.loop import STOP_WAIT_S, interval_from_env
 from kape_itops.notify.report_mail import ReportMailer
-from kape_itops.reports import cache
+from kape_itops.reports import cache, retention
 from kape_itops.store.db import Store
 
-__all__ = ["background", "rounds", "warming"]
+__all__ = ["background", "rolling", "rounds", "warming"]
 
 log = logging.getLogger(__name__)
 
@@ -38,19 +41,30 @@ WARM_AFTER_S = 20.0
 """Seconds after start-up before the first warm-up (a short-lived server never builds)."""
 WARM_EVERY_S = 900.0
 """Default seconds between warm-ups (each only computes the fingerprint when nothing changed)."""
+ROLLUP_EVERY_S = 300.0
+"""Default seconds between rollup rounds (each rolls up only what arrived since the last)."""
 
 
 def warm_every_from_env() -> float:
     """``ITOPS_REPORT_WARM_S`` (seconds between warm-ups, 0: none), default 900."""
-    raw = (os.environ.get("ITOPS_REPORT_WARM_S") or "").strip()
+    return _seconds_from_env("ITOPS_REPORT_WARM_S", WARM_EVERY_S)
+
+
+def rollup_every_from_env() -> float:
+    """``ITOPS_ROLLUP_S`` (seconds between rollup rounds, 0: none), default 300."""
+    return _seconds_from_env("ITOPS_ROLLUP_S", ROLLUP_EVERY_S)
+
+
+def _seconds_from_env(var: str, default: float) -> float:
+    raw = (os.environ.get(var) or "").strip()
     if not raw:
-        return WARM_EVERY_S
+        return default
     try:
         value = float(raw)
     except ValueError:
-        raise ConfigError(f"ITOPS_REPORT_WARM_S={raw[:20]!r} is not a number of seconds") from None
+        raise ConfigError(f"{var}={raw[:20]!r} is not a number of seconds") from None
     if not 0 <= value < 1e7:
-        raise ConfigError(f"ITOPS_REPORT_WARM_S={raw[:20]!r} must be 0 or more seconds")
+        raise ConfigError(f"{var}={raw[:20]!r} must be 0 or more seconds")
     return value
 
 
@@ -70,6 +84,19 @@ async def warming(store: Store, every: float, stop: asyncio.Event, first: float)
         except Exception:
             log.exception("report cache: warm-up failed")
         wait = every
+
+
+async def rolling(store: Store, every: float, stop: asyncio.Event) -> None:
+    """Roll up what arrived, then every ``every`` seconds, in a worker thread, until ``stop``."""
+    while not stop.is_set():
+        try:
+            await asyncio.to_thread(retention.rollup, store)
+        except ItopsError as exc:
+            log.error("rollup: %s", exc)
+        except Exception:
+            log.exception("rollup round failed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=every)
 
 
 async def rounds(mailer: ReportMailer, interval: float, stop: asyncio.Event) -> None:
@@ -92,19 +119,24 @@ async def background(
     *,
     interval: float | None = None,
     warm_every: float | None = None,
+    rollup_every: float | None = None,
 ) -> AsyncIterator[ReportMailer | None]:
     """Run :func:`rounds` while the block runs when ``[reports.mail]`` is set up, and
-    :func:`warming` (``warm_every`` seconds, default from the environment; 0: none); yields the
+    :func:`warming` (``warm_every`` seconds, default from the environment; 0: none) and
+    :func:`rolling` (``rollup_every`` seconds, likewise); yields the
     mailer (None when it is not set up). Broken settings raise here, at startup."""
     mailer = ReportMailer(store, secrets_path)
     configured = mailer.configured()
     every = (interval if interval is not None else interval_from_env()) if configured else 0.0
     warm_every = warm_every_from_env() if warm_every is None else warm_every
+    rollup_every = rollup_every_from_env() if rollup_every is None else rollup_every
     stop = asyncio.Event()
     tasks: list[asyncio.Task[None]] = []
     if warm_every > 0:
         warm = warming(store, warm_every, stop, min(WARM_AFTER_S, warm_every))
         tasks.append(asyncio.create_task(warm, name="itops-report-warm"))
+    if rollup_every > 0:
+        tasks.append(asyncio.create_task(rolling(store, rollup_every, stop), name="itops-rollup"))
     if configured:
         tasks.append(asyncio.create_task(rounds(mailer, every, stop), name="itops-report-mail"))
     try:
