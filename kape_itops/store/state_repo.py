@@ -37,7 +37,7 @@ def note(s: Session, states: Iterable[State]) -> int:
             newest[(st[0], st[1])] = st
     rows = [
         {"device_id": d, "probe": p, "at_us": at, "status": status, "reason": r, "metrics": m}
-        for d, p, at, status, r, m in newest.values()
+        for (d, p), (_, _, at, status, r, m) in sorted(newest.items())  # one lock order
     ]
     make = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
     for i in range(0, len(rows), _CHUNK):
