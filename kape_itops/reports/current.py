@@ -139,7 +139,7 @@ class CurrentStatus:
         out = list(found.values())
         sweeps = SweepReads(s).newest(since, now, school)
         down = {p.asset_tag for p in out if p.kind == ProblemKind.DOWN and p.asset_tag}
-        out += discovery_problems(sweeps, _sweep_devices(reads, sweeps), {}, {}, down)
+        out += discovery_problems(sweeps, _sweep_devices(SweepReads(s), sweeps), {}, {}, down)
         codes = (school,) if school else None
         for sync in SiteReads(s).schools(codes, runs=False).values():
             silence = find_silence(sync, None, now, self.quiet)
@@ -281,7 +281,7 @@ class CurrentStatus:
             printers = reads.newest_observations(["snmp"], school=code, kinds=[DeviceKind.PRINTER])
             nvrs = reads.newest_observations(["snmp", "onvif"], school=code, kinds=[DeviceKind.NVR])
             sweeps = SweepReads(s).newest(now - dt.timedelta(days=30), now, code)
-            unknown = views.unknown_hosts(sweeps, _sweep_devices(reads, sweeps))
+            unknown = views.unknown_hosts(sweeps, _sweep_devices(SweepReads(s), sweeps))
             room_names = reads.rooms(code)
         avail = views.device_availability(
             totals,
@@ -415,10 +415,11 @@ def _observation(d: Device, r: ProbeResult) -> Observation:
     return Observation(d.asset_tag, d.school, r.probe, r.status, r.reason, r.started_at, r.metrics)
 
 
-def _sweep_devices(reads: StatusReads, sweeps: Iterable[StoredSweep]) -> list[Device]:
-    """The devices a sweep's unknown and missing hosts may be (by MAC, IP or tag)."""
+def _sweep_devices(reads: SweepReads, sweeps: Iterable[StoredSweep]) -> list[Device]:
+    """The devices a sweep's unknown and missing hosts may be (by MAC, IP at that school, or
+    tag): the discovery rules match an IP only at the host's own school."""
     macs: set[str] = set()
-    ips: set[str] = set()
+    ips: set[tuple[str, str]] = set()
     tags: set[str] = set()
     for w in sweeps:
         for h in w.hosts:
@@ -426,7 +427,7 @@ def _sweep_devices(reads: StatusReads, sweeps: Iterable[StoredSweep]) -> list[De
                 if h.mac:
                     with contextlib.suppress(FieldError):
                         macs.add(parse_mac(h.mac))
-                ips.add(h.ip)
+                ips.add((w.school, h.ip))
             elif h.state == HostState.MISSING and h.asset_tag:
                 tags.add(h.asset_tag)
-    return reads.devices_matching(sorted(macs), sorted(ips), sorted(tags))
+    return reads.devices_for(sorted(macs), sorted(ips), sorted(tags))

@@ -2,7 +2,8 @@
 
 A school's sweep lists every host it saw; the pages need the unknown and missing ones (and,
 for a missing device, whether the school's other sweep saw it). So the newest sweep of each
-school and scope is found with one window query, and only those hosts are read.
+school and scope is found with one window query, and only those hosts are read, as plain
+column tuples (no ORM objects: a 25,000-device fleet's sweeps hold thousands of them).
 """
 
 from __future__ import annotations
@@ -10,11 +11,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import case, func, select
+from sqlalchemy import Row, case, func, select
 from sqlalchemy.orm import Session
 
 from kape_itops.domain.discovery import HostState, StoredSweep, SweepHost
-from kape_itops.store.models import DiscoveryHostRow, DiscoverySweepRow, SchoolRow
+from kape_itops.domain.enums import DeviceKind, DeviceStatus
+from kape_itops.domain.inventory import Device
+from kape_itops.store.models import DeviceRow, DiscoveryHostRow, DiscoverySweepRow, SchoolRow
 
 __all__ = ["SweepReads"]
 
@@ -46,18 +49,28 @@ class SweepReads:
             inner = inner.where(w.school_id == sid)
         sub = inner.subquery()
         q = (
-            select(w, SchoolRow.code)
+            select(
+                w.id,
+                SchoolRow.code,
+                w.started_at,
+                w.duration_s,
+                w.method,
+                w.subnets,
+                w.actor,
+                w.interface,
+                w.counts,
+            )
             .join(sub, sub.c.id == w.id)
             .join(SchoolRow, w.school_id == SchoolRow.id)
             .where(sub.c.rank == 1)
             .order_by(SchoolRow.code, w.id)
         )
-        rows = list(self.s.execute(q).tuples())
-        hosts = self._hosts([r.id for r, _ in rows])
+        rows = list(self.s.execute(q))
+        hosts = self._hosts([r.id for r in rows])
         return [
             StoredSweep(
                 id=r.id,
-                school=code,
+                school=r.code,
                 started_at=r.started_at,
                 duration_s=r.duration_s,
                 method=r.method,
@@ -67,8 +80,32 @@ class SweepReads:
                 counts={str(k): int(v) for k, v in (r.counts or {}).items()},
                 hosts=tuple(hosts.get(r.id, ())),
             )
-            for r, code in rows
+            for r in rows
         ]
+
+    def devices_for(
+        self, macs: Sequence[str], at: Sequence[tuple[str, str]], tags: Sequence[str]
+    ) -> list[Device]:
+        """The devices a sweep's hosts may be: with one of these MACs (``aa:bb:…``; stored
+        so, or in capitals), one of these (school code, IP) pairs or asset tags. Only the
+        fields the discovery rules read are filled (tag, kind, school, status, MAC, IP)."""
+        d = DeviceRow
+        cols = select(d.asset_tag, d.kind, SchoolRow.code, d.status, d.mac, d.ip).join(
+            SchoolRow, d.school_id == SchoolRow.id
+        )
+        spellings = sorted({m for mac in macs for m in (mac.lower(), mac.upper())})
+        pairs = set(at)
+        out: dict[str, Device] = {}
+        for column, values in (
+            (d.mac, spellings),
+            (d.ip, sorted({ip for _, ip in pairs})),  # then kept at the host's school only
+            (d.asset_tag, tags),
+        ):
+            for i in range(0, len(values), _CHUNK):
+                for row in self.s.execute(cols.where(column.in_(values[i : i + _CHUNK]))):
+                    if column is not d.ip or (row.code, row.ip) in pairs:
+                        out[row.asset_tag] = _device(row)
+        return list(out.values())
 
     def _hosts(self, ids: Sequence[int]) -> dict[int, list[SweepHost]]:
         h = DiscoveryHostRow
@@ -76,11 +113,11 @@ class SweepReads:
         missing: set[str] = set()
         for i in range(0, len(ids), _CHUNK):
             q = (
-                select(h)
+                select(*_HOST)
                 .where(h.sweep_id.in_(ids[i : i + _CHUNK]), h.state.in_(_WANTED))
                 .order_by(h.id)
             )
-            for row in self.s.scalars(q):
+            for row in self.s.execute(q):
                 out.setdefault(row.sweep_id, []).append(_host(row))
                 if row.state == HostState.MISSING.value and row.asset_tag:
                     missing.add(row.asset_tag)
@@ -88,7 +125,7 @@ class SweepReads:
         for i in range(0, len(ids), _CHUNK):
             for k in range(0, len(tags), _CHUNK):
                 q = (
-                    select(h)
+                    select(*_HOST)
                     .where(
                         h.sweep_id.in_(ids[i : i + _CHUNK]),
                         h.asset_tag.in_(tags[k : k + _CHUNK]),
@@ -96,12 +133,36 @@ class SweepReads:
                     )
                     .order_by(h.id)
                 )
-                for row in self.s.scalars(q):
+                for row in self.s.execute(q):
                     out.setdefault(row.sweep_id, []).append(_host(row))
         return out
 
 
-def _host(row: DiscoveryHostRow) -> SweepHost:
+_HOST = (
+    DiscoveryHostRow.sweep_id,
+    DiscoveryHostRow.ip,
+    DiscoveryHostRow.mac,
+    DiscoveryHostRow.vendor,
+    DiscoveryHostRow.asset_tag,
+    DiscoveryHostRow.state,
+    DiscoveryHostRow.detail,
+)
+
+
+def _device(row: Row[tuple[str, str, str, str, str | None, str | None]]) -> Device:
+    return Device(
+        asset_tag=row.asset_tag,
+        kind=DeviceKind(row.kind),
+        school=row.code,
+        status=DeviceStatus(row.status),
+        mac=row.mac,
+        ip=row.ip,
+    )
+
+
+def _host(
+    row: Row[tuple[int, str, str | None, str | None, str | None, str, str | None]],
+) -> SweepHost:
     return SweepHost(
         ip=row.ip,
         mac=row.mac,
