@@ -138,6 +138,10 @@ class SweepReads:
         return out
 
 
+_STATES = {s.value: s for s in HostState}
+_KINDS = {k.value: k for k in DeviceKind}
+_STATUSES = {s.value: s for s in DeviceStatus}
+"""Enum members by value: a dict look-up per row (thousands of rows per view)."""
 _HOST = (
     DiscoveryHostRow.sweep_id,
     DiscoveryHostRow.ip,
@@ -152,9 +156,9 @@ _HOST = (
 def _device(row: Row[tuple[str, str, str, str, str | None, str | None]]) -> Device:
     return Device(
         asset_tag=row.asset_tag,
-        kind=DeviceKind(row.kind),
+        kind=_KINDS.get(row.kind) or DeviceKind(row.kind),
         school=row.code,
-        status=DeviceStatus(row.status),
+        status=_STATUSES.get(row.status) or DeviceStatus(row.status),
         mac=row.mac,
         ip=row.ip,
     )
@@ -168,6 +172,6 @@ def _host(
         mac=row.mac,
         vendor=row.vendor,
         asset_tag=row.asset_tag,
-        state=HostState(row.state),
+        state=_STATES.get(row.state) or HostState(row.state),
         detail=row.detail,
     )
