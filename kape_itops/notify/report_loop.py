@@ -14,8 +14,11 @@ Whether or not mail is set up, it also keeps last month's all-schools report rea
 start-up, then every ``ITOPS_REPORT_WARM_S`` seconds (default :data:`WARM_EVERY_S`; 0: never),
 so the month's first reader is served the kept copy. Only a changed fingerprint builds anew.
 
-And it rolls the raw results up every ``ITOPS_ROLLUP_S`` seconds (default :data:`ROLLUP_EVERY_S`;
-0: never), so the pages' availability and trends include what the collectors just sent.
+With ``ITOPS_ROLLUP_S`` set (seconds; default 0: off), it also rolls the raw results up that
+often, so the school pages' availability and trends include what the collectors just sent. It is
+off by default: a rollup holds the database's write lock (sync ingest and log-ins wait), which
+takes seconds on a large fleet; schedule ``itops db prune`` at a quiet time instead, or set it.
+The first round comes one interval after start-up.
 """
 
 from __future__ import annotations
@@ -41,8 +44,8 @@ WARM_AFTER_S = 20.0
 """Seconds after start-up before the first warm-up (a short-lived server never builds)."""
 WARM_EVERY_S = 900.0
 """Default seconds between warm-ups (each only computes the fingerprint when nothing changed)."""
-ROLLUP_EVERY_S = 300.0
-"""Default seconds between rollup rounds (each rolls up only what arrived since the last)."""
+ROLLUP_EVERY_S = 0.0
+"""Default seconds between rollup rounds: off (see the module docstring)."""
 
 
 def warm_every_from_env() -> float:
@@ -51,7 +54,7 @@ def warm_every_from_env() -> float:
 
 
 def rollup_every_from_env() -> float:
-    """``ITOPS_ROLLUP_S`` (seconds between rollup rounds, 0: none), default 300."""
+    """``ITOPS_ROLLUP_S`` (seconds between rollup rounds, 0: none), default 0."""
     return _seconds_from_env("ITOPS_ROLLUP_S", ROLLUP_EVERY_S)
 
 
@@ -87,16 +90,18 @@ async def warming(store: Store, every: float, stop: asyncio.Event, first: float)
 
 
 async def rolling(store: Store, every: float, stop: asyncio.Event) -> None:
-    """Roll up what arrived, then every ``every`` seconds, in a worker thread, until ``stop``."""
+    """Every ``every`` seconds roll up what arrived, in a worker thread, until ``stop``."""
     while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=every)
+        if stop.is_set():
+            return
         try:
             await asyncio.to_thread(retention.rollup, store)
         except ItopsError as exc:
             log.error("rollup: %s", exc)
         except Exception:
             log.exception("rollup round failed")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=every)
 
 
 async def rounds(mailer: ReportMailer, interval: float, stop: asyncio.Event) -> None:

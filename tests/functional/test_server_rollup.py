@@ -40,9 +40,9 @@ def test_the_background_rolls_up_new_results(store: Store) -> None:
 
 def test_rollup_interval_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ITOPS_ROLLUP_S", raising=False)
+    assert report_loop.rollup_every_from_env() == 0.0  # off: a rollup holds the write lock
+    monkeypatch.setenv("ITOPS_ROLLUP_S", "300")
     assert report_loop.rollup_every_from_env() == 300.0
-    monkeypatch.setenv("ITOPS_ROLLUP_S", "0")
-    assert report_loop.rollup_every_from_env() == 0.0
     monkeypatch.setenv("ITOPS_ROLLUP_S", "soon")
     with pytest.raises(ConfigError, match="ITOPS_ROLLUP_S"):
         report_loop.rollup_every_from_env()
