@@ -209,13 +209,18 @@ class SyncRepo:
             out.update(int(v) for v in self.s.scalars(q))
         return out
 
-    def records(self, site_id: int) -> dict[str, int]:
-        """How many records from the site are held, per stream."""
-        out: dict[str, int] = {}
+    def records_by_site(self) -> dict[int, dict[str, int]]:
+        """How many records from each site are held, per stream (one grouped count a stream)."""
+        out: dict[int, dict[str, int]] = {}
         for stream, table in ORIGIN_TABLES.items():
-            q = select(func.count()).select_from(table).where(table.origin_site_id == site_id)
-            out[stream] = int(self.s.scalar(q) or 0)
-        return out
+            q = (
+                select(table.origin_site_id, func.count())
+                .where(table.origin_site_id.is_not(None))
+                .group_by(table.origin_site_id)
+            )
+            for site_id, n in self.s.execute(q):
+                out.setdefault(int(site_id), {})[stream] = int(n)
+        return {site: {k: got.get(k, 0) for k in ORIGIN_TABLES} for site, got in out.items()}
 
     # -- audit -------------------------------------------------------------------------------
     def event(

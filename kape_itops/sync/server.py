@@ -43,7 +43,7 @@ from kape_itops.store.db import Store
 from kape_itops.store.ingest_repo import IngestRepo
 from kape_itops.store.ingest_rows import PreparedRun, prepare
 from kape_itops.store.inventory_repo import InventoryRepo
-from kape_itops.store.sync_repo import SyncRepo
+from kape_itops.store.sync_repo import ORIGIN_TABLES, SyncRepo
 from kape_itops.sync import bundle, keys, wire
 from kape_itops.sync.changes import ChangeApplier
 from kape_itops.sync.wire import ack_json, grant_json, hello_json
@@ -418,11 +418,13 @@ class SyncServer:
         now = self.clock()
         with self.store.session() as s:
             repo = SyncRepo(s)
+            held = repo.records_by_site()
+            none = dict.fromkeys(ORIGIN_TABLES, 0)
             return [
                 SiteStatus(
                     site=site,
                     silent_for=now - site.last_sync_at if site.last_sync_at else None,
-                    records=repo.records(site.id),
+                    records=held.get(site.id, none),
                 )
                 for site in repo.sites()
             ]
