@@ -90,8 +90,8 @@ class CurrentStatus:
         list always counts); True reads them from the probe profiles (``ITOPS_DATA`` over
         the shipped ones), None looks for every probe on every device. ``reuse_s``: the
         fleet's state and problems found by this process less than that many seconds ago
-        (for the same store, school and window) are used again: the web pages pass 30 s, so
-        a busy server reads 25,000 devices' newest results at most twice a minute."""
+        (for the same store, school and window) are used again: the web pages and
+        ``/api/v1/problems`` pass 10 s."""
         self.store = store
         self.reuse_s = reuse_s
         self.kinds: Mapping[str, Sequence[str]] | None = (

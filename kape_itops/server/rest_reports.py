@@ -19,6 +19,7 @@ from kape_itops.reports.views import ProblemFilter
 from kape_itops.server.rest_auth import Reader
 from kape_itops.server.rest_models import Error, ProblemPageOut, StatusOut, problem_out, site_out
 from kape_itops.server.web.auth import database
+from kape_itops.server.web.pages_overview import REUSE_S
 from kape_itops.sync.server import SyncServer
 
 router = APIRouter()
@@ -65,7 +66,8 @@ def problems(
         school=_school(request, school), kind=kind, severity=severity, since=window, page=page
     )
     store = database(request).store
-    found = CurrentStatus(store, tz=load_zone(_zone_name())).problems(flt)
+    # the same reuse as the problems page: at most one fleet read per window every REUSE_S
+    found = CurrentStatus(store, tz=load_zone(_zone_name()), reuse_s=REUSE_S).problems(flt)
     return ProblemPageOut(
         problems=[problem_out(p) for p in found.problems],
         total=found.total,
