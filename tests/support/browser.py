@@ -230,9 +230,11 @@ def site(postgres: PostgresServer, tmp_path_factory: pytest.TempPathFactory) -> 
         yield found
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Headless Chromium (shared by every browser test module)."""
+    """Headless Chromium for one test module. Not for the session: while Playwright's sync API
+    is open, its event loop counts as running in this thread, and every later test that calls
+    ``asyncio.run`` (the probes, the CLI) would fail."""
     with shared_chromium() as found:
         yield found
 
