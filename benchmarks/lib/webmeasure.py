@@ -215,6 +215,8 @@ def report(todo: list[Page], db_ms: dict[str, float], server_log: str) -> int:
     for p in todo:
         if not p.server:
             verdict = "missing" if p.status == 404 else "ERROR"
+            if p.refusal and p.status == p.refusal:
+                verdict = f"refused ({p.status}, by design)"
             errors += verdict == "ERROR"
             print(
                 f"{p.label[:w]:{w}} {p.status:>4} {'':>7} {'':>7} {'':>7} {'':>7} {'':>7} {'':>6} {'':>7} {'':>6}  {verdict} {p.note}"
