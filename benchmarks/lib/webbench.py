@@ -15,6 +15,7 @@ schema) is the same: generation takes minutes; the measurement seconds.
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import datetime as dt
 import fcntl
@@ -230,6 +231,7 @@ def hold(folder: Path, log: Callable[[str], None] = print) -> None:
                 _LOCKS[Path("-waited")] = True
             time.sleep(2)
     _LOCKS[folder] = fh
+    atexit.register(fh.close)  # released at exit, without an "unclosed file" warning
 
 
 def open_cluster(
