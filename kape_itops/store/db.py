@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -203,16 +204,22 @@ class Store:
 
     def current_revision(self) -> str | None:
         """The revision the database is at, or None when it has no schema yet."""
-        try:
-            with self.engine.connect() as conn:
-                return _revision(conn)
-        except DBAPIError as exc:
-            raise StoreError(
-                scrub(
-                    f"cannot open database {safe_url(self.url)}: {said(exc)}{self._disk_full()}",
-                    self.url,
-                )
-            ) from exc
+        deadline = time.monotonic() + LOCK_TIMEOUT_MS / 1000
+        while True:  # another process may hold SQLite's lock while it creates the schema
+            try:
+                with self.engine.connect() as conn:
+                    return _revision(conn)
+            except DBAPIError as exc:
+                if "locked" in str(exc.orig).lower() and time.monotonic() < deadline:
+                    time.sleep(0.1)
+                    continue
+                raise StoreError(
+                    scrub(
+                        f"cannot open database {safe_url(self.url)}: {said(exc)}"
+                        f"{self._disk_full()}",
+                        self.url,
+                    )
+                ) from exc
 
     def require_current(self) -> None:
         """Raise a clear error unless the schema is at the newest revision."""
