@@ -105,10 +105,10 @@ def run(store: Store, t: Any, repeat: int) -> tuple[int, int]:
 def seed_procurement(store: Store, root: Path, rounds: int = 3) -> int:
     """RFQs through the Procurement service (form values from each sample ``quotes/*/rfq.yaml``,
     the samples' vendor forms uploaded, the evaluation recorded), unless RFQs exist; how many."""
-    import yaml
     from sqlalchemy import text
 
     from kape_itops.quotes.procurement import Procurement
+    from tests.support.procurement import form_of
 
     with store.session() as s:
         if int(s.execute(text("SELECT count(*) FROM rfqs")).scalar_one()):
@@ -120,25 +120,8 @@ def seed_procurement(store: Store, root: Path, rounds: int = 3) -> int:
             path = folder / "rfq.yaml"
             if not path.is_file():
                 continue
-            data = yaml.safe_load(path.read_text("utf-8"))
-            values = {k: "" if data.get(k) is None else str(data[k]) for k in _PLAIN}
-            values["rfq"] = f"{data['rfq']}-{n + 1}"
-            for part in ("rate", "vat"):
-                for k, v in (data.get(part) or {}).items():
-                    values[f"{part}_{k}"] = str(v)
-            lines = [
-                {
-                    "lot": str(lot["id"]),
-                    "lot_name": str(lot.get("name", "")),
-                    "item": str(line["item"]),
-                    "description": str(line.get("description", "")),
-                    "quantity": str(line["quantity"]),
-                    "unit": str(line.get("unit", "")),
-                    "technical": "" if line.get("technical") is False else "on",
-                }
-                for lot in data["lots"]
-                for line in lot["lines"]
-            ]
+            values, lines = form_of(path)  # the same form the tests fill in
+            values["rfq"] = f"{values['rfq']}-{n + 1}"
             try:
                 rfq_id = service.create_rfq(values, lines)
                 files = [(f.name, f.read_bytes()) for f in sorted(folder.glob("*.xlsx"))]
@@ -149,22 +132,3 @@ def seed_procurement(store: Store, root: Path, rounds: int = 3) -> int:
                 continue
             made += 1
     return made
-
-
-_PLAIN = (
-    "rfq",
-    "title",
-    "spec",
-    "buyer",
-    "currency",
-    "evaluation_date",
-    "submission_deadline",
-    "required_quotes",
-    "arithmetic",
-    "blank_mandatory",
-    "method",
-    "weights",
-    "award",
-    "abnormally_low",
-    "min_technical_score",
-)
