@@ -38,7 +38,8 @@ def _run(row: ProbeRunRow) -> ProbeRun:
     )
 
 
-def _result(row: ProbeResultRow, tag: str | None) -> ProbeResult:
+def to_result(row: ProbeResultRow, tag: str | None) -> ProbeResult:
+    """One stored result as the domain's ProbeResult (``tag``: its device's asset tag)."""
     return ProbeResult(
         probe=row.probe,
         target=row.target,
@@ -293,7 +294,7 @@ class ProbeRepo:
                     .where(ProbeResultRow.id.in_(ids.scalar_subquery()))
                 )
                 for row, tag in self.s.execute(q):
-                    out[(tag, row.probe)] = _result(row, tag)
+                    out[(tag, row.probe)] = to_result(row, tag)
             if probe == "ping":
                 for chunk in chunks:
                     for res in self._latest_pings(chunk):
@@ -349,7 +350,7 @@ class ProbeRepo:
             .where(ProbeResultRow.run_id == run_id)
             .order_by(ProbeResultRow.id)
         )
-        plain = [_result(row, tag) for row, tag in self.s.execute(q)]
+        plain = [to_result(row, tag) for row, tag in self.s.execute(q)]
         mine = ping_store.of_run(self.s, run_id)
         if mine is None:
             return plain

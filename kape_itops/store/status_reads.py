@@ -32,6 +32,7 @@ from kape_itops.store.models import (
     SchoolRow,
 )
 from kape_itops.store.models.base import as_utc
+from kape_itops.store.probe_repo import to_result
 
 __all__ = ["StatusReads"]
 
@@ -420,18 +421,7 @@ class StatusReads(InventoryReads):
         n = offset + limit
         r, p = ProbeResultRow, PingResultRow
         plain = [
-            ProbeResult(
-                probe=row.probe,
-                target=row.target,
-                status=_status(row.status),
-                reason=row.reason,
-                started_at=row.started_at,
-                duration_ms=row.duration_ms,
-                metrics=row.metrics,
-                method=row.method,
-                asset_tag=tag,
-                attempts=row.attempts,
-            )
+            to_result(row, tag)
             for row in self.s.scalars(
                 select(r)
                 .where(r.device_id == dev_id)
